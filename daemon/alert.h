@@ -1,0 +1,117 @@
+/*
+ * alert.h - the output records of CONTRACT.md as plain C structs.
+ *
+ * A processor fills one of these and hands it to ctx_emit(); the runtime
+ * stamps the provenance (trigger event, source topic/partition/offset, event
+ * time) and the deterministic alert_id, and the codec encodes it. All
+ * pointers are borrowed: they need to stay valid only for the ctx_emit() call.
+ */
+#ifndef DS_ALERT_H
+#define DS_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+enum alert_kind {
+    ALERT_LEAD_RERATING = 0,
+    ALERT_COACHING,
+    ALERT_MEETING_SUMMARY,
+    ALERT_KIND_COUNT
+};
+
+enum coaching_category {
+    CAT_DISCOVERY_TIME = 0,
+    CAT_SELF_FOCUS,
+    CAT_UNANSWERED_OBJECTION,
+    CAT_MISSED_CONTEXT,
+    CAT_TALK_RATIO,
+    CAT_MONOLOGUE,
+    CAT_QUESTIONS,
+    CAT_COMPETITOR_MENTION,
+    CAT_MISSING_KEYWORDS,
+    CAT_ACTION_UNITS_INCOMPLETE,
+    CAT_STAGE_CLAIM_UNSUPPORTED
+};
+
+enum alert_severity { SEV_INFO = 0, SEV_WARNING, SEV_RED };
+
+struct metric {
+    const char *name;
+    double value;
+};
+
+#define ALERT_MAX_REASONS 5
+
+struct rerating_reason {
+    const char *factor;    /* signal type, e.g. "iot.vibration_anomaly.CRITICAL" */
+    const char *node_type; /* "customer", "contact", "device", ... */
+    const char *node_id;
+    double contribution; /* score points, may be negative */
+};
+
+struct lead_rerating {
+    const char *previous_tier; /* NULL for a customer's first rating */
+    const char *tier;          /* "A".."D" */
+    double previous_score;
+    double score;        /* 0..100 */
+    const char *trend;   /* "improving", "declining", "steady"; may be NULL */
+    double fit_score;    /* who the customer is, 0..100 */
+    double intent_score; /* what it is doing now, 0..100 */
+    struct rerating_reason reasons[ALERT_MAX_REASONS];
+    size_t n_reasons;
+};
+
+struct coaching_alert {
+    const char *rep_id;         /* each of these four may be NULL */
+    const char *meeting_id;
+    const char *opportunity_id;
+    const char *document_id;
+    const char *rule; /* the rule's id in the config */
+    enum coaching_category category;
+    enum alert_severity severity;
+    const char *message;
+    const struct metric *metrics;
+    size_t n_metrics;
+    const char *const *evidence;
+    size_t n_evidence;
+};
+
+struct meeting_summary {
+    const char *meeting_id;
+    const char *rep_id;
+    const char *closed_by; /* "final" or "idle" */
+    const struct metric *metrics;
+    size_t n_metrics;
+};
+
+struct alert {
+    enum alert_kind kind;
+    const char *customer_id;
+    /* Set by the processor: what makes this alert distinct among those the
+     * same trigger event can cause (e.g. the rule id plus the objection). The
+     * alert_id is a hash of kind, customer, trigger event id and this. */
+    const char *dedup_key;
+    union {
+        struct lead_rerating rerating;
+        struct coaching_alert coaching;
+        struct meeting_summary summary;
+    } u;
+
+    /* Stamped by the runtime in ctx_emit(); processors leave them zero. */
+    char alert_id[33]; /* 32 hex digits + NUL */
+    const char *trigger_event_id;
+    struct event_source src;
+    int64_t event_time; /* ms since epoch */
+};
+
+const char *alert_kind_name(enum alert_kind k);
+const char *coaching_category_name(enum coaching_category c);
+const char *alert_severity_name(enum alert_severity s);
+
+/* Fills a->alert_id from kind, customer id, trigger event id and dedup key:
+ * the same input always yields the same id. */
+void alert_compute_id(struct alert *a);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * config.h - processor.yaml, declared rather than parsed ad hoc.
+ *
+ * Every section is a `struct config_table`: a list of keys, each with a type,
+ * a default, bounds, the offset of its field in a C struct and a description.
+ * One walk over a table validates the YAML, fills the struct with defaults
+ * and values, reports unknown keys with a did-you-mean, and generates the
+ * operator documentation (docs/CONFIG.md). Processors declare their own
+ * section the same way and get their struct back bound and validated.
+ *
+ * Errors read like a compiler's, `file:line:col: key.path: message`, and all
+ * of them are collected in one run. `--set a.b=v` overrides are applied to the
+ * YAML tree before binding, so they are checked by the same tables; their
+ * errors are located as `--set[N]:1:col`.
+ *
+ * Loading is all-or-nothing: on any error nothing is returned, so a bad edit
+ * can never be half applied.
+ */
+#ifndef DS_CONFIG_H
+#define DS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cfg_type {
+    CFG_BOOL = 0, /* bool */
+    CFG_INT,      /* int64_t */
+    CFG_DOUBLE,   /* double */
+    CFG_STRING,   /* char * (owned by the config) */
+    CFG_PATH,     /* char *, resolved against the config file's folder */
+    CFG_DURATION, /* int64_t ms; "250ms", "120s", "4m", "2h", "14d" or a bare ms number */
+    CFG_SIZE,     /* int64_t bytes; "512KiB", "64MiB", "1GiB" or a bare number */
+    CFG_ENUM,     /* int: index into `options` */
+    CFG_STRLIST,  /* struct cfg_strlist: a YAML sequence of strings (a single scalar is a list of one) */
+    CFG_STRMAP,   /* struct cfg_strmap: a YAML map of scalar -> scalar */
+    CFG_SECTION,  /* a nested map bound by `sub` into the struct at `offset` */
+    CFG_LIST,     /* struct cfg_array: a YAML sequence of maps, each bound by `sub` */
+    CFG_MAP       /* struct cfg_array: a YAML map name -> map, each bound by `sub`;
+                   * the name goes to the char * at sub->name_offset */
+};
+
+struct cfg_strlist {
+    char **v; /* owned */
+    size_t n;
+};
+
+struct cfg_kv {
+    char *key;   /* owned */
+    char *value; /* owned */
+};
+
+struct cfg_strmap {
+    struct cfg_kv *v; /* owned, in file order */
+    size_t n;
+};
+
+struct cfg_array {
+    void *items; /* owned: n elements of sub->elem_size bytes */
+    size_t n;
+};
+
+struct config_table;
+
+struct config_key {
+    const char *name;
+    enum cfg_type type;
+    size_t offset;        /* of the field in the table's struct */
+    const char *def;      /* default, written as in YAML; NULL: none (zero/empty) */
+    bool required;        /* must be present (def is then ignored) */
+    bool bounded;         /* min/max apply: INT, DOUBLE, DURATION, SIZE, and the
+                           * element count of STRLIST/LIST/MAP */
+    double min, max;
+    const char *const *options;     /* CFG_ENUM: NULL-terminated */
+    const struct config_table *sub; /* CFG_SECTION, CFG_LIST, CFG_MAP */
+    const char *desc;               /* one sentence for the docs */
+};
+
+struct config_table {
+    const char *name; /* for the docs, e.g. "kafka" or "objection" */
+    const struct config_key *keys;
+    size_t n_keys;
+    size_t elem_size;   /* sizeof the bound struct (LIST/MAP items, plugin sections) */
+    size_t name_offset; /* CFG_MAP items: offset of the char * receiving the key */
+    /* Optional cross-field check after binding; returns NULL when fine, or a
+     * static/constant message reported at the section's location. */
+    const char *(*check)(const void *obj);
+    const char *doc; /* optional paragraph for the docs */
+};
+
+/* Helpers for declaring keys. `T` is the struct, `F` the field. */
+#define CFG_OFF(T, F) offsetof(T, F)
+#define CFG_KEY(T, F, NAME, TYPE, DEF, DESC)                                  \
+    { .name = (NAME), .type = (TYPE), .offset = offsetof(T, F), .def = (DEF), \
+      .desc = (DESC) }
+#define CFG_KEY_RANGE(T, F, NAME, TYPE, DEF, MIN, MAX, DESC)                  \
+    { .name = (NAME), .type = (TYPE), .offset = offsetof(T, F), .def = (DEF), \
+      .bounded = true, .min = (MIN), .max = (MAX), .desc = (DESC) }
+#define CFG_KEY_ENUM(T, F, NAME, DEF, OPTS, DESC)                             \
+    { .name = (NAME), .type = CFG_ENUM, .offset = offsetof(T, F),             \
+      .def = (DEF), .options = (OPTS), .desc = (DESC) }
+#define CFG_KEY_SUB(T, F, NAME, TYPE, SUB, DESC)                              \
+    { .name = (NAME), .type = (TYPE), .offset = offsetof(T, F), .sub = (SUB), \
+      .desc = (DESC) }
+#define CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A section owned by a plugin (a processor): bound from processors.<name>. */
+struct config_plugin {
+    const char *name;
+    const struct config_table *table; /* elem_size = sizeof its struct */
+};
+
+/* The core sections. Field comments give the YAML key. */
+struct config_kafka {
+    char *bootstrap_servers; /* "embedded" starts an in-process dev broker */
+    char *group_id;
+    struct cfg_strmap properties; /* passed to librdkafka as they are */
+    int64_t embedded_partitions;  /* partitions per topic of the embedded broker */
+};
+
+struct config_topics {
+    char *transcripts;
+    char *doc_annotations;
+    char *iot_alerts;
+    char *registry_changes;
+    char *opportunity_updates;
+    char *lead_ratings;
+    char *coaching_alerts;
+    char *meeting_metrics;
+    char *dlq;
+};
+
+struct config_schemas {
+    struct cfg_strmap ids; /* "<id>" -> .avsc path (resolved) */
+    char *dir;             /* reader schemas: <dir>/<record>.avsc */
+};
+
+struct config_state {
+    char *dir;
+    int64_t batch_max_events;  /* commit after this many events ... */
+    int64_t batch_interval_ms; /* ... or this long, whichever comes first */
+    int64_t cache_max_entries; /* decoded hot state kept in memory */
+    int64_t block_cache_bytes;
+    int64_t write_buffer_bytes;
+    bool sync_commit; /* fsync the WAL on every batch commit */
+};
+
+struct config_log {
+    int level;  /* enum log_level */
+    int format; /* enum log_format */
+};
+
+struct config_runtime {
+    int64_t idle_check_interval_ms; /* how often on_timer runs (wall clock) */
+    int64_t shutdown_timeout_ms;    /* bound on draining at SIGTERM */
+};
+
+struct config {
+    char *path; /* as given */
+    char *dir;  /* absolute folder of the file; relative paths resolve here */
+    struct config_kafka kafka;
+    struct config_topics topics;
+    struct config_schemas schemas;
+    struct config_state state;
+    struct config_log log;
+    struct config_runtime runtime;
+    /* One bound struct per plugin, in the order given to config_load();
+     * plugin_enabled[i] comes from processors.<name>.enabled (default true). */
+    void **plugin_cfg;
+    bool *plugin_enabled;
+    size_t n_plugins;
+};
+
+struct config_errors {
+    char **msgs; /* owned, each "file:line:col: key: message" */
+    size_t n;
+};
+
+/*
+ * Loads and validates `path` with the `sets` overrides ("a.b.c=value") applied.
+ * On success returns 0 and *out (caller frees with config_free). On failure
+ * returns -1, leaves *out NULL and fills `errs` with every error found.
+ */
+int config_load(const char *path, const char *const *sets, size_t n_sets,
+                const struct config_plugin *plugins, size_t n_plugins,
+                struct config **out, struct config_errors *errs);
+void config_free(struct config *cfg); /* accepts NULL */
+
+void config_errors_print(const struct config_errors *errs, FILE *fp);
+void config_errors_free(struct config_errors *errs);
+
+/* Markdown reference of every key (core and plugins): docs/CONFIG.md. */
+void config_write_docs(FILE *fp, const struct config_plugin *plugins,
+                       size_t n_plugins);
+
+/* Parses a duration ("120s") or size ("64MiB") as the tables do; 0 or -1. */
+int config_parse_duration(const char *s, int64_t *ms);
+int config_parse_size(const char *s, int64_t *bytes);
+
+#endif

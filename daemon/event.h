@@ -1,0 +1,171 @@
+/*
+ * event.h - the input records of CONTRACT.md as plain C structs.
+ *
+ * The codec decodes Avro into these, so processors never see Avro. Every
+ * string is valid UTF-8 (the codec rejects anything else to the DLQ) and lives
+ * in the arena the event was decoded into: it is valid until the runtime
+ * resets that arena, after the processors have handled the event. Optional
+ * Avro unions (null|string) arrive as NULL; optional doubles carry a has_ flag.
+ */
+#ifndef DS_EVENT_H
+#define DS_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum event_kind {
+    EVENT_TRANSCRIPT = 0,
+    EVENT_ANNOTATION,
+    EVENT_IOT,
+    EVENT_REGISTRY,
+    EVENT_OPPORTUNITY,
+    EVENT_KIND_COUNT
+};
+
+#define EVENT_MASK(kind) (1u << (kind))
+
+enum role { ROLE_REP = 0, ROLE_CUSTOMER, ROLE_OTHER };
+
+enum doc_type {
+    DOC_VISIT_REPORT = 0,
+    DOC_INTERVIEW_NOTE,
+    DOC_QUOTE,
+    DOC_PROPOSAL,
+    DOC_CONTRACT,
+    DOC_EMAIL,
+    DOC_OTHER
+};
+
+enum doc_source {
+    SOURCE_OCR_HANDWRITING = 0,
+    SOURCE_PDF_HIGHLIGHT,
+    SOURCE_PDF_COMMENT,
+    SOURCE_TEXT
+};
+
+enum iot_severity { IOT_INFO = 0, IOT_WARNING, IOT_CRITICAL };
+
+enum change_type {
+    CHANGE_EQUITY_CHANGE = 0,
+    CHANGE_TENDER_PUBLISHED,
+    CHANGE_TENDER_AWARDED,
+    CHANGE_CAPACITY_EXPANSION,
+    CHANGE_CONTACT_JOINED,
+    CHANGE_CONTACT_MOVED,
+    CHANGE_CONTACT_LEFT,
+    CHANGE_SUPPLIER_LINKED,
+    CHANGE_COMPETITOR_LINKED,
+    CHANGE_POLICY_LINKED,
+    CHANGE_RELATION_REMOVED
+};
+
+enum entity_type {
+    ENTITY_COMPANY = 0,
+    ENTITY_SUPPLIER,
+    ENTITY_COMPETITOR,
+    ENTITY_POLICY,
+    ENTITY_CONTACT,
+    ENTITY_DEVICE,
+    ENTITY_TENDER
+};
+
+struct transcript_segment {
+    const char *meeting_id;
+    const char *rep_id;
+    int32_t seq;
+    const char *speaker_id;
+    enum role speaker_role;
+    int64_t start_ms; /* ms from the meeting's start */
+    int64_t end_ms;   /* ms from the meeting's start */
+    const char *text;
+    const char *phase; /* NULL when absent */
+    bool is_final;
+};
+
+struct doc_annotation {
+    const char *rep_id;
+    const char *opportunity_id; /* NULL when absent */
+    const char *document_id;
+    enum doc_type doc_type;
+    enum doc_source source;
+    const char *author_role;
+    const char *text;
+};
+
+struct iot_alert {
+    const char *device_id;
+    const char *alert_type;
+    enum iot_severity severity;
+    int32_t count;
+    bool has_value;
+    double value;
+};
+
+struct kv {
+    const char *key;
+    const char *value;
+};
+
+struct registry_change {
+    enum change_type change_type;
+    const char *entity_id;
+    enum entity_type entity_type;
+    const char *entity_name; /* NULL when absent */
+    const struct kv *attributes;
+    size_t n_attributes;
+    bool has_amount;
+    double amount;
+};
+
+struct opportunity_update {
+    const char *opportunity_id;
+    const char *rep_id;
+    const char *industry;   /* NULL when absent */
+    const char *stage_from; /* NULL when absent */
+    const char *stage_to;
+    bool has_amount;
+    double amount;
+};
+
+/* Where a record came from; alerts carry it back to their consumers. */
+struct event_source {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+};
+
+struct event {
+    enum event_kind kind;
+    const char *event_id;
+    const char *customer_id;
+    int64_t event_time; /* ms since epoch */
+    struct event_source src;
+    union {
+        struct transcript_segment transcript;
+        struct doc_annotation annotation;
+        struct iot_alert iot;
+        struct registry_change registry;
+        struct opportunity_update opportunity;
+    } u;
+};
+
+/* Names as they appear in the Avro enums (and therefore in config keys). */
+const char *event_kind_name(enum event_kind k);    /* "transcripts", ... */
+const char *event_record_name(enum event_kind k);  /* "TranscriptSegment" */
+const char *role_name(enum role r);
+const char *doc_type_name(enum doc_type t);
+const char *doc_source_name(enum doc_source s);
+const char *iot_severity_name(enum iot_severity s);
+const char *change_type_name(enum change_type t);
+const char *entity_type_name(enum entity_type t);
+
+/* Reverse look-ups: 0 and *out set, or -1 when the name is unknown. */
+int role_parse(const char *s, enum role *out);
+int doc_type_parse(const char *s, enum doc_type *out);
+int doc_source_parse(const char *s, enum doc_source *out);
+int iot_severity_parse(const char *s, enum iot_severity *out);
+int change_type_parse(const char *s, enum change_type *out);
+int entity_type_parse(const char *s, enum entity_type *out);
+
+#endif

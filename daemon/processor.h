@@ -1,0 +1,94 @@
+/*
+ * processor.h - what a processor is, and what it may ask of the runtime.
+ *
+ * A processor is one file in processors/ exporting one
+ * `const struct processor_ops`. Its logic is pure over (event, state, config)
+ * -> (state', alerts): it reads and writes its state and emits alerts only
+ * through the `struct proc_ctx` it is handed, so it is unit-tested with an
+ * in-memory store and no Kafka, RocksDB or sleeps.
+ *
+ * State is a set of objects in the processor's own namespace, keyed by a
+ * string the processor chooses; the key must start with the customer id
+ * (the Kafka key) followed by '/' or end there, so a customer's state lives
+ * with its partition. The processor owns the object's type: it supplies
+ * new/encode/decode/free/to_json. The runtime caches decoded objects and
+ * writes dirty ones back once per batch, in the same RocksDB WriteBatch as
+ * the input offsets.
+ */
+#ifndef DS_PROCESSOR_H
+#define DS_PROCESSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "jsonw.h"
+
+struct proc_ctx; /* owned by the runtime */
+
+struct processor_ops {
+    const char *name; /* config section processors.<name>, state namespace */
+    const char *description;
+    uint32_t inputs; /* EVENT_MASK() bits of the kinds it handles */
+    const struct config_table *config; /* elem_size = sizeof its config */
+
+    /* Builds an instance from its bound config (owned by the config, valid
+     * for the instance's life). 0, or -1 with a message in err. */
+    int (*init)(const void *cfg, void **inst, char *err, size_t errlen);
+    /* One event. 0, or -1 when the event cannot be processed (it then goes
+     * to the DLQ with the reason the processor logged in ctx_fail()). */
+    int (*handle)(void *inst, struct proc_ctx *ctx, const struct event *ev);
+    /* Optional. Called every runtime.idle_check_interval with wall-clock
+     * now (ms since epoch): close idle meetings and the like. */
+    void (*on_timer)(void *inst, struct proc_ctx *ctx, int64_t now_ms);
+    void (*destroy)(void *inst); /* optional; accepts NULL */
+
+    /* State objects of this processor. */
+    void *(*state_new)(const char *key);
+    void (*state_encode)(const void *st, struct buf *out);
+    /* 0 and *st, or -1 on bytes it cannot read. */
+    int (*state_decode)(const char *key, const uint8_t *data, size_t len,
+                        void **st);
+    void (*state_free)(void *st);
+    void (*state_to_json)(const void *st, struct jw *w); /* one object */
+};
+
+/*
+ * The processor's state object for `key`: loaded from the store or, when
+ * there is none, created with state_new() (then *created is set to 1, if
+ * `created` is given). Never NULL. The pointer is valid until the handler
+ * returns. Call ctx_state_dirty() after changing it.
+ */
+void *ctx_state(struct proc_ctx *ctx, const char *key, int *created);
+/* The object for `key` if one exists, else NULL; read-only use. */
+void *ctx_state_find(struct proc_ctx *ctx, const char *key);
+void ctx_state_dirty(struct proc_ctx *ctx, const char *key);
+void ctx_state_delete(struct proc_ctx *ctx, const char *key);
+/* Read-only view of another processor's state object, or NULL. */
+const void *ctx_state_peek(struct proc_ctx *ctx, const char *processor,
+                           const char *key);
+/* Calls fn for every key of this processor's namespace (store and cache);
+ * meant for on_timer housekeeping, not the per-event path. fn returns
+ * non-zero to stop. */
+void ctx_state_foreach(struct proc_ctx *ctx,
+                       int (*fn)(void *arg, const char *key), void *arg);
+
+/*
+ * Emits an alert. During handle() the runtime stamps the current event's
+ * provenance unless a->trigger_event_id is already set; from on_timer() the
+ * processor sets trigger_event_id, src and event_time itself. The alert is
+ * encoded and produced at once; everything it points to is borrowed.
+ */
+int ctx_emit(struct proc_ctx *ctx, struct alert *a);
+
+/* Records why handle() is about to return -1 (for the DLQ headers). */
+void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The event being handled, or NULL in on_timer(). */
+const struct event *ctx_event(const struct proc_ctx *ctx);
+
+#endif
