@@ -1,0 +1,22 @@
+/*
+ * arena.h - a bump allocator for one record's decoded strings and arrays.
+ *
+ * The runtime decodes each record into an arena and resets it after the
+ * processors are done, so decoding allocates nothing per event once the
+ * arena has grown to the size of the largest record seen.
+ */
+#ifndef DS_ARENA_H
+#define DS_ARENA_H
+
+#include <stddef.h>
+
+struct arena;
+
+struct arena *arena_new(size_t chunk_size);
+void arena_free(struct arena *a); /* accepts NULL */
+void arena_reset(struct arena *a); /* keeps the first chunk */
+/* Aligned to 16 bytes; aborts on out-of-memory. */
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+
+#endif

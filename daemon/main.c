@@ -1,0 +1,2 @@
+/* Placeholder until the command line lands; replaced in the next commit. */
+int main(void) { return 0; }
