@@ -1,0 +1,100 @@
+/*
+ * ctx.c - what a processor may do: state through the store, alerts through
+ * the sink, failure reasons for the DLQ.
+ */
+#include "ctx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,
+              void *sink_arg)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->store = store;
+    ctx->sink = sink;
+    ctx->sink_arg = sink_arg;
+}
+
+void ctx_begin(struct proc_ctx *ctx, size_t proc, const struct event *ev)
+{
+    ctx->proc = proc;
+    ctx->ev = ev;
+    ctx->failed = false;
+    ctx->fail[0] = '\0';
+}
+
+const char *ctx_failure(const struct proc_ctx *ctx)
+{
+    if (!ctx->failed)
+        return NULL;
+    return ctx->fail[0] ? ctx->fail : "processor rejected the event";
+}
+
+void *ctx_state(struct proc_ctx *ctx, const char *key, int *created)
+{
+    bool c = false;
+    void *obj = store_get(ctx->store, ctx->proc, key, true, &c);
+    if (created)
+        *created = c;
+    return obj;
+}
+
+void *ctx_state_find(struct proc_ctx *ctx, const char *key)
+{
+    return store_get(ctx->store, ctx->proc, key, false, NULL);
+}
+
+void ctx_state_dirty(struct proc_ctx *ctx, const char *key)
+{
+    store_dirty(ctx->store, ctx->proc, key);
+}
+
+void ctx_state_delete(struct proc_ctx *ctx, const char *key)
+{
+    store_delete(ctx->store, ctx->proc, key);
+}
+
+const void *ctx_state_peek(struct proc_ctx *ctx, const char *processor,
+                           const char *key)
+{
+    int idx = store_proc_index(ctx->store, processor);
+    if (idx < 0)
+        return NULL;
+    return store_get(ctx->store, (size_t)idx, key, false, NULL);
+}
+
+void ctx_state_foreach(struct proc_ctx *ctx,
+                       int (*fn)(void *arg, const char *key), void *arg)
+{
+    size_t n = 0;
+    char **keys = store_keys(ctx->store, ctx->proc, &n);
+    for (size_t i = 0; i < n; i++)
+        if (fn(arg, keys[i]))
+            break;
+    store_keys_free(keys, n);
+}
+
+int ctx_emit(struct proc_ctx *ctx, struct alert *a)
+{
+    if (!a->trigger_event_id && ctx->ev) {
+        a->trigger_event_id = ctx->ev->event_id;
+        a->src = ctx->ev->src;
+        a->event_time = ctx->ev->event_time;
+    }
+    alert_compute_id(a);
+    ctx->emitted++;
+    return ctx->sink ? ctx->sink(ctx->sink_arg, a) : 0;
+}
+
+void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->fail, sizeof(ctx->fail), fmt, ap);
+    va_end(ap);
+    ctx->failed = true;
+}
+
+const struct event *ctx_event(const struct proc_ctx *ctx) { return ctx->ev; }

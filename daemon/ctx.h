@@ -1,0 +1,36 @@
+/*
+ * ctx.h - the runtime's side of struct proc_ctx (processor.h has the
+ * processor's side).
+ *
+ * One context serves every processor in turn: the runtime points it at a
+ * processor and an event with ctx_begin(), calls the handler, then reads
+ * ctx_failure(). Emitted alerts go to a sink: the Kafka producer in the
+ * daemon, a collecting array in tests.
+ */
+#ifndef DS_CTX_H
+#define DS_CTX_H
+
+#include "processor.h"
+#include "store.h"
+
+typedef int (*ctx_sink_fn)(void *arg, const struct alert *a);
+
+struct proc_ctx {
+    struct store *store;
+    size_t proc; /* index of the processor being called */
+    const struct event *ev; /* NULL in on_timer */
+    ctx_sink_fn sink;
+    void *sink_arg;
+    char fail[256];
+    bool failed;
+    uint64_t emitted; /* alerts emitted through this context */
+};
+
+void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,
+              void *sink_arg);
+/* Points the context at processor `proc` handling `ev` (NULL: timer). */
+void ctx_begin(struct proc_ctx *ctx, size_t proc, const struct event *ev);
+/* The reason given with ctx_fail(), or a generic one; NULL if none. */
+const char *ctx_failure(const struct proc_ctx *ctx);
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * store.c - decoded-state cache with LRU eviction of clean objects and a
+ * dirty list flushed once per batch.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+#include "log.h"
+
+struct entry {
+    char *bkey;        /* backend key "<proc>/<key>", owned */
+    const char *key;   /* the processor's key, inside bkey */
+    size_t proc;
+    void *obj;         /* NULL once deleted */
+    bool dirty;        /* on the dirty list */
+    bool deleted;
+    struct entry *prev, *next; /* LRU: head = most recent */
+};
+
+struct membytes {
+    size_t len;
+    uint8_t data[];
+};
+
+struct store {
+    const struct processor_ops *const *ops;
+    size_t n_ops;
+    struct state *db;   /* NULL: `mem` is the backend */
+    struct hmap *mem;   /* bkey -> struct membytes */
+    struct hmap *cache; /* bkey -> struct entry */
+    struct entry *head, *tail;
+    struct entry **dirty;
+    size_t n_dirty, cap_dirty;
+    size_t max_entries;
+    struct buf enc; /* reused encode buffer */
+    struct buf kbuf; /* reused key buffer */
+};
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fputs("dealstream: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+struct store *store_new(const struct processor_ops *const *ops, size_t n,
+                        struct state *db, size_t max_entries)
+{
+    struct store *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->ops = ops;
+    s->n_ops = n;
+    s->db = db;
+    s->mem = db ? NULL : hmap_new();
+    s->cache = hmap_new();
+    s->max_entries = max_entries ? max_entries : 1;
+    buf_init(&s->enc);
+    buf_init(&s->kbuf);
+    return s;
+}
+
+static void lru_unlink(struct store *s, struct entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        s->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_push_front(struct store *s, struct entry *e)
+{
+    e->prev = NULL;
+    e->next = s->head;
+    if (s->head)
+        s->head->prev = e;
+    s->head = e;
+    if (!s->tail)
+        s->tail = e;
+}
+
+static void entry_free(struct store *s, struct entry *e)
+{
+    if (e->obj)
+        s->ops[e->proc]->state_free(e->obj);
+    free(e->bkey);
+    free(e);
+}
+
+static void entry_free_cb(void *arg) { (void)arg; }
+
+void store_free(struct store *s)
+{
+    if (!s)
+        return;
+    struct entry *e = s->head;
+    while (e) {
+        struct entry *next = e->next;
+        entry_free(s, e);
+        e = next;
+    }
+    hmap_free(s->cache, entry_free_cb);
+    hmap_free(s->mem, free);
+    free(s->dirty);
+    buf_free(&s->enc);
+    buf_free(&s->kbuf);
+    free(s);
+}
+
+/* Builds "<proc>/<key>" in s->kbuf; valid until the next call. */
+static const char *backend_key(struct store *s, size_t proc, const char *key)
+{
+    buf_reset(&s->kbuf);
+    const char *name = s->ops[proc]->name;
+    buf_append(&s->kbuf, name, strlen(name));
+    buf_put_u8(&s->kbuf, '/');
+    buf_append(&s->kbuf, key, strlen(key) + 1);
+    return (const char *)s->kbuf.data;
+}
+
+static void mark_dirty(struct store *s, struct entry *e)
+{
+    if (e->dirty)
+        return;
+    if (s->n_dirty == s->cap_dirty) {
+        s->cap_dirty = s->cap_dirty ? s->cap_dirty * 2 : 256;
+        struct entry **d = realloc(s->dirty, s->cap_dirty * sizeof(*d));
+        if (!d)
+            abort();
+        s->dirty = d;
+    }
+    s->dirty[s->n_dirty++] = e;
+    e->dirty = true;
+}
+
+static struct entry *entry_new(struct store *s, size_t proc, const char *bkey)
+{
+    struct entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        abort();
+    e->bkey = xstrdup(bkey);
+    e->key = e->bkey + strlen(s->ops[proc]->name) + 1;
+    e->proc = proc;
+    hmap_put(s->cache, e->bkey, e);
+    lru_push_front(s, e);
+    return e;
+}
+
+/* Loads the encoded value: 1 found, 0 absent, -1 read error. */
+static int backend_load(struct store *s, const char *bkey, void **val,
+                        size_t *len)
+{
+    if (!s->db) {
+        struct membytes *mb = hmap_get(s->mem, bkey);
+        if (!mb)
+            return 0;
+        *val = xmalloc(mb->len ? mb->len : 1);
+        memcpy(*val, mb->data, mb->len);
+        *len = mb->len;
+        return 1;
+    }
+    char err[256];
+    int rc = state_get(s->db, bkey, strlen(bkey), val, len, err, sizeof(err));
+    if (rc < 0)
+        LOG_ERR("store", "reading %s: %s", bkey, err);
+    return rc;
+}
+
+static void backend_put(struct store *s, struct state_batch *b,
+                        const char *bkey, const void *val, size_t len)
+{
+    if (s->db) {
+        state_batch_put(b, bkey, strlen(bkey), val, len);
+        return;
+    }
+    struct membytes *mb = xmalloc(sizeof(*mb) + len);
+    mb->len = len;
+    memcpy(mb->data, val, len);
+    free(hmap_put(s->mem, bkey, mb));
+}
+
+static void backend_delete(struct store *s, struct state_batch *b,
+                           const char *bkey)
+{
+    if (s->db)
+        state_batch_delete(b, bkey, strlen(bkey));
+    else
+        free(hmap_del(s->mem, bkey));
+}
+
+void *store_get(struct store *s, size_t proc, const char *key, bool create,
+                bool *created)
+{
+    const struct processor_ops *ops = s->ops[proc];
+    const char *bkey = backend_key(s, proc, key);
+    if (created)
+        *created = false;
+
+    struct entry *e = hmap_get(s->cache, bkey);
+    if (e) {
+        lru_unlink(s, e);
+        lru_push_front(s, e);
+        if (e->obj || !create)
+            return e->obj;
+        /* Deleted in this batch and now wanted again: start afresh. */
+        e->obj = ops->state_new(e->key);
+        e->deleted = false;
+        mark_dirty(s, e);
+        if (created)
+            *created = true;
+        return e->obj;
+    }
+
+    void *val = NULL;
+    size_t len = 0;
+    void *obj = NULL;
+    int rc = backend_load(s, bkey, &val, &len);
+    if (rc == 1 && ops->state_decode(key, val, len, &obj) != 0) {
+        LOG_RL(LOG_ERROR, "store",
+               "state of %s does not decode (%zu bytes); kept under "
+               "quarantine/ and started afresh",
+               bkey, len);
+        /* Park the bytes where an operator can find them; written with the
+         * next batch through the normal dirty path is not possible for raw
+         * bytes, so write them straight to the backend map or a one-off
+         * batch. */
+        char qkey[1024];
+        snprintf(qkey, sizeof(qkey), "quarantine/%s", bkey);
+        if (s->db) {
+            struct state_batch *qb = state_batch_new();
+            char err[256];
+            state_batch_put(qb, qkey, strlen(qkey), val, len);
+            if (state_batch_commit(s->db, qb, err, sizeof(err)) != 0)
+                LOG_ERR("store", "quarantining %s: %s", bkey, err);
+            state_batch_free(qb);
+        } else {
+            backend_put(s, NULL, qkey, val, len);
+        }
+        obj = NULL;
+        rc = 0;
+    }
+    free(val);
+    if (rc != 1 && !create)
+        return NULL;
+    if (rc != 1) {
+        obj = ops->state_new(key);
+        if (created)
+            *created = true;
+    }
+    bkey = backend_key(s, proc, key); /* kbuf may have been reused */
+    e = entry_new(s, proc, bkey);
+    e->obj = obj;
+    return obj;
+}
+
+void store_dirty(struct store *s, size_t proc, const char *key)
+{
+    struct entry *e = hmap_get(s->cache, backend_key(s, proc, key));
+    if (e && e->obj)
+        mark_dirty(s, e);
+}
+
+void store_delete(struct store *s, size_t proc, const char *key)
+{
+    const char *bkey = backend_key(s, proc, key);
+    struct entry *e = hmap_get(s->cache, bkey);
+    if (!e)
+        e = entry_new(s, proc, bkey);
+    if (e->obj) {
+        s->ops[proc]->state_free(e->obj);
+        e->obj = NULL;
+    }
+    e->deleted = true;
+    mark_dirty(s, e);
+}
+
+size_t store_flush(struct store *s, struct state_batch *b)
+{
+    size_t written = s->n_dirty;
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        struct entry *e = s->dirty[i];
+        e->dirty = false;
+        if (e->deleted) {
+            backend_delete(s, b, e->bkey);
+            /* Forget the tombstone: the backend now says "absent". */
+            hmap_del(s->cache, e->bkey);
+            lru_unlink(s, e);
+            entry_free(s, e);
+            continue;
+        }
+        buf_reset(&s->enc);
+        s->ops[e->proc]->state_encode(e->obj, &s->enc);
+        backend_put(s, b, e->bkey, s->enc.data, s->enc.len);
+    }
+    s->n_dirty = 0;
+    return written;
+}
+
+static void evict(struct store *s, struct entry *e)
+{
+    hmap_del(s->cache, e->bkey);
+    lru_unlink(s, e);
+    entry_free(s, e);
+}
+
+void store_trim(struct store *s)
+{
+    struct entry *e = s->tail;
+    while (e && hmap_count(s->cache) > s->max_entries) {
+        struct entry *prev = e->prev;
+        if (!e->dirty)
+            evict(s, e);
+        e = prev;
+    }
+}
+
+void store_drop_cache(struct store *s)
+{
+    struct entry *e = s->tail;
+    while (e) {
+        struct entry *prev = e->prev;
+        if (!e->dirty)
+            evict(s, e);
+        e = prev;
+    }
+}
+
+size_t store_cached(const struct store *s) { return hmap_count(s->cache); }
+size_t store_dirty_count(const struct store *s) { return s->n_dirty; }
+
+int store_proc_index(const struct store *s, const char *processor)
+{
+    for (size_t i = 0; i < s->n_ops; i++)
+        if (strcmp(s->ops[i]->name, processor) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Collecting keys: the cache decides for the keys it holds (live or
+ * deleted); the backend supplies the rest. */
+struct keyset {
+    struct store *s;
+    size_t proc;
+    size_t plen;
+    struct hmap *seen;
+    char **v;
+    size_t n, cap;
+};
+
+static void keyset_add(struct keyset *ks, const char *key)
+{
+    if (hmap_get(ks->seen, key))
+        return;
+    hmap_put(ks->seen, key, (void *)1);
+    if (ks->n == ks->cap) {
+        ks->cap = ks->cap ? ks->cap * 2 : 16;
+        char **v = realloc(ks->v, ks->cap * sizeof(*v));
+        if (!v)
+            abort();
+        ks->v = v;
+    }
+    ks->v[ks->n++] = xstrdup(key);
+}
+
+static int collect_cached(void *arg, const char *bkey, void *val)
+{
+    struct keyset *ks = arg;
+    struct entry *e = val;
+    (void)bkey;
+    if (e->proc != ks->proc)
+        return 0;
+    if (e->obj)
+        keyset_add(ks, e->key);
+    else
+        hmap_put(ks->seen, e->key, (void *)1); /* deleted: hide backend copy */
+    return 0;
+}
+
+static int collect_backend(void *arg, const void *key, size_t klen,
+                           const void *val, size_t vlen)
+{
+    struct keyset *ks = arg;
+    (void)val;
+    (void)vlen;
+    char tmp[1024];
+    size_t n = klen - ks->plen;
+    if (n >= sizeof(tmp))
+        return 0; /* keys this long are not made by our processors */
+    memcpy(tmp, (const char *)key + ks->plen, n);
+    tmp[n] = '\0';
+    keyset_add(ks, tmp);
+    return 0;
+}
+
+static int collect_mem(void *arg, const char *bkey, void *val)
+{
+    struct keyset *ks = arg;
+    const char *name = ks->s->ops[ks->proc]->name;
+    if (strncmp(bkey, name, ks->plen - 1) == 0 && bkey[ks->plen - 1] == '/')
+        return collect_backend(arg, bkey, strlen(bkey), val, 0);
+    return 0;
+}
+
+char **store_keys(struct store *s, size_t proc, size_t *n)
+{
+    struct keyset ks = {.s = s, .proc = proc, .seen = hmap_new()};
+    const char *name = s->ops[proc]->name;
+    char prefix[256];
+    snprintf(prefix, sizeof(prefix), "%s/", name);
+    ks.plen = strlen(prefix);
+
+    hmap_each(s->cache, collect_cached, &ks);
+    if (s->db) {
+        char err[256];
+        if (state_scan(s->db, prefix, ks.plen, collect_backend, &ks, err,
+                       sizeof(err)) != 0)
+            LOG_ERR("store", "listing %s state: %s", name, err);
+    } else {
+        hmap_each(s->mem, collect_mem, &ks);
+    }
+    hmap_free(ks.seen, NULL);
+    *n = ks.n;
+    return ks.v;
+}
+
+void store_keys_free(char **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+}

@@ -1,0 +1,272 @@
+/*
+ * harness.c - see harness.h.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "store.h"
+
+struct copied {
+    struct alert a;
+    void **allocs; /* everything the copy owns */
+    size_t n_allocs;
+};
+
+struct harness {
+    const struct processor_ops *ops;
+    const struct processor_ops *ops_arr[1];
+    struct config *cfg;
+    void *inst;
+    struct store *store;
+    struct proc_ctx ctx;
+    struct copied *alerts;
+    size_t n_alerts, cap_alerts;
+    int64_t next_offset;
+};
+
+static void *own(struct copied *c, void *p)
+{
+    c->allocs = realloc(c->allocs, (c->n_allocs + 1) * sizeof(void *));
+    assert_non_null(c->allocs);
+    c->allocs[c->n_allocs++] = p;
+    return p;
+}
+
+static const char *dup_str(struct copied *c, const char *s)
+{
+    return s ? own(c, strdup(s)) : NULL;
+}
+
+static int collect(void *arg, const struct alert *a)
+{
+    struct harness *h = arg;
+    if (h->n_alerts == h->cap_alerts) {
+        h->cap_alerts = h->cap_alerts ? h->cap_alerts * 2 : 16;
+        h->alerts = realloc(h->alerts, h->cap_alerts * sizeof(*h->alerts));
+        assert_non_null(h->alerts);
+    }
+    struct copied *c = &h->alerts[h->n_alerts++];
+    memset(c, 0, sizeof(*c));
+    c->a = *a;
+    c->a.customer_id = dup_str(c, a->customer_id);
+    c->a.dedup_key = dup_str(c, a->dedup_key);
+    c->a.trigger_event_id = dup_str(c, a->trigger_event_id);
+    c->a.src.topic = dup_str(c, a->src.topic);
+    switch (a->kind) {
+    case ALERT_LEAD_RERATING: {
+        struct lead_rerating *r = &c->a.u.rerating;
+        r->previous_tier = dup_str(c, r->previous_tier);
+        r->tier = dup_str(c, r->tier);
+        r->trend = dup_str(c, r->trend);
+        for (size_t i = 0; i < r->n_reasons; i++) {
+            r->reasons[i].factor = dup_str(c, r->reasons[i].factor);
+            r->reasons[i].node_type = dup_str(c, r->reasons[i].node_type);
+            r->reasons[i].node_id = dup_str(c, r->reasons[i].node_id);
+        }
+        break;
+    }
+    case ALERT_COACHING: {
+        struct coaching_alert *ca = &c->a.u.coaching;
+        ca->rep_id = dup_str(c, ca->rep_id);
+        ca->meeting_id = dup_str(c, ca->meeting_id);
+        ca->opportunity_id = dup_str(c, ca->opportunity_id);
+        ca->document_id = dup_str(c, ca->document_id);
+        ca->rule = dup_str(c, ca->rule);
+        ca->message = dup_str(c, ca->message);
+        struct metric *m = own(c, calloc(ca->n_metrics + 1, sizeof(*m)));
+        for (size_t i = 0; i < ca->n_metrics; i++) {
+            m[i].name = dup_str(c, ca->metrics[i].name);
+            m[i].value = ca->metrics[i].value;
+        }
+        ca->metrics = m;
+        const char **ev = own(c, calloc(ca->n_evidence + 1, sizeof(*ev)));
+        for (size_t i = 0; i < ca->n_evidence; i++)
+            ev[i] = dup_str(c, ca->evidence[i]);
+        ca->evidence = ev;
+        break;
+    }
+    case ALERT_MEETING_SUMMARY: {
+        struct meeting_summary *s = &c->a.u.summary;
+        s->meeting_id = dup_str(c, s->meeting_id);
+        s->rep_id = dup_str(c, s->rep_id);
+        s->closed_by = dup_str(c, s->closed_by);
+        struct metric *m = own(c, calloc(s->n_metrics + 1, sizeof(*m)));
+        for (size_t i = 0; i < s->n_metrics; i++) {
+            m[i].name = dup_str(c, s->metrics[i].name);
+            m[i].value = s->metrics[i].value;
+        }
+        s->metrics = m;
+        break;
+    }
+    default:
+        fail_msg("unknown alert kind %d", (int)a->kind);
+    }
+    return 0;
+}
+
+/* Writes a config file holding only this processor's section. */
+static char *write_config(const struct processor_ops *ops,
+                          const char *section_yaml)
+{
+    char *path = strdup("/tmp/ds-harness-XXXXXX.yaml");
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    FILE *fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    fprintf(fp, "processors:\n  %s:\n", ops->name);
+    /* Indent the section body under processors.<name>. */
+    const char *p = section_yaml;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fprintf(fp, "    %.*s\n", (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+    fclose(fp);
+    return path;
+}
+
+static int load(const struct processor_ops *ops, const char *section_yaml,
+                struct config **cfg, struct config_errors *errs)
+{
+    char *path = write_config(ops, section_yaml);
+    struct config_plugin plugin = {ops->name, ops->config};
+    int rc = config_load(path, NULL, 0, &plugin, 1, cfg, errs);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+int harness_config_check(const struct processor_ops *ops,
+                         const char *section_yaml, char *errs, size_t errlen)
+{
+    struct config *cfg = NULL;
+    struct config_errors e = {0};
+    int rc = load(ops, section_yaml, &cfg, &e);
+    size_t used = 0;
+    if (errlen)
+        errs[0] = '\0';
+    for (size_t i = 0; i < e.n && used < errlen; i++) {
+        int n = snprintf(errs + used, errlen - used, "%s\n", e.msgs[i]);
+        if (n > 0)
+            used += (size_t)n;
+    }
+    config_errors_free(&e);
+    config_free(cfg);
+    return rc;
+}
+
+static void start(struct harness *h)
+{
+    char err[256] = "";
+    if (h->ops->init(h->cfg->plugin_cfg[0], &h->inst, err, sizeof(err)) != 0)
+        fail_msg("%s init failed: %s", h->ops->name, err);
+}
+
+struct harness *harness_new(const struct processor_ops *ops,
+                            const char *section_yaml)
+{
+    struct harness *h = calloc(1, sizeof(*h));
+    assert_non_null(h);
+    h->ops = ops;
+    h->ops_arr[0] = ops;
+    struct config_errors e = {0};
+    if (load(ops, section_yaml, &h->cfg, &e) != 0) {
+        config_errors_print(&e, stderr);
+        config_errors_free(&e);
+        fail_msg("config of %s refused", ops->name);
+    }
+    start(h);
+    h->store = store_new(h->ops_arr, 1, NULL, 1000000);
+    ctx_init(&h->ctx, h->store, collect, h);
+    return h;
+}
+
+void harness_clear_alerts(struct harness *h)
+{
+    for (size_t i = 0; i < h->n_alerts; i++) {
+        for (size_t j = 0; j < h->alerts[i].n_allocs; j++)
+            free(h->alerts[i].allocs[j]);
+        free(h->alerts[i].allocs);
+    }
+    h->n_alerts = 0;
+}
+
+void harness_free(struct harness *h)
+{
+    if (!h)
+        return;
+    harness_clear_alerts(h);
+    free(h->alerts);
+    store_free(h->store);
+    if (h->ops->destroy)
+        h->ops->destroy(h->inst);
+    config_free(h->cfg);
+    free(h);
+}
+
+int harness_feed(struct harness *h, struct event *ev)
+{
+    ev->src.topic = event_kind_name(ev->kind);
+    ev->src.partition = 0;
+    ev->src.offset = h->next_offset++;
+    ctx_begin(&h->ctx, 0, ev);
+    int rc = h->ops->handle(h->inst, &h->ctx, ev);
+    store_flush(h->store, NULL);
+    return rc;
+}
+
+void harness_timer(struct harness *h, int64_t now_ms)
+{
+    if (!h->ops->on_timer)
+        return;
+    ctx_begin(&h->ctx, 0, NULL);
+    h->ops->on_timer(h->inst, &h->ctx, now_ms);
+    store_flush(h->store, NULL);
+}
+
+size_t harness_alert_count(const struct harness *h) { return h->n_alerts; }
+
+const struct alert *harness_alert(const struct harness *h, size_t i)
+{
+    assert_true(i < h->n_alerts);
+    return &h->alerts[i].a;
+}
+
+void *harness_state(struct harness *h, const char *key)
+{
+    return store_get(h->store, 0, key, false, NULL);
+}
+
+char *harness_state_json(struct harness *h, const char *key)
+{
+    void *st = harness_state(h, key);
+    if (!st)
+        return NULL;
+    struct jw *w = jw_new();
+    h->ops->state_to_json(st, w);
+    char *out = jw_finish(w, false);
+    jw_free(w);
+    return out;
+}
+
+void harness_restart(struct harness *h)
+{
+    store_flush(h->store, NULL);
+    store_drop_cache(h->store);
+    if (h->ops->destroy)
+        h->ops->destroy(h->inst);
+    h->inst = NULL;
+    start(h);
+}

@@ -1,0 +1,43 @@
+/*
+ * harness.h - an in-memory runtime for processor unit tests.
+ *
+ * Real config loading (the processor's YAML section through config_load),
+ * the real state store over its in-memory backend, the real context. State
+ * is encoded after every event (a batch of one), so encode paths run on
+ * every test; harness_restart() drops every decoded object and re-creates
+ * the processor, so the next access decodes what was written.
+ */
+#ifndef DS_HARNESS_H
+#define DS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "processor.h"
+
+struct harness;
+
+/* section_yaml: the body of processors.<name>, unindented; "" for defaults.
+ * Fails the running cmocka test on config or init errors. */
+struct harness *harness_new(const struct processor_ops *ops,
+                            const char *section_yaml);
+/* 0 if the section is valid, else -1 and every error, one per line. */
+int harness_config_check(const struct processor_ops *ops,
+                         const char *section_yaml, char *errs, size_t errlen);
+void harness_free(struct harness *h);
+
+/* Fills ev->src (topic from the kind, partition 0, increasing offset) and
+ * returns handle()'s result. */
+int harness_feed(struct harness *h, struct event *ev);
+void harness_timer(struct harness *h, int64_t now_ms);
+
+size_t harness_alert_count(const struct harness *h);
+/* Deep copy with alert_id computed; valid until clear or free. */
+const struct alert *harness_alert(const struct harness *h, size_t i);
+void harness_clear_alerts(struct harness *h);
+
+void *harness_state(struct harness *h, const char *key);
+char *harness_state_json(struct harness *h, const char *key); /* malloc'd */
+void harness_restart(struct harness *h);
+
+#endif
