@@ -1,2 +1,238 @@
-/* Placeholder until the command line lands; replaced in the next commit. */
-int main(void) { return 0; }
+/*
+ * main.c - `dealstream SUBCOMMAND ...`: dispatch, and the subcommands that
+ * are about the config and the daemon itself (run, check-config,
+ * config-docs). The tools live in tools.c and demo.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "registry.h"
+#include "runtime.h"
+
+volatile sig_atomic_t cli_stop;
+
+/* Only sets a flag: the loop notices within one poll interval. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    cli_stop = 1;
+}
+
+void cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int cli_load_config(const struct cli_common *c, struct config **cfg)
+{
+    struct config_errors errs = {0};
+    if (!c->config_path) {
+        fprintf(stderr, "dealstream: -c FILE is required\n");
+        return EXIT_USAGE;
+    }
+    if (config_load(c->config_path, c->sets, c->n_sets, registry_plugins(),
+                    registry_count, cfg, &errs) != 0) {
+        config_errors_print(&errs, stderr);
+        fprintf(stderr, "%s: %zu error%s; configuration refused\n",
+                c->config_path, errs.n, errs.n == 1 ? "" : "s");
+        config_errors_free(&errs);
+        return EXIT_CONFIG;
+    }
+    log_setup((enum log_level)(*cfg)->log.level,
+              (enum log_format)(*cfg)->log.format);
+    return 0;
+}
+
+size_t cli_config_topics(const struct config *cfg, const char **out, size_t max)
+{
+    const struct config_topics *t = &cfg->topics;
+    const char *all[] = {t->transcripts,       t->doc_annotations,
+                         t->iot_alerts,        t->registry_changes,
+                         t->opportunity_updates, t->lead_ratings,
+                         t->coaching_alerts,   t->meeting_metrics,
+                         t->dlq};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+        out[n++] = all[i];
+    return n;
+}
+
+int cli_brokers(const struct config *cfg, bool allow_embedded,
+                struct kafka_mock **mock, const char **brokers)
+{
+    *mock = NULL;
+    if (strcmp(cfg->kafka.bootstrap_servers, "embedded") != 0) {
+        *brokers = cfg->kafka.bootstrap_servers;
+        return 0;
+    }
+    if (!allow_embedded) {
+        fprintf(stderr,
+                "dealstream: kafka.bootstrap_servers is \"embedded\", which "
+                "lives inside one process. Start `dealstream dev-kafka "
+                "--bootstrap-file F` and pass --set "
+                "kafka.bootstrap_servers=$(cat F)\n");
+        return EXIT_CONFIG;
+    }
+    const char *topics[16];
+    size_t n = cli_config_topics(cfg, topics, 16);
+    char err[512];
+    if (kafka_mock_start(1, topics, n, (int)cfg->kafka.embedded_partitions,
+                         mock, err, sizeof(err)) != 0) {
+        LOG_ERR("main", "embedded broker: %s", err);
+        return EXIT_RUNTIME;
+    }
+    *brokers = kafka_mock_bootstrap(*mock);
+    LOG_INF("main", "embedded development broker on %s", *brokers);
+    return 0;
+}
+
+/* Parses -c/--set plus nothing else. Returns 0 or EXIT_USAGE. */
+static int parse_common(int argc, char **argv, struct cli_common *c,
+                        const char *usage)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    c->sets = calloc((size_t)argc, sizeof(char *));
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            c->config_path = optarg;
+            break;
+        case 's':
+            c->sets[c->n_sets++] = optarg;
+            break;
+        case 'h':
+            printf("usage: %s\n", usage);
+            return -1;
+        default:
+            fprintf(stderr, "usage: %s\n", usage);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc || !c->config_path) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_check_config(int argc, char **argv)
+{
+    struct cli_common c = {0};
+    struct config *cfg = NULL;
+    int rc = parse_common(argc, argv, &c,
+                          "dealstream check-config -c FILE [--set K=V]...");
+    if (rc == 0) {
+        rc = cli_load_config(&c, &cfg);
+        if (rc == 0)
+            printf("%s: ok\n", c.config_path);
+    }
+    config_free(cfg);
+    free(c.sets);
+    return rc < 0 ? 0 : rc;
+}
+
+int cmd_config_docs(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    config_write_docs(stdout, registry_plugins(), registry_count);
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct cli_common c = {0};
+    struct config *cfg = NULL;
+    struct kafka_mock *mock = NULL;
+    const char *brokers = NULL;
+    int rc = parse_common(argc, argv, &c,
+                          "dealstream run -c FILE [--set K=V]...");
+    if (rc != 0)
+        goto out;
+    if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
+    cli_install_signals();
+    if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
+        goto out;
+    struct runtime_opts o = {
+        .cfg = cfg,
+        .brokers = brokers,
+        .procs = registry_processors,
+        .n_procs = registry_count,
+        .stop = &cli_stop,
+    };
+    LOG_INF("main", "dealstream %s starting with %s", DS_VERSION, c.config_path);
+    rc = runtime_run(&o, NULL) == 0 ? EXIT_OK : EXIT_RUNTIME;
+out:
+    kafka_mock_stop(mock);
+    config_free(cfg);
+    free(c.sets);
+    return rc < 0 ? 0 : rc;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"run", cmd_run, "run -c FILE [--set K=V]...        the daemon"},
+    {"check-config", cmd_check_config,
+     "check-config -c FILE [--set K=V]... validate (exit 0 ok, 78 invalid)"},
+    {"dev-kafka", cmd_dev_kafka,
+     "dev-kafka [-c FILE] [--brokers N] [--partitions N] --bootstrap-file PATH"},
+    {"produce", cmd_produce,
+     "produce -c FILE --topic NAME [FILE.jsonl|-]  JSON lines -> Avro -> Kafka"},
+    {"consume", cmd_consume,
+     "consume -c FILE --topic NAME [--from-beginning] [--max N] [--idle-exit MS]"},
+    {"inspect", cmd_inspect, "inspect -c FILE --customer ID    state as JSON"},
+    {"demo", cmd_demo, "demo [-c FILE]                    sample events -> alerts"},
+    {"config-docs", cmd_config_docs,
+     "config-docs                       Markdown reference of every key"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "dealstream %s\nusage: dealstream COMMAND [OPTIONS]\n\n",
+            DS_VERSION);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(fp, "  %s\n", commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("dealstream %s\n", DS_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "dealstream: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -2,11 +2,14 @@
  * state.h - the RocksDB adapter: durable state and the input offsets it
  * reflects, committed together.
  *
- * Keys are opaque byte strings chosen by the store above (state objects) and
- * by the runtime (input offsets). A batch collects puts and deletes and the
- * offsets of the records it consumed; state_batch_commit() writes all of it
- * in one RocksDB WriteBatch, so after a crash the stored offsets always match
- * the stored state and replay neither loses nor double-applies an event.
+ * Keys are opaque byte strings chosen by the store above (state objects);
+ * they are never empty and never start with byte 0x00, which is reserved for
+ * the input offsets this module keeps beside them (checked, aborts).
+ *
+ * A batch collects puts and deletes and the offsets of the records it
+ * consumed; state_batch_commit() writes all of it in one RocksDB WriteBatch,
+ * so after a crash the stored offsets always match the stored state and
+ * replay neither loses nor double-applies an event.
  *
  * Memory is bounded by configuration: one LRU block cache and bounded write
  * buffers for the whole DB, whatever the number of partitions.
@@ -35,37 +38,53 @@ int state_open(const struct state_options *opts, struct state **out,
                char *err, size_t errlen);
 void state_close(struct state *st); /* accepts NULL */
 
-/* 1 and a malloc'd copy in *val/*vlen (caller frees), 0 when absent, -1 on a
- * read error (message in err). */
+/* 1 and a malloc'd copy in *val, *vlen (caller frees, never NULL even for an
+ * empty value), 0 when absent, -1 on a read error (message in err). */
 int state_get(struct state *st, const void *key, size_t klen, void **val,
               size_t *vlen, char *err, size_t errlen);
 
 /* Calls fn for each key starting with prefix, in key order; fn returns
- * non-zero to stop. 0, or -1 with a message in err. */
+ * non-zero to stop. An empty prefix visits every caller key; offsets are
+ * never visited. key/val are valid only during the call. 0, or -1 with a
+ * message in err. */
 int state_scan(struct state *st, const void *prefix, size_t plen,
                int (*fn)(void *arg, const void *key, size_t klen,
                          const void *val, size_t vlen),
                void *arg, char *err, size_t errlen);
 
 /* The offset of the next record to consume for topic/partition, as committed
- * with the state: 1 and *next_offset, or 0 when none is stored. */
+ * with the state: 1 and *next_offset, 0 when none is stored, -1 with err. */
 int state_offset_get(struct state *st, const char *topic, int32_t partition,
                      int64_t *next_offset, char *err, size_t errlen);
+/* Calls fn for every stored offset, by topic then partition (for `inspect`
+ * and assignment); fn returns non-zero to stop. 0, or -1 with err. */
+int state_offset_scan(struct state *st,
+                      int (*fn)(void *arg, const char *topic,
+                                int32_t partition, int64_t next_offset),
+                      void *arg, char *err, size_t errlen);
 
 struct state_batch *state_batch_new(void);
 void state_batch_free(struct state_batch *b); /* accepts NULL */
 void state_batch_put(struct state_batch *b, const void *key, size_t klen,
                      const void *val, size_t vlen);
 void state_batch_delete(struct state_batch *b, const void *key, size_t klen);
-/* Records that everything before next_offset of topic/partition is applied. */
+/* Records that everything before next_offset of topic/partition is applied;
+ * a later call for the same topic/partition replaces the value. */
 void state_batch_offset(struct state_batch *b, const char *topic,
                         int32_t partition, int64_t next_offset);
+/* Puts + deletes pending (offsets not counted). */
 size_t state_batch_count(const struct state_batch *b);
-/* Writes the batch atomically and clears it. 0, or -1 with err. */
+/* Writes the batch atomically and clears it. 0, or -1 with err; on failure
+ * the batch is left as it was. */
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,
                        size_t errlen);
 
-/* Approximate live data size on disk in bytes, for metrics and the bench. */
+/* Flushes the memtables to SST files and waits (shutdown, tests, bench); a
+ * no-op when read-only. 0, or -1 with err. */
+int state_flush(struct state *st, char *err, size_t errlen);
+
+/* Approximate live data size in bytes (live SST files + memtables, whose
+ * content is in the WAL), for metrics and the bench. */
 uint64_t state_disk_bytes(struct state *st);
 
 #endif

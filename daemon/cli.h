@@ -1,0 +1,56 @@
+/*
+ * cli.h - the subcommands of the `dealstream` binary and what they share.
+ *
+ * Exit codes (CONTRACT.md): 0 ok, 64 usage, 78 configuration, 1 runtime.
+ */
+#ifndef DS_CLI_H
+#define DS_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "kafka.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 64, EXIT_CONFIG = 78 };
+
+/* Options every config-reading subcommand takes. */
+struct cli_common {
+    const char *config_path;
+    const char **sets;
+    size_t n_sets;
+};
+
+extern volatile sig_atomic_t cli_stop;
+void cli_install_signals(void);
+
+/* Loads the config with the registry's processors; prints every error and
+ * returns EXIT_CONFIG, or 0 with *cfg set and logging configured. */
+int cli_load_config(const struct cli_common *c, struct config **cfg);
+
+/* The bootstrap servers to use. For "embedded", starts an in-process dev
+ * broker with every configured topic (*mock then owns it) unless
+ * allow_embedded is false, in which case it explains and fails. */
+int cli_brokers(const struct config *cfg, bool allow_embedded,
+                struct kafka_mock **mock, const char **brokers);
+
+/* All topics named by the config, inputs, outputs and the DLQ. */
+size_t cli_config_topics(const struct config *cfg, const char **out, size_t max);
+
+int cmd_run(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+int cmd_config_docs(int argc, char **argv);
+int cmd_dev_kafka(int argc, char **argv);
+int cmd_produce(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Produces JSON lines to `topic`; used by `produce` and the demo. Returns
+ * the number of lines refused (each reported with its line number) or -1
+ * on a fatal error. */
+int cli_produce_lines(const struct config *cfg, const char *brokers,
+                      const char *topic, FILE *in, const char *in_name,
+                      size_t *produced);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * demo.c - `dealstream demo`: the whole product on a laptop in seconds.
+ *
+ * Starts an embedded broker, produces the bundled sample events
+ * (examples/<input>.jsonl beside the config), runs the daemon on them with
+ * a throw-away state dir until it has been idle for a moment, then reads
+ * every alert topic back through Kafka and prints the alerts readably. What
+ * it prints is what a downstream consumer would receive.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "codec.h"
+#include "log.h"
+#include "registry.h"
+#include "runtime.h"
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The default config: ./processor.yaml, else the source tree's, else the
+ * installed one. */
+static const char *find_config(void)
+{
+    static const char *const candidates[] = {
+        "processor.yaml", DS_SOURCE_DIR "/processor.yaml",
+        "/usr/local/share/dealstream/processor.yaml",
+        "/usr/share/dealstream/processor.yaml"};
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+        if (access(candidates[i], R_OK) == 0)
+            return candidates[i];
+    return NULL;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "-";
+}
+
+static void print_rerating(json_t *v)
+{
+    printf("  LEAD RE-RATED  %-16s %s -> %s   score %.1f -> %.1f",
+           str(v, "customer_id"),
+           json_is_string(json_object_get(v, "previous_tier"))
+               ? str(v, "previous_tier")
+               : "(none)",
+           str(v, "tier"), json_number_value(json_object_get(v, "previous_score")),
+           json_number_value(json_object_get(v, "score")));
+    if (json_is_string(json_object_get(v, "trend")))
+        printf("  (%s)", str(v, "trend"));
+    putchar('\n');
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(v, "reasons"), i, r)
+        printf("      %+6.1f  %-38s %s %s\n",
+               json_number_value(json_object_get(r, "contribution")),
+               str(r, "factor"), str(r, "node_type"), str(r, "node_id"));
+}
+
+static void print_coaching(json_t *v)
+{
+    const char *where = json_is_string(json_object_get(v, "meeting_id"))
+                            ? str(v, "meeting_id")
+                        : json_is_string(json_object_get(v, "opportunity_id"))
+                            ? str(v, "opportunity_id")
+                            : str(v, "document_id");
+    printf("  COACHING %-7s %-16s %-24s %s [%s]\n      %s\n",
+           str(v, "severity"), str(v, "customer_id"), str(v, "category"), where,
+           str(v, "rule"), str(v, "message"));
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(v, "evidence"), i, e)
+        if (i < 3)
+            printf("      > %s\n", json_string_value(e));
+}
+
+static void print_summary(json_t *v)
+{
+    printf("  MEETING ENDED  %-16s %s (closed by %s)\n     ",
+           str(v, "customer_id"), str(v, "meeting_id"), str(v, "closed_by"));
+    const char *k;
+    json_t *m;
+    int n = 0;
+    json_object_foreach(json_object_get(v, "metrics"), k, m) {
+        if (n++ && n % 4 == 1)
+            printf("\n     ");
+        printf(" %s=%.4g", k, json_number_value(m));
+    }
+    putchar('\n');
+}
+
+/* Reads a topic from the beginning until it has been quiet a moment. */
+static size_t print_topic(const struct config *cfg, struct codec *codec,
+                          const char *brokers, const char *topic,
+                          void (*print)(json_t *))
+{
+    struct kafka_consumer *kc = NULL;
+    char err[512];
+    size_t n = 0;
+    struct buf json;
+    buf_init(&json);
+    if (kafka_consumer_new_reader(brokers, &cfg->kafka.properties, topic, true,
+                                  &kc, err, sizeof(err)) != 0) {
+        LOG_ERR("demo", "%s", err);
+        return 0;
+    }
+    for (int idle = 0; idle < 15;) {
+        struct kafka_msg m;
+        int got = kafka_consumer_poll(kc, 100, &m, err, sizeof(err));
+        if (got <= 0) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        if (codec_avro_to_json(codec, m.value, m.vlen, &json, err,
+                               sizeof(err)) == 0) {
+            json_t *v = json_loads((const char *)json.data, 0, NULL);
+            if (v)
+                print(v);
+            json_decref(v);
+            n++;
+        }
+        kafka_msg_release(&m);
+    }
+    kafka_consumer_close(kc);
+    buf_free(&json);
+    return n;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {0, 0, 0, 0}};
+    const char *path = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if (ch != 'c') {
+            fprintf(stderr, "usage: dealstream demo [-c FILE]\n");
+            return EXIT_USAGE;
+        }
+        path = optarg;
+    }
+    if (!path && !(path = find_config())) {
+        fprintf(stderr, "dealstream: no processor.yaml found; pass -c FILE\n");
+        return EXIT_CONFIG;
+    }
+
+    char state_dir[] = "/tmp/dealstream-demo-XXXXXX";
+    if (!mkdtemp(state_dir)) {
+        fprintf(stderr, "dealstream: mkdtemp: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    char set_dir[sizeof(state_dir) + 16], set_level[] = "log.level=warn";
+    snprintf(set_dir, sizeof(set_dir), "state.dir=%s", state_dir);
+    const char *sets[] = {"kafka.bootstrap_servers=embedded", set_dir,
+                          set_level};
+    struct cli_common c = {.config_path = path, .sets = sets, .n_sets = 3};
+    struct config *cfg = NULL;
+    struct kafka_mock *mock = NULL;
+    struct codec *codec = NULL;
+    const char *brokers;
+    int rc = cli_load_config(&c, &cfg);
+    if (rc != 0)
+        goto out;
+    cli_install_signals();
+    if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
+        goto out;
+
+    printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
+           brokers);
+    const struct config_topics *t = &cfg->topics;
+    const char *inputs[][2] = {{"registry_changes", t->registry_changes},
+                               {"iot_alerts", t->iot_alerts},
+                               {"doc_annotations", t->doc_annotations},
+                               {"opportunity_updates", t->opportunity_updates},
+                               {"transcripts", t->transcripts}};
+    rc = EXIT_RUNTIME;
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        char file[4096];
+        snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
+                 inputs[i][0]);
+        FILE *in = fopen(file, "r");
+        if (!in)
+            continue; /* a processor without sample data yet */
+        size_t produced = 0;
+        int refused = cli_produce_lines(cfg, brokers, inputs[i][1], in, file,
+                                        &produced);
+        fclose(in);
+        if (refused != 0)
+            goto out;
+        printf("  produced %3zu sample events to %s\n", produced, inputs[i][1]);
+    }
+
+    printf("\nrunning the daemon on them...\n");
+    struct runtime_opts o = {.cfg = cfg,
+                             .brokers = brokers,
+                             .procs = registry_processors,
+                             .n_procs = registry_count,
+                             .stop = &cli_stop,
+                             .exit_when_idle_ms = 2000};
+    struct runtime_stats st;
+    if (runtime_run(&o, &st) != 0)
+        goto out;
+    printf("  applied %llu events, %llu alerts emitted, %llu records to the "
+           "DLQ\n\n",
+           (unsigned long long)st.events, (unsigned long long)st.alerts,
+           (unsigned long long)st.dlq);
+
+    char err[512];
+    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
+        LOG_ERR("demo", "%s", err);
+        goto out;
+    }
+    printf("%s:\n", t->lead_ratings);
+    size_t n = print_topic(cfg, codec, brokers, t->lead_ratings, print_rerating);
+    printf("\n%s:\n", t->coaching_alerts);
+    n += print_topic(cfg, codec, brokers, t->coaching_alerts, print_coaching);
+    printf("\n%s:\n", t->meeting_metrics);
+    n += print_topic(cfg, codec, brokers, t->meeting_metrics, print_summary);
+    printf("\n%zu alerts read back from Kafka.\n", n);
+    rc = EXIT_OK;
+out:
+    codec_free(codec);
+    kafka_mock_stop(mock);
+    config_free(cfg);
+    nftw(state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * kafka.h - the librdkafka adapter: a group consumer that resumes from the
+ * offsets stored with the state, an idempotent producer that reports
+ * deliveries, and the development broker (librdkafka's mock cluster).
+ */
+#ifndef DS_KAFKA_H
+#define DS_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct kafka_consumer;
+struct kafka_producer;
+struct kafka_mock;
+
+/* One consumed record; valid until kafka_msg_release(). */
+struct kafka_msg {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t klen;
+    const void *value;
+    size_t vlen;
+    int64_t timestamp; /* ms since epoch, -1 if none */
+    void *opaque;      /* the librdkafka message */
+};
+
+struct kafka_header {
+    const char *name;
+    const char *value; /* NUL-terminated */
+};
+
+/*
+ * Called from inside kafka_consumer_poll() around a rebalance.
+ * stored_offset: 1 and *next when the state holds an offset for the
+ * partition, 0 when it does not (the partition then starts at the earliest
+ * record), -1 on error. before_revoke: the runtime commits what it has
+ * applied before partitions leave this instance.
+ */
+struct kafka_rebalance_ops {
+    int (*stored_offset)(void *arg, const char *topic, int32_t partition,
+                         int64_t *next);
+    void (*before_revoke)(void *arg);
+    void (*assigned)(void *arg, size_t n_partitions);
+    void *arg;
+};
+
+struct kafka_consumer_opts {
+    const char *brokers;
+    const char *group_id;
+    const struct cfg_strmap *properties; /* optional pass-through */
+    const char *const *topics;
+    size_t n_topics;
+    struct kafka_rebalance_ops rebalance;
+};
+
+int kafka_consumer_new(const struct kafka_consumer_opts *opts,
+                       struct kafka_consumer **out, char *err, size_t errlen);
+/* 1 with *m filled, 0 when nothing arrived within timeout_ms, -1 on a fatal
+ * consumer error (message in err). Transient errors are logged, not
+ * returned. */
+int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
+                        struct kafka_msg *m, char *err, size_t errlen);
+void kafka_msg_release(struct kafka_msg *m);
+/* Hands applied offsets to librdkafka's auto-commit (lag monitoring only:
+ * the authoritative offsets live with the state). */
+void kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic,
+                                 int32_t partition, int64_t next_offset);
+/* Leaves the group cleanly (runs the revoke callback). Accepts NULL. */
+void kafka_consumer_close(struct kafka_consumer *c);
+size_t kafka_consumer_assigned(const struct kafka_consumer *c);
+
+struct kafka_producer_opts {
+    const char *brokers;
+    const struct cfg_strmap *properties; /* optional */
+    /* Called from kafka_producer_poll() per delivered or failed message. */
+    void (*on_delivery)(void *arg, int failed, const char *errstr);
+    void *arg;
+};
+
+int kafka_producer_new(const struct kafka_producer_opts *opts,
+                       struct kafka_producer **out, char *err, size_t errlen);
+/* Copies key, value and headers. 0, or -1 with err (queue full is retried
+ * internally while serving delivery reports). */
+int kafka_produce(struct kafka_producer *p, const char *topic,
+                  const void *key, size_t klen, const void *val, size_t vlen,
+                  const struct kafka_header *hdrs, size_t n_hdrs, char *err,
+                  size_t errlen);
+/* Serves delivery reports; returns the number served. */
+int kafka_producer_poll(struct kafka_producer *p, int timeout_ms);
+/* Messages produced but not yet delivered or failed. */
+int kafka_producer_inflight(const struct kafka_producer *p);
+/* Waits up to timeout_ms for every message; 0 when all are out. */
+int kafka_producer_flush(struct kafka_producer *p, int timeout_ms);
+void kafka_producer_free(struct kafka_producer *p); /* flushes; accepts NULL */
+
+/* The development broker: `brokers` mock brokers on loopback with `topics`
+ * created with `partitions` partitions each. */
+int kafka_mock_start(int brokers, const char *const *topics, size_t n_topics,
+                     int partitions, struct kafka_mock **out, char *err,
+                     size_t errlen);
+const char *kafka_mock_bootstrap(const struct kafka_mock *m);
+void kafka_mock_stop(struct kafka_mock *m); /* accepts NULL */
+
+/* Reads a whole partition range for tools: the low and high watermarks. */
+int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
+                              int32_t partition, int64_t *low, int64_t *high,
+                              int timeout_ms);
+
+/* Plain assignment (no group) for tools: every partition of `topic` from
+ * the beginning or the end. */
+int kafka_consumer_new_reader(const char *brokers,
+                              const struct cfg_strmap *properties,
+                              const char *topic, bool from_beginning,
+                              struct kafka_consumer **out, char *err,
+                              size_t errlen);
+
+/* Reads header `name` of a consumed message into buf; 0 or -1 if absent. */
+int kafka_msg_header(const struct kafka_msg *m, size_t idx, const char **name,
+                     const void **val, size_t *len);
+
+#endif

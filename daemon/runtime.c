@@ -1,0 +1,465 @@
+/*
+ * runtime.c - one processing thread per instance; librdkafka has its own
+ * I/O threads and the consumer group spreads partitions over instances.
+ *
+ * Delivery guarantees:
+ *  - state effects exactly once: a batch's state and the offsets of the
+ *    records it applied are written in one RocksDB WriteBatch, and on
+ *    assignment each partition resumes from the offset stored with it;
+ *  - alerts at least once with deterministic ids: they are produced as soon
+ *    as a processor emits them, and a batch is committed only after every
+ *    alert it caused is acknowledged. After a crash, the records of the
+ *    uncommitted batch are applied again and their alerts re-emitted with
+ *    the same ids.
+ *  - a record that cannot be decoded or processed goes to the DLQ with its
+ *    original key and value and headers naming the reason; the loop goes on.
+ */
+#include "runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "codec.h"
+#include "ctx.h"
+#include "kafka.h"
+#include "log.h"
+#include "state.h"
+#include "store.h"
+
+struct tp_offset {
+    char topic[256];
+    int32_t partition;
+    int64_t next;
+};
+
+struct rt {
+    const struct runtime_opts *o;
+    const struct config *cfg;
+    struct state *db;
+    struct codec *codec;
+    struct store *store;
+    struct kafka_consumer *consumer;
+    struct kafka_producer *producer;
+    struct proc_ctx ctx;
+    struct arena *arena;
+    struct state_batch *batch;
+    void **inst; /* per processor, NULL when disabled */
+    const char *input_topics[EVENT_KIND_COUNT];
+    const char *alert_topics[ALERT_KIND_COUNT];
+
+    struct tp_offset *offsets; /* applied in the open batch */
+    size_t n_offsets, cap_offsets;
+    uint64_t batch_events;
+    int64_t batch_started; /* ms, monotonic */
+
+    bool delivery_failed;
+    struct buf enc;
+    struct runtime_stats stats;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- alerts and the DLQ ------------------------------------------------ */
+
+static void on_delivery(void *arg, int failed, const char *errstr)
+{
+    struct rt *rt = arg;
+    if (failed) {
+        /* The batch must not be committed: its records will be applied and
+         * its alerts produced again after the restart. */
+        LOG_ERR("runtime", "an alert or DLQ record was not delivered: %s",
+                errstr);
+        rt->delivery_failed = true;
+    }
+}
+
+static int sink(void *arg, const struct alert *a)
+{
+    struct rt *rt = arg;
+    struct codec_error cerr = {0};
+    if (codec_encode_alert(rt->codec, a, &rt->enc, &cerr) != 0) {
+        LOG_RL(LOG_ERROR, "runtime", "alert %s of %s not encodable: %s",
+               alert_kind_name(a->kind), a->customer_id, cerr.message);
+        return -1;
+    }
+    char err[256];
+    const char *cid = a->customer_id ? a->customer_id : "";
+    if (kafka_produce(rt->producer, rt->alert_topics[a->kind], cid,
+                      strlen(cid), rt->enc.data, rt->enc.len, NULL, 0, err,
+                      sizeof(err)) != 0) {
+        LOG_RL(LOG_ERROR, "runtime", "%s", err);
+        rt->delivery_failed = true;
+        return -1;
+    }
+    rt->stats.alerts++;
+    LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
+            a->alert_id, cid);
+    return 0;
+}
+
+static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
+                   const char *reason, const char *message,
+                   const char *processor)
+{
+    char partition[16], offset[24];
+    snprintf(partition, sizeof(partition), "%d", m->partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)m->offset);
+    struct kafka_header h[7] = {
+        {"__connect.errors.topic", m->topic},
+        {"__connect.errors.partition", partition},
+        {"__connect.errors.offset", offset},
+        {"__connect.errors.stage", stage},
+        {"__connect.errors.exception.class.name", reason},
+        {"__connect.errors.exception.message", message},
+        {"__connect.errors.processor", processor ? processor : ""},
+    };
+    size_t n = processor ? 7 : 6;
+    char err[256];
+    rt->stats.dlq++;
+    LOG_RL(LOG_WARN, "dlq", "%s[%d]@%lld -> %s: %s: %s", m->topic,
+           m->partition, (long long)m->offset, rt->cfg->topics.dlq, reason,
+           message);
+    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, m->key, m->klen,
+                      m->value, m->vlen, h, n, err, sizeof(err)) != 0) {
+        LOG_ERR("dlq", "%s", err);
+        rt->delivery_failed = true;
+    }
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+static void note_offset(struct rt *rt, const char *topic, int32_t partition,
+                        int64_t next)
+{
+    for (size_t i = 0; i < rt->n_offsets; i++)
+        if (rt->offsets[i].partition == partition &&
+            strcmp(rt->offsets[i].topic, topic) == 0) {
+            rt->offsets[i].next = next;
+            return;
+        }
+    if (rt->n_offsets == rt->cap_offsets) {
+        rt->cap_offsets = rt->cap_offsets ? rt->cap_offsets * 2 : 16;
+        struct tp_offset *v =
+            realloc(rt->offsets, rt->cap_offsets * sizeof(*v));
+        if (!v)
+            abort();
+        rt->offsets = v;
+    }
+    struct tp_offset *t = &rt->offsets[rt->n_offsets++];
+    snprintf(t->topic, sizeof(t->topic), "%s", topic);
+    t->partition = partition;
+    t->next = next;
+}
+
+/* Waits until every alert produced so far is acknowledged. */
+static int await_deliveries(struct rt *rt)
+{
+    int64_t start = mono_ms();
+    int64_t warned = start;
+    while (kafka_producer_inflight(rt->producer) > 0 && !rt->delivery_failed) {
+        kafka_producer_poll(rt->producer, 50);
+        int64_t now = mono_ms();
+        if (*rt->o->stop &&
+            now - start > rt->cfg->runtime.shutdown_timeout_ms) {
+            LOG_ERR("runtime", "%d alerts still unacknowledged at shutdown; "
+                    "their batch is left uncommitted and will be replayed",
+                    kafka_producer_inflight(rt->producer));
+            return -1;
+        }
+        if (now - warned > 5000) {
+            LOG_WRN("runtime", "waiting for %d alert deliveries",
+                    kafka_producer_inflight(rt->producer));
+            warned = now;
+        }
+    }
+    return rt->delivery_failed ? -1 : 0;
+}
+
+static int commit(struct rt *rt)
+{
+    if (rt->batch_events == 0 && store_dirty_count(rt->store) == 0 &&
+        rt->n_offsets == 0)
+        return 0;
+    if (await_deliveries(rt) != 0)
+        return -1;
+    size_t objects = store_flush(rt->store, rt->batch);
+    for (size_t i = 0; i < rt->n_offsets; i++)
+        state_batch_offset(rt->batch, rt->offsets[i].topic,
+                           rt->offsets[i].partition, rt->offsets[i].next);
+    char err[512];
+    if (state_batch_commit(rt->db, rt->batch, err, sizeof(err)) != 0) {
+        LOG_ERR("state", "commit failed: %s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < rt->n_offsets; i++)
+        kafka_consumer_store_offset(rt->consumer, rt->offsets[i].topic,
+                                    rt->offsets[i].partition,
+                                    rt->offsets[i].next);
+    LOG_DBG("runtime", "committed %llu events, %zu state objects",
+            (unsigned long long)rt->batch_events, objects);
+    rt->n_offsets = 0;
+    rt->batch_events = 0;
+    rt->batch_started = mono_ms();
+    rt->stats.commits++;
+    store_trim(rt->store);
+    return 0;
+}
+
+/* ---- rebalance ---------------------------------------------------------- */
+
+static int stored_offset(void *arg, const char *topic, int32_t partition,
+                         int64_t *next)
+{
+    struct rt *rt = arg;
+    char err[256];
+    int rc = state_offset_get(rt->db, topic, partition, next, err, sizeof(err));
+    if (rc < 0)
+        LOG_ERR("state", "offset of %s[%d]: %s", topic, partition, err);
+    return rc;
+}
+
+static void before_revoke(void *arg)
+{
+    struct rt *rt = arg;
+    if (commit(rt) != 0)
+        LOG_ERR("runtime", "commit before revoke failed; the next owner "
+                "replays from the last committed offset");
+    /* A partition may come back after another member changed its state. */
+    store_drop_cache(rt->store);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static int kind_of_topic(const struct rt *rt, const char *topic)
+{
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        if (strcmp(rt->input_topics[k], topic) == 0)
+            return k;
+    return -1;
+}
+
+static void apply(struct rt *rt, const struct kafka_msg *m)
+{
+    int kind = kind_of_topic(rt, m->topic);
+    struct event ev;
+    struct codec_error cerr = {0};
+    arena_reset(rt->arena);
+    if (kind < 0) {
+        to_dlq(rt, m, "route", "unknown_topic", "no processor reads this topic",
+               NULL);
+        goto done;
+    }
+    if (codec_decode_event(rt->codec, (enum event_kind)kind, m->key, m->klen,
+                           m->value, m->vlen, rt->arena, &ev, &cerr) != 0) {
+        to_dlq(rt, m, "decode", cerr.reason, cerr.message, NULL);
+        goto done;
+    }
+    ev.src.topic = m->topic;
+    ev.src.partition = m->partition;
+    ev.src.offset = m->offset;
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        const struct processor_ops *ops = rt->o->procs[i];
+        if (!rt->inst[i] || !(ops->inputs & EVENT_MASK(kind)))
+            continue;
+        ctx_begin(&rt->ctx, i, &ev);
+        if (ops->handle(rt->inst[i], &rt->ctx, &ev) != 0)
+            to_dlq(rt, m, "process", "processor_failed",
+                   ctx_failure(&rt->ctx) ? ctx_failure(&rt->ctx)
+                                         : "processor failed",
+                   ops->name);
+    }
+    rt->stats.events++;
+done:
+    note_offset(rt, m->topic, m->partition, m->offset + 1);
+    rt->batch_events++;
+}
+
+static void run_timers(struct rt *rt)
+{
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        if (!rt->inst[i] || !rt->o->procs[i]->on_timer)
+            continue;
+        ctx_begin(&rt->ctx, i, NULL);
+        rt->o->procs[i]->on_timer(rt->inst[i], &rt->ctx, now);
+    }
+}
+
+/* ---- set-up and the loop ------------------------------------------------ */
+
+static int setup(struct rt *rt)
+{
+    const struct config *cfg = rt->cfg;
+    char err[512];
+    const struct config_topics *t = &cfg->topics;
+    rt->input_topics[EVENT_TRANSCRIPT] = t->transcripts;
+    rt->input_topics[EVENT_ANNOTATION] = t->doc_annotations;
+    rt->input_topics[EVENT_IOT] = t->iot_alerts;
+    rt->input_topics[EVENT_REGISTRY] = t->registry_changes;
+    rt->input_topics[EVENT_OPPORTUNITY] = t->opportunity_updates;
+    rt->alert_topics[ALERT_LEAD_RERATING] = t->lead_ratings;
+    rt->alert_topics[ALERT_COACHING] = t->coaching_alerts;
+    rt->alert_topics[ALERT_MEETING_SUMMARY] = t->meeting_metrics;
+
+    struct state_options so = {
+        .dir = cfg->state.dir,
+        .block_cache_bytes = cfg->state.block_cache_bytes,
+        .write_buffer_bytes = cfg->state.write_buffer_bytes,
+        .sync = cfg->state.sync_commit,
+    };
+    if (state_open(&so, &rt->db, err, sizeof(err)) != 0) {
+        LOG_ERR("state", "%s", err);
+        return -1;
+    }
+    if (codec_open(&cfg->schemas, &rt->codec, err, sizeof(err)) != 0) {
+        LOG_ERR("codec", "%s", err);
+        return -1;
+    }
+    rt->inst = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(void *));
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        if (!cfg->plugin_enabled[i]) {
+            LOG_INF("runtime", "processor %s disabled", rt->o->procs[i]->name);
+            continue;
+        }
+        if (rt->o->procs[i]->init(cfg->plugin_cfg[i], &rt->inst[i], err,
+                                  sizeof(err)) != 0) {
+            LOG_ERR("runtime", "processor %s: %s", rt->o->procs[i]->name, err);
+            return -1;
+        }
+    }
+    rt->store = store_new(rt->o->procs, rt->o->n_procs, rt->db,
+                          (size_t)cfg->state.cache_max_entries);
+    ctx_init(&rt->ctx, rt->store, sink, rt);
+    rt->arena = arena_new(64 * 1024);
+    rt->batch = state_batch_new();
+    buf_init(&rt->enc);
+
+    struct kafka_producer_opts po = {
+        .brokers = rt->o->brokers,
+        .properties = &cfg->kafka.properties,
+        .on_delivery = on_delivery,
+        .arg = rt,
+    };
+    if (kafka_producer_new(&po, &rt->producer, err, sizeof(err)) != 0) {
+        LOG_ERR("kafka", "%s", err);
+        return -1;
+    }
+    struct kafka_consumer_opts co = {
+        .brokers = rt->o->brokers,
+        .group_id = cfg->kafka.group_id,
+        .properties = &cfg->kafka.properties,
+        .topics = rt->input_topics,
+        .n_topics = EVENT_KIND_COUNT,
+        .rebalance = {.stored_offset = stored_offset,
+                      .before_revoke = before_revoke,
+                      .arg = rt},
+    };
+    if (kafka_consumer_new(&co, &rt->consumer, err, sizeof(err)) != 0) {
+        LOG_ERR("kafka", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void teardown(struct rt *rt)
+{
+    kafka_consumer_close(rt->consumer);
+    kafka_producer_free(rt->producer);
+    store_free(rt->store);
+    for (size_t i = 0; rt->inst && i < rt->o->n_procs; i++)
+        if (rt->inst[i] && rt->o->procs[i]->destroy)
+            rt->o->procs[i]->destroy(rt->inst[i]);
+    free(rt->inst);
+    state_batch_free(rt->batch);
+    state_close(rt->db);
+    codec_free(rt->codec);
+    arena_free(rt->arena);
+    buf_free(&rt->enc);
+    free(rt->offsets);
+}
+
+int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
+{
+    struct rt rt = {.o = o, .cfg = o->cfg};
+    int rc = -1;
+    if (setup(&rt) != 0)
+        goto out;
+    LOG_INF("runtime", "consuming from %s as group %s (%zu processors)",
+            o->brokers, o->cfg->kafka.group_id, o->n_procs);
+
+    int64_t now = mono_ms();
+    int64_t last_record = now, next_timer = now, next_stats = now + 30000;
+    rt.batch_started = now;
+    const struct config *cfg = rt.cfg;
+    while (!*o->stop) {
+        struct kafka_msg m;
+        char err[512];
+        int got = kafka_consumer_poll(rt.consumer, 100, &m, err, sizeof(err));
+        if (got < 0) {
+            LOG_ERR("kafka", "%s", err);
+            goto out;
+        }
+        now = mono_ms();
+        if (got == 1) {
+            apply(&rt, &m);
+            kafka_msg_release(&m);
+            last_record = now;
+        }
+        kafka_producer_poll(rt.producer, 0);
+        if (rt.delivery_failed)
+            goto out;
+
+        if (rt.batch_events >= (uint64_t)cfg->state.batch_max_events ||
+            (now - rt.batch_started >= cfg->state.batch_interval_ms &&
+             (rt.batch_events || store_dirty_count(rt.store)))) {
+            if (commit(&rt) != 0)
+                goto out;
+        }
+        if (now >= next_timer) {
+            run_timers(&rt);
+            next_timer = now + cfg->runtime.idle_check_interval_ms;
+        }
+        if (now >= next_stats) {
+            LOG_INF("runtime", "events=%llu dlq=%llu alerts=%llu commits=%llu "
+                    "cached=%zu",
+                    (unsigned long long)rt.stats.events,
+                    (unsigned long long)rt.stats.dlq,
+                    (unsigned long long)rt.stats.alerts,
+                    (unsigned long long)rt.stats.commits,
+                    store_cached(rt.store));
+            next_stats = now + 30000;
+        }
+        if (o->exit_when_idle_ms > 0 &&
+            kafka_consumer_assigned(rt.consumer) > 0 &&
+            now - last_record >= o->exit_when_idle_ms)
+            break;
+    }
+    run_timers(&rt);
+    if (commit(&rt) != 0)
+        goto out;
+    LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu",
+            (unsigned long long)rt.stats.events,
+            (unsigned long long)rt.stats.dlq,
+            (unsigned long long)rt.stats.alerts);
+    rc = 0;
+out:
+    if (stats)
+        *stats = rt.stats;
+    teardown(&rt);
+    return rc;
+}

@@ -1,0 +1,525 @@
+/*
+ * tools.c - the operator's tools around the daemon: a development broker,
+ * JSON lines in and out of Avro topics, and a look at one customer's state.
+ *
+ * The tools read JSON with jansson directly: they sit at the edge of the
+ * product, and the daemon core never parses JSON.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "codec.h"
+#include "log.h"
+#include "registry.h"
+#include "state.h"
+
+/* ---- dev-kafka ---------------------------------------------------------- */
+
+static const char *const default_topics[] = {
+    "sales.transcripts",   "sales.doc-annotations", "ops.iot-alerts",
+    "ref.registry-changes", "crm.opportunity-updates", "sales.lead-ratings",
+    "sales.coaching-alerts", "sales.meeting-metrics", "dealstream.dlq"};
+
+/* Writes the file whole or not at all, so a reader never sees half. */
+static int write_atomically(const char *path, const char *text)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    FILE *fp = fopen(tmp, "w");
+    if (!fp)
+        return -1;
+    int ok = fputs(text, fp) >= 0 && fputc('\n', fp) != EOF;
+    ok = (fclose(fp) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_dev_kafka(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"set", required_argument, 0, 's'},
+        {"brokers", required_argument, 0, 'b'},
+        {"partitions", required_argument, 0, 'p'},
+        {"bootstrap-file", required_argument, 0, 'f'},
+        {0, 0, 0, 0}};
+    const char *usage = "dealstream dev-kafka [-c FILE] [--brokers N] "
+                        "[--partitions N] --bootstrap-file PATH";
+    struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
+    const char *bootstrap_file = NULL;
+    int brokers = 1, partitions = 4, ch, rc = EXIT_USAGE;
+    struct config *cfg = NULL;
+    struct kafka_mock *mock = NULL;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c.config_path = optarg; break;
+        case 's': c.sets[c.n_sets++] = optarg; break;
+        case 'b': brokers = atoi(optarg); break;
+        case 'p': partitions = atoi(optarg); break;
+        case 'f': bootstrap_file = optarg; break;
+        default: goto usage;
+        }
+    }
+    if (!bootstrap_file || optind < argc || brokers < 1 || brokers > 16 ||
+        partitions < 1 || partitions > 1024)
+        goto usage;
+
+    const char *topics[16];
+    size_t n = sizeof(default_topics) / sizeof(default_topics[0]);
+    memcpy(topics, default_topics, sizeof(default_topics));
+    if (c.config_path) {
+        if ((rc = cli_load_config(&c, &cfg)) != 0)
+            goto out;
+        n = cli_config_topics(cfg, topics, 16);
+    }
+    cli_install_signals();
+    char err[512];
+    if (kafka_mock_start(brokers, topics, n, partitions, &mock, err,
+                         sizeof(err)) != 0) {
+        LOG_ERR("dev-kafka", "%s", err);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (write_atomically(bootstrap_file, kafka_mock_bootstrap(mock)) != 0) {
+        LOG_ERR("dev-kafka", "writing %s: %s", bootstrap_file, strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    LOG_INF("dev-kafka", "development broker on %s (%d brokers, %zu topics x "
+            "%d partitions); in memory only, ~5 MiB kept per partition",
+            kafka_mock_bootstrap(mock), brokers, n, partitions);
+    while (!cli_stop)
+        pause();
+    LOG_INF("dev-kafka", "stopping");
+    rc = EXIT_OK;
+    goto out;
+usage:
+    fprintf(stderr, "usage: %s\n", usage);
+out:
+    kafka_mock_stop(mock);
+    config_free(cfg);
+    free(c.sets);
+    return rc;
+}
+
+/* ---- produce ------------------------------------------------------------ */
+
+/* The record a topic carries, from the config's topic names. */
+static const char *record_of_topic(const struct config *cfg, const char *topic)
+{
+    const struct config_topics *t = &cfg->topics;
+    const struct {
+        const char *topic, *record;
+    } map[] = {
+        {t->transcripts, "TranscriptSegment"},
+        {t->doc_annotations, "DocumentAnnotation"},
+        {t->iot_alerts, "IotAlert"},
+        {t->registry_changes, "RegistryChange"},
+        {t->opportunity_updates, "OpportunityUpdate"},
+        {t->lead_ratings, "LeadRerating"},
+        {t->coaching_alerts, "CoachingAlert"},
+        {t->meeting_metrics, "MeetingSummary"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].topic, topic) == 0)
+            return map[i].record;
+    return NULL;
+}
+
+int cli_produce_lines(const struct config *cfg, const char *brokers,
+                      const char *topic, FILE *in, const char *in_name,
+                      size_t *produced)
+{
+    int refused = -1;
+    char err[512];
+    struct codec *codec = NULL;
+    struct kafka_producer *p = NULL;
+    struct buf out;
+    buf_init(&out);
+    char *line = NULL;
+    size_t cap = 0;
+    *produced = 0;
+
+    const char *record = record_of_topic(cfg, topic);
+    if (!record) {
+        fprintf(stderr, "dealstream: topic %s is not one of the config's "
+                "record topics\n", topic);
+        goto out;
+    }
+    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dealstream: %s\n", err);
+        goto out;
+    }
+    struct kafka_producer_opts po = {.brokers = brokers,
+                                     .properties = &cfg->kafka.properties};
+    if (kafka_producer_new(&po, &p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dealstream: %s\n", err);
+        goto out;
+    }
+    refused = 0;
+    ssize_t len;
+    for (long lineno = 1; (len = getline(&line, &cap, in)) >= 0; lineno++) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        const char *s = line + strspn(line, " \t");
+        if (!*s || *s == '#')
+            continue;
+        if (codec_json_to_avro(codec, record, s, &out, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s:%ld: %s\n", in_name, lineno, err);
+            refused++;
+            continue;
+        }
+        /* The key is the customer id (CONTRACT.md). */
+        json_t *doc = json_loads(s, 0, NULL);
+        const char *key = json_string_value(json_object_get(doc, "customer_id"));
+        if (!key) {
+            fprintf(stderr, "%s:%ld: no string customer_id for the key\n",
+                    in_name, lineno);
+            json_decref(doc);
+            refused++;
+            continue;
+        }
+        if (kafka_produce(p, topic, key, strlen(key), out.data, out.len, NULL,
+                          0, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s:%ld: %s\n", in_name, lineno, err);
+            json_decref(doc);
+            refused = -1;
+            goto out;
+        }
+        json_decref(doc);
+        (*produced)++;
+        kafka_producer_poll(p, 0);
+    }
+    if (kafka_producer_flush(p, 30000) != 0) {
+        fprintf(stderr, "dealstream: not every record was delivered to %s\n",
+                brokers);
+        refused = -1;
+    }
+out:
+    free(line);
+    buf_free(&out);
+    kafka_producer_free(p);
+    codec_free(codec);
+    return refused;
+}
+
+int cmd_produce(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"topic", required_argument, 0, 't'},
+                                         {0, 0, 0, 0}};
+    const char *usage =
+        "dealstream produce -c FILE [--set K=V]... --topic NAME [FILE.jsonl|-]";
+    struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
+    const char *topic = NULL, *input = "-";
+    struct config *cfg = NULL;
+    struct kafka_mock *mock = NULL;
+    FILE *in = NULL;
+    int ch, rc = EXIT_USAGE;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:t:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c.config_path = optarg; break;
+        case 's': c.sets[c.n_sets++] = optarg; break;
+        case 't': topic = optarg; break;
+        default: goto usage;
+        }
+    }
+    if (!topic || !c.config_path || argc - optind > 1)
+        goto usage;
+    if (optind < argc)
+        input = argv[optind];
+    if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
+    const char *brokers;
+    if ((rc = cli_brokers(cfg, false, &mock, &brokers)) != 0)
+        goto out;
+    in = strcmp(input, "-") == 0 ? stdin : fopen(input, "r");
+    if (!in) {
+        fprintf(stderr, "dealstream: %s: %s\n", input, strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    size_t produced = 0;
+    int refused = cli_produce_lines(cfg, brokers, topic, in,
+                                    in == stdin ? "<stdin>" : input, &produced);
+    fprintf(stderr, "produced %zu records to %s", produced, topic);
+    if (refused > 0)
+        fprintf(stderr, "; refused %d lines", refused);
+    fputc('\n', stderr);
+    rc = refused == 0 ? EXIT_OK : EXIT_RUNTIME;
+    goto out;
+usage:
+    fprintf(stderr, "usage: %s\n", usage);
+out:
+    if (in && in != stdin)
+        fclose(in);
+    kafka_mock_stop(mock);
+    config_free(cfg);
+    free(c.sets);
+    return rc;
+}
+
+/* ---- consume ------------------------------------------------------------ */
+
+/* One record with its metadata and headers; the value decoded when it can
+ * be, else as hex (the DLQ holds bytes that did not decode). */
+static void print_envelope(struct codec *codec, const struct kafka_msg *m,
+                           struct buf *json)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "topic", json_string(m->topic));
+    json_object_set_new(o, "partition", json_integer(m->partition));
+    json_object_set_new(o, "offset", json_integer(m->offset));
+    json_object_set_new(o, "key", m->key ? json_stringn_nocheck(m->key, m->klen)
+                                         : json_null());
+    json_t *h = json_object();
+    const char *name;
+    const void *val;
+    size_t len;
+    for (size_t i = 0; kafka_msg_header(m, i, &name, &val, &len) == 0; i++)
+        json_object_set_new(h, name, json_stringn_nocheck(val ? val : "", len));
+    json_object_set_new(o, "headers", h);
+    char err[256];
+    json_t *v = NULL;
+    if (codec_avro_to_json(codec, m->value, m->vlen, json, err, sizeof(err)) == 0)
+        v = json_loads((const char *)json->data, 0, NULL);
+    if (v) {
+        json_object_set_new(o, "value", v);
+    } else {
+        char *hex = malloc(m->vlen * 2 + 1);
+        for (size_t i = 0; i < m->vlen; i++)
+            snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)m->value)[i]);
+        hex[m->vlen * 2] = '\0';
+        json_object_set_new(o, "value_hex", json_string(hex));
+        free(hex);
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    puts(s);
+    free(s);
+    json_decref(o);
+}
+
+int cmd_consume(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},
+        {"set", required_argument, 0, 's'},
+        {"topic", required_argument, 0, 't'},
+        {"from-beginning", no_argument, 0, 'b'},
+        {"max", required_argument, 0, 'm'},
+        {"idle-exit", required_argument, 0, 'i'},
+        {"envelope", no_argument, 0, 'e'},
+        {0, 0, 0, 0}};
+    const char *usage = "dealstream consume -c FILE [--set K=V]... --topic NAME "
+                        "[--from-beginning] [--max N] [--idle-exit MS] "
+                        "[--envelope]";
+    struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
+    const char *topic = NULL;
+    bool from_beginning = false, envelope = false;
+    long max = -1, idle_exit = -1;
+    struct config *cfg = NULL;
+    struct kafka_mock *mock = NULL;
+    struct kafka_consumer *kc = NULL;
+    struct codec *codec = NULL;
+    struct buf json;
+    buf_init(&json);
+    int ch, rc = EXIT_USAGE;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:t:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c.config_path = optarg; break;
+        case 's': c.sets[c.n_sets++] = optarg; break;
+        case 't': topic = optarg; break;
+        case 'b': from_beginning = true; break;
+        case 'm': max = atol(optarg); break;
+        case 'i': idle_exit = atol(optarg); break;
+        case 'e': envelope = true; break;
+        default: goto usage;
+        }
+    }
+    if (!topic || !c.config_path || optind < argc)
+        goto usage;
+    if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
+    const char *brokers;
+    if ((rc = cli_brokers(cfg, false, &mock, &brokers)) != 0)
+        goto out;
+    char err[512];
+    rc = EXIT_RUNTIME;
+    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0 ||
+        kafka_consumer_new_reader(brokers, &cfg->kafka.properties, topic,
+                                  from_beginning, &kc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dealstream: %s\n", err);
+        goto out;
+    }
+    /* The DLQ holds bytes that may not be Avro: always show them whole. */
+    if (strcmp(topic, cfg->topics.dlq) == 0)
+        envelope = true;
+    cli_install_signals();
+    long seen = 0;
+    int64_t idle = 0;
+    while (!cli_stop && (max < 0 || seen < max)) {
+        struct kafka_msg m;
+        int got = kafka_consumer_poll(kc, 100, &m, err, sizeof(err));
+        if (got < 0) {
+            fprintf(stderr, "dealstream: %s\n", err);
+            goto out;
+        }
+        if (got == 0) {
+            idle += 100;
+            if (idle_exit >= 0 && idle >= idle_exit)
+                break;
+            continue;
+        }
+        idle = 0;
+        if (envelope) {
+            print_envelope(codec, &m, &json);
+        } else if (codec_avro_to_json(codec, m.value, m.vlen, &json, err,
+                                      sizeof(err)) == 0) {
+            puts((const char *)json.data);
+        } else {
+            fprintf(stderr, "%s[%d]@%lld: %s\n", m.topic, m.partition,
+                    (long long)m.offset, err);
+        }
+        fflush(stdout);
+        kafka_msg_release(&m);
+        seen++;
+    }
+    rc = EXIT_OK;
+    goto out;
+usage:
+    fprintf(stderr, "usage: %s\n", usage);
+out:
+    kafka_consumer_close(kc);
+    codec_free(codec);
+    buf_free(&json);
+    kafka_mock_stop(mock);
+    config_free(cfg);
+    free(c.sets);
+    return rc;
+}
+
+/* ---- inspect ------------------------------------------------------------ */
+
+struct inspect_walk {
+    const struct processor_ops *ops;
+    const char *customer;
+    struct jw *w;
+    size_t found;
+};
+
+/* Keys of one customer are "<proc>/<customer>" and "<proc>/<customer>/...". */
+static int inspect_one(void *arg, const void *key, size_t klen,
+                       const void *val, size_t vlen)
+{
+    struct inspect_walk *iw = arg;
+    size_t plen = strlen(iw->ops->name) + 1 + strlen(iw->customer);
+    const char *rest = (const char *)key + plen;
+    if (klen > plen && *rest != '/')
+        return 0; /* another customer whose id starts with this one */
+    char skey[1024];
+    size_t n = klen - (strlen(iw->ops->name) + 1);
+    if (n >= sizeof(skey))
+        return 0;
+    memcpy(skey, (const char *)key + strlen(iw->ops->name) + 1, n);
+    skey[n] = '\0';
+    void *st = NULL;
+    if (iw->ops->state_decode(skey, val, vlen, &st) != 0) {
+        jw_str(iw->w, skey, "<state that does not decode>");
+        return 0;
+    }
+    jw_obj_begin(iw->w, skey);
+    iw->ops->state_to_json(st, iw->w);
+    jw_obj_end(iw->w);
+    iw->ops->state_free(st);
+    iw->found++;
+    return 0;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"customer", required_argument, 0, 'u'},
+                                         {0, 0, 0, 0}};
+    const char *usage =
+        "dealstream inspect -c FILE [--set K=V]... --customer ID";
+    struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
+    const char *customer = NULL;
+    struct config *cfg = NULL;
+    struct state *db = NULL;
+    struct jw *w = NULL;
+    int ch, rc = EXIT_USAGE;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:u:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c.config_path = optarg; break;
+        case 's': c.sets[c.n_sets++] = optarg; break;
+        case 'u': customer = optarg; break;
+        default: goto usage;
+        }
+    }
+    if (!customer || !c.config_path || optind < argc)
+        goto usage;
+    if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
+    char err[512];
+    struct state_options so = {.dir = cfg->state.dir,
+                               .block_cache_bytes = 8 << 20,
+                               .write_buffer_bytes = 4 << 20,
+                               .read_only = true};
+    rc = EXIT_RUNTIME;
+    if (access(cfg->state.dir, F_OK) != 0) {
+        fprintf(stderr, "dealstream: no state under %s yet\n", cfg->state.dir);
+        goto out;
+    }
+    if (state_open(&so, &db, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dealstream: %s\n", err);
+        goto out;
+    }
+    w = jw_new();
+    jw_obj_begin(w, NULL);
+    jw_str(w, "customer_id", customer);
+    size_t found = 0;
+    for (size_t i = 0; i < registry_count; i++) {
+        struct inspect_walk iw = {registry_processors[i], customer, w, 0};
+        char prefix[1024];
+        snprintf(prefix, sizeof(prefix), "%s/%s", iw.ops->name, customer);
+        jw_obj_begin(w, iw.ops->name);
+        if (state_scan(db, prefix, strlen(prefix), inspect_one, &iw, err,
+                       sizeof(err)) != 0) {
+            fprintf(stderr, "dealstream: %s\n", err);
+            goto out;
+        }
+        jw_obj_end(w);
+        found += iw.found;
+    }
+    jw_obj_end(w);
+    char *doc = jw_finish(w, true);
+    puts(doc);
+    free(doc);
+    if (!found)
+        fprintf(stderr, "dealstream: no state for customer %s\n", customer);
+    rc = found ? EXIT_OK : EXIT_RUNTIME;
+    goto out;
+usage:
+    fprintf(stderr, "usage: %s\n", usage);
+out:
+    jw_free(w);
+    state_close(db);
+    config_free(cfg);
+    free(c.sets);
+    return rc;
+}

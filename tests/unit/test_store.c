@@ -1,0 +1,309 @@
+/*
+ * test_store.c - the decoded-state cache over both backends: write-back
+ * once per flush, eviction of clean objects only, deletes, key listing,
+ * quarantine of undecodable bytes, and the context's alert stamping.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctx.h"
+#include "state.h"
+#include "store.h"
+
+/* A processor whose state is one counter. */
+struct counter {
+    int64_t n;
+};
+
+static int encodes, decodes;
+
+static void *c_new(const char *key)
+{
+    (void)key;
+    return calloc(1, sizeof(struct counter));
+}
+static void c_encode(const void *st, struct buf *out)
+{
+    encodes++;
+    buf_put_u8(out, 1);
+    buf_put_i64(out, ((const struct counter *)st)->n);
+}
+static int c_decode(const char *key, const uint8_t *d, size_t len, void **st)
+{
+    (void)key;
+    struct buf_reader r;
+    buf_reader_init(&r, d, len);
+    if (buf_get_u8(&r) != 1)
+        return -1;
+    struct counter *c = c_new(NULL);
+    c->n = buf_get_i64(&r);
+    if (r.err || r.p != r.end) {
+        free(c);
+        return -1;
+    }
+    decodes++;
+    *st = c;
+    return 0;
+}
+static void c_json(const void *st, struct jw *w)
+{
+    jw_int(w, "n", ((const struct counter *)st)->n);
+}
+
+static const struct processor_ops counter_ops = {
+    .name = "counter",
+    .state_new = c_new,
+    .state_encode = c_encode,
+    .state_decode = c_decode,
+    .state_free = free,
+    .state_to_json = c_json,
+};
+static const struct processor_ops *const ops[] = {&counter_ops};
+
+static void bump(struct store *s, const char *key, int64_t by)
+{
+    struct counter *c = store_get(s, 0, key, true, NULL);
+    c->n += by;
+    store_dirty(s, 0, key);
+}
+
+static int64_t value_of(struct store *s, const char *key)
+{
+    struct counter *c = store_get(s, 0, key, false, NULL);
+    return c ? c->n : -1;
+}
+
+static void test_write_back_once_per_flush(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 100);
+    encodes = 0;
+    for (int i = 0; i < 50; i++)
+        bump(s, "C1", 1);
+    assert_int_equal(store_dirty_count(s), 1);
+    assert_int_equal(store_flush(s, NULL), 1);
+    assert_int_equal(encodes, 1); /* 50 updates, one encode */
+    store_drop_cache(s);
+    decodes = 0;
+    assert_int_equal(value_of(s, "C1"), 50);
+    assert_int_equal(decodes, 1);
+    store_free(s);
+}
+
+static void test_absent_and_created(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 100);
+    bool created = false;
+    assert_null(store_get(s, 0, "nobody", false, NULL));
+    assert_non_null(store_get(s, 0, "C2", true, &created));
+    assert_true(created);
+    assert_non_null(store_get(s, 0, "C2", true, &created));
+    assert_false(created);
+    store_free(s);
+}
+
+static void test_only_clean_objects_are_evicted(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 2);
+    bump(s, "A", 1);
+    bump(s, "B", 2);
+    bump(s, "C", 3);
+    store_trim(s); /* all dirty: nothing may go */
+    assert_int_equal(store_cached(s), 3);
+    store_flush(s, NULL);
+    store_trim(s);
+    assert_int_equal(store_cached(s), 2);
+    /* The evicted one comes back from the backend intact. */
+    assert_int_equal(value_of(s, "A"), 1);
+    assert_int_equal(value_of(s, "B"), 2);
+    assert_int_equal(value_of(s, "C"), 3);
+    store_free(s);
+}
+
+static void test_delete_and_keys(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 100);
+    bump(s, "C1", 1);
+    bump(s, "C1/m/1", 1);
+    bump(s, "C2", 1);
+    store_flush(s, NULL);
+    store_delete(s, 0, "C2");
+    bump(s, "C3", 1); /* only in the cache so far */
+    size_t n = 0;
+    char **keys = store_keys(s, 0, &n);
+    assert_int_equal(n, 3);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(keys[i], "C2");
+        if (!strcmp(keys[i], "C1") || !strcmp(keys[i], "C1/m/1") ||
+            !strcmp(keys[i], "C3"))
+            seen++;
+    }
+    assert_int_equal(seen, 3);
+    store_keys_free(keys, n);
+    store_flush(s, NULL);
+    store_drop_cache(s);
+    assert_int_equal(value_of(s, "C2"), -1);
+    store_free(s);
+}
+
+static char *make_tmpdir(void)
+{
+    char *d = strdup("/tmp/ds-store-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void rm_rf(const char *d)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
+static struct state *open_db(const char *dir)
+{
+    struct state_options o = {.dir = dir,
+                              .block_cache_bytes = 1 << 20,
+                              .write_buffer_bytes = 1 << 20};
+    struct state *db = NULL;
+    char err[256];
+    if (state_open(&o, &db, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    return db;
+}
+
+/* State and offsets committed together survive a reopen; what was never
+ * committed is gone, as after kill -9. */
+static void test_rocksdb_commit_and_reopen(void **unused)
+{
+    (void)unused;
+    char *dir = make_tmpdir();
+    char err[256];
+    struct state *db = open_db(dir);
+    struct store *s = store_new(ops, 1, db, 100);
+    struct state_batch *b = state_batch_new();
+    bump(s, "C1", 7);
+    store_flush(s, b);
+    state_batch_offset(b, "t", 0, 42);
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    bump(s, "C1", 100); /* applied but never committed */
+    store_free(s);
+    state_batch_free(b);
+    state_close(db);
+
+    db = open_db(dir);
+    s = store_new(ops, 1, db, 100);
+    assert_int_equal(value_of(s, "C1"), 7);
+    int64_t next = 0;
+    assert_int_equal(state_offset_get(db, "t", 0, &next, err, sizeof(err)), 1);
+    assert_int_equal(next, 42);
+    store_free(s);
+    state_close(db);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_corrupt_state_is_quarantined(void **unused)
+{
+    (void)unused;
+    char *dir = make_tmpdir();
+    char err[256];
+    struct state *db = open_db(dir);
+    struct state_batch *b = state_batch_new();
+    state_batch_put(b, "counter/C9", 10, "\x07garbage", 8);
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    struct store *s = store_new(ops, 1, db, 100);
+    bool created = false;
+    struct counter *c = store_get(s, 0, "C9", true, &created);
+    assert_non_null(c);
+    assert_true(created);
+    assert_int_equal(c->n, 0);
+    void *val = NULL;
+    size_t len = 0;
+    assert_int_equal(state_get(db, "quarantine/counter/C9", 21, &val, &len,
+                               err, sizeof(err)),
+                     1);
+    assert_int_equal(len, 8);
+    assert_memory_equal(val, "\x07garbage", 8);
+    free(val);
+    store_free(s);
+    state_batch_free(b);
+    state_close(db);
+    rm_rf(dir);
+    free(dir);
+}
+
+static struct alert last;
+static int captured;
+static int capture(void *arg, const struct alert *a)
+{
+    (void)arg;
+    last = *a;
+    captured++;
+    return 0;
+}
+
+static void test_ctx_stamps_provenance_and_id(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 100);
+    struct proc_ctx ctx;
+    ctx_init(&ctx, s, capture, NULL);
+    struct event ev = {.kind = EVENT_IOT,
+                       .event_id = "e1",
+                       .customer_id = "C1",
+                       .event_time = 1000,
+                       .src = {"ops.iot-alerts", 3, 99}};
+    ctx_begin(&ctx, 0, &ev);
+    struct alert a = {.kind = ALERT_COACHING, .customer_id = "C1",
+                      .dedup_key = "rule-x"};
+    assert_int_equal(ctx_emit(&ctx, &a), 0);
+    assert_int_equal(captured, 1);
+    assert_string_equal(last.trigger_event_id, "e1");
+    assert_int_equal(last.src.partition, 3);
+    assert_int_equal(last.src.offset, 99);
+    assert_int_equal(last.event_time, 1000);
+    assert_int_equal(strlen(last.alert_id), 32);
+    char first[33];
+    memcpy(first, last.alert_id, 33);
+    /* Same input, same id; another discriminator, another id. */
+    struct alert b = {.kind = ALERT_COACHING, .customer_id = "C1",
+                      .dedup_key = "rule-x"};
+    ctx_emit(&ctx, &b);
+    assert_string_equal(last.alert_id, first);
+    struct alert d = {.kind = ALERT_COACHING, .customer_id = "C1",
+                      .dedup_key = "rule-y"};
+    ctx_emit(&ctx, &d);
+    assert_string_not_equal(last.alert_id, first);
+
+    ctx_fail(&ctx, "bad %s", "thing");
+    assert_string_equal(ctx_failure(&ctx), "bad thing");
+    ctx_begin(&ctx, 0, &ev);
+    assert_null(ctx_failure(&ctx));
+    store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_write_back_once_per_flush),
+        cmocka_unit_test(test_absent_and_created),
+        cmocka_unit_test(test_only_clean_objects_are_evicted),
+        cmocka_unit_test(test_delete_and_keys),
+        cmocka_unit_test(test_rocksdb_commit_and_reopen),
+        cmocka_unit_test(test_corrupt_state_is_quarantined),
+        cmocka_unit_test(test_ctx_stamps_provenance_and_id),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
