@@ -515,6 +515,9 @@ int kafka_mock_start(int brokers, const char *const *topics, size_t n_topics,
     if (!m)
         goto fail;
     rd_kafka_conf_set_log_cb(conf, log_cb);
+    /* The host handle has no bootstrap servers of its own; only errors
+     * from it are of interest. */
+    rd_kafka_conf_set(conf, "log_level", "3", e, sizeof(e));
     m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
     if (!m->rk) {
         snprintf(err, errlen, "creating the mock cluster's host: %s", e);

@@ -97,13 +97,15 @@ int cli_brokers(const struct config *cfg, bool allow_embedded,
     return 0;
 }
 
-/* Parses -c/--set plus nothing else. Returns 0 or EXIT_USAGE. */
+/* Parses -c/--set (and, where idle_ms is given, --exit-when-idle MS).
+ * Returns 0, -1 after --help, or EXIT_USAGE. */
 static int parse_common(int argc, char **argv, struct cli_common *c,
-                        const char *usage)
+                        const char *usage, long *idle_ms)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"exit-when-idle", required_argument, 0, 'i'},
                                          {0, 0, 0, 0}};
     c->sets = calloc((size_t)argc, sizeof(char *));
     int ch;
@@ -119,16 +121,21 @@ static int parse_common(int argc, char **argv, struct cli_common *c,
         case 'h':
             printf("usage: %s\n", usage);
             return -1;
+        case 'i':
+            if (!idle_ms)
+                goto bad;
+            *idle_ms = atol(optarg);
+            break;
         default:
-            fprintf(stderr, "usage: %s\n", usage);
-            return EXIT_USAGE;
+            goto bad;
         }
     }
-    if (optind < argc || !c->config_path) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return EXIT_USAGE;
-    }
+    if (optind < argc || !c->config_path)
+        goto bad;
     return 0;
+bad:
+    fprintf(stderr, "usage: %s\n", usage);
+    return EXIT_USAGE;
 }
 
 int cmd_check_config(int argc, char **argv)
@@ -136,7 +143,8 @@ int cmd_check_config(int argc, char **argv)
     struct cli_common c = {0};
     struct config *cfg = NULL;
     int rc = parse_common(argc, argv, &c,
-                          "dealstream check-config -c FILE [--set K=V]...");
+                          "dealstream check-config -c FILE [--set K=V]...",
+                          NULL);
     if (rc == 0) {
         rc = cli_load_config(&c, &cfg);
         if (rc == 0)
@@ -161,8 +169,11 @@ int cmd_run(int argc, char **argv)
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
     const char *brokers = NULL;
+    long idle_ms = 0;
     int rc = parse_common(argc, argv, &c,
-                          "dealstream run -c FILE [--set K=V]...");
+                          "dealstream run -c FILE [--set K=V]... "
+                          "[--exit-when-idle MS]",
+                          &idle_ms);
     if (rc != 0)
         goto out;
     if ((rc = cli_load_config(&c, &cfg)) != 0)
@@ -176,6 +187,7 @@ int cmd_run(int argc, char **argv)
         .procs = registry_processors,
         .n_procs = registry_count,
         .stop = &cli_stop,
+        .exit_when_idle_ms = idle_ms,
     };
     LOG_INF("main", "dealstream %s starting with %s", DS_VERSION, c.config_path);
     rc = runtime_run(&o, NULL) == 0 ? EXIT_OK : EXIT_RUNTIME;
@@ -191,7 +203,8 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } commands[] = {
-    {"run", cmd_run, "run -c FILE [--set K=V]...        the daemon"},
+    {"run", cmd_run,
+     "run -c FILE [--set K=V]... [--exit-when-idle MS]  the daemon"},
     {"check-config", cmd_check_config,
      "check-config -c FILE [--set K=V]... validate (exit 0 ok, 78 invalid)"},
     {"dev-kafka", cmd_dev_kafka,

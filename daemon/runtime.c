@@ -55,6 +55,7 @@ struct rt {
     uint64_t batch_events;
     int64_t batch_started; /* ms, monotonic */
 
+    int64_t assigned_at; /* ms, monotonic: last assignment change */
     bool delivery_failed;
     struct buf enc;
     struct runtime_stats stats;
@@ -243,6 +244,13 @@ static void before_revoke(void *arg)
     store_drop_cache(rt->store);
 }
 
+static void assigned(void *arg, size_t n)
+{
+    struct rt *rt = arg;
+    (void)n;
+    rt->assigned_at = mono_ms();
+}
+
 /* ---- records ------------------------------------------------------------ */
 
 static int kind_of_topic(const struct rt *rt, const char *topic)
@@ -367,6 +375,7 @@ static int setup(struct rt *rt)
         .n_topics = EVENT_KIND_COUNT,
         .rebalance = {.stored_offset = stored_offset,
                       .before_revoke = before_revoke,
+                      .assigned = assigned,
                       .arg = rt},
     };
     if (kafka_consumer_new(&co, &rt->consumer, err, sizeof(err)) != 0) {
@@ -446,7 +455,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         }
         if (o->exit_when_idle_ms > 0 &&
             kafka_consumer_assigned(rt.consumer) > 0 &&
-            now - last_record >= o->exit_when_idle_ms)
+            now - last_record >= o->exit_when_idle_ms &&
+            now - rt.assigned_at >= o->exit_when_idle_ms)
             break;
     }
     run_timers(&rt);

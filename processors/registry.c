@@ -4,8 +4,17 @@
  */
 #include "registry.h"
 
+extern const struct processor_ops processor_lead_rating;
+extern const struct processor_ops processor_coaching;
+extern const struct processor_ops processor_action_units;
+
+/* NULL-terminated. lead_rating runs first on an event so that the graph it
+ * keeps is current when the others look at the same customer. */
 const struct processor_ops *const registry_processors[] = {
-    NULL, /* keeps the array non-empty while none is registered */
+    &processor_lead_rating,
+    &processor_coaching,
+    &processor_action_units,
+    NULL,
 };
 
 const size_t registry_count =

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The daemon's life: config checks with exit codes, SIGTERM exits 0 after a
+# clean commit, and an unreachable broker gives log lines, not a crash.
+. "$(dirname "$0")/lib.sh"
+
+"$DS_BIN" check-config -c "$CFG" >/dev/null || fail "shipped config refused"
+pass "shipped processor.yaml is valid"
+
+set +e
+out=$("$DS_BIN" check-config -c "$CFG" --set state.bach_max_events=5 2>&1); rc=$?
+set -e
+[ $rc -eq 78 ] || fail "unknown --set key: exit $rc, want 78"
+grep -q "did you mean 'batch_max_events'" <<<"$out" || fail "no did-you-mean: $out"
+pass "unknown key via --set refused with a did-you-mean (exit 78)"
+
+printf 'kafka:\n  group_id: g\nstate:\n  batch_max_events: -3\n  dir: [1\n' >"$WORK/bad.yaml"
+set +e
+out=$("$DS_BIN" check-config -c "$WORK/bad.yaml" 2>&1); rc=$?
+set -e
+[ $rc -eq 78 ] || fail "bad yaml: exit $rc"
+grep -qE "bad.yaml:[0-9]+:[0-9]+:" <<<"$out" || fail "no file:line:col in: $out"
+pass "bad YAML refused with file:line:col"
+
+set +e
+"$DS_BIN" run >/dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 64 ] || fail "usage error: exit $rc, want 64"
+pass "usage errors exit 64"
+
+start_broker
+start_daemon state g1 daemon.log
+wait_for 30 grep -qs "assigned" "$WORK/daemon.log" || fail "never assigned"
+kill -TERM "$DAEMON"
+start=$SECONDS
+set +e
+wait "$DAEMON"; rc=$?
+set -e
+[ $rc -eq 0 ] || fail "SIGTERM: exit $rc"
+[ $((SECONDS - start)) -le 15 ] || fail "SIGTERM took $((SECONDS - start)) s"
+grep -q "stopped cleanly" "$WORK/daemon.log" || fail "no clean stop logged"
+pass "SIGTERM: clean stop, exit 0"
+
+# A broker that does not exist: the daemon logs and keeps trying.
+"$DS_BIN" run -c "$CFG" --set kafka.bootstrap_servers=127.0.0.1:1 \
+  --set state.dir="$WORK/s2" >"$WORK/nobroker.log" 2>&1 &
+nb=$!
+PIDS+=($nb)
+wait_for 30 grep -qsi "retrying\|refused\|down" "$WORK/nobroker.log" ||
+  fail "no log line about the unreachable broker"
+kill -0 "$nb" || fail "daemon died without a broker"
+kill -TERM "$nb"
+set +e
+wait "$nb"; rc=$?
+set -e
+[ $rc -eq 0 ] || fail "SIGTERM without broker: exit $rc"
+pass "unreachable broker: logged retries, still running, clean SIGTERM"
