@@ -1,0 +1,640 @@
+/*
+ * graph.c - per-customer behaviour graph and scoring (see graph.h).
+ *
+ * Everything here is plain arithmetic over the graph and a borrowed
+ * graph_params: no config, no I/O, no clock. Arrays are small (a node cap of
+ * tens, a few signals per node), so lookups are linear scans; what matters
+ * is that nothing grows without bound and that every choice (eviction order,
+ * factor order) is deterministic.
+ */
+#include "graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GRAPH_FORMAT_VERSION 1
+
+static const char *const node_type_names[GRAPH_NODE_TYPE_COUNT] = {
+    "customer", "company", "supplier", "competitor",
+    "policy",   "contact", "device",   "tender"};
+static const char *const tier_names[GRAPH_TIER_COUNT] = {"A", "B", "C", "D"};
+static const char *const part_names[GRAPH_PART_COUNT] = {"fit", "intent"};
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fputs("dealstream: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n, size_t size)
+{
+    void *q = reallocarray(p, n ? n : 1, size);
+    if (!q) {
+        fputs("dealstream: out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d) {
+        fputs("dealstream: out of memory\n", stderr);
+        abort();
+    }
+    return d;
+}
+
+const char *graph_node_type_name(enum graph_node_type t)
+{
+    return (unsigned)t < GRAPH_NODE_TYPE_COUNT ? node_type_names[t] : "?";
+}
+
+enum graph_node_type graph_node_type_of_entity(enum entity_type e)
+{
+    int t = (int)e + 1;
+    return t > 0 && t < GRAPH_NODE_TYPE_COUNT ? (enum graph_node_type)t
+                                              : GRAPH_NODE_COMPANY;
+}
+
+const char *graph_tier_name(int tier)
+{
+    return tier >= 0 && tier < GRAPH_TIER_COUNT ? tier_names[tier] : "?";
+}
+
+const char *graph_part_name(int part)
+{
+    return part >= 0 && part < GRAPH_PART_COUNT ? part_names[part] : "?";
+}
+
+double graph_decay(double value, int64_t from_ms, int64_t to_ms,
+                   int64_t half_life_ms)
+{
+    if (half_life_ms <= 0 || from_ms == to_ms)
+        return value;
+    double dt = (double)to_ms - (double)from_ms;
+    return value * exp2(-dt / (double)half_life_ms);
+}
+
+double graph_saturate(double weight, double saturation, double v)
+{
+    if (saturation <= 0 || v <= 0 || weight == 0)
+        return 0;
+    double c = saturation * -expm1(-fabs(weight) * v / saturation);
+    return weight < 0 ? -c : c;
+}
+
+static int spec_index(const struct graph_params *p, const char *type)
+{
+    for (size_t i = 0; i < p->n_specs; i++)
+        if (p->specs[i].name && strcmp(p->specs[i].name, type) == 0)
+            return (int)i;
+    /* "iot.<anything>.CRITICAL" falls back to "iot.*.CRITICAL". */
+    const char *d1 = strchr(type, '.');
+    const char *d2 = d1 ? strrchr(type, '.') : NULL;
+    if (!d1 || d2 == d1)
+        return -1;
+    size_t head = (size_t)(d1 - type) + 1; /* "iot." */
+    const char *tail = d2;                 /* ".CRITICAL" */
+    for (size_t i = 0; i < p->n_specs; i++) {
+        const char *n = p->specs[i].name;
+        if (!n || strncmp(n, type, head) != 0 || n[head] != '*')
+            continue;
+        if (strcmp(n + head + 1, tail) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+const struct graph_signal_spec *graph_spec_find(const struct graph_params *p,
+                                                const char *type)
+{
+    int i = spec_index(p, type);
+    return i < 0 ? NULL : &p->specs[i];
+}
+
+/* ---- nodes ---------------------------------------------------------- */
+
+static void node_clear(struct graph_node *n)
+{
+    for (size_t i = 0; i < n->n_signals; i++)
+        free(n->signals[i].type);
+    free(n->signals);
+    free(n->id);
+    free(n->relation);
+    memset(n, 0, sizeof(*n));
+}
+
+static struct graph_node *node_append(struct graph *g)
+{
+    if (g->n_nodes == g->cap_nodes) {
+        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 8;
+        g->nodes = xrealloc(g->nodes, g->cap_nodes, sizeof(*g->nodes));
+    }
+    struct graph_node *n = &g->nodes[g->n_nodes++];
+    memset(n, 0, sizeof(*n));
+    return n;
+}
+
+static void node_remove_at(struct graph *g, size_t i)
+{
+    node_clear(&g->nodes[i]);
+    memmove(&g->nodes[i], &g->nodes[i + 1],
+            (g->n_nodes - i - 1) * sizeof(*g->nodes));
+    g->n_nodes--;
+}
+
+static void signal_remove_at(struct graph_node *n, size_t i)
+{
+    free(n->signals[i].type);
+    memmove(&n->signals[i], &n->signals[i + 1],
+            (n->n_signals - i - 1) * sizeof(*n->signals));
+    n->n_signals--;
+}
+
+struct graph *graph_new(const char *customer_id)
+{
+    struct graph *g = xcalloc(1, sizeof(*g));
+    g->tier = GRAPH_TIER_D;
+    struct graph_node *c = node_append(g);
+    c->type = GRAPH_NODE_CUSTOMER;
+    c->id = xstrdup(customer_id);
+    c->edge_weight = 1;
+    return g;
+}
+
+void graph_free(struct graph *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        node_clear(&g->nodes[i]);
+    free(g->nodes);
+    free(g);
+}
+
+void graph_observe(struct graph *g, int64_t t_ms)
+{
+    if (!g->has_now || t_ms > g->now) {
+        g->now = t_ms;
+        g->has_now = true;
+    }
+}
+
+struct graph_node *graph_node_find(struct graph *g, enum graph_node_type t,
+                                   const char *id)
+{
+    if (t == GRAPH_NODE_CUSTOMER)
+        return &g->nodes[0];
+    for (size_t i = 1; i < g->n_nodes; i++)
+        if (g->nodes[i].type == t && strcmp(g->nodes[i].id, id) == 0)
+            return &g->nodes[i];
+    return NULL;
+}
+
+struct graph_node *graph_link(struct graph *g, const struct graph_params *p,
+                              enum graph_node_type t, const char *id,
+                              const char *relation, int64_t t_ms)
+{
+    if (t == GRAPH_NODE_CUSTOMER || !id || !*id ||
+        strcmp(id, g->nodes[0].id) == 0)
+        return &g->nodes[0];
+    struct graph_node *n = graph_node_find(g, t, id);
+    if (!n) {
+        n = node_append(g);
+        n->type = t;
+        n->id = xstrdup(id);
+        n->edge_time = t_ms;
+    }
+    if (t_ms >= n->edge_time) {
+        /* The latest event names the edge; an older one arriving late must
+         * not overwrite it, or the result would depend on arrival order. */
+        n->edge_time = t_ms;
+        free(n->relation);
+        n->relation = xstrdup(relation);
+    } else if (!n->relation) {
+        n->relation = xstrdup(relation);
+    }
+    n->edge_weight = p->edge_weight[t];
+    return n;
+}
+
+int graph_unlink(struct graph *g, enum graph_node_type t, const char *id)
+{
+    if (t == GRAPH_NODE_CUSTOMER)
+        return -1;
+    for (size_t i = 1; i < g->n_nodes; i++) {
+        if (g->nodes[i].type == t && strcmp(g->nodes[i].id, id) == 0) {
+            node_remove_at(g, i);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- signals -------------------------------------------------------- */
+
+int graph_signal_add(struct graph *g, const struct graph_params *p,
+                     struct graph_node *n, const char *type, double amount,
+                     int64_t t_ms)
+{
+    (void)g;
+    const struct graph_signal_spec *spec = graph_spec_find(p, type);
+    if (!spec || !(amount >= 0) || !isfinite(amount))
+        return -1;
+    struct graph_signal *s = NULL;
+    for (size_t i = 0; i < n->n_signals; i++) {
+        if (strcmp(n->signals[i].type, type) == 0) {
+            s = &n->signals[i];
+            break;
+        }
+    }
+    if (!s) {
+        if (n->n_signals == n->cap_signals) {
+            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 4;
+            n->signals =
+                xrealloc(n->signals, n->cap_signals, sizeof(*n->signals));
+        }
+        s = &n->signals[n->n_signals++];
+        memset(s, 0, sizeof(*s));
+        s->type = xstrdup(type);
+        s->value = amount;
+        s->ref = t_ms;
+        s->count = 1;
+        s->spec = -1;
+        return 0;
+    }
+    if (t_ms >= s->ref) {
+        s->value = graph_decay(s->value, s->ref, t_ms, spec->half_life) + amount;
+        s->ref = t_ms;
+    } else {
+        s->value += graph_decay(amount, t_ms, s->ref, spec->half_life);
+    }
+    s->count++;
+    return 0;
+}
+
+size_t graph_signal_count(const struct graph *g)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        n += g->nodes[i].n_signals;
+    return n;
+}
+
+/* ---- scoring -------------------------------------------------------- */
+
+static double propagation(const struct graph_params *p, size_t node_index,
+                          const struct graph_node *n)
+{
+    return node_index == 0 ? 1.0 : n->edge_weight * p->hop_decay;
+}
+
+static double clamp100(double v)
+{
+    return v < 0 ? 0 : v > 100 ? 100 : v;
+}
+
+void graph_rescore(struct graph *g, const struct graph_params *p)
+{
+    double *sum = xcalloc(p->n_specs, sizeof(double));
+    double part_raw[GRAPH_PART_COUNT] = {0};
+
+    /* Pass 1: decayed, propagated value per spec, summed over nodes. */
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        double prop = propagation(p, i, n);
+        for (size_t j = 0; j < n->n_signals; j++) {
+            struct graph_signal *s = &n->signals[j];
+            s->spec = spec_index(p, s->type);
+            s->contribution = 0;
+            if (s->spec < 0) {
+                s->value_now = s->value; /* no half-life known */
+                continue;
+            }
+            const struct graph_signal_spec *sp = &p->specs[s->spec];
+            s->value_now = graph_decay(s->value, s->ref, g->now, sp->half_life);
+            sum[s->spec] += s->value_now * prop;
+        }
+    }
+    /* Pass 2: each (node, signal) takes its share of the saturated total. */
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        double prop = propagation(p, i, n);
+        for (size_t j = 0; j < n->n_signals; j++) {
+            struct graph_signal *s = &n->signals[j];
+            if (s->spec < 0 || sum[s->spec] <= 0)
+                continue;
+            const struct graph_signal_spec *sp = &p->specs[s->spec];
+            double total = graph_saturate(sp->weight, sp->saturation,
+                                          sum[s->spec]);
+            s->contribution = total * (s->value_now * prop) / sum[s->spec];
+            if (sp->part >= 0 && sp->part < GRAPH_PART_COUNT)
+                part_raw[sp->part] += s->contribution;
+        }
+    }
+    /* Parts are clamped to 0..100; when a part overflows, its factors are
+     * scaled so they still add up to what the part contributes. */
+    double wsum = p->part_weight[GRAPH_PART_FIT] + p->part_weight[GRAPH_PART_INTENT];
+    if (wsum <= 0)
+        wsum = 1;
+    double scale[GRAPH_PART_COUNT];
+    for (int k = 0; k < GRAPH_PART_COUNT; k++) {
+        scale[k] = p->part_weight[k] / wsum;
+        if (part_raw[k] > 100)
+            scale[k] *= 100 / part_raw[k];
+    }
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        for (size_t j = 0; j < n->n_signals; j++) {
+            struct graph_signal *s = &n->signals[j];
+            if (s->spec < 0)
+                continue;
+            int part = p->specs[s->spec].part;
+            s->contribution *= part >= 0 && part < GRAPH_PART_COUNT ? scale[part] : 0;
+        }
+    }
+    g->fit = clamp100(part_raw[GRAPH_PART_FIT]);
+    g->intent = clamp100(part_raw[GRAPH_PART_INTENT]);
+    g->score = clamp100((p->part_weight[GRAPH_PART_FIT] * g->fit +
+                         p->part_weight[GRAPH_PART_INTENT] * g->intent) /
+                        wsum);
+    free(sum);
+}
+
+/* ---- bounds --------------------------------------------------------- */
+
+static double node_weight(const struct graph_node *n)
+{
+    double w = 0;
+    for (size_t j = 0; j < n->n_signals; j++)
+        w += fabs(n->signals[j].contribution);
+    return w;
+}
+
+/* Is a a better candidate for eviction than b? Least contributing, then
+ * oldest, then by name: never dependent on array order. */
+static bool evict_before_signal(const struct graph_signal *a,
+                                const struct graph_signal *b)
+{
+    double ca = fabs(a->contribution), cb = fabs(b->contribution);
+    if (ca != cb)
+        return ca < cb;
+    if (a->ref != b->ref)
+        return a->ref < b->ref;
+    return strcmp(a->type, b->type) < 0;
+}
+
+static bool evict_before_node(const struct graph_node *a,
+                              const struct graph_node *b)
+{
+    double ca = node_weight(a), cb = node_weight(b);
+    if (ca != cb)
+        return ca < cb;
+    if (a->edge_time != b->edge_time)
+        return a->edge_time < b->edge_time;
+    if (a->type != b->type)
+        return a->type < b->type;
+    return strcmp(a->id, b->id) < 0;
+}
+
+static void prune(struct graph *g, const struct graph_params *p)
+{
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        for (size_t j = 0; j < n->n_signals;) {
+            struct graph_signal *s = &n->signals[j];
+            const struct graph_signal_spec *sp = graph_spec_find(p, s->type);
+            /* A type dropped from the config can no longer be scored. */
+            if (!sp || graph_decay(s->value, s->ref, g->now, sp->half_life) <
+                           p->prune_floor)
+                signal_remove_at(n, j);
+            else
+                j++;
+        }
+    }
+    /* A neighbour without signals adds nothing to the score. */
+    for (size_t i = g->n_nodes; i-- > 1;)
+        if (g->nodes[i].n_signals == 0)
+            node_remove_at(g, i);
+}
+
+static bool enforce_caps(struct graph *g, const struct graph_params *p)
+{
+    bool evicted = false;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        while (n->n_signals > p->signal_cap && n->n_signals > 0) {
+            size_t worst = 0;
+            for (size_t j = 1; j < n->n_signals; j++)
+                if (evict_before_signal(&n->signals[j], &n->signals[worst]))
+                    worst = j;
+            signal_remove_at(n, worst);
+            evicted = true;
+        }
+    }
+    while (g->n_nodes > 1 && g->n_nodes - 1 > p->node_cap) {
+        size_t worst = 1;
+        for (size_t i = 2; i < g->n_nodes; i++)
+            if (evict_before_node(&g->nodes[i], &g->nodes[worst]))
+                worst = i;
+        node_remove_at(g, worst);
+        evicted = true;
+    }
+    /* The signal cap may have emptied a neighbour. */
+    for (size_t i = g->n_nodes; i-- > 1;) {
+        if (g->nodes[i].n_signals == 0) {
+            node_remove_at(g, i);
+            evicted = true;
+        }
+    }
+    return evicted;
+}
+
+void graph_maintain(struct graph *g, const struct graph_params *p)
+{
+    prune(g, p);
+    graph_rescore(g, p);
+    if (enforce_caps(g, p))
+        graph_rescore(g, p);
+}
+
+/* ---- tiers ---------------------------------------------------------- */
+
+int graph_tier_next(const struct graph_params *p, int current, double score)
+{
+    double h = p->hysteresis / 2;
+    if (current < GRAPH_TIER_A || current > GRAPH_TIER_D)
+        current = GRAPH_TIER_D;
+    /* Up: the best better tier whose cut the score clears by h. */
+    for (int t = GRAPH_TIER_A; t < current; t++)
+        if (score >= p->cuts[t] + h)
+            return t;
+    /* Hold while not more than h under the current cut. */
+    if (current == GRAPH_TIER_D || score >= p->cuts[current] - h)
+        return current;
+    /* Down: the best worse tier still held by the same rule. */
+    for (int t = current + 1; t < GRAPH_TIER_D; t++)
+        if (score >= p->cuts[t] - h)
+            return t;
+    return GRAPH_TIER_D;
+}
+
+/* ---- factors -------------------------------------------------------- */
+
+static int factor_cmp(const void *va, const void *vb)
+{
+    const struct graph_factor *a = va, *b = vb;
+    double ca = fabs(a->contribution), cb = fabs(b->contribution);
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    int c = strcmp(a->factor, b->factor);
+    if (c)
+        return c;
+    c = strcmp(a->node_type, b->node_type);
+    if (c)
+        return c;
+    return strcmp(a->node_id, b->node_id);
+}
+
+size_t graph_factors(const struct graph *g, struct graph_factor *out,
+                     size_t max)
+{
+    size_t total = graph_signal_count(g);
+    if (total == 0 || max == 0)
+        return 0;
+    struct graph_factor *all = xcalloc(total, sizeof(*all));
+    size_t n = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const struct graph_node *nd = &g->nodes[i];
+        for (size_t j = 0; j < nd->n_signals; j++) {
+            if (nd->signals[j].contribution == 0)
+                continue;
+            all[n].factor = nd->signals[j].type;
+            all[n].node_type = graph_node_type_name(nd->type);
+            all[n].node_id = nd->id;
+            all[n].contribution = nd->signals[j].contribution;
+            n++;
+        }
+    }
+    qsort(all, n, sizeof(*all), factor_cmp);
+    if (n > max)
+        n = max;
+    memcpy(out, all, n * sizeof(*out));
+    free(all);
+    return n;
+}
+
+/* ---- encoding ------------------------------------------------------- */
+
+void graph_encode(const struct graph *g, struct buf *out)
+{
+    buf_put_u8(out, GRAPH_FORMAT_VERSION);
+    buf_put_i64(out, g->now);
+    buf_put_u8(out, g->has_now ? 1 : 0);
+    buf_put_varint(out, g->n_events);
+    buf_put_u8(out, (uint8_t)g->tier);
+    buf_put_u8(out, g->rated ? 1 : 0);
+    buf_put_double(out, g->score);
+    buf_put_double(out, g->fit);
+    buf_put_double(out, g->intent);
+    buf_put_varint(out, g->n_nodes);
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const struct graph_node *n = &g->nodes[i];
+        buf_put_u8(out, (uint8_t)n->type);
+        buf_put_str(out, n->id);
+        buf_put_str(out, n->relation);
+        buf_put_double(out, n->edge_weight);
+        buf_put_i64(out, n->edge_time);
+        buf_put_varint(out, n->n_signals);
+        for (size_t j = 0; j < n->n_signals; j++) {
+            const struct graph_signal *s = &n->signals[j];
+            buf_put_str(out, s->type);
+            buf_put_double(out, s->value);
+            buf_put_i64(out, s->ref);
+            buf_put_varint(out, s->count);
+            buf_put_double(out, s->value_now);
+            buf_put_double(out, s->contribution);
+        }
+    }
+}
+
+static bool flag_ok(uint8_t v) { return v <= 1; }
+
+int graph_decode(const uint8_t *data, size_t len, struct graph **out)
+{
+    struct buf_reader r;
+    struct graph *g = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    buf_reader_init(&r, data, len);
+    if (buf_get_u8(&r) != GRAPH_FORMAT_VERSION || r.err)
+        goto out;
+    g = xcalloc(1, sizeof(*g));
+    g->now = buf_get_i64(&r);
+    uint8_t has_now = buf_get_u8(&r);
+    g->has_now = has_now == 1;
+    g->n_events = buf_get_varint(&r);
+    uint8_t tier = buf_get_u8(&r);
+    uint8_t rated = buf_get_u8(&r);
+    g->tier = tier;
+    g->rated = rated == 1;
+    g->score = buf_get_double(&r);
+    g->fit = buf_get_double(&r);
+    g->intent = buf_get_double(&r);
+    uint64_t n_nodes = buf_get_varint(&r);
+    if (r.err || !flag_ok(has_now) || !flag_ok(rated) ||
+        tier >= GRAPH_TIER_COUNT || !isfinite(g->score) ||
+        !isfinite(g->fit) || !isfinite(g->intent) || n_nodes == 0 ||
+        n_nodes > (uint64_t)(r.end - r.p)) /* a node takes > 1 byte */
+        goto out;
+    g->nodes = xcalloc((size_t)n_nodes, sizeof(*g->nodes));
+    g->cap_nodes = (size_t)n_nodes;
+    for (uint64_t i = 0; i < n_nodes; i++) {
+        struct graph_node *n = &g->nodes[g->n_nodes++];
+        uint8_t type = buf_get_u8(&r);
+        n->type = type;
+        n->id = buf_get_str(&r);
+        n->relation = buf_get_str(&r);
+        n->edge_weight = buf_get_double(&r);
+        n->edge_time = buf_get_i64(&r);
+        uint64_t n_sig = buf_get_varint(&r);
+        if (r.err || type >= GRAPH_NODE_TYPE_COUNT || !n->id ||
+            (i == 0) != (type == GRAPH_NODE_CUSTOMER) ||
+            !isfinite(n->edge_weight) || n_sig > (uint64_t)(r.end - r.p))
+            goto out;
+        if (n_sig) {
+            n->signals = xcalloc((size_t)n_sig, sizeof(*n->signals));
+            n->cap_signals = (size_t)n_sig;
+        }
+        for (uint64_t j = 0; j < n_sig; j++) {
+            struct graph_signal *s = &n->signals[n->n_signals++];
+            s->type = buf_get_str(&r);
+            s->value = buf_get_double(&r);
+            s->ref = buf_get_i64(&r);
+            s->count = buf_get_varint(&r);
+            s->value_now = buf_get_double(&r);
+            s->contribution = buf_get_double(&r);
+            s->spec = -1;
+            if (r.err || !s->type || !isfinite(s->value) || s->value < 0 ||
+                !isfinite(s->value_now) || !isfinite(s->contribution))
+                goto out;
+        }
+    }
+    if (r.err || r.p != r.end) /* trailing bytes: not what we wrote */
+        goto out;
+    *out = g;
+    g = NULL;
+    rc = 0;
+out:
+    graph_free(g);
+    return rc;
+}
