@@ -10,7 +10,12 @@
  *     punctuation such as ？ ， ：) which fold to ASCII,
  *   - tolerant of the spaces ASR inserts between Chinese characters
  *     ("等 保 三 级" matches "等保三级"), while spaces between Latin words
- *     are kept (collapsed to one) so "our product" does not match "ourproduct".
+ *     are kept (collapsed to one) so "our product" does not match "ourproduct";
+ *     leading and trailing whitespace is dropped,
+ *   - aware of Latin word starts: a phrase beginning with a Latin letter or
+ *     digit matches only where no letter/digit precedes it ("roi" does not
+ *     fire inside "heroic"); the end is open, so "price" matches "prices".
+ * Invalid UTF-8 never crashes: a bad byte normalises to U+FFFD.
  * Offsets reported are byte offsets into the normalised text.
  */
 #ifndef DS_MATCHER_H
@@ -36,15 +41,19 @@ int matcher_build(const struct matcher_builder *mb, struct matcher **out,
                   char *err, size_t errlen);
 void matcher_free(struct matcher *m); /* accepts NULL */
 
-/* Called per match, in order of end offset; return non-zero to stop. */
+/* Called per match, in order of (end, start, id); overlapping matches and
+ * repeated occurrences are all reported. Return non-zero to stop. */
 typedef int (*matcher_hit_fn)(void *arg, unsigned id, size_t from, size_t to);
 
 /* Normalises `text` and reports every match. Returns 0, or -1 on a
- * scanning error. `norm` (optional) receives the normalised text. */
+ * scanning error. `norm` (optional) is reset and receives the normalised
+ * text (NUL-terminated; the offsets index norm->data). m may be NULL (no
+ * matches). Not thread-safe: the matcher owns one scratch space. */
 int matcher_scan(const struct matcher *m, const char *text, struct buf *norm,
                  matcher_hit_fn fn, void *arg);
 
-/* The normalisation on its own (appends to out, NUL-terminated). */
+/* The normalisation on its own (appends to out and NUL-terminates; the NUL
+ * is not counted in out->len). */
 void matcher_normalize(const char *text, struct buf *out);
 
 #endif
