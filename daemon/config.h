@@ -170,6 +170,9 @@ struct config {
     void **plugin_cfg;
     bool *plugin_enabled;
     size_t n_plugins;
+    /* Owned copy of the array given to config_load() (the tables it points
+     * to are static), so config_free() can walk each plugin's table. */
+    struct config_plugin *plugins;
 };
 
 struct config_errors {
@@ -180,7 +183,10 @@ struct config_errors {
 /*
  * Loads and validates `path` with the `sets` overrides ("a.b.c=value") applied.
  * On success returns 0 and *out (caller frees with config_free). On failure
- * returns -1, leaves *out NULL and fills `errs` with every error found.
+ * returns -1, leaves *out NULL and appends every error found to `errs` (which
+ * the caller zero-initializes and frees with config_errors_free; may be NULL).
+ * Each --set value is parsed as YAML, so "12", "true", "4m" or "[a, b]" mean
+ * what they mean in the file; a numeric segment indexes into a list.
  */
 int config_load(const char *path, const char *const *sets, size_t n_sets,
                 const struct config_plugin *plugins, size_t n_plugins,
@@ -194,7 +200,11 @@ void config_errors_free(struct config_errors *errs);
 void config_write_docs(FILE *fp, const struct config_plugin *plugins,
                        size_t n_plugins);
 
-/* Parses a duration ("120s") or size ("64MiB") as the tables do; 0 or -1. */
+/* Parses a duration ("120s") or size ("64MiB") as the tables do; 0 or -1.
+ * Durations: non-negative integers with ms, s, m, h or d, concatenated
+ * ("1h30m"); a bare integer is milliseconds. Sizes: a non-negative integer
+ * with B, KiB, MiB, GiB, TiB (powers of 1024) or kB/KB, MB, GB, TB (powers
+ * of 1000); a bare integer is bytes. */
 int config_parse_duration(const char *s, int64_t *ms);
 int config_parse_size(const char *s, int64_t *bytes);
 
