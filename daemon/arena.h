@@ -12,9 +12,13 @@
 
 struct arena;
 
+/* chunk_size 0 means 64 KiB. NULL when out of memory. */
 struct arena *arena_new(size_t chunk_size);
 void arena_free(struct arena *a); /* accepts NULL */
-void arena_reset(struct arena *a); /* keeps the first chunk */
+/* Invalidates every pointer handed out. Keeps one chunk: when the record
+ * needed several, they are replaced by a single chunk as big as all of them,
+ * so the next record of that size needs no malloc. */
+void arena_reset(struct arena *a);
 /* Aligned to 16 bytes; aborts on out-of-memory. */
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
