@@ -49,7 +49,7 @@ produce() { # produce <topic> <file>
 consume() { # consume <topic> <max> [extra args]: JSON lines on stdout
   local topic=$1 max=$2; shift 2
   "$DS_BIN" consume -c "$CFG" $(sets) --topic "$topic" --from-beginning \
-    --max "$max" --idle-exit 15000 "$@" 2>>"$WORK/consume.log"
+    --max "$max" --idle-exit 5000 "$@" 2>>"$WORK/consume.log"
 }
 
 # start_daemon <state-dir-name> <group> <log>: sets DAEMON.
