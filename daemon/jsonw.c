@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define JW_MAX_DEPTH 64
 
@@ -14,6 +15,7 @@ struct jw {
     json_t *stack[JW_MAX_DEPTH];
     int depth; /* number of open containers */
     json_t *root;
+    char *pending_key; /* from jw_key(), used once */
 };
 
 struct jw *jw_new(void) { return calloc(1, sizeof(struct jw)); }
@@ -23,14 +25,23 @@ void jw_free(struct jw *w)
     if (!w)
         return;
     json_decref(w->root);
+    free(w->pending_key);
     free(w);
 }
 
 /* Attaches v (stealing the reference) to the innermost container. */
+void jw_key(struct jw *w, const char *key)
+{
+    free(w->pending_key);
+    w->pending_key = key ? strdup(key) : NULL;
+}
+
 static void attach(struct jw *w, const char *key, json_t *v)
 {
     if (!v)
         return;
+    if (!key && w->pending_key)
+        key = w->pending_key;
     if (w->depth == 0) {
         if (!w->root)
             w->root = json_incref(v);
@@ -42,6 +53,8 @@ static void attach(struct jw *w, const char *key, json_t *v)
         json_object_set_new(top, key ? key : "", v);
     else
         json_array_append_new(top, v);
+    free(w->pending_key);
+    w->pending_key = NULL;
 }
 
 static void open_container(struct jw *w, const char *key, json_t *c)

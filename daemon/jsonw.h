@@ -15,6 +15,9 @@ struct jw;
 
 struct jw *jw_new(void);
 void jw_free(struct jw *w); /* accepts NULL */
+/* Names the next value added with a NULL key inside an object: lets a
+ * caller place an object that another module writes (with key NULL). */
+void jw_key(struct jw *w, const char *key);
 void jw_obj_begin(struct jw *w, const char *key);
 void jw_obj_end(struct jw *w);
 void jw_arr_begin(struct jw *w, const char *key);
