@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `dealstream demo` as a new user runs it: exit 0 and real alerts of every
+# kind, read back through Kafka.
+. "$(dirname "$0")/lib.sh"
+(cd "$DS_SRC" && "$DS_BIN" demo) >"$WORK/demo.log" 2>&1 || fail "demo exited $?"
+for what in "LEAD RE-RATED  acme-medical" "UNANSWERED_OBJECTION" \
+            "STAGE_CLAIM_UNSUPPORTED" "MISSING_KEYWORDS" "MEETING ENDED"; do
+  grep -q "$what" "$WORK/demo.log" || fail "demo output lacks '$what'"
+done
+grep -qE "^[1-9][0-9]* alerts read back from Kafka" "$WORK/demo.log" || fail "no alerts read back"
+pass "demo shows re-ratings, coaching alerts and meeting summaries"
