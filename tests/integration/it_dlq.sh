@@ -27,7 +27,7 @@ send() { # send <file> [key]
   else kcat -P -b "$BROKERS" -t $TOPIC "$1"; fi
 }
 send "$WORK/bad_magic.bin" C1
-echo | kcat -P -b "$BROKERS" -t $TOPIC -k C1 -Z   # a NULL value (tombstone)
+printf 'C1:\n' | kcat -P -b "$BROKERS" -t $TOPIC -K:   # an empty value
 send "$WORK/short.bin" C1
 send "$WORK/unknown_id.bin" C1
 send "$WORK/truncated.bin" C1
