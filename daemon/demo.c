@@ -98,7 +98,11 @@ static void print_summary(json_t *v)
     json_object_foreach(json_object_get(v, "metrics"), k, m) {
         if (n++ && n % 4 == 1)
             printf("\n     ");
-        printf(" %s=%.4g", k, json_number_value(m));
+        double x = json_number_value(m);
+        if (x == (double)(long long)x)
+            printf(" %s=%lld", k, (long long)x);
+        else
+            printf(" %s=%.3f", k, x);
     }
     putchar('\n');
 }
