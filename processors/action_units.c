@@ -36,21 +36,39 @@
  *     stage last seen up to stage_to: skipping stages counts as passing
  *     them; moving backwards or sideways raises nothing; an update with no
  *     known previous stage is the opportunity's creation and raises nothing.
- *   - action_units_incomplete is judged on event time only, when any later
- *     event of the customer arrives (no on_timer): replays stay
- *     deterministic, and an idle customer needs no nagging anyway.
+ *   - action_units_incomplete is judged on event time only, never the wall
+ *     clock, so replays decide alike. Two paths, either fires once per
+ *     opportunity and stage (opp->alerted): a later event of the customer
+ *     at or past the deadline (stage entry + `after`), or on_timer once the
+ *     stream-time watermark passes it. The watermark is the largest
+ *     event_time of any event this instance handled, of any customer; it
+ *     only grows and lives in memory: after a restart it is unknown (no
+ *     timer firing) until events arrive again and rebuild it. A stalled
+ *     opportunity gets no events of its own, which is why the second path
+ *     exists. on_timer reads an in-memory index of pending deadlines
+ *     (opportunity key -> deadline, mirroring the customers' watch_since),
+ *     returns at once while its smallest deadline is past the watermark,
+ *     and is rebuilt once with ctx_state_foreach on the first tick after a
+ *     start. Its alerts carry the provenance of the opportunity's last
+ *     event (kept in its state) and event_time = the deadline. Residual
+ *     order dependence: evidence arriving after the watermark passed the
+ *     deadline counts if it is handled before the tick that judges it.
  *   - Messages follow the language of the documents: the CJK share of the
  *     annotation's text, or of the latest document for opportunity alerts.
  *
  * State: one object per customer (key "<customer>") with the linked
  * competitors, customer-level documents and the list of opportunities, and
  * one per opportunity (key "<customer>/opp/<id>") with its documents, stage,
- * alerts already raised and a per-stage status snapshot for `inspect`.
+ * alerts already raised, the provenance of its last event (format 2; absent
+ * in format-1 records until the opportunity's next event, and on_timer
+ * leaves such opportunities to the per-event path) and a per-stage status
+ * snapshot for `inspect`.
  * Bounded by max_opportunities (least recently seen dropped), max_documents
  * per level (oldest dropped), max_competitors, AU_MAX_CLAIMS claims.
  */
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +76,7 @@
 #include <sys/types.h>
 
 #include "confusables.h"
+#include "hmap.h"
 #include "log.h"
 #include "matcher.h"
 #include "processor.h"
@@ -424,7 +443,8 @@ static const struct config_key au_rule_ai_keys[] = {
                   "14d", 3600000.0, 3650.0 * 86400000.0,
                   "How long after entering a stage (event time) its units "
                   "must be evidenced; judged when a later event of the "
-                  "customer arrives."),
+                  "customer arrives, or by the idle check once events of "
+                  "any customer carry event time past the deadline."),
 };
 static const struct config_table au_rule_ai_table = {
     .name = "action_units rules.action_units_incomplete",
@@ -604,7 +624,9 @@ static const struct config_table au_config_table = {
 /* State objects                                                       */
 /* ------------------------------------------------------------------ */
 
-#define AU_FORMAT_VERSION 1
+/* 2 appended the opportunity's last-event provenance; 1 is still read. */
+#define AU_FORMAT_VERSION 2
+#define AU_FORMAT_MIN 1
 #define AU_OBJ_CUSTOMER 1
 #define AU_OBJ_OPP 2
 #define AU_MAX_CLAIMS 16
@@ -689,6 +711,13 @@ struct au_opp {
     char *status_industry; /* industry the snapshot was computed with */
     struct au_stage_status *status;
     size_t n_status;
+    /* Provenance of the last event naming this opportunity: on_timer has
+     * no current event, so its alerts cite this one. NULL event id: none
+     * yet (a format-1 record). */
+    char *last_event_id;
+    char *last_topic;
+    int32_t last_partition;
+    int64_t last_offset;
 };
 
 static void *au_xalloc(size_t n)
@@ -823,6 +852,8 @@ static void au_opp_free(struct au_opp *o)
     free(o->claims);
     free(o->status_industry);
     au_status_free(o->status, o->n_status);
+    free(o->last_event_id);
+    free(o->last_topic);
     free(o);
 }
 
@@ -913,6 +944,11 @@ static void au_state_encode(const void *st, struct buf *b)
                 buf_put_i64(b, o->status[i].units[j].need);
             }
         }
+        /* format 2 */
+        buf_put_str(b, o->last_event_id);
+        buf_put_str(b, o->last_topic);
+        buf_put_i64(b, o->last_partition);
+        buf_put_i64(b, o->last_offset);
         return;
     }
     const struct au_customer *c = st;
@@ -994,7 +1030,7 @@ static int au_state_decode(const char *key, const uint8_t *data, size_t len,
     buf_reader_init(&r, data, len);
     uint8_t version = buf_get_u8(&r);
     uint8_t type = buf_get_u8(&r);
-    if (r.err || version != AU_FORMAT_VERSION ||
+    if (r.err || version < AU_FORMAT_MIN || version > AU_FORMAT_VERSION ||
         type != (au_key_is_opp(key) ? AU_OBJ_OPP : AU_OBJ_CUSTOMER))
         return -1;
     if (type == AU_OBJ_OPP) {
@@ -1034,6 +1070,17 @@ static int au_state_decode(const char *key, const uint8_t *data, size_t len,
                 u->have = buf_get_i64(&r);
                 u->need = buf_get_i64(&r);
             }
+        }
+        if (version >= 2) {
+            o->last_event_id = buf_get_str(&r);
+            o->last_topic = buf_get_str(&r);
+            int64_t part = buf_get_i64(&r);
+            o->last_offset = buf_get_i64(&r);
+            /* both or neither; a partition is an int32 */
+            if (!o->last_event_id != !o->last_topic || part < INT32_MIN ||
+                part > INT32_MAX)
+                r.err = true;
+            o->last_partition = (int32_t)part;
         }
         if (o->lang > AU_LANG_EN)
             r.err = true;
@@ -1169,6 +1216,16 @@ static void au_state_to_json(const void *st, struct jw *w)
         for (size_t i = 0; i < o->alerted.n; i++)
             jw_str(w, NULL, o->alerted.v[i]);
         jw_arr_end(w);
+        if (o->last_event_id) {
+            jw_obj_begin(w, "last_event");
+            jw_str(w, "event_id", o->last_event_id);
+            jw_str(w, "topic", o->last_topic);
+            jw_int(w, "partition", o->last_partition);
+            jw_int(w, "offset", o->last_offset);
+            jw_obj_end(w);
+        } else {
+            jw_null(w, "last_event");
+        }
         jw_obj_end(w);
         return;
     }
@@ -1225,6 +1282,19 @@ struct au_inst {
     struct buf canon;   /* scratch: canonical text */
     bool *hit;          /* scratch: one flag per matcher id slot */
     size_t hit_stride;  /* slots per kind */
+    /* Stream time, for on_timer: the largest event_time handled; unknown
+     * (has_watermark false) after a start until the first event. */
+    int64_t watermark;
+    bool has_watermark;
+    /* Pending action_units_incomplete deadlines: opportunity key ->
+     * malloc'd int64_t (stage entry + after, event time). One entry per
+     * opportunity whose customer watches it (watch_since >= 0), so it is
+     * bounded like the state. Rebuilt from the store on the first tick. */
+    struct hmap *pending;
+    bool indexed;
+    /* <= every deadline in `pending` (exact after each due scan, a lower
+     * bound after removals): on_timer returns while it is > watermark. */
+    int64_t next_due;
 };
 
 static void au_destroy(void *vinst)
@@ -1238,6 +1308,7 @@ static void au_destroy(void *vinst)
     confusables_free(inst->conf);
     buf_free(&inst->canon);
     free(inst->hit);
+    hmap_free(inst->pending, free);
     free(inst);
 }
 
@@ -1260,6 +1331,8 @@ static int au_init(const void *vcfg, void **out, char *err, size_t errlen)
     *out = NULL;
     inst->cfg = cfg;
     buf_init(&inst->canon);
+    inst->pending = hmap_new();
+    inst->next_due = INT64_MAX;
     if (confusables_new((const char *const *)cfg->confusables.v,
                         cfg->confusables.n, &inst->conf, err, errlen) != 0)
         goto out;
@@ -1470,18 +1543,35 @@ static char *au_join(const struct au_strvec *sv, const char *sep)
     return s;
 }
 
-static void au_emit(struct proc_ctx *ctx, const struct event *ev,
-                    const char *dedup, const struct coaching_alert *ca)
+/* Emits for `customer_id`. With `prov` (on_timer: no current event) the
+ * alert cites prov's last event and event time `at`; without it the
+ * runtime stamps the event being handled. */
+static void au_emit_from(struct proc_ctx *ctx, const char *customer_id,
+                         const struct au_opp *prov, int64_t at,
+                         const char *dedup, const struct coaching_alert *ca)
 {
     struct alert a;
     memset(&a, 0, sizeof(a));
     a.kind = ALERT_COACHING;
-    a.customer_id = ev->customer_id;
+    a.customer_id = customer_id;
     a.dedup_key = dedup;
     a.u.coaching = *ca;
+    if (prov) {
+        a.trigger_event_id = prov->last_event_id;
+        a.src.topic = prov->last_topic;
+        a.src.partition = prov->last_partition;
+        a.src.offset = prov->last_offset;
+        a.event_time = at;
+    }
     if (ctx_emit(ctx, &a) != 0)
         LOG_RL(LOG_WARN, "action_units", "could not emit %s for %s",
-               ca->rule, ev->customer_id);
+               ca->rule, customer_id);
+}
+
+static void au_emit(struct proc_ctx *ctx, const struct event *ev,
+                    const char *dedup, const struct coaching_alert *ca)
+{
+    au_emit_from(ctx, ev->customer_id, NULL, 0, dedup, ca);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1667,8 +1757,61 @@ static struct au_opp_ref *au_ref_find(struct au_customer *cust, const char *id)
     return NULL;
 }
 
+static void au_replace(char **field, const char *v)
+{
+    if (*field && v && strcmp(*field, v) == 0)
+        return;
+    free(*field);
+    *field = au_strdup(v);
+}
+
+/* ---- pending deadlines: on_timer's index ---- */
+
+/* Stage entry + after, saturating: event times are the producers'. */
+static int64_t au_deadline(const struct au_inst *inst, int64_t since)
+{
+    int64_t after = inst->cfg->rules.action_units_incomplete.after_ms;
+    return since > INT64_MAX - after ? INT64_MAX : since + after;
+}
+
+static void au_pending_put(struct au_inst *inst, const char *key,
+                           int64_t deadline)
+{
+    int64_t *v = hmap_get(inst->pending, key);
+    if (!v) {
+        v = au_xalloc(sizeof(*v));
+        hmap_put(inst->pending, key, v);
+    }
+    *v = deadline;
+    if (deadline < inst->next_due)
+        inst->next_due = deadline;
+}
+
+static void au_pending_del(struct au_inst *inst, const char *key)
+{
+    free(hmap_del(inst->pending, key));
+}
+
+/* Sets the customer's watch on an opportunity (stage entry to judge, or
+ * -1) and mirrors it into the index. The state is the truth: the index is
+ * only rebuilt from it. */
+static void au_watch_set(struct au_inst *inst, const char *customer_id,
+                         struct au_opp_ref *ref, int64_t since)
+{
+    ref->watch_since = since;
+    if (!inst->cfg->rules.action_units_incomplete.enabled)
+        return; /* nothing will read the index */
+    char *key = au_opp_key(customer_id, ref->id);
+    if (since >= 0)
+        au_pending_put(inst, key, au_deadline(inst, since));
+    else
+        au_pending_del(inst, key);
+    free(key);
+}
+
 /* The opportunity's object, created and listed on the customer if new;
- * the least recently seen one is dropped beyond max_opportunities. */
+ * the least recently seen one is dropped beyond max_opportunities. Records
+ * `ev` as its last event. */
 static struct au_opp *au_opp_get(struct au_inst *inst, struct proc_ctx *ctx,
                                  const struct event *ev,
                                  struct au_customer *cust, const char *opp_id)
@@ -1682,6 +1825,7 @@ static struct au_opp *au_opp_get(struct au_inst *inst, struct proc_ctx *ctx,
                     old = i;
             char *k = au_opp_key(ev->customer_id, cust->opps[old].id);
             ctx_state_delete(ctx, k);
+            au_pending_del(inst, k);
             free(k);
             free(cust->opps[old].id);
             au_remove(cust->opps, &cust->n_opps, sizeof(*cust->opps), old);
@@ -1697,22 +1841,20 @@ static struct au_opp *au_opp_get(struct au_inst *inst, struct proc_ctx *ctx,
     struct au_opp *opp = ctx_state(ctx, key, NULL);
     if (!opp->id)
         opp->id = au_strdup(opp_id);
+    if (ev->event_id && ev->src.topic) {
+        au_replace(&opp->last_event_id, ev->event_id);
+        au_replace(&opp->last_topic, ev->src.topic);
+        opp->last_partition = ev->src.partition;
+        opp->last_offset = ev->src.offset;
+    }
     ctx_state_dirty(ctx, key);
     free(key);
     return opp;
 }
 
-static void au_replace(char **field, const char *v)
-{
-    if (*field && v && strcmp(*field, v) == 0)
-        return;
-    free(*field);
-    *field = au_strdup(v);
-}
-
 /* Rebuilds the per-stage snapshot and the cached per-document counts of
  * `opp`, and the customer's watch on it. */
-static void au_opp_refresh(const struct au_inst *inst,
+static void au_opp_refresh(struct au_inst *inst, const char *customer_id,
                            struct au_customer *cust, struct au_opp *opp)
 {
     for (size_t i = 0; i < opp->n_docs; i++)
@@ -1749,10 +1891,11 @@ static void au_opp_refresh(const struct au_inst *inst,
     }
     struct au_opp_ref *ref = au_ref_find(cust, opp->id);
     if (ref)
-        ref->watch_since = current_missing &&
-                                   !au_strvec_has(&opp->alerted, opp->stage)
-                               ? opp->stage_entered_at
-                               : -1;
+        au_watch_set(inst, customer_id, ref,
+                     current_missing &&
+                             !au_strvec_has(&opp->alerted, opp->stage)
+                         ? opp->stage_entered_at
+                         : -1);
 }
 
 /* Refreshes every opportunity of the customer (after a change that affects
@@ -1773,7 +1916,7 @@ static void au_refresh_all(struct au_inst *inst, struct proc_ctx *ctx,
         buf_reset(&before);
         buf_reset(&after);
         au_state_encode(opp, &before);
-        au_opp_refresh(inst, cust, opp);
+        au_opp_refresh(inst, ev->customer_id, cust, opp);
         au_state_encode(opp, &after);
         if (before.len != after.len ||
             memcmp(before.data, after.data, before.len) != 0)
@@ -1932,7 +2075,7 @@ static void au_on_annotation(struct au_inst *inst, struct proc_ctx *ctx,
     }
 refresh:
     if (opp)
-        au_opp_refresh(inst, cust, opp);
+        au_opp_refresh(inst, ev->customer_id, cust, opp);
     else
         au_refresh_all(inst, ctx, ev, cust);
 }
@@ -2105,11 +2248,84 @@ static void au_on_opportunity(struct au_inst *inst, struct proc_ctx *ctx,
         au_replace(&opp->stage, up->stage_to);
         opp->stage_entered_at = ev->event_time;
     }
-    au_opp_refresh(inst, cust, opp);
+    au_opp_refresh(inst, ev->customer_id, cust, opp);
 }
 
-/* ACTION_UNITS_INCOMPLETE for every opportunity whose current stage was
- * entered at least `after` ago (event time) and still lacks units. */
+/*
+ * Judges opportunity `key` (of customer `customer_id`) for
+ * action_units_incomplete at event time `at`, which is at or past its
+ * deadline, and stops watching it: the rule fires at most once per stage
+ * whichever path gets here first. From the timer (`timer`) the alert cites
+ * the opportunity's last event and event_time = `at`, the deadline; from an
+ * event the runtime stamps that event.
+ */
+static void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
+                                const char *customer_id,
+                                struct au_customer *cust,
+                                struct au_opp_ref *ref, const char *key,
+                                struct au_opp *opp, int64_t at, bool timer)
+{
+    const struct au_rule_timed *rule = &inst->cfg->rules.action_units_incomplete;
+    ctx_state_dirty(ctx, key);
+    ctx_state_dirty(ctx, customer_id);
+    au_watch_set(inst, customer_id, ref, -1);
+    const struct au_ind_rt *ind =
+        au_industry_find(inst, au_opp_industry(inst, cust, opp));
+    if (!opp->id || !opp->stage || !ind ||
+        au_strvec_has(&opp->alerted, opp->stage))
+        return;
+    const struct au_templates *tpl = au_tpl(inst, au_opp_lang(cust, opp));
+    bool zh = tpl == &inst->cfg->messages.zh;
+    struct au_strvec evid = {0};
+    int64_t have = 0, need = 0;
+    size_t m = au_stage_gaps(inst, ind->cfg, opp->stage, cust, opp, tpl, zh,
+                             &evid, &have, &need);
+    if (m) {
+        int64_t days = (at - opp->stage_entered_at) / 86400000;
+        char ds[24], hs[24], ns[24];
+        snprintf(ds, sizeof(ds), "%lld", (long long)days);
+        snprintf(hs, sizeof(hs), "%lld", (long long)have);
+        snprintf(ns, sizeof(ns), "%lld", (long long)need);
+        char *missing = au_join(&evid, tpl->separator);
+        const struct au_var vars[] = {{"opportunity", opp->id},
+                                      {"stage", opp->stage},
+                                      {"days", ds},
+                                      {"missing", missing},
+                                      {"have", hs},
+                                      {"need", ns}};
+        char *msg = au_render_dup(tpl->incomplete, vars, CFG_COUNT(vars));
+        const struct metric metrics[] = {{"have", (double)have},
+                                         {"need", (double)need},
+                                         {"units_missing", (double)m},
+                                         {"days", (double)days}};
+        size_t dn = strlen(opp->id) + strlen(opp->stage) + 40;
+        char *dedup = au_xalloc(dn);
+        snprintf(dedup, dn, "action_units_incomplete/%s/%s", opp->id,
+                 opp->stage);
+        struct coaching_alert ca = {
+            .rep_id = opp->rep_id,
+            .opportunity_id = opp->id,
+            .rule = "action_units_incomplete",
+            .category = CAT_ACTION_UNITS_INCOMPLETE,
+            .severity = (enum alert_severity)rule->severity,
+            .message = msg,
+            .metrics = metrics,
+            .n_metrics = CFG_COUNT(metrics),
+            .evidence = (const char *const *)evid.v,
+            .n_evidence = evid.n,
+        };
+        au_emit_from(ctx, customer_id, timer ? opp : NULL, at, dedup, &ca);
+        au_strvec_add(&opp->alerted, opp->stage);
+        free(dedup);
+        free(msg);
+        free(missing);
+    }
+    au_strvec_free(&evid);
+}
+
+/* ACTION_UNITS_INCOMPLETE for every opportunity of the event's customer
+ * whose current stage was entered at least `after` before the event (event
+ * time) and still lacks units. */
 static void au_check_deadlines(struct au_inst *inst, struct proc_ctx *ctx,
                                const struct event *ev,
                                struct au_customer *cust)
@@ -2124,65 +2340,143 @@ static void au_check_deadlines(struct au_inst *inst, struct proc_ctx *ctx,
             continue;
         char *key = au_opp_key(ev->customer_id, ref->id);
         struct au_opp *opp = ctx_state(ctx, key, NULL);
-        ctx_state_dirty(ctx, key);
-        ctx_state_dirty(ctx, ev->customer_id);
-        ref->watch_since = -1;
-        const struct au_ind_rt *ind =
-            au_industry_find(inst, au_opp_industry(inst, cust, opp));
-        if (!opp->id || !opp->stage || !ind ||
-            au_strvec_has(&opp->alerted, opp->stage)) {
-            free(key);
-            continue;
-        }
-        const struct au_templates *tpl = au_tpl(inst, au_opp_lang(cust, opp));
-        bool zh = tpl == &inst->cfg->messages.zh;
-        struct au_strvec evid = {0};
-        int64_t have = 0, need = 0;
-        size_t m = au_stage_gaps(inst, ind->cfg, opp->stage, cust, opp, tpl,
-                                 zh, &evid, &have, &need);
-        if (m) {
-            int64_t days = (ev->event_time - opp->stage_entered_at) / 86400000;
-            char ds[24], hs[24], ns[24];
-            snprintf(ds, sizeof(ds), "%lld", (long long)days);
-            snprintf(hs, sizeof(hs), "%lld", (long long)have);
-            snprintf(ns, sizeof(ns), "%lld", (long long)need);
-            char *missing = au_join(&evid, tpl->separator);
-            const struct au_var vars[] = {{"opportunity", opp->id},
-                                          {"stage", opp->stage},
-                                          {"days", ds},
-                                          {"missing", missing},
-                                          {"have", hs},
-                                          {"need", ns}};
-            char *msg = au_render_dup(tpl->incomplete, vars, CFG_COUNT(vars));
-            const struct metric metrics[] = {{"have", (double)have},
-                                             {"need", (double)need},
-                                             {"units_missing", (double)m},
-                                             {"days", (double)days}};
-            size_t dn = strlen(opp->id) + strlen(opp->stage) + 40;
-            char *dedup = au_xalloc(dn);
-            snprintf(dedup, dn, "action_units_incomplete/%s/%s", opp->id,
-                     opp->stage);
-            struct coaching_alert ca = {
-                .rep_id = opp->rep_id,
-                .opportunity_id = opp->id,
-                .rule = "action_units_incomplete",
-                .category = CAT_ACTION_UNITS_INCOMPLETE,
-                .severity = (enum alert_severity)rule->severity,
-                .message = msg,
-                .metrics = metrics,
-                .n_metrics = CFG_COUNT(metrics),
-                .evidence = (const char *const *)evid.v,
-                .n_evidence = evid.n,
-            };
-            au_emit(ctx, ev, dedup, &ca);
-            au_strvec_add(&opp->alerted, opp->stage);
-            free(dedup);
-            free(msg);
-            free(missing);
-        }
-        au_strvec_free(&evid);
+        au_judge_incomplete(inst, ctx, ev->customer_id, cust, ref, key, opp,
+                            ev->event_time, false);
         free(key);
     }
+}
+
+/* ---- on_timer: deadlines passed by the stream-time watermark ---- */
+
+struct au_due {
+    char *key;
+    int64_t deadline;
+};
+
+struct au_due_scan {
+    int64_t watermark;
+    int64_t next; /* smallest deadline not yet due */
+    struct au_due *v;
+    size_t n;
+};
+
+static int au_collect_due(void *arg, const char *key, void *val)
+{
+    struct au_due_scan *d = arg;
+    int64_t deadline = *(const int64_t *)val;
+    if (deadline > d->watermark) {
+        if (deadline < d->next)
+            d->next = deadline;
+        return 0;
+    }
+    struct au_due *e = au_push(&d->v, &d->n, sizeof(*d->v));
+    e->key = au_strdup(key);
+    e->deadline = deadline;
+    return 0;
+}
+
+/* Deadline, then key: the emission order does not depend on the hash map. */
+static int au_due_cmp(const void *pa, const void *pb)
+{
+    const struct au_due *a = pa, *b = pb;
+    if (a->deadline != b->deadline)
+        return a->deadline < b->deadline ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+struct au_rebuild {
+    struct au_inst *inst;
+    struct proc_ctx *ctx;
+};
+
+/* One key of the namespace: a customer's watched opportunities go into
+ * the index (opportunity objects themselves are not loaded). */
+static int au_rebuild_key(void *arg, const char *key)
+{
+    struct au_rebuild *rb = arg;
+    if (au_key_is_opp(key))
+        return 0;
+    struct au_customer *cust = ctx_state_find(rb->ctx, key);
+    if (!cust || cust->type != AU_OBJ_CUSTOMER)
+        return 0;
+    for (size_t i = 0; i < cust->n_opps; i++)
+        if (cust->opps[i].watch_since >= 0)
+            au_watch_set(rb->inst, key, &cust->opps[i],
+                         cust->opps[i].watch_since);
+    return 0;
+}
+
+/* A due index entry: re-checked against the state, which is the truth. */
+static void au_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
+                           const char *key)
+{
+    const char *sep = strstr(key, AU_OPP_INFIX);
+    if (!sep) {
+        au_pending_del(inst, key);
+        return;
+    }
+    size_t cn = (size_t)(sep - key);
+    char *cid = au_xalloc(cn + 1);
+    memcpy(cid, key, cn);
+    struct au_customer *cust = ctx_state_find(ctx, cid);
+    struct au_opp_ref *ref = NULL;
+    if (cust && cust->type == AU_OBJ_CUSTOMER)
+        ref = au_ref_find(cust, sep + strlen(AU_OPP_INFIX));
+    if (!ref || ref->watch_since < 0) {
+        au_pending_del(inst, key); /* judged or dropped meanwhile */
+        goto out;
+    }
+    int64_t deadline = au_deadline(inst, ref->watch_since);
+    if (deadline > inst->watermark) {
+        au_pending_put(inst, key, deadline); /* stale entry */
+        goto out;
+    }
+    struct au_opp *opp = ctx_state_find(ctx, key);
+    if (!opp || !opp->last_event_id) {
+        /* No event to cite (a format-1 record untouched since the
+         * upgrade): left to the per-event path, which still watches it. */
+        au_pending_del(inst, key);
+        LOG_RL(LOG_INFO, "action_units",
+               "%s: no last event recorded; deadline left to the next event "
+               "of the customer", key);
+        goto out;
+    }
+    au_judge_incomplete(inst, ctx, cid, cust, ref, key, opp, deadline, true);
+out:
+    free(cid);
+}
+
+/*
+ * Fires action_units_incomplete for every watched opportunity whose
+ * deadline the stream-time watermark has passed. now_ms (wall clock) is
+ * deliberately unused: the decision is a function of the events alone.
+ */
+static void au_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
+{
+    (void)now_ms;
+    struct au_inst *inst = vinst;
+    if (!inst->cfg->rules.action_units_incomplete.enabled)
+        return;
+    if (!inst->indexed) {
+        /* First tick since init: the index knows only what events touched
+         * since; the state knows every watch. Entries already there are
+         * overwritten with the same values. */
+        struct au_rebuild rb = {inst, ctx};
+        ctx_state_foreach(ctx, au_rebuild_key, &rb);
+        inst->indexed = true;
+    }
+    if (!inst->has_watermark || inst->next_due > inst->watermark)
+        return;
+    struct au_due_scan d = {.watermark = inst->watermark, .next = INT64_MAX};
+    hmap_each(inst->pending, au_collect_due, &d);
+    inst->next_due = d.next; /* re-lowered by any entry put back below */
+    if (d.n > 1)
+        qsort(d.v, d.n, sizeof(*d.v), au_due_cmp);
+    for (size_t i = 0; i < d.n; i++) {
+        au_timer_judge(inst, ctx, d.v[i].key);
+        free(d.v[i].key);
+    }
+    free(d.v);
 }
 
 static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
@@ -2191,6 +2485,12 @@ static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
     if (!ev->customer_id || !*ev->customer_id) {
         ctx_fail(ctx, "event without customer_id");
         return -1;
+    }
+    /* Every handled event advances stream time, whatever its customer or
+     * whether this processor keeps anything of it. */
+    if (!inst->has_watermark || ev->event_time > inst->watermark) {
+        inst->watermark = ev->event_time;
+        inst->has_watermark = true;
     }
     /* Registry traffic is mostly about customers this processor has no
      * business with: only a competitor link creates state. */
@@ -2228,7 +2528,7 @@ const struct processor_ops processor_action_units = {
     .config = &au_config_table,
     .init = au_init,
     .handle = au_handle,
-    .on_timer = NULL,
+    .on_timer = au_on_timer,
     .destroy = au_destroy,
     .state_new = au_state_new,
     .state_encode = au_state_encode,

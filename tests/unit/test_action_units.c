@@ -1,7 +1,9 @@
 /*
  * test_action_units.c - the action-unit processor through the in-memory
  * harness: keyword matching (confusables, mixed scripts), unit counting,
- * competitor coverage, stage ordering, the three rules, restart.
+ * competitor coverage, stage ordering, the three rules, restart, and
+ * action_units_incomplete from the timer once stream time (the largest
+ * event time seen) passes a stalled opportunity's deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,15 +49,15 @@ static int feed_ann(struct harness *h, const char *eid, const char *opp,
     return harness_feed(h, &ev);
 }
 
-static int feed_opp(struct harness *h, const char *eid, const char *opp,
-                    const char *industry, const char *from, const char *to,
-                    int64_t t)
+static int feed_opp_for(struct harness *h, const char *cust, const char *eid,
+                        const char *opp, const char *industry,
+                        const char *from, const char *to, int64_t t)
 {
     struct event ev;
     memset(&ev, 0, sizeof(ev));
     ev.kind = EVENT_OPPORTUNITY;
     ev.event_id = eid;
-    ev.customer_id = CUST;
+    ev.customer_id = cust;
     ev.event_time = t;
     ev.u.opportunity.opportunity_id = opp;
     ev.u.opportunity.rep_id = "rep-li";
@@ -65,20 +67,34 @@ static int feed_opp(struct harness *h, const char *eid, const char *opp,
     return harness_feed(h, &ev);
 }
 
-static int feed_reg(struct harness *h, const char *eid, enum change_type ct,
-                    const char *id, const char *name, int64_t t)
+static int feed_opp(struct harness *h, const char *eid, const char *opp,
+                    const char *industry, const char *from, const char *to,
+                    int64_t t)
+{
+    return feed_opp_for(h, CUST, eid, opp, industry, from, to, t);
+}
+
+static int feed_reg_for(struct harness *h, const char *cust, const char *eid,
+                        enum change_type ct, const char *id, const char *name,
+                        int64_t t)
 {
     struct event ev;
     memset(&ev, 0, sizeof(ev));
     ev.kind = EVENT_REGISTRY;
     ev.event_id = eid;
-    ev.customer_id = CUST;
+    ev.customer_id = cust;
     ev.event_time = t;
     ev.u.registry.change_type = ct;
     ev.u.registry.entity_id = id;
     ev.u.registry.entity_type = ENTITY_COMPETITOR;
     ev.u.registry.entity_name = name;
     return harness_feed(h, &ev);
+}
+
+static int feed_reg(struct harness *h, const char *eid, enum change_type ct,
+                    const char *id, const char *name, int64_t t)
+{
+    return feed_reg_for(h, CUST, eid, ct, id, name, t);
 }
 
 /* Interview note by a department director. */
@@ -614,6 +630,310 @@ static void test_incomplete_not_raised_when_evidenced(void **unused)
     harness_free(h);
 }
 
+/* ---- action_units_incomplete from the timer (stream-time watermark) ---- */
+
+#define OTHER "other-hospital"
+
+static size_t count_incomplete(struct harness *h, const char *opp)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < harness_alert_count(h); i++) {
+        const struct alert *a = harness_alert(h, i);
+        if (a->u.coaching.category == CAT_ACTION_UNITS_INCOMPLETE &&
+            strcmp(a->u.coaching.opportunity_id, opp) == 0)
+            n++;
+    }
+    return n;
+}
+
+static const struct alert *find_incomplete(struct harness *h, const char *opp)
+{
+    for (size_t i = 0; i < harness_alert_count(h); i++) {
+        const struct alert *a = harness_alert(h, i);
+        if (a->u.coaching.category == CAT_ACTION_UNITS_INCOMPLETE &&
+            strcmp(a->u.coaching.opportunity_id, opp) == 0)
+            return a;
+    }
+    fail_msg("no action_units_incomplete for %s", opp);
+    return NULL;
+}
+
+/* The id the runtime gives an alert citing `trigger` with `dedup`. */
+static void expect_alert_id(const struct alert *a, const char *cust,
+                            const char *trigger, const char *dedup)
+{
+    struct alert x;
+    memset(&x, 0, sizeof(x));
+    x.kind = ALERT_COACHING;
+    x.customer_id = cust;
+    x.trigger_event_id = trigger;
+    x.dedup_key = dedup;
+    alert_compute_id(&x);
+    assert_string_equal(a->alert_id, x.alert_id);
+}
+
+static void test_timer_fires_stalled_opportunity(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(
+        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    assert_int_equal(feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery",
+                              T0),
+                     0); /* offset 0 */
+    /* offset 1: the last event OPP-S will ever get */
+    director(h, "a1", "OPP-S", "D-1", "日间手术、院感监测", T0 + DAY_MS);
+    /* a wall clock far past the deadline decides nothing */
+    harness_timer(h, T0 + 365 * DAY_MS);
+    assert_int_equal(harness_alert_count(h), 0);
+
+    /* stream time advanced by another customer, even by an event this
+     * processor keeps nothing of: just short of the deadline */
+    assert_int_equal(feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED,
+                                  "t-1", NULL, T0 + 3 * DAY_MS - 1),
+                     0);
+    assert_null(harness_state(h, OTHER));
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+
+    /* at the deadline: another customer's event does not judge OPP-S ... */
+    assert_int_equal(feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED,
+                                  "t-2", NULL, T0 + 3 * DAY_MS),
+                     0);
+    assert_int_equal(harness_alert_count(h), 0);
+    /* ... the next tick does */
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    const struct alert *a = find_incomplete(h, "OPP-S");
+    assert_string_equal(a->customer_id, CUST);
+    assert_int_equal(a->u.coaching.severity, SEV_WARNING);
+    assert_string_equal(a->u.coaching.rule, "action_units_incomplete");
+    assert_string_equal(a->u.coaching.rep_id, "rep-li");
+    /* provenance: OPP-S's last event; event time: the deadline */
+    assert_string_equal(a->trigger_event_id, "a1");
+    assert_string_equal(a->src.topic, event_kind_name(EVENT_ANNOTATION));
+    assert_int_equal(a->src.partition, 0);
+    assert_int_equal(a->src.offset, 1);
+    assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
+    assert_string_equal(a->dedup_key,
+                        "action_units_incomplete/OPP-S/discovery");
+    expect_alert_id(a, CUST, "a1", "action_units_incomplete/OPP-S/discovery");
+    assert_true(metric(a, "days") == 3.0);
+    assert_true(metric(a, "have") == 1.0);
+    assert_true(metric(a, "need") == 3.0);
+    assert_string_equal(a->u.coaching.evidence[0], "科室主任访谈 1/3 份");
+    assert_non_null(strstr(a->u.coaching.message, "已 3 天"));
+
+    /* exactly once: more ticks, later events of both customers */
+    harness_timer(h, 0);
+    harness_timer(h, 0);
+    feed_reg_for(h, OTHER, "x3", CHANGE_TENDER_PUBLISHED, "t-3", NULL,
+                 T0 + 20 * DAY_MS);
+    harness_timer(h, 0);
+    feed_reg(h, "r1", CHANGE_TENDER_PUBLISHED, "t-4", NULL, T0 + 21 * DAY_MS);
+    director(h, "a2", "OPP-S", "D-2", "无", T0 + 22 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(count_incomplete(h, "OPP-S"), 1);
+    assert_int_equal(harness_alert_count(h), 1);
+    json_t *j = state_json(h, CUST "/opp/OPP-S");
+    json_t *al = json_object_get(j, "incomplete_alerted");
+    assert_int_equal(json_array_size(al), 1);
+    assert_string_equal(json_string_value(json_array_get(al, 0)), "discovery");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "last_event"), "event_id")),
+                        "a2");
+    json_decref(j);
+    harness_free(h);
+}
+
+static void test_timer_respects_evidence(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(OPS, ""); /* after: 14d */
+    feed_opp(h, "o1", "OPP-G", "medical", NULL, "discovery", T0);
+    director(h, "a1", "OPP-G", "D-1", "日间手术、院感监测", T0 + DAY_MS);
+    director(h, "a2", "OPP-G", "D-2", "耗材追溯和日间手术", T0 + 2 * DAY_MS);
+    director(h, "a3", "OPP-G", "D-3", "院感监测以及耗材追溯", T0 + 3 * DAY_MS);
+    /* another customer's opportunity, stalled too, due at T0 + 44d */
+    assert_int_equal(feed_opp_for(h, OTHER, "x1", "OPP-O", "medical", NULL,
+                                  "discovery", T0 + 30 * DAY_MS),
+                     0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0); /* OPP-G evidenced in time */
+    json_t *j = state_json(h, CUST "/opp/OPP-G");
+    assert_string_equal(stage_status(j, "discovery"), "supported");
+    json_decref(j);
+    feed_reg_for(h, "third-clinic", "y1", CHANGE_TENDER_PUBLISHED, "t-1",
+                 NULL, T0 + 44 * DAY_MS - 1);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+    /* a third customer's traffic brings the stream to OPP-O's deadline;
+     * the alert cites OPP-O's last event, an update */
+    feed_reg_for(h, "third-clinic", "y2", CHANGE_TENDER_PUBLISHED, "t-2",
+                 NULL, T0 + 44 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    const struct alert *a = find_incomplete(h, "OPP-O");
+    assert_string_equal(a->customer_id, OTHER);
+    assert_string_equal(a->trigger_event_id, "x1");
+    assert_string_equal(a->src.topic, event_kind_name(EVENT_OPPORTUNITY));
+    assert_int_equal(a->event_time, T0 + 44 * DAY_MS);
+    assert_true(metric(a, "days") == 14.0);
+    assert_true(metric(a, "have") == 0.0);
+    harness_timer(h, 0);
+    assert_int_equal(count_incomplete(h, "OPP-G"), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    harness_free(h);
+
+    /* rule off: the timer never fires */
+    h = harness_new(OPS, "rules:\n  action_units_incomplete:\n    enabled: "
+                         "false\n");
+    feed_opp(h, "o1", "OPP-N", "medical", NULL, "discovery", T0);
+    feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED, "t-1", NULL,
+                 T0 + 100 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+    harness_free(h);
+}
+
+/* The per-event path fires first; the timer then has nothing to add. */
+static void test_event_path_then_timer_once(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(
+        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    feed_opp(h, "o1", "OPP-P", "medical", NULL, "discovery", T0);
+    feed_reg(h, "r1", CHANGE_TENDER_PUBLISHED, "t-1", NULL, T0 + 3 * DAY_MS);
+    assert_int_equal(count_incomplete(h, "OPP-P"), 1);
+    const struct alert *a = find_incomplete(h, "OPP-P");
+    assert_string_equal(a->trigger_event_id, "r1"); /* the event judged it */
+    assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
+    feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED, "t-2", NULL,
+                 T0 + 10 * DAY_MS);
+    harness_timer(h, 0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    /* a later stage gets its own deadline and its own alert, once */
+    feed_opp(h, "o2", "OPP-P", NULL, "discovery", "solution",
+             T0 + 11 * DAY_MS);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 1);
+    harness_timer(h, 0);
+    assert_int_equal(count_incomplete(h, "OPP-P"), 1); /* solution has no units */
+    harness_free(h);
+}
+
+static void test_timer_after_restart(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(
+        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery", T0);
+    director(h, "a1", "OPP-S", "D-1", "日间手术", T0 + DAY_MS); /* offset 1 */
+    /* the watermark passes the deadline, but no tick before the restart */
+    feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED, "t-1", NULL,
+                 T0 + 5 * DAY_MS);
+    harness_restart(h);
+    /* first tick: the index is rebuilt from the store, but the watermark
+     * is unknown until events arrive again */
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+    feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED, "t-2", NULL,
+                 T0 + 2 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+    feed_reg_for(h, OTHER, "x3", CHANGE_TENDER_PUBLISHED, "t-3", NULL,
+                 T0 + 3 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    const struct alert *a = find_incomplete(h, "OPP-S");
+    assert_string_equal(a->trigger_event_id, "a1"); /* decoded provenance */
+    assert_string_equal(a->src.topic, event_kind_name(EVENT_ANNOTATION));
+    assert_int_equal(a->src.offset, 1);
+    assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
+    expect_alert_id(a, CUST, "a1", "action_units_incomplete/OPP-S/discovery");
+    /* once, across another restart */
+    harness_restart(h);
+    feed_reg_for(h, OTHER, "x4", CHANGE_TENDER_PUBLISHED, "t-4", NULL,
+                 T0 + 30 * DAY_MS);
+    harness_timer(h, 0);
+    harness_timer(h, 0);
+    feed_reg(h, "r1", CHANGE_TENDER_PUBLISHED, "t-5", NULL, T0 + 31 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    harness_free(h);
+
+    /* restart, then stream time passes the deadline before the first
+     * tick: that tick rebuilds the index and fires */
+    h = harness_new(OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    feed_opp(h, "o1", "OPP-T", "medical", NULL, "discovery", T0);
+    harness_restart(h);
+    feed_opp_for(h, OTHER, "x1", "OPP-O", "medical", NULL, "proposal",
+                 T0 + 4 * DAY_MS);
+    assert_int_equal(harness_alert_count(h), 0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    a = find_incomplete(h, "OPP-T");
+    assert_string_equal(a->trigger_event_id, "o1");
+    assert_int_equal(a->src.offset, 0);
+    assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    harness_free(h);
+}
+
+/* Format-1 records (before the provenance fields) still decode; they are
+ * written back as format 2. */
+static void test_decode_format_1(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(OPS, "");
+    feed_opp(h, "o1", "OPP-V", "medical", NULL, "discovery", T0);
+    director(h, "a1", "OPP-V", "D-1", "日间手术", T0 + 1); /* offset 1 */
+    const char *key = CUST "/opp/OPP-V";
+    struct buf b, tail, b2;
+    buf_init(&b);
+    buf_init(&tail);
+    buf_init(&b2);
+    OPS->state_encode(harness_state(h, key), &b);
+    assert_int_equal(b.data[0], 2);
+    /* format 2 ends with the last event's provenance */
+    buf_put_str(&tail, "a1");
+    buf_put_str(&tail, event_kind_name(EVENT_ANNOTATION));
+    buf_put_i64(&tail, 0);
+    buf_put_i64(&tail, 1);
+    assert_true(b.len > tail.len);
+    assert_memory_equal(b.data + b.len - tail.len, tail.data, tail.len);
+    size_t v1len = b.len - tail.len;
+    b.data[0] = 1;
+    void *back = NULL;
+    /* format 1 with format-2 fields behind it is not format 1 */
+    assert_int_equal(OPS->state_decode(key, b.data, b.len, &back), -1);
+    assert_int_equal(OPS->state_decode(key, b.data, v1len, &back), 0);
+    struct jw *w = jw_new();
+    OPS->state_to_json(back, w);
+    char *js = jw_finish(w, false);
+    jw_free(w);
+    json_error_t je;
+    json_t *j = json_loads(js, 0, &je);
+    free(js);
+    assert_non_null(j);
+    assert_true(json_is_null(json_object_get(j, "last_event")));
+    assert_string_equal(json_string_value(json_object_get(j, "stage")),
+                        "discovery");
+    assert_int_equal(json_array_size(json_object_get(j, "documents")), 1);
+    json_decref(j);
+    OPS->state_encode(back, &b2);
+    OPS->state_free(back);
+    assert_int_equal(b2.data[0], 2);
+    assert_int_equal(b2.len, v1len + 4); /* two absent strings, two zeros */
+    assert_memory_equal(b2.data + 1, b.data + 1, v1len - 1);
+    const uint8_t none[4] = {0, 0, 0, 0};
+    assert_memory_equal(b2.data + v1len, none, 4);
+    buf_free(&b);
+    buf_free(&tail);
+    buf_free(&b2);
+    harness_free(h);
+}
+
 static void test_restart_keeps_evidence(void **unused)
 {
     (void)unused;
@@ -667,9 +987,15 @@ static void test_decode_rejects_bad_bytes(void **unused)
             assert_int_equal(OPS->state_decode(keys[k], b.data, n, &back), -1);
             assert_null(back);
         }
-        b.data[0] = 99; /* unknown version */
-        assert_int_equal(OPS->state_decode(keys[k], b.data, b.len, &back), -1);
-        b.data[0] = 1;
+        uint8_t version = b.data[0];
+        assert_int_equal(version, 2);
+        const uint8_t bad[] = {0, 3, 99}; /* unknown versions */
+        for (size_t i = 0; i < sizeof(bad); i++) {
+            b.data[0] = bad[i];
+            assert_int_equal(OPS->state_decode(keys[k], b.data, b.len, &back),
+                             -1);
+        }
+        b.data[0] = version;
         /* a customer record under an opportunity key, and vice versa */
         assert_int_equal(OPS->state_decode(keys[1 - k], b.data, b.len, &back),
                          -1);
@@ -897,6 +1223,11 @@ int main(void)
         cmocka_unit_test(test_customer_level_documents_count_for_all),
         cmocka_unit_test(test_incomplete_after_days),
         cmocka_unit_test(test_incomplete_not_raised_when_evidenced),
+        cmocka_unit_test(test_timer_fires_stalled_opportunity),
+        cmocka_unit_test(test_timer_respects_evidence),
+        cmocka_unit_test(test_event_path_then_timer_once),
+        cmocka_unit_test(test_timer_after_restart),
+        cmocka_unit_test(test_decode_format_1),
         cmocka_unit_test(test_restart_keeps_evidence),
         cmocka_unit_test(test_decode_rejects_bad_bytes),
         cmocka_unit_test(test_max_opportunities_prunes_oldest),
