@@ -37,6 +37,11 @@ int cli_brokers(const struct config *cfg, bool allow_embedded,
 /* All topics named by the config, inputs, outputs and the DLQ. */
 size_t cli_config_topics(const struct config *cfg, const char **out, size_t max);
 
+/* A whole decimal number within [min, max] for a command-line option;
+ * 0, or -1 after printing what was wrong. */
+int cli_parse_long(const char *opt, const char *s, long min, long max,
+                   long *out);
+
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_config_docs(int argc, char **argv);

@@ -54,6 +54,21 @@ int cli_load_config(const struct cli_common *c, struct config **cfg)
     return 0;
 }
 
+int cli_parse_long(const char *opt, const char *s, long min, long max,
+                   long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "dealstream: --%s: expected a whole number in "
+                "%ld..%ld, got '%s'\n", opt, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 size_t cli_config_topics(const struct config *cfg, const char **out, size_t max)
 {
     const struct config_topics *t = &cfg->topics;
@@ -124,7 +139,9 @@ static int parse_common(int argc, char **argv, struct cli_common *c,
         case 'i':
             if (!idle_ms)
                 goto bad;
-            *idle_ms = atol(optarg);
+            if (cli_parse_long("exit-when-idle", optarg, 1, 86400000,
+                               idle_ms) != 0)
+                return EXIT_USAGE;
             break;
         default:
             goto bad;

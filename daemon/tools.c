@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,8 @@ int cmd_dev_kafka(int argc, char **argv)
                         "[--partitions N] --bootstrap-file PATH";
     struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
     const char *bootstrap_file = NULL;
-    int brokers = 1, partitions = 4, ch, rc = EXIT_USAGE;
+    long brokers = 1, partitions = 4;
+    int ch, rc = EXIT_USAGE;
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
     optind = 1;
@@ -64,14 +66,19 @@ int cmd_dev_kafka(int argc, char **argv)
         switch (ch) {
         case 'c': c.config_path = optarg; break;
         case 's': c.sets[c.n_sets++] = optarg; break;
-        case 'b': brokers = atoi(optarg); break;
-        case 'p': partitions = atoi(optarg); break;
+        case 'b':
+            if (cli_parse_long("brokers", optarg, 1, 16, &brokers) != 0)
+                goto out;
+            break;
+        case 'p':
+            if (cli_parse_long("partitions", optarg, 1, 1024, &partitions) != 0)
+                goto out;
+            break;
         case 'f': bootstrap_file = optarg; break;
         default: goto usage;
         }
     }
-    if (!bootstrap_file || optind < argc || brokers < 1 || brokers > 16 ||
-        partitions < 1 || partitions > 1024)
+    if (!bootstrap_file || optind < argc)
         goto usage;
 
     const char *topics[16];
@@ -84,7 +91,7 @@ int cmd_dev_kafka(int argc, char **argv)
     }
     cli_install_signals();
     char err[512];
-    if (kafka_mock_start(brokers, topics, n, partitions, &mock, err,
+    if (kafka_mock_start((int)brokers, topics, n, (int)partitions, &mock, err,
                          sizeof(err)) != 0) {
         LOG_ERR("dev-kafka", "%s", err);
         rc = EXIT_RUNTIME;
@@ -95,8 +102,8 @@ int cmd_dev_kafka(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto out;
     }
-    LOG_INF("dev-kafka", "development broker on %s (%d brokers, %zu topics x "
-            "%d partitions); in memory only, ~5 MiB kept per partition",
+    LOG_INF("dev-kafka", "development broker on %s (%ld brokers, %zu topics x "
+            "%ld partitions); in memory only, ~5 MiB kept per partition",
             kafka_mock_bootstrap(mock), brokers, n, partitions);
     while (!cli_stop)
         pause();
@@ -334,8 +341,14 @@ int cmd_consume(int argc, char **argv)
         case 's': c.sets[c.n_sets++] = optarg; break;
         case 't': topic = optarg; break;
         case 'b': from_beginning = true; break;
-        case 'm': max = atol(optarg); break;
-        case 'i': idle_exit = atol(optarg); break;
+        case 'm':
+            if (cli_parse_long("max", optarg, 0, LONG_MAX, &max) != 0)
+                goto out;
+            break;
+        case 'i':
+            if (cli_parse_long("idle-exit", optarg, 0, 86400000, &idle_exit) != 0)
+                goto out;
+            break;
         case 'e': envelope = true; break;
         default: goto usage;
         }
