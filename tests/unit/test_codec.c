@@ -380,6 +380,37 @@ static void test_hand_encoded_and_reuse(void **state)
     }
 }
 
+/* Maps stay right across many decodes, including past the point where the
+ * codec replaces Avro C's resolved value (it caches every map entry ever
+ * decoded otherwise): entry counts vary so stale entries would show. */
+static void test_map_decodes_stay_exact(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 0; i < 700; i++) {
+        char json[512];
+        int n = i % 4;
+        int len = snprintf(json, sizeof(json),
+                           "{\"event_id\":\"m%d\",\"customer_id\":\"c1\","
+                           "\"change_type\":\"EQUITY_CHANGE\",\"entity_id\":\"x\","
+                           "\"entity_type\":\"COMPANY\",\"attributes\":{",
+                           i);
+        for (int k = 0; k < n; k++)
+            len += snprintf(json + len, sizeof(json) - (size_t)len,
+                            "%s\"k%d\":\"v%d-%d\"", k ? "," : "", k, i, k);
+        snprintf(json + len, sizeof(json) - (size_t)len,
+                 "},\"amount\":null,\"event_time\":%d}", i);
+        to_avro(f, "RegistryChange", json);
+        assert_int_equal(decode(f, EVENT_REGISTRY, "c1", &f->b), 0);
+        const struct registry_change *r = &f->ev.u.registry;
+        assert_int_equal(r->n_attributes, n);
+        for (int k = 0; k < n; k++) {
+            char want[32];
+            snprintf(want, sizeof(want), "v%d-%d", i, k);
+            assert_string_equal(r->attributes[k].value, want);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Schema resolution
  */
@@ -900,6 +931,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_iot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_opportunity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_decodes_stay_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_encoded_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolution_writer_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolution_writer_behind, setup, teardown),
