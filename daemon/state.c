@@ -219,6 +219,12 @@ static rocksdb_options_t *make_options(const struct state_options *o,
     rocksdb_options_set_max_write_buffer_number(opts, 2);
     rocksdb_options_set_db_write_buffer_size(opts,
                                              2 * (size_t)o->write_buffer_bytes);
+    /* A bloom filter over the memtable's whole keys: most gets are for a
+     * key not written recently (a customer's first event, a meeting's
+     * first segment), and without it each walks the skiplist (~1.5 us
+     * here, the top item in the profile). 10% of the memtable size. */
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(opts, 0.1);
+    rocksdb_options_set_memtable_whole_key_filtering(opts, 1);
     rocksdb_options_set_max_open_files(opts, 512);
     rocksdb_options_set_compression(opts, compression);
     /* RocksDB's own LOG files in the state dir: keep a few, bounded. */

@@ -292,9 +292,20 @@ void store_delete(struct store *s, size_t proc, const char *key)
     mark_dirty(s, e);
 }
 
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct entry *const *)a)->bkey,
+                  (*(struct entry *const *)b)->bkey);
+}
+
 size_t store_flush(struct store *s, struct state_batch *b)
 {
     size_t written = s->n_dirty;
+    /* In key order: RocksDB's memtable insert keeps a splice from the
+     * previous insert, so sorted keys cost a short step each instead of a
+     * full skiplist search (inserts were ~20% of the loop unsorted). */
+    if (s->n_dirty > 1)
+        qsort(s->dirty, s->n_dirty, sizeof(*s->dirty), entry_cmp);
     for (size_t i = 0; i < s->n_dirty; i++) {
         struct entry *e = s->dirty[i];
         e->dirty = false;
