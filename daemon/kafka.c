@@ -40,9 +40,11 @@ struct kafka_consumer {
 
 struct kafka_producer {
     rd_kafka_t *rk;
-    void (*on_delivery)(void *arg, int failed, const char *errstr);
+    void (*on_delivery)(void *arg, uint64_t tag, int failed,
+                        const char *errstr);
     void *arg;
     int inflight;
+    uint64_t tag; /* carried by the messages produced from now on */
 };
 
 struct kafka_mock {
@@ -417,7 +419,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     struct kafka_producer *p = opaque;
     p->inflight--;
     if (p->on_delivery)
-        p->on_delivery(p->arg, rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR,
+        p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private,
+                       rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR,
                        rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
 }
 
@@ -475,7 +478,8 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
             RD_KAFKA_V_KEY((void *)key, klen),
             RD_KAFKA_V_VALUE((void *)val, vlen),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)p->tag), RD_KAFKA_V_END);
         if (!e) {
             p->inflight++;
             return 0;
@@ -489,6 +493,11 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
         }
         rd_kafka_poll(p->rk, 100); /* make room, then try again */
     }
+}
+
+void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag)
+{
+    p->tag = tag;
 }
 
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms)

@@ -77,8 +77,10 @@ size_t kafka_consumer_assigned(const struct kafka_consumer *c);
 struct kafka_producer_opts {
     const char *brokers;
     const struct cfg_strmap *properties; /* optional */
-    /* Called from kafka_producer_poll() per delivered or failed message. */
-    void (*on_delivery)(void *arg, int failed, const char *errstr);
+    /* Called from kafka_producer_poll() per delivered or failed message,
+     * with the tag that was current when the message was produced. */
+    void (*on_delivery)(void *arg, uint64_t tag, int failed,
+                        const char *errstr);
     void *arg;
 };
 
@@ -90,6 +92,9 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
                   const void *key, size_t klen, const void *val, size_t vlen,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,
                   size_t errlen);
+/* Messages produced from now on carry `tag` to their delivery report (the
+ * runtime tags each with the batch that caused it). Starts at 0. */
+void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag);
 /* Serves delivery reports; returns the number served. */
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms);
 /* Messages produced but not yet delivered or failed. */

@@ -11,6 +11,11 @@
  *    alert it caused is acknowledged. After a crash, the records of the
  *    uncommitted batch are applied again and their alerts re-emitted with
  *    the same ids.
+ *  - the loop does not wait for those acknowledgements: a closed batch (its
+ *    state objects encoded into a WriteBatch with its offsets) waits in a
+ *    short FIFO while the next batch is applied, and is written as soon as
+ *    the alerts it caused are acknowledged, oldest first. Waiting in the
+ *    loop made every commit a 40-50 ms pause (docs/PERFORMANCE.md).
  *  - a record that cannot be decoded or processed goes to the DLQ with its
  *    original key and value and headers naming the reason; the loop goes on.
  */
@@ -35,6 +40,21 @@ struct tp_offset {
     int64_t next;
 };
 
+/* Closed batches waiting for their alerts to be acknowledged. Batch numbers
+ * are consecutive, and at most RT_MAX_PENDING closed ones plus the open one
+ * have messages in flight, so a ring of RT_RING counters indexed by batch
+ * number mod RT_RING never mixes two live batches. */
+#define RT_RING 8
+#define RT_MAX_PENDING (RT_RING - 1)
+
+struct pending {
+    uint64_t batch;          /* its number */
+    struct state_batch *wb;  /* state objects and offsets, ready to write */
+    struct tp_offset *offsets; /* for Kafka's lag monitoring after the write */
+    size_t n_offsets;
+    uint64_t events;
+};
+
 struct rt {
     const struct runtime_opts *o;
     const struct config *cfg;
@@ -45,7 +65,6 @@ struct rt {
     struct kafka_producer *producer;
     struct proc_ctx ctx;
     struct arena *arena;
-    struct state_batch *batch;
     void **inst; /* per processor, NULL when disabled */
     const char *input_topics[EVENT_KIND_COUNT];
     const char *alert_topics[ALERT_KIND_COUNT];
@@ -54,6 +73,10 @@ struct rt {
     size_t n_offsets, cap_offsets;
     uint64_t batch_events;
     int64_t batch_started; /* ms, monotonic */
+    uint64_t batch_no;     /* the open batch's number */
+    int64_t inflight[RT_RING]; /* produced, unacknowledged, by batch number */
+    struct pending pending[RT_MAX_PENDING]; /* [0] is the oldest */
+    size_t n_pending;
 
     int64_t assigned_at; /* ms, monotonic: last assignment change */
     int64_t first_record; /* ms, monotonic; 0 until one arrives */
@@ -79,9 +102,11 @@ static int64_t wall_ms(void)
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
 
-static void on_delivery(void *arg, int failed, const char *errstr)
+static void on_delivery(void *arg, uint64_t tag, int failed,
+                        const char *errstr)
 {
     struct rt *rt = arg;
+    rt->inflight[tag % RT_RING]--;
     if (failed) {
         /* The batch must not be committed: its records will be applied and
          * its alerts produced again after the restart. */
@@ -109,6 +134,7 @@ static int sink(void *arg, const struct alert *a)
         rt->delivery_failed = true;
         return -1;
     }
+    rt->inflight[rt->batch_no % RT_RING]++;
     rt->stats.alerts++;
     LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
             a->alert_id, cid);
@@ -141,7 +167,9 @@ static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
                       m->value, m->vlen, h, n, err, sizeof(err)) != 0) {
         LOG_ERR("dlq", "%s", err);
         rt->delivery_failed = true;
+        return;
     }
+    rt->inflight[rt->batch_no % RT_RING]++;
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -169,19 +197,60 @@ static void note_offset(struct rt *rt, const char *topic, int32_t partition,
     t->next = next;
 }
 
-/* Waits until every alert produced so far is acknowledged. */
-static int await_deliveries(struct rt *rt)
+/* Writes the closed batches whose alerts are all acknowledged, oldest
+ * first (a younger one never overtakes an older one: the offsets must
+ * only move forward). 0, or -1 on a write or delivery failure. */
+static int commit_ready(struct rt *rt)
+{
+    while (rt->n_pending > 0 && !rt->delivery_failed &&
+           rt->inflight[rt->pending[0].batch % RT_RING] == 0) {
+        struct pending *p = &rt->pending[0];
+        char err[512];
+        if (state_batch_commit(rt->db, p->wb, err, sizeof(err)) != 0) {
+            LOG_ERR("state", "commit failed: %s", err);
+            return -1;
+        }
+        for (size_t i = 0; i < p->n_offsets; i++)
+            kafka_consumer_store_offset(rt->consumer, p->offsets[i].topic,
+                                        p->offsets[i].partition,
+                                        p->offsets[i].next);
+        if (p->events)
+            rt->last_applied = mono_ms();
+        LOG_DBG("runtime", "committed %llu events (batch %llu)",
+                (unsigned long long)p->events, (unsigned long long)p->batch);
+        state_batch_free(p->wb);
+        free(p->offsets);
+        rt->stats.commits++;
+        memmove(&rt->pending[0], &rt->pending[1],
+                --rt->n_pending * sizeof(rt->pending[0]));
+    }
+    if (rt->delivery_failed)
+        return -1;
+    /* Evict only when nothing is pending: an object evicted now and read
+     * back from RocksDB must not miss bytes still waiting in a batch. */
+    if (rt->n_pending == 0)
+        store_trim(rt->store);
+    return 0;
+}
+
+/* Serves delivery reports until at most `max_pending` closed batches wait,
+ * bounded at shutdown by runtime.shutdown_timeout. */
+static int wait_pending(struct rt *rt, size_t max_pending)
 {
     int64_t start = mono_ms();
     int64_t warned = start;
-    while (kafka_producer_inflight(rt->producer) > 0 && !rt->delivery_failed) {
+    for (;;) {
+        if (commit_ready(rt) != 0)
+            return -1;
+        if (rt->n_pending <= max_pending)
+            return 0;
         kafka_producer_poll(rt->producer, 50);
         int64_t now = mono_ms();
         if (*rt->o->stop &&
             now - start > rt->cfg->runtime.shutdown_timeout_ms) {
             LOG_ERR("runtime", "%d alerts still unacknowledged at shutdown; "
-                    "their batch is left uncommitted and will be replayed",
-                    kafka_producer_inflight(rt->producer));
+                    "%zu batches are left uncommitted and will be replayed",
+                    kafka_producer_inflight(rt->producer), rt->n_pending);
             return -1;
         }
         if (now - warned > 5000) {
@@ -190,39 +259,43 @@ static int await_deliveries(struct rt *rt)
             warned = now;
         }
     }
-    return rt->delivery_failed ? -1 : 0;
 }
 
-static int commit(struct rt *rt)
+/* Closes the open batch: its dirty state objects are encoded into a
+ * WriteBatch with the offsets it consumed, to be written once its alerts
+ * are acknowledged. The loop goes on with the next batch meanwhile. */
+static int close_batch(struct rt *rt)
 {
     if (rt->batch_events == 0 && store_dirty_count(rt->store) == 0 &&
         rt->n_offsets == 0)
-        return 0;
-    if (await_deliveries(rt) != 0)
+        return commit_ready(rt);
+    if (wait_pending(rt, RT_MAX_PENDING - 1) != 0)
         return -1;
-    size_t objects = store_flush(rt->store, rt->batch);
+    struct pending *p = &rt->pending[rt->n_pending++];
+    p->batch = rt->batch_no;
+    p->wb = state_batch_new();
+    store_flush(rt->store, p->wb);
     for (size_t i = 0; i < rt->n_offsets; i++)
-        state_batch_offset(rt->batch, rt->offsets[i].topic,
+        state_batch_offset(p->wb, rt->offsets[i].topic,
                            rt->offsets[i].partition, rt->offsets[i].next);
-    char err[512];
-    if (state_batch_commit(rt->db, rt->batch, err, sizeof(err)) != 0) {
-        LOG_ERR("state", "commit failed: %s", err);
-        return -1;
-    }
-    for (size_t i = 0; i < rt->n_offsets; i++)
-        kafka_consumer_store_offset(rt->consumer, rt->offsets[i].topic,
-                                    rt->offsets[i].partition,
-                                    rt->offsets[i].next);
-    if (rt->batch_events)
-        rt->last_applied = mono_ms();
-    LOG_DBG("runtime", "committed %llu events, %zu state objects",
-            (unsigned long long)rt->batch_events, objects);
-    rt->n_offsets = 0;
+    p->offsets = rt->offsets; /* handed over; the next batch starts anew */
+    p->n_offsets = rt->n_offsets;
+    p->events = rt->batch_events;
+    rt->offsets = NULL;
+    rt->n_offsets = rt->cap_offsets = 0;
     rt->batch_events = 0;
     rt->batch_started = mono_ms();
-    rt->stats.commits++;
-    store_trim(rt->store);
-    return 0;
+    rt->batch_no++;
+    kafka_producer_set_tag(rt->producer, rt->batch_no);
+    return commit_ready(rt);
+}
+
+/* Closes the open batch and waits until everything is written. */
+static int commit_all(struct rt *rt)
+{
+    if (close_batch(rt) != 0)
+        return -1;
+    return wait_pending(rt, 0);
 }
 
 /* ---- rebalance ---------------------------------------------------------- */
@@ -241,7 +314,7 @@ static int stored_offset(void *arg, const char *topic, int32_t partition,
 static void before_revoke(void *arg)
 {
     struct rt *rt = arg;
-    if (commit(rt) != 0)
+    if (commit_all(rt) != 0)
         LOG_ERR("runtime", "commit before revoke failed; the next owner "
                 "replays from the last committed offset");
     /* A partition may come back after another member changed its state. */
@@ -358,7 +431,6 @@ static int setup(struct rt *rt)
                           (size_t)cfg->state.cache_max_entries);
     ctx_init(&rt->ctx, rt->store, sink, rt);
     rt->arena = arena_new(64 * 1024);
-    rt->batch = state_batch_new();
     buf_init(&rt->enc);
 
     struct kafka_producer_opts po = {
@@ -398,7 +470,10 @@ static void teardown(struct rt *rt)
         if (rt->inst[i] && rt->o->procs[i]->destroy)
             rt->o->procs[i]->destroy(rt->inst[i]);
     free(rt->inst);
-    state_batch_free(rt->batch);
+    for (size_t i = 0; i < rt->n_pending; i++) {
+        state_batch_free(rt->pending[i].wb); /* never written: replayed */
+        free(rt->pending[i].offsets);
+    }
     state_close(rt->db);
     codec_free(rt->codec);
     arena_free(rt->arena);
@@ -436,13 +511,13 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             last_record = now;
         }
         kafka_producer_poll(rt.producer, 0);
-        if (rt.delivery_failed)
+        if (rt.delivery_failed || (rt.n_pending && commit_ready(&rt) != 0))
             goto out;
 
         if (rt.batch_events >= (uint64_t)cfg->state.batch_max_events ||
             (now - rt.batch_started >= cfg->state.batch_interval_ms &&
              (rt.batch_events || store_dirty_count(rt.store)))) {
-            if (commit(&rt) != 0)
+            if (close_batch(&rt) != 0)
                 goto out;
         }
         if (now >= next_timer) {
@@ -466,7 +541,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             break;
     }
     run_timers(&rt);
-    if (commit(&rt) != 0)
+    if (commit_all(&rt) != 0)
         goto out;
     /* span_ms: from the first record to the commit of the last, which is
      * what a throughput figure divides by (bench/run reads it). */

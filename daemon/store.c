@@ -310,11 +310,11 @@ size_t store_flush(struct store *s, struct state_batch *b)
         struct entry *e = s->dirty[i];
         e->dirty = false;
         if (e->deleted) {
+            /* The tombstone stays cached, clean, until evicted: the batch
+             * holding the delete may be written later (the runtime
+             * pipelines commits), and until then the backend still has
+             * the old value. */
             backend_delete(s, b, e->bkey);
-            /* Forget the tombstone: the backend now says "absent". */
-            hmap_del(s->cache, e->bkey);
-            lru_unlink(s, e);
-            entry_free(s, e);
             continue;
         }
         buf_reset(&s->enc);

@@ -48,10 +48,13 @@ void store_keys_free(char **keys, size_t n);
  * the store has no db, in which case b may be NULL). Returns the number of
  * objects written. */
 size_t store_flush(struct store *s, struct state_batch *b);
-/* After a successful commit: drop clean objects beyond max_entries. */
+/* Drops clean objects (and deletion tombstones) beyond max_entries. Call
+ * only when every flushed batch has been written: an object evicted earlier
+ * would be read back from the backend without its newest bytes. */
 void store_trim(struct store *s);
-/* Drops every cached object (after a flush): the next access decodes
- * again. Used when partitions are revoked and by tests. */
+/* Drops every clean cached object: the next access decodes again. Same
+ * precondition as store_trim(). Used when partitions are revoked and by
+ * tests. */
 void store_drop_cache(struct store *s);
 size_t store_cached(const struct store *s);
 size_t store_dirty_count(const struct store *s);

@@ -214,6 +214,37 @@ static void test_rocksdb_commit_and_reopen(void **unused)
     free(dir);
 }
 
+/* The runtime writes a flushed batch only once its alerts are acknowledged,
+ * so between flush and write the backend still holds old values: a deleted
+ * object must not come back from it meanwhile. */
+static void test_delete_not_undone_before_the_write(void **unused)
+{
+    (void)unused;
+    char *dir = make_tmpdir();
+    char err[256];
+    struct state *db = open_db(dir);
+    struct store *s = store_new(ops, 1, db, 1);
+    struct state_batch *b = state_batch_new();
+    bump(s, "C1", 5);
+    store_flush(s, b);
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+
+    store_delete(s, 0, "C1");
+    bump(s, "C2", 1);
+    store_flush(s, b); /* not written yet */
+    assert_int_equal(value_of(s, "C1"), -1);
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    store_trim(s);
+    store_drop_cache(s);
+    assert_int_equal(value_of(s, "C1"), -1);
+    assert_int_equal(value_of(s, "C2"), 1);
+    store_free(s);
+    state_batch_free(b);
+    state_close(db);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_corrupt_state_is_quarantined(void **unused)
 {
     (void)unused;
@@ -302,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_only_clean_objects_are_evicted),
         cmocka_unit_test(test_delete_and_keys),
         cmocka_unit_test(test_rocksdb_commit_and_reopen),
+        cmocka_unit_test(test_delete_not_undone_before_the_write),
         cmocka_unit_test(test_corrupt_state_is_quarantined),
         cmocka_unit_test(test_ctx_stamps_provenance_and_id),
     };
