@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 struct cf_pair {
     uint32_t from;
     uint32_t to;
@@ -23,84 +25,13 @@ struct confusables {
     size_t n;
 };
 
-size_t confusables_utf8_next(const char *s, uint32_t *cp)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    if (!p[0]) {
-        *cp = 0;
-        return 0;
-    }
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    size_t len;
-    uint32_t v;
-    if ((p[0] & 0xe0) == 0xc0) {
-        len = 2;
-        v = p[0] & 0x1f;
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        len = 3;
-        v = p[0] & 0x0f;
-    } else if ((p[0] & 0xf8) == 0xf0) {
-        len = 4;
-        v = p[0] & 0x07;
-    } else {
-        goto invalid;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
-            goto invalid;
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    /* Overlong forms and surrogates are not characters. */
-    if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) ||
-        (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-        (v >= 0xd800 && v <= 0xdfff))
-        goto invalid;
-    *cp = v;
-    return len;
-invalid:
-    *cp = 0xfffd;
-    return 1;
-}
-
 /* The matcher's folding, so canonical forms agree with what it compares. */
 static uint32_t fold(uint32_t cp)
 {
-    if (cp >= 0xff01 && cp <= 0xff5e) /* full-width ASCII */
-        cp -= 0xfee0;
-    else if (cp == 0x3000) /* ideographic space */
-        cp = ' ';
+    cp = utf8_fold_width(cp);
     if (cp >= 'A' && cp <= 'Z')
         cp += 'a' - 'A';
     return cp;
-}
-
-static void put_utf8(struct buf *out, uint32_t cp)
-{
-    uint8_t b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xc0 | (cp >> 6));
-        b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xe0 | (cp >> 12));
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xf0 | (cp >> 18));
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    buf_append(out, b, n);
 }
 
 static int pair_cmp(const void *a, const void *b)
@@ -128,7 +59,7 @@ static const char *collect(const char *const *groups, size_t n,
         const char *s = groups[g] ? groups[g] : "";
         uint32_t canon = 0, cp;
         size_t distinct = 0, k;
-        for (; (k = confusables_utf8_next(s, &cp)) > 0; s += k) {
+        for (; (k = utf8_next(s, &cp)) > 0; s += k) {
             if (cp == 0xfffd && k == 1) { /* a real U+FFFD takes 3 bytes */
                 msg = "a confusable group is not valid UTF-8";
                 goto out;
@@ -231,7 +162,7 @@ void confusables_canon(const struct confusables *c, const char *text,
     size_t k;
     uint32_t cp;
     buf_reserve(out, strlen(s) + 1);
-    for (; (k = confusables_utf8_next(s, &cp)) > 0; s += k) {
+    for (; (k = utf8_next(s, &cp)) > 0; s += k) {
         if (cp == 0xfffd && k == 1) {
             buf_append(out, s, 1); /* not UTF-8: keep the byte as it is */
             continue;
@@ -243,7 +174,7 @@ void confusables_canon(const struct confusables *c, const char *text,
             if (p)
                 cp = p->to;
         }
-        put_utf8(out, cp);
+        utf8_put(out, cp);
     }
     buf_reserve(out, 1);
     out->data[out->len] = '\0';

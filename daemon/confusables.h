@@ -46,9 +46,4 @@ const char *confusables_check(const char *const *groups, size_t n);
 void confusables_canon(const struct confusables *c, const char *text,
                        struct buf *out);
 
-/* Decodes one UTF-8 character at s (NUL-terminated): the number of bytes
- * it takes, with *cp set; 0 at the end of the string; for an invalid
- * sequence 1 with *cp = 0xFFFD. */
-size_t confusables_utf8_next(const char *s, uint32_t *cp);
-
 #endif

@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define MATCHER_MAX_PATTERNS 100000
 
 struct pattern {
@@ -61,76 +63,7 @@ struct matcher {
     const uint8_t *text; /* normalised text during a scan */
 };
 
-/* ---- UTF-8 and character classes ---- */
-
-/* Decodes one code point at s[0..n). Returns its byte length (>= 1); invalid
- * or truncated sequences decode as U+FFFD consuming one byte, so scanning
- * always advances and never reads past n. */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
-{
-    uint8_t c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        v = c & 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        v = c & 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
-        goto bad;
-    }
-    if (len > n)
-        goto bad;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            goto bad;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        goto bad;
-    *cp = v;
-    return len;
-bad:
-    *cp = 0xfffd;
-    return 1;
-}
-
-static void utf8_put(struct buf *out, uint32_t cp)
-{
-    uint8_t b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xc0 | (cp >> 6));
-        b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xe0 | (cp >> 12));
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xf0 | (cp >> 18));
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    buf_append(out, b, n);
-}
+/* ---- character classes (decoding: utf8.h) ---- */
 
 static int is_space(uint32_t cp)
 {
@@ -181,16 +114,6 @@ static uint32_t fold_case(uint32_t cp)
     return cp;
 }
 
-/* Full-width ASCII forms and the ideographic space fold to ASCII. */
-static uint32_t fold_width(uint32_t cp)
-{
-    if (cp >= 0xff01 && cp <= 0xff5e)
-        return cp - 0xfee0;
-    if (cp == 0x3000)
-        return ' ';
-    return cp;
-}
-
 /* A letter or digit of a Latin-script word (after folding). */
 static int is_word(uint32_t cp)
 {
@@ -211,7 +134,7 @@ void matcher_normalize(const char *text, struct buf *out)
     while (i < n) {
         uint32_t cp;
         i += utf8_decode(s + i, n - i, &cp);
-        cp = fold_case(fold_width(cp));
+        cp = fold_case(utf8_fold_width(cp));
         if (is_space(cp)) {
             pending_sp = 1;
             continue;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 void meeting_metrics_init(struct meeting_metrics *mm)
 {
     memset(mm, 0, sizeof(*mm));
@@ -41,25 +43,7 @@ static enum role role_ok(enum role r)
     return (unsigned)r <= ROLE_OTHER ? r : ROLE_OTHER;
 }
 
-/* ---- UTF-8 helpers (input is valid UTF-8; stay safe if it is not) ---- */
-
-static size_t u8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-    if (len > n)
-        len = 1;
-    uint32_t v = len == 1 ? c : c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            *cp = 0xfffd;
-            return 1;
-        }
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    *cp = (len == 1 && c >= 0x80) ? 0xfffd : v;
-    return len;
-}
+/* ---- scripts (decoding: utf8.h) ---- */
 
 static bool is_cjk_letter(uint32_t cp)
 {
@@ -80,7 +64,7 @@ void meeting_count_script(const char *text, uint64_t *cjk, uint64_t *latin)
     size_t n = strlen((const char *)s);
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        i += u8_next(s + i, n - i, &cp);
+        i += utf8_decode(s + i, n - i, &cp);
         if (is_cjk_letter(cp))
             (*cjk)++;
         else if (is_latin_letter(cp))
@@ -98,7 +82,7 @@ static bool strip_punct(const char *text, char *out, size_t cap)
     size_t n = strlen(text), o = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = u8_next(s + i, n - i, &cp);
+        size_t len = utf8_decode(s + i, n - i, &cp);
         bool drop = (cp < 0x80 && !((cp >= 'a' && cp <= 'z') ||
                                     (cp >= 'A' && cp <= 'Z') ||
                                     (cp >= '0' && cp <= '9'))) ||

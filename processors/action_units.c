@@ -80,6 +80,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "processor.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
@@ -1455,7 +1456,7 @@ static uint8_t au_detect_lang(const struct au_inst *inst, const char *text)
     size_t cjk = 0, latin = 0, k;
     uint32_t cp;
     for (const char *p = text ? text : "";
-         (k = confusables_utf8_next(p, &cp)) > 0; p += k) {
+         (k = utf8_next(p, &cp)) > 0; p += k) {
         if ((cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
             (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x2ffff))
             cjk++;

@@ -135,20 +135,6 @@ static void test_check_rejects_bad_groups(void **unused)
     confusables_free(NULL);
 }
 
-static void test_utf8_next(void **unused)
-{
-    (void)unused;
-    uint32_t cp;
-    assert_int_equal(confusables_utf8_next("", &cp), 0);
-    assert_int_equal(confusables_utf8_next("已", &cp), 3);
-    assert_int_equal(cp, 0x5df2);
-    assert_int_equal(confusables_utf8_next("\xc0\xaf", &cp), 1); /* overlong */
-    assert_int_equal(cp, 0xfffd);
-    assert_int_equal(confusables_utf8_next("\xe5\x00", &cp), 1); /* truncated */
-    assert_int_equal(confusables_utf8_next("\xf0\x9f\x98\x80", &cp), 4);
-    assert_int_equal(cp, 0x1f600);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,7 +144,6 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_is_copied),
         cmocka_unit_test(test_appends_to_existing_buffer),
         cmocka_unit_test(test_check_rejects_bad_groups),
-        cmocka_unit_test(test_utf8_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
