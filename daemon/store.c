@@ -38,6 +38,7 @@ struct store {
     size_t max_entries;
     struct buf enc; /* reused encode buffer */
     struct buf kbuf; /* reused key buffer */
+    struct store_stats stats;
 };
 
 static void *xmalloc(size_t n)
@@ -213,6 +214,7 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
     const char *bkey = backend_key(s, proc, key);
     if (created)
         *created = false;
+    s->stats.gets++;
 
     struct entry *e = hmap_get(s->cache, bkey);
     if (e) {
@@ -233,6 +235,9 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
     size_t len = 0;
     void *obj = NULL;
     int rc = backend_load(s, bkey, &val, &len);
+    s->stats.loads++;
+    if (rc == 0)
+        s->stats.absent++;
     if (rc == 1 && ops->state_decode(key, val, len, &obj) != 0) {
         LOG_RL(LOG_ERROR, "store",
                "state of %s does not decode (%zu bytes); kept under "
@@ -258,8 +263,16 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
         rc = 0;
     }
     free(val);
-    if (rc != 1 && !create)
+    if (rc < 0 && !create)
         return NULL;
+    if (rc == 0 && !create) {
+        /* Remember the absence: processors probe for objects most
+         * customers never get (a meeting's context, an opportunity), and
+         * each probe would otherwise be a RocksDB get. The entry holds no
+         * object and is evicted like any clean one. */
+        entry_new(s, proc, backend_key(s, proc, key));
+        return NULL;
+    }
     if (rc != 1) {
         obj = ops->state_new(key);
         if (created)
@@ -356,6 +369,11 @@ void store_drop_cache(struct store *s)
 
 size_t store_cached(const struct store *s) { return hmap_count(s->cache); }
 size_t store_dirty_count(const struct store *s) { return s->n_dirty; }
+
+void store_stats(const struct store *s, struct store_stats *out)
+{
+    *out = s->stats;
+}
 
 int store_proc_index(const struct store *s, const char *processor)
 {

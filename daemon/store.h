@@ -57,6 +57,15 @@ void store_trim(struct store *s);
  * tests. */
 void store_drop_cache(struct store *s);
 size_t store_cached(const struct store *s);
+
+/* Counters since store_new, for the periodic stats line and tuning
+ * state.cache_max_entries: a low hit share means the cache is too small. */
+struct store_stats {
+    uint64_t gets;   /* store_get calls */
+    uint64_t loads;  /* of which read the backend (cache misses) */
+    uint64_t absent; /* of those, found nothing */
+};
+void store_stats(const struct store *s, struct store_stats *out);
 size_t store_dirty_count(const struct store *s);
 int store_proc_index(const struct store *s, const char *processor);
 

@@ -110,6 +110,41 @@ static void test_absent_and_created(void **unused)
     store_free(s);
 }
 
+/* A probe for an object that does not exist reads the backend once; the
+ * absence is cached like an object, and creating it later needs no read. */
+static void test_absence_is_remembered(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 100);
+    struct store_stats st;
+    bool created = false;
+    assert_null(store_get(s, 0, "ghost", false, NULL));
+    assert_null(store_get(s, 0, "ghost", false, NULL));
+    store_stats(s, &st);
+    assert_int_equal(st.gets, 2);
+    assert_int_equal(st.loads, 1);
+    assert_int_equal(st.absent, 1);
+    assert_int_equal(store_dirty_count(s), 0); /* nothing to write */
+
+    assert_non_null(store_get(s, 0, "ghost", true, &created));
+    assert_true(created);
+    store_stats(s, &st);
+    assert_int_equal(st.loads, 1);
+    bump(s, "ghost", 4);
+    store_flush(s, NULL);
+    /* A dropped cache forgets absences too (another instance may have
+     * written meanwhile) and reads again. */
+    store_drop_cache(s);
+    assert_int_equal(value_of(s, "ghost"), 4);
+    assert_null(store_get(s, 0, "other", false, NULL));
+    store_drop_cache(s);
+    assert_null(store_get(s, 0, "other", false, NULL));
+    store_stats(s, &st);
+    assert_int_equal(st.loads, 4);
+    assert_int_equal(st.absent, 3);
+    store_free(s);
+}
+
 static void test_only_clean_objects_are_evicted(void **unused)
 {
     (void)unused;
@@ -330,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_back_once_per_flush),
         cmocka_unit_test(test_absent_and_created),
+        cmocka_unit_test(test_absence_is_remembered),
         cmocka_unit_test(test_only_clean_objects_are_evicted),
         cmocka_unit_test(test_delete_and_keys),
         cmocka_unit_test(test_rocksdb_commit_and_reopen),
