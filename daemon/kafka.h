@@ -94,6 +94,13 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
                   size_t errlen);
 /* Messages produced from now on carry `tag` to their delivery report (the
  * runtime tags each with the batch that caused it). Starts at 0. */
+/* Learns the leaders of `topics` now, waiting up to timeout_ms in all, so
+ * the first message to each does not wait for a metadata round trip (the
+ * first alerts after a start waited ~0.5 s for it). 0 when all are known,
+ * -1 with a message in err otherwise (not fatal: produce still learns them
+ * on first use). */
+int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
+                        size_t n, int timeout_ms, char *err, size_t errlen);
 void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag);
 /* Serves delivery reports; returns the number served. */
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms);

@@ -1,0 +1,1 @@
+ds_unit_test(test_committer SOURCES daemon/committer.c daemon/state.c daemon/log.c)
