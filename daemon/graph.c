@@ -113,6 +113,17 @@ static int spec_index(const struct graph_params *p, const char *type)
     return -1;
 }
 
+/* The spec index of s under p, looked up once per object and params. */
+static int signal_spec(const struct graph_params *p, struct graph_signal *s)
+{
+    if (s->spec_table != p->specs || s->spec_count != p->n_specs) {
+        s->spec = spec_index(p, s->type);
+        s->spec_table = p->specs;
+        s->spec_count = p->n_specs;
+    }
+    return s->spec;
+}
+
 const struct graph_signal_spec *graph_spec_find(const struct graph_params *p,
                                                 const char *type)
 {
@@ -268,7 +279,9 @@ int graph_signal_add(struct graph *g, const struct graph_params *p,
         s->value = amount;
         s->ref = t_ms;
         s->count = 1;
-        s->spec = -1;
+        s->spec = (int)(spec - p->specs);
+        s->spec_table = p->specs;
+        s->spec_count = p->n_specs;
         return 0;
     }
     if (t_ms >= s->ref) {
@@ -313,7 +326,7 @@ void graph_rescore(struct graph *g, const struct graph_params *p)
         double prop = propagation(p, i, n);
         for (size_t j = 0; j < n->n_signals; j++) {
             struct graph_signal *s = &n->signals[j];
-            s->spec = spec_index(p, s->type);
+            signal_spec(p, s);
             s->contribution = 0;
             if (s->spec < 0) {
                 s->value_now = s->value; /* no half-life known */
@@ -411,7 +424,8 @@ static void prune(struct graph *g, const struct graph_params *p)
         struct graph_node *n = &g->nodes[i];
         for (size_t j = 0; j < n->n_signals;) {
             struct graph_signal *s = &n->signals[j];
-            const struct graph_signal_spec *sp = graph_spec_find(p, s->type);
+            int k = signal_spec(p, s);
+            const struct graph_signal_spec *sp = k < 0 ? NULL : &p->specs[k];
             /* A type dropped from the config can no longer be scored. */
             if (!sp || graph_decay(s->value, s->ref, g->now, sp->half_life) <
                            p->prune_floor)
