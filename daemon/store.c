@@ -4,6 +4,7 @@
  */
 #include "store.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct entry {
     size_t proc;
     void *obj;         /* NULL once deleted */
     bool dirty;        /* on the dirty list */
+    bool sealing;      /* on the sealing list, not yet encoded into it */
     bool deleted;
     struct entry *prev, *next; /* LRU: head = most recent */
 };
@@ -35,6 +37,11 @@ struct store {
     struct entry *head, *tail;
     struct entry **dirty;
     size_t n_dirty, cap_dirty;
+    /* The seal in progress: entries dirty at store_seal(), encoded into
+     * seal_b from seal_pos on, or earlier when touched again. */
+    struct entry **sealing;
+    size_t n_sealing, cap_sealing, seal_pos, seal_left;
+    struct state_batch *seal_b;
     size_t max_entries;
     struct buf enc; /* reused encode buffer */
     struct buf kbuf; /* reused key buffer */
@@ -121,6 +128,7 @@ void store_free(struct store *s)
     hmap_free(s->cache, entry_free_cb);
     hmap_free(s->mem, free);
     free(s->dirty);
+    free(s->sealing);
     buf_free(&s->enc);
     buf_free(&s->kbuf);
     free(s);
@@ -207,6 +215,23 @@ static void backend_delete(struct store *s, struct state_batch *b,
         free(hmap_del(s->mem, bkey));
 }
 
+/* Writes e, as it is now, into the batch being sealed. */
+static void seal_one(struct store *s, struct entry *e)
+{
+    e->sealing = false;
+    s->seal_left--;
+    if (e->deleted) {
+        /* The tombstone stays cached, clean, until evicted: the batch
+         * holding the delete may be written later (the runtime pipelines
+         * commits), and until then the backend still has the old value. */
+        backend_delete(s, s->seal_b, e->bkey);
+        return;
+    }
+    buf_reset(&s->enc);
+    s->ops[e->proc]->state_encode(e->obj, &s->enc);
+    backend_put(s, s->seal_b, e->bkey, s->enc.data, s->enc.len);
+}
+
 void *store_get(struct store *s, size_t proc, const char *key, bool create,
                 bool *created)
 {
@@ -218,6 +243,9 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
 
     struct entry *e = hmap_get(s->cache, bkey);
     if (e) {
+        /* About to change: the sealed batch gets it as it was. */
+        if (e->sealing)
+            seal_one(s, e);
         lru_unlink(s, e);
         lru_push_front(s, e);
         if (e->obj || !create)
@@ -297,6 +325,8 @@ void store_delete(struct store *s, size_t proc, const char *key)
     struct entry *e = hmap_get(s->cache, bkey);
     if (!e)
         e = entry_new(s, proc, bkey);
+    if (e->sealing)
+        seal_one(s, e);
     if (e->obj) {
         s->ops[proc]->state_free(e->obj);
         e->obj = NULL;
@@ -305,37 +335,47 @@ void store_delete(struct store *s, size_t proc, const char *key)
     mark_dirty(s, e);
 }
 
-static int entry_cmp(const void *a, const void *b)
+void store_seal(struct store *s, struct state_batch *b)
 {
-    return strcmp((*(struct entry *const *)a)->bkey,
-                  (*(struct entry *const *)b)->bkey);
+    store_seal_step(s, SIZE_MAX); /* a caller that did not finish the last */
+    /* The dirty list becomes the sealing list; the old sealing array, now
+     * empty, is reused as the next dirty list. */
+    struct entry **v = s->sealing;
+    size_t cap = s->cap_sealing;
+    s->sealing = s->dirty;
+    s->cap_sealing = s->cap_dirty;
+    s->n_sealing = s->seal_left = s->n_dirty;
+    s->seal_pos = 0;
+    s->seal_b = b;
+    for (size_t i = 0; i < s->n_sealing; i++) {
+        s->sealing[i]->dirty = false;
+        s->sealing[i]->sealing = true;
+    }
+    s->dirty = v;
+    s->cap_dirty = cap;
+    s->n_dirty = 0;
+}
+
+size_t store_seal_step(struct store *s, size_t max)
+{
+    for (; s->seal_left > 0 && max > 0; s->seal_pos++) {
+        struct entry *e = s->sealing[s->seal_pos];
+        if (!e->sealing)
+            continue; /* touched since the seal: already written */
+        seal_one(s, e);
+        max--;
+    }
+    if (s->seal_left == 0)
+        s->seal_b = NULL;
+    return s->seal_left;
 }
 
 size_t store_flush(struct store *s, struct state_batch *b)
 {
-    size_t written = s->n_dirty;
-    /* In key order: RocksDB's memtable insert keeps a splice from the
-     * previous insert, so sorted keys cost a short step each instead of a
-     * full skiplist search (inserts were ~20% of the loop unsorted). */
-    if (s->n_dirty > 1)
-        qsort(s->dirty, s->n_dirty, sizeof(*s->dirty), entry_cmp);
-    for (size_t i = 0; i < s->n_dirty; i++) {
-        struct entry *e = s->dirty[i];
-        e->dirty = false;
-        if (e->deleted) {
-            /* The tombstone stays cached, clean, until evicted: the batch
-             * holding the delete may be written later (the runtime
-             * pipelines commits), and until then the backend still has
-             * the old value. */
-            backend_delete(s, b, e->bkey);
-            continue;
-        }
-        buf_reset(&s->enc);
-        s->ops[e->proc]->state_encode(e->obj, &s->enc);
-        backend_put(s, b, e->bkey, s->enc.data, s->enc.len);
-    }
-    s->n_dirty = 0;
-    return written;
+    size_t n = s->n_dirty;
+    store_seal(s, b);
+    store_seal_step(s, SIZE_MAX);
+    return n;
 }
 
 static void evict(struct store *s, struct entry *e)
@@ -345,12 +385,15 @@ static void evict(struct store *s, struct entry *e)
     entry_free(s, e);
 }
 
+/* Neither dirty nor waiting in a seal: safe to drop. */
+static bool evictable(const struct entry *e) { return !e->dirty && !e->sealing; }
+
 void store_trim(struct store *s)
 {
     struct entry *e = s->tail;
     while (e && hmap_count(s->cache) > s->max_entries) {
         struct entry *prev = e->prev;
-        if (!e->dirty)
+        if (evictable(e))
             evict(s, e);
         e = prev;
     }
@@ -361,7 +404,7 @@ void store_drop_cache(struct store *s)
     struct entry *e = s->tail;
     while (e) {
         struct entry *prev = e->prev;
-        if (!e->dirty)
+        if (evictable(e))
             evict(s, e);
         e = prev;
     }

@@ -46,10 +46,21 @@ void store_keys_free(char **keys, size_t n);
 
 /* Encodes every dirty object into `b` (or into the in-memory backend when
  * the store has no db, in which case b may be NULL). Returns the number of
- * objects written. */
+ * objects written. Same as store_seal() then store_seal_step(SIZE_MAX). */
 size_t store_flush(struct store *s, struct state_batch *b);
+/* Closes a batch without pausing for it: the objects dirty now are to be
+ * written into `b` as they are at this call, and are encoded a few at a
+ * time by store_seal_step() or, when a processor touches one before that,
+ * right then, before it can change. Encoding a 5000-event batch at once
+ * held the loop for 10-30 ms, which every event arriving meanwhile waited
+ * for. `b` must stay valid until the seal is complete; a new seal first
+ * completes the previous one. */
+void store_seal(struct store *s, struct state_batch *b);
+/* Encodes up to `max` objects of the seal in progress; returns how many
+ * are left (0: `b` is complete). */
+size_t store_seal_step(struct store *s, size_t max);
 /* Drops clean objects (and deletion tombstones) beyond max_entries. Call
- * only when every flushed batch has been written: an object evicted earlier
+ * only when every flushed or sealed batch has been written: an object evicted earlier
  * would be read back from the backend without its newest bytes. */
 void store_trim(struct store *s);
 /* Drops every clean cached object: the next access decodes again. Same

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,67 @@ static void test_delete_not_undone_before_the_write(void **unused)
     free(dir);
 }
 
+static int64_t stored_value(struct state *db, const char *bkey)
+{
+    char err[256];
+    void *val = NULL;
+    size_t len = 0;
+    int rc = state_get(db, bkey, strlen(bkey), &val, &len, err, sizeof(err));
+    assert_true(rc >= 0);
+    if (rc == 0)
+        return -1;
+    struct counter *c = NULL;
+    assert_int_equal(c_decode(NULL, val, len, (void **)&c), 0);
+    int64_t n = c->n;
+    free(c);
+    free(val);
+    return n;
+}
+
+/* A sealed batch holds every object as it was at the seal, even when an
+ * object is changed or deleted before the step that would encode it; the
+ * change goes to the next batch. Nothing sealing is evicted. */
+static void test_seal_keeps_the_state_at_the_seal(void **unused)
+{
+    (void)unused;
+    char *dir = make_tmpdir();
+    char err[256];
+    struct state *db = open_db(dir);
+    struct store *s = store_new(ops, 1, db, 1);
+    struct state_batch *b = state_batch_new();
+    bump(s, "C1", 5);
+    bump(s, "C2", 7);
+    bump(s, "C3", 3);
+    store_seal(s, b);
+    assert_int_equal(store_dirty_count(s), 0);
+    store_trim(s); /* all three wait in the seal */
+    assert_int_equal(store_cached(s), 3);
+
+    bump(s, "C1", 10);         /* sealed as 5 before the change */
+    store_delete(s, 0, "C3");  /* sealed as 3 before the delete */
+    assert_int_equal(store_dirty_count(s), 2);
+    assert_int_equal(store_seal_step(s, 0), 1); /* only C2 is left */
+    assert_int_equal(store_seal_step(s, 8), 0);
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    assert_int_equal(stored_value(db, "counter/C1"), 5);
+    assert_int_equal(stored_value(db, "counter/C2"), 7);
+    assert_int_equal(stored_value(db, "counter/C3"), 3);
+
+    /* The next batch carries what happened after the seal. */
+    store_seal(s, b);
+    assert_int_equal(store_seal_step(s, SIZE_MAX), 0);
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    assert_int_equal(stored_value(db, "counter/C1"), 15);
+    assert_int_equal(stored_value(db, "counter/C3"), -1);
+    store_trim(s);
+    assert_int_equal(store_cached(s), 1);
+    store_free(s);
+    state_batch_free(b);
+    state_close(db);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_corrupt_state_is_quarantined(void **unused)
 {
     (void)unused;
@@ -370,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_delete_and_keys),
         cmocka_unit_test(test_rocksdb_commit_and_reopen),
         cmocka_unit_test(test_delete_not_undone_before_the_write),
+        cmocka_unit_test(test_seal_keeps_the_state_at_the_seal),
         cmocka_unit_test(test_corrupt_state_is_quarantined),
         cmocka_unit_test(test_ctx_stamps_provenance_and_id),
     };
