@@ -617,13 +617,17 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         goto out;
     /* span_ms: from the first record to the commit of the last, which is
      * what a throughput figure divides by (bench/run reads it). */
+    struct store_stats ss;
+    store_stats(rt.store, &ss);
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
-            "span_ms=%lld",
+            "span_ms=%lld state_gets=%llu state_reads=%llu state_absent=%llu",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
             (long long)(rt.first_record ? rt.last_applied - rt.first_record
-                                        : 0));
+                                        : 0),
+            (unsigned long long)ss.gets, (unsigned long long)ss.loads,
+            (unsigned long long)ss.absent);
     rc = 0;
 out:
     if (stats)
