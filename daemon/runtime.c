@@ -230,6 +230,7 @@ static int commit_ready(struct rt *rt)
         LOG_ERR("state", "commit failed: %s", err);
         return -1;
     }
+    uint64_t retired_before = rt->retired;
     while (rt->retired < written) {
         struct pending *p = &rt->pending[0];
         for (size_t i = 0; i < p->n_offsets; i++)
@@ -258,10 +259,13 @@ static int commit_ready(struct rt *rt)
     }
     if (rt->delivery_failed)
         return -1;
-    /* Evict only when nothing is pending: an object evicted now and read
-     * back from RocksDB must not miss bytes still waiting in a batch. */
-    if (rt->n_pending == 0)
+    /* Each closed batch is one seal of the store, in the same order. Trim
+     * when a write lands, not per record: the walk from the LRU tail may
+     * pass many objects whose batches are still in flight. */
+    if (retired_before != rt->retired) {
+        store_mark_written(rt->store, rt->retired);
         store_trim(rt->store);
+    }
     return 0;
 }
 

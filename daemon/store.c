@@ -19,6 +19,7 @@ struct entry {
     void *obj;         /* NULL once deleted */
     bool dirty;        /* on the dirty list */
     bool sealing;      /* on the sealing list, not yet encoded into it */
+    uint64_t sealed_in; /* the seal that last wrote it (1..), 0 none */
     bool deleted;
     struct entry *prev, *next; /* LRU: head = most recent */
 };
@@ -42,6 +43,8 @@ struct store {
     struct entry **sealing;
     size_t n_sealing, cap_sealing, seal_pos, seal_left;
     struct state_batch *seal_b;
+    uint64_t seals;   /* store_seal() calls so far */
+    uint64_t written; /* of which the backend holds the batches */
     size_t max_entries;
     struct buf enc; /* reused encode buffer */
     struct buf kbuf; /* reused key buffer */
@@ -219,6 +222,7 @@ static void backend_delete(struct store *s, struct state_batch *b,
 static void seal_one(struct store *s, struct entry *e)
 {
     e->sealing = false;
+    e->sealed_in = s->seals;
     s->seal_left--;
     if (e->deleted) {
         /* The tombstone stays cached, clean, until evicted: the batch
@@ -347,6 +351,9 @@ void store_seal(struct store *s, struct state_batch *b)
     s->n_sealing = s->seal_left = s->n_dirty;
     s->seal_pos = 0;
     s->seal_b = b;
+    s->seals++;
+    if (!s->db) /* the in-memory backend is written as it is encoded */
+        s->written = s->seals;
     for (size_t i = 0; i < s->n_sealing; i++) {
         s->sealing[i]->dirty = false;
         s->sealing[i]->sealing = true;
@@ -385,15 +392,25 @@ static void evict(struct store *s, struct entry *e)
     entry_free(s, e);
 }
 
-/* Neither dirty nor waiting in a seal: safe to drop. */
-static bool evictable(const struct entry *e) { return !e->dirty && !e->sealing; }
+/* Safe to drop: not dirty, not waiting in a seal, and the backend already
+ * holds what it was last sealed as (else a reload would read older bytes). */
+static bool evictable(const struct store *s, const struct entry *e)
+{
+    return !e->dirty && !e->sealing && e->sealed_in <= s->written;
+}
+
+void store_mark_written(struct store *s, uint64_t seals)
+{
+    if (seals > s->written && seals <= s->seals)
+        s->written = seals;
+}
 
 void store_trim(struct store *s)
 {
     struct entry *e = s->tail;
     while (e && hmap_count(s->cache) > s->max_entries) {
         struct entry *prev = e->prev;
-        if (evictable(e))
+        if (evictable(s, e))
             evict(s, e);
         e = prev;
     }
@@ -404,7 +421,7 @@ void store_drop_cache(struct store *s)
     struct entry *e = s->tail;
     while (e) {
         struct entry *prev = e->prev;
-        if (evictable(e))
+        if (evictable(s, e))
             evict(s, e);
         e = prev;
     }

@@ -59,13 +59,19 @@ void store_seal(struct store *s, struct state_batch *b);
 /* Encodes up to `max` objects of the seal in progress; returns how many
  * are left (0: `b` is complete). */
 size_t store_seal_step(struct store *s, size_t max);
-/* Drops clean objects (and deletion tombstones) beyond max_entries. Call
- * only when every flushed or sealed batch has been written: an object evicted earlier
- * would be read back from the backend without its newest bytes. */
+/* Tells the store that the batches of the first `seals` seals (counted
+ * from 1 in store_seal()/store_flush() order) are in the backend. Only
+ * objects whose last seal is written can be evicted: one evicted earlier
+ * would be read back without its newest bytes. The in-memory backend
+ * counts as written at once. */
+void store_mark_written(struct store *s, uint64_t seals);
+/* Drops clean, written objects (and deletion tombstones) beyond
+ * max_entries, least recently used first. Safe at any time, so memory
+ * stays bounded even while batches are always in flight. */
 void store_trim(struct store *s);
-/* Drops every clean cached object: the next access decodes again. Same
- * precondition as store_trim(). Used when partitions are revoked and by
- * tests. */
+/* Drops every clean, written cached object: the next access decodes
+ * again. Used when partitions are revoked (after every batch is written)
+ * and by tests. */
 void store_drop_cache(struct store *s);
 size_t store_cached(const struct store *s);
 

@@ -270,6 +270,7 @@ static void test_delete_not_undone_before_the_write(void **unused)
     store_flush(s, b); /* not written yet */
     assert_int_equal(value_of(s, "C1"), -1);
     assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    store_mark_written(s, 2);
     store_trim(s);
     store_drop_cache(s);
     assert_int_equal(value_of(s, "C1"), -1);
@@ -333,6 +334,12 @@ static void test_seal_keeps_the_state_at_the_seal(void **unused)
     assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
     assert_int_equal(stored_value(db, "counter/C1"), 15);
     assert_int_equal(stored_value(db, "counter/C3"), -1);
+    store_trim(s); /* nothing written as far as the store knows */
+    assert_int_equal(store_cached(s), 3);
+    store_mark_written(s, 1);
+    store_trim(s); /* C2 was last sealed in the first, written batch */
+    assert_int_equal(store_cached(s), 2);
+    store_mark_written(s, 2);
     store_trim(s);
     assert_int_equal(store_cached(s), 1);
     store_free(s);
