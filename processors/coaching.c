@@ -578,15 +578,40 @@ struct co_named {
     int64_t at; /* event time */
 };
 
+/* The arrays grow on demand up to their CO_MAX_* bound (see co_room()):
+ * most customers have a context with an issue or two, and inline arrays
+ * at the bounds made every cached coaching object 1.8 KiB. */
 struct co_context {
     int64_t newest; /* newest event time seen for the customer */
-    struct co_issue issues[CO_MAX_ISSUES];
-    size_t n_issues;
-    struct co_named comps[CO_MAX_CTX_COMPETITORS];  /* id, name */
-    size_t n_comps;
-    struct co_named closed[CO_MAX_TOMBSTONES]; /* meeting id, closed at */
-    size_t n_closed;
+    struct co_issue *issues;
+    size_t n_issues, cap_issues;
+    struct co_named *comps; /* id, name */
+    size_t n_comps, cap_comps;
+    struct co_named *closed; /* meeting id, closed at */
+    size_t n_closed, cap_closed;
 };
+
+/* Room for one more element in arr (n used of *cap), growing by doubling
+ * but never beyond max (callers keep n < max); new slots are zeroed. */
+static void *co_room(void *arr, size_t n, size_t *cap, size_t elem, size_t max)
+{
+    if (n < *cap)
+        return arr;
+    size_t c = *cap ? *cap * 2 : 2;
+    if (c > max)
+        c = max;
+    char *p = realloc(arr, c * elem);
+    if (!p)
+        abort(); /* as buf.c: nothing useful to do without memory */
+    /* Zeroed like the inline arrays were: fields a writer leaves alone
+     * (a tombstone's name) must read as NULL. */
+    memset(p + *cap * elem, 0, (c - *cap) * elem);
+    *cap = c;
+    return p;
+}
+#define CO_ROOM(ctx, f, max)                                                  \
+    ((ctx)->f = co_room((ctx)->f, (ctx)->n_##f, &(ctx)->cap_##f,              \
+                        sizeof(*(ctx)->f), (max)))
 
 enum co_obj_type { CO_MEETING = 1, CO_CONTEXT = 2 };
 
@@ -695,6 +720,9 @@ static void context_free_fields(struct co_context *c)
         named_free(&c->comps[i]);
     for (size_t i = 0; i < c->n_closed; i++)
         named_free(&c->closed[i]);
+    free(c->issues);
+    free(c->comps);
+    free(c->closed);
 }
 
 static void co_state_free(void *st)
@@ -859,6 +887,7 @@ static int co_state_decode(const char *key, const uint8_t *data, size_t len,
         c->newest = buf_get_i64(&r);
         size_t n = get_count(&r, CO_MAX_ISSUES);
         for (size_t i = 0; i < n && !r.err; i++) {
+            CO_ROOM(c, issues, CO_MAX_ISSUES);
             struct co_issue *is = &c->issues[c->n_issues++];
             is->link = get_req_str(&r);
             is->kind = get_req_str(&r);
@@ -868,6 +897,7 @@ static int co_state_decode(const char *key, const uint8_t *data, size_t len,
         }
         n = get_count(&r, CO_MAX_CTX_COMPETITORS);
         for (size_t i = 0; i < n && !r.err; i++) {
+            CO_ROOM(c, comps, CO_MAX_CTX_COMPETITORS);
             struct co_named *cn = &c->comps[c->n_comps++];
             cn->id = get_req_str(&r);
             cn->name = get_req_str(&r);
@@ -875,6 +905,7 @@ static int co_state_decode(const char *key, const uint8_t *data, size_t len,
         }
         n = get_count(&r, CO_MAX_TOMBSTONES);
         for (size_t i = 0; i < n && !r.err; i++) {
+            CO_ROOM(c, closed, CO_MAX_TOMBSTONES);
             struct co_named *cn = &c->closed[c->n_closed++];
             cn->id = get_req_str(&r);
             cn->at = buf_get_i64(&r);
@@ -1700,6 +1731,7 @@ static void context_add_issue(struct co_context *c, const char *link,
         issue_free(&c->issues[old]);
         c->issues[old] = c->issues[--c->n_issues];
     }
+    CO_ROOM(c, issues, CO_MAX_ISSUES);
     c->issues[c->n_issues++] = (struct co_issue){
         .link = xstrdup(link),
         .kind = xstrdup(kind),
@@ -1817,7 +1849,9 @@ static int handle_registry(struct coaching *co, struct proc_ctx *ctx,
                 c->comps[old] = c->comps[--c->n_comps];
                 i = c->n_comps;
             }
+            CO_ROOM(c, comps, CO_MAX_CTX_COMPETITORS);
             c->comps[i].id = xstrdup(rc->entity_id);
+            c->comps[i].name = NULL;
             c->n_comps++;
         }
         set_str(&c->comps[i].name, name);
@@ -1887,6 +1921,7 @@ static void close_meeting(struct coaching *co, struct proc_ctx *ctx,
                     (c->n_closed - 1) * sizeof(c->closed[0]));
             c->n_closed--;
         }
+        CO_ROOM(c, closed, CO_MAX_TOMBSTONES);
         c->closed[c->n_closed].id = xstrdup(m->meeting_id);
         c->closed[c->n_closed].at = m->last_event_time;
         c->n_closed++;
