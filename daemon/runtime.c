@@ -92,6 +92,9 @@ struct rt {
     int64_t assigned_at; /* ms, monotonic: last assignment change */
     int64_t first_record; /* ms, monotonic; 0 until one arrives */
     int64_t last_applied; /* ms, monotonic: end of the last commit of events */
+    /* The same two instants in ms since the epoch, so that the spans of
+     * several instances (bench/run's scale-out phase) can be combined. */
+    int64_t first_record_wall, last_applied_wall;
     bool delivery_failed;
     struct buf enc;
     struct runtime_stats stats;
@@ -237,8 +240,10 @@ static int commit_ready(struct rt *rt)
             kafka_consumer_store_offset(rt->consumer, p->offsets[i].topic,
                                         p->offsets[i].partition,
                                         p->offsets[i].next);
-        if (p->events)
+        if (p->events) {
             rt->last_applied = mono_ms();
+            rt->last_applied_wall = wall_ms();
+        }
         LOG_DBG("runtime", "committed %llu events (batch %llu)",
                 (unsigned long long)p->events, (unsigned long long)p->batch);
         state_batch_free(p->wb);
@@ -569,8 +574,10 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         }
         now = mono_ms();
         if (got == 1) {
-            if (!rt.first_record)
+            if (!rt.first_record) {
                 rt.first_record = now;
+                rt.first_record_wall = wall_ms();
+            }
             apply(&rt, &m);
             kafka_msg_release(&m);
             last_record = now;
@@ -624,12 +631,14 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     struct store_stats ss;
     store_stats(rt.store, &ss);
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
-            "span_ms=%lld state_gets=%llu state_reads=%llu state_absent=%llu",
+            "span_ms=%lld first_ms=%lld last_ms=%lld state_gets=%llu "
+            "state_reads=%llu state_absent=%llu",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
             (long long)(rt.first_record ? rt.last_applied - rt.first_record
                                         : 0),
+            (long long)rt.first_record_wall, (long long)rt.last_applied_wall,
             (unsigned long long)ss.gets, (unsigned long long)ss.loads,
             (unsigned long long)ss.absent);
     rc = 0;
