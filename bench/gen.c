@@ -42,23 +42,10 @@
 #include "codec.h"
 #include "config.h"
 #include "log.h"
+#include "now.h"
 #include "registry.h"
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -501,8 +488,8 @@ static int cmd_produce(const struct opts *o, const struct config *cfg)
             rd_kafka_topic_destroy(rkt);
         }
     }
-    int64_t t0 = wall_ms();
-    double start = mono_s();
+    int64_t t0 = now_wall_ms();
+    double start = now_mono_s();
     for (uint64_t i = 0; i < o->events; i++) {
         int64_t t;
         if (o->rate > 0) {
@@ -511,14 +498,14 @@ static int cmd_produce(const struct opts *o, const struct config *cfg)
              * one burst: spinning or sleeping per event would take a core
              * from the daemon on a 2-core machine and inflate its latency. */
             double due = start + (double)i / o->rate;
-            double now = mono_s();
+            double now = now_mono_s();
             if (now < due) {
                 double wait = due - now < 0.001 ? 0.001 : due - now;
                 struct timespec ts = {0, (long)(wait * 1e9)};
                 rd_kafka_poll(rk, 0);
                 nanosleep(&ts, NULL);
             }
-            t = wall_ms();
+            t = now_wall_ms();
         } else {
             t = t0 - o->span_ms + (int64_t)((double)o->span_ms * (double)i /
                                             (double)o->events);
@@ -552,7 +539,7 @@ static int cmd_produce(const struct opts *o, const struct config *cfg)
         fprintf(stderr, "gen: flush timed out\n");
         goto out;
     }
-    double secs = mono_s() - start;
+    double secs = now_mono_s() - start;
     if (failed) {
         fprintf(stderr, "gen: %llu records not delivered\n",
                 (unsigned long long)failed);
@@ -647,12 +634,12 @@ static int cmd_latency(const struct opts *o, const struct config *cfg)
         goto out;
     }
     int eofs = 0;
-    double idle_since = mono_s();
-    while (eofs < parts->cnt && mono_s() - idle_since < 10) {
+    double idle_since = now_mono_s();
+    while (eofs < parts->cnt && now_mono_s() - idle_since < 10) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m)
             continue;
-        idle_since = mono_s();
+        idle_since = now_mono_s();
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             eofs++;
         } else if (!m->err) {
@@ -713,7 +700,7 @@ static int cmd_linetime(void)
     double first = 0, last = 0;
     size_t got;
     while ((got = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-        double now = mono_s();
+        double now = now_mono_s();
         if (first == 0)
             first = now;
         last = now;

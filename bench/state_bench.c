@@ -15,6 +15,7 @@
  * present keys and a full scan. The dir is a fresh mkdtemp under /tmp,
  * removed at the end.
  */
+#include "now.h"
 #include "state.h"
 
 #include <ftw.h>
@@ -24,13 +25,6 @@
 #include <time.h>
 
 #define BATCH 10000
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -101,7 +95,7 @@ int main(int argc, char **argv)
 
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     char key[48];
-    double worst = 0, t0 = now_s();
+    double worst = 0, t0 = now_mono_s();
     for (long done = 0; done < records;) {
         for (int i = 0; i < BATCH && done < records; i++, done++) {
             uint64_t k = rng_next(&seed) % (uint64_t)keyspace;
@@ -110,16 +104,16 @@ int main(int argc, char **argv)
             state_batch_put(b, key, (size_t)kl, val, (size_t)vbytes);
         }
         state_batch_offset(b, "sales.transcripts", 0, done);
-        double c0 = now_s();
+        double c0 = now_mono_s();
         if (state_batch_commit(st, b, err, sizeof(err)) != 0) {
             fprintf(stderr, "%s\n", err);
             goto out;
         }
-        double c = now_s() - c0;
+        double c = now_mono_s() - c0;
         if (c > worst)
             worst = c;
     }
-    double put_s = now_s() - t0;
+    double put_s = now_mono_s() - t0;
     printf("puts: %ld records, %ld B values, %ld keys, write_buffer %ld MiB, "
            "sync %d: %.0f puts/s, %.1f ms/batch of %d avg, %.1f ms worst\n",
            records, vbytes, keyspace, wbuf_mb, sync, (double)records / put_s,
@@ -134,7 +128,7 @@ int main(int argc, char **argv)
            (double)state_disk_bytes(st) / (1 << 20));
 
     long gets = records < 500000 ? records : 500000, hits = 0;
-    t0 = now_s();
+    t0 = now_mono_s();
     for (long i = 0; i < gets; i++) {
         uint64_t k = rng_next(&seed) % (uint64_t)keyspace;
         int kl = snprintf(key, sizeof(key), "cust/%08llu/graph",
@@ -149,18 +143,18 @@ int main(int argc, char **argv)
         hits += g;
         free(v);
     }
-    double get_s = now_s() - t0;
+    double get_s = now_mono_s() - t0;
     printf("gets: %ld random (%ld hits): %.0f gets/s\n", gets, hits,
            (double)gets / get_s);
 
     uint64_t n = 0;
-    t0 = now_s();
+    t0 = now_mono_s();
     if (state_scan(st, "cust/", 5, count_key, &n, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         goto out;
     }
     printf("scan: %llu keys: %.0f keys/s\n", (unsigned long long)n,
-           (double)n / (now_s() - t0));
+           (double)n / (now_mono_s() - t0));
     rc = 0;
 out:
     state_batch_free(b);

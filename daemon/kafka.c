@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "now.h"
 
 struct kafka_consumer {
     rd_kafka_t *rk;
@@ -461,17 +462,10 @@ fail:
     return -1;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
                         size_t n, int timeout_ms, char *err, size_t errlen)
 {
-    int64_t until = mono_ms() + timeout_ms;
+    int64_t until = now_mono_ms() + timeout_ms;
     for (size_t i = 0; i < n; i++) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topics[i], NULL);
         if (!rkt) {
@@ -480,7 +474,7 @@ int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
             return -1;
         }
         const struct rd_kafka_metadata *md = NULL;
-        int left = (int)(until - mono_ms());
+        int left = (int)(until - now_mono_ms());
         rd_kafka_resp_err_t ke = rd_kafka_metadata(
             p->rk, 0, rkt, &md, left > 0 ? left : 1);
         if (ke == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&

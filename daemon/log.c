@@ -5,6 +5,7 @@
  * daemon does no file handling or rotation of its own.
  */
 #include "log.h"
+#include "now.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,17 +34,10 @@ int log_level_parse(const char *s, enum log_level *out)
     return -1;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool log_ratelimit_allow(struct log_ratelimit *rl, uint32_t burst,
                          uint32_t *suppressed_out)
 {
-    int64_t now = mono_ms();
+    int64_t now = now_mono_ms();
     *suppressed_out = 0;
     if (rl->window_start == 0 || now - rl->window_start >= 10000) {
         *suppressed_out = rl->suppressed;

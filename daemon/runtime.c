@@ -34,6 +34,7 @@
 #include "ctx.h"
 #include "kafka.h"
 #include "log.h"
+#include "now.h"
 #include "state.h"
 #include "store.h"
 
@@ -99,20 +100,6 @@ struct rt {
     struct buf enc;
     struct runtime_stats stats;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
 
@@ -241,8 +228,8 @@ static int commit_ready(struct rt *rt)
                                         p->offsets[i].partition,
                                         p->offsets[i].next);
         if (p->events) {
-            rt->last_applied = mono_ms();
-            rt->last_applied_wall = wall_ms();
+            rt->last_applied = now_mono_ms();
+            rt->last_applied_wall = now_wall_ms();
         }
         LOG_DBG("runtime", "committed %llu events (batch %llu)",
                 (unsigned long long)p->events, (unsigned long long)p->batch);
@@ -279,7 +266,7 @@ static int commit_ready(struct rt *rt)
  * runtime.shutdown_timeout. */
 static int wait_pending(struct rt *rt, size_t max_pending)
 {
-    int64_t start = mono_ms();
+    int64_t start = now_mono_ms();
     int64_t warned = start;
     seal_step(rt, SIZE_MAX); /* nothing else would finish it here */
     for (;;) {
@@ -293,7 +280,7 @@ static int wait_pending(struct rt *rt, size_t max_pending)
         } else {
             kafka_producer_poll(rt->producer, 50);
         }
-        int64_t now = mono_ms();
+        int64_t now = now_mono_ms();
         if (*rt->o->stop &&
             now - start > rt->cfg->runtime.shutdown_timeout_ms) {
             LOG_ERR("runtime", "%d alerts still unacknowledged at shutdown; "
@@ -338,7 +325,7 @@ static int close_batch(struct rt *rt)
     rt->offsets = NULL;
     rt->n_offsets = rt->cap_offsets = 0;
     rt->batch_events = 0;
-    rt->batch_started = mono_ms();
+    rt->batch_started = now_mono_ms();
     rt->batch_no++;
     kafka_producer_set_tag(rt->producer, rt->batch_no);
     return commit_ready(rt);
@@ -379,7 +366,7 @@ static void assigned(void *arg, size_t n)
 {
     struct rt *rt = arg;
     (void)n;
-    rt->assigned_at = mono_ms();
+    rt->assigned_at = now_mono_ms();
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -430,7 +417,7 @@ done:
 
 static void run_timers(struct rt *rt)
 {
-    int64_t now = wall_ms();
+    int64_t now = now_wall_ms();
     for (size_t i = 0; i < rt->o->n_procs; i++) {
         if (!rt->inst[i] || !rt->o->procs[i]->on_timer)
             continue;
@@ -560,7 +547,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     LOG_INF("runtime", "consuming from %s as group %s (%zu processors)",
             o->brokers, o->cfg->kafka.group_id, o->n_procs);
 
-    int64_t now = mono_ms();
+    int64_t now = now_mono_ms();
     int64_t last_record = now, next_timer = now, next_stats = now + 30000;
     rt.batch_started = now;
     const struct config *cfg = rt.cfg;
@@ -572,11 +559,11 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             LOG_ERR("kafka", "%s", err);
             goto out;
         }
-        now = mono_ms();
+        now = now_mono_ms();
         if (got == 1) {
             if (!rt.first_record) {
                 rt.first_record = now;
-                rt.first_record_wall = wall_ms();
+                rt.first_record_wall = now_wall_ms();
             }
             apply(&rt, &m);
             kafka_msg_release(&m);

@@ -1,0 +1,36 @@
+/*
+ * now.h - the clocks, read one way everywhere.
+ *
+ * Monotonic for durations and deadlines (immune to wall-clock steps), the
+ * wall clock only where a time leaves the process (alert timestamps,
+ * spans compared across processes). Header-only: three one-liners used by
+ * the daemon and the bench tools alike.
+ */
+#ifndef DS_NOW_H
+#define DS_NOW_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t now_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t now_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline double now_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif
