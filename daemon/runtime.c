@@ -289,8 +289,8 @@ static int wait_pending(struct rt *rt, size_t max_pending)
             return -1;
         }
         if (now - warned > 5000) {
-            LOG_WRN("runtime", "waiting for %d alert deliveries and %zu "
-                    "batch writes",
+            LOG_WRN("runtime", "waiting for %d alert deliveries; %zu "
+                    "closed batches not yet written",
                     kafka_producer_inflight(rt->producer), rt->n_pending);
             warned = now;
         }
@@ -311,9 +311,8 @@ static int close_batch(struct rt *rt)
     struct pending *p = &rt->pending[rt->n_pending++];
     p->batch = rt->batch_no;
     p->wb = state_batch_new();
-    store_seal(rt->store, p->wb); /* completes the previous seal first */
-    if (rt->n_pending > 1)
-        rt->pending[rt->n_pending - 2].sealed = true;
+    /* wait_pending() above has completed the previous seal. */
+    store_seal(rt->store, p->wb);
     p->sealed = store_seal_step(rt->store, 0) == 0;
     for (size_t i = 0; i < rt->n_offsets; i++)
         state_batch_offset(p->wb, rt->offsets[i].topic,
