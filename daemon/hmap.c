@@ -1,23 +1,34 @@
 /*
- * hmap.c - chained hash map with FNV-1a and doubling at load factor 1.
+ * hmap.c - open addressing with linear probing, FNV-1a, load factor <= 1/2.
+ *
+ * The slot array holds each key's hash beside the node pointer, so a probe
+ * that passes over other keys compares hashes in the array it already has
+ * in cache instead of following a chain of nodes - with the state cache's
+ * hundreds of thousands of keys, each node is a cache miss. Deletion shifts
+ * the following cluster back (no tombstones), so a map that churns, as the
+ * cache does under eviction, never degrades.
  */
 #include "hmap.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct hnode {
-    struct hnode *next;
-    uint64_t hash;
     void *val;
     char key[]; /* NUL-terminated copy */
 };
 
+struct slot {
+    uint64_t hash;
+    struct hnode *node; /* NULL: empty */
+};
+
 struct hmap {
-    struct hnode **b;
-    size_t nb; /* power of two */
+    struct slot *s;
+    size_t ns; /* power of two */
     size_t n;
 };
 
@@ -42,8 +53,8 @@ static uint64_t hash_str(const char *s)
 struct hmap *hmap_new(void)
 {
     struct hmap *m = xcalloc(1, sizeof(*m));
-    m->nb = 16;
-    m->b = xcalloc(m->nb, sizeof(*m->b));
+    m->ns = 16;
+    m->s = xcalloc(m->ns, sizeof(*m->s));
     return m;
 }
 
@@ -51,82 +62,95 @@ void hmap_free(struct hmap *m, void (*free_val)(void *))
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->nb; i++) {
-        struct hnode *n = m->b[i];
-        while (n) {
-            struct hnode *next = n->next;
-            if (free_val)
-                free_val(n->val);
-            free(n);
-            n = next;
-        }
+    for (size_t i = 0; i < m->ns; i++) {
+        if (!m->s[i].node)
+            continue;
+        if (free_val)
+            free_val(m->s[i].node->val);
+        free(m->s[i].node);
     }
-    free(m->b);
+    free(m->s);
     free(m);
 }
 
-static struct hnode **find(const struct hmap *m, const char *key, uint64_t h)
+/* The slot holding key, or the empty slot where it would go. */
+static size_t find(const struct hmap *m, const char *key, uint64_t h)
 {
-    struct hnode **pp = &m->b[h & (m->nb - 1)];
-    while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
-        pp = &(*pp)->next;
-    return pp;
+    size_t mask = m->ns - 1;
+    size_t i = h & mask;
+    while (m->s[i].node &&
+           (m->s[i].hash != h || strcmp(m->s[i].node->key, key) != 0))
+        i = (i + 1) & mask;
+    return i;
 }
 
 void *hmap_get(const struct hmap *m, const char *key)
 {
-    struct hnode *n = *find(m, key, hash_str(key));
+    struct hnode *n = m->s[find(m, key, hash_str(key))].node;
     return n ? n->val : NULL;
 }
 
 static void grow(struct hmap *m)
 {
-    size_t nb = m->nb * 2;
-    struct hnode **b = xcalloc(nb, sizeof(*b));
-    for (size_t i = 0; i < m->nb; i++) {
-        struct hnode *n = m->b[i];
-        while (n) {
-            struct hnode *next = n->next;
-            n->next = b[n->hash & (nb - 1)];
-            b[n->hash & (nb - 1)] = n;
-            n = next;
-        }
+    size_t ns = m->ns * 2;
+    struct slot *s = xcalloc(ns, sizeof(*s));
+    for (size_t i = 0; i < m->ns; i++) {
+        if (!m->s[i].node)
+            continue;
+        size_t j = m->s[i].hash & (ns - 1);
+        while (s[j].node)
+            j = (j + 1) & (ns - 1);
+        s[j] = m->s[i];
     }
-    free(m->b);
-    m->b = b;
-    m->nb = nb;
+    free(m->s);
+    m->s = s;
+    m->ns = ns;
 }
 
 void *hmap_put(struct hmap *m, const char *key, void *val)
 {
     uint64_t h = hash_str(key);
-    struct hnode **pp = find(m, key, h);
-    if (*pp) {
-        void *old = (*pp)->val;
-        (*pp)->val = val;
+    size_t i = find(m, key, h);
+    if (m->s[i].node) {
+        void *old = m->s[i].node->val;
+        m->s[i].node->val = val;
         return old;
     }
     size_t klen = strlen(key);
     struct hnode *n = xcalloc(1, sizeof(*n) + klen + 1);
-    n->hash = h;
     n->val = val;
     memcpy(n->key, key, klen + 1);
-    *pp = n;
-    if (++m->n > m->nb)
+    m->s[i].hash = h;
+    m->s[i].node = n;
+    if (++m->n * 2 > m->ns)
         grow(m);
     return NULL;
 }
 
 void *hmap_del(struct hmap *m, const char *key)
 {
-    struct hnode **pp = find(m, key, hash_str(key));
-    struct hnode *n = *pp;
+    size_t mask = m->ns - 1;
+    size_t i = find(m, key, hash_str(key));
+    struct hnode *n = m->s[i].node;
     if (!n)
         return NULL;
     void *val = n->val;
-    *pp = n->next;
     free(n);
     m->n--;
+    /* Backward shift: move each later member of the cluster into the hole
+     * unless its home slot lies cyclically in (hole, its position]. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; m->s[j].node; j = (j + 1) & mask) {
+        size_t home = m->s[j].hash & mask;
+        bool stays = hole <= j ? (home > hole && home <= j)
+                               : (home > hole || home <= j);
+        if (stays)
+            continue;
+        m->s[hole] = m->s[j];
+        hole = j;
+    }
+    m->s[hole].node = NULL;
+    m->s[hole].hash = 0;
     return val;
 }
 
@@ -135,8 +159,7 @@ size_t hmap_count(const struct hmap *m) { return m->n; }
 void hmap_each(const struct hmap *m,
                int (*fn)(void *arg, const char *key, void *val), void *arg)
 {
-    for (size_t i = 0; i < m->nb; i++)
-        for (struct hnode *n = m->b[i]; n; n = n->next)
-            if (fn(arg, n->key, n->val))
-                return;
+    for (size_t i = 0; i < m->ns; i++)
+        if (m->s[i].node && fn(arg, m->s[i].node->key, m->s[i].node->val))
+            return;
 }

@@ -1,5 +1,5 @@
 /*
- * hmap.h - a string-keyed hash map (chained, power-of-two buckets).
+ * hmap.h - a string-keyed hash map (open addressing, power-of-two slots).
  *
  * Used by the state cache and the in-memory state backend. Keys are copied;
  * values are the caller's.
