@@ -3,8 +3,9 @@
  *
  * Monotonic for durations and deadlines (immune to wall-clock steps), the
  * wall clock only where a time leaves the process (alert timestamps,
- * spans compared across processes). Header-only: three one-liners used by
- * the daemon and the bench tools alike.
+ * spans compared across processes), the calling thread's CPU clock for
+ * what one thread spent. Header-only one-liners used by the daemon and the
+ * bench tools alike.
  */
 #ifndef DS_NOW_H
 #define DS_NOW_H
@@ -31,6 +32,14 @@ static inline double now_mono_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the calling thread (a system call, not vDSO: not per record). */
+static inline int64_t now_thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 #endif
