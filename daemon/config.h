@@ -141,6 +141,7 @@ struct config_state {
     int64_t batch_max_events;  /* commit after this many events ... */
     int64_t batch_interval_ms; /* ... or this long, whichever comes first */
     int64_t cache_max_entries; /* decoded hot state kept in memory */
+    int64_t encoded_cache_bytes; /* then kept encoded (store's warm tier) */
     int64_t block_cache_bytes;
     int64_t write_buffer_bytes;
     bool sync_commit; /* fsync the WAL on every batch commit */

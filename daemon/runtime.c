@@ -477,6 +477,7 @@ static int setup(struct rt *rt)
     }
     rt->store = store_new(rt->o->procs, rt->o->n_procs, rt->db,
                           (size_t)cfg->state.cache_max_entries);
+    store_set_warm_bytes(rt->store, (size_t)cfg->state.encoded_cache_bytes);
     ctx_init(&rt->ctx, rt->store, sink, rt);
     rt->arena = arena_new(64 * 1024);
     buf_init(&rt->enc);
@@ -593,13 +594,14 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             struct store_stats ss;
             store_stats(rt.store, &ss);
             LOG_INF("runtime", "events=%llu dlq=%llu alerts=%llu commits=%llu "
-                    "cached=%zu cache_hit=%.1f%% state_reads=%llu "
-                    "(absent %llu)",
+                    "cached=%zu (encoded %zu, %zu MiB) cache_hit=%.1f%% "
+                    "state_reads=%llu (absent %llu)",
                     (unsigned long long)rt.stats.events,
                     (unsigned long long)rt.stats.dlq,
                     (unsigned long long)rt.stats.alerts,
                     (unsigned long long)rt.stats.commits,
-                    store_cached(rt.store),
+                    store_cached(rt.store), ss.warm_entries,
+                    ss.warm_bytes >> 20,
                     ss.gets ? 100.0 * (double)(ss.gets - ss.loads) /
                                   (double)ss.gets
                             : 100.0,
@@ -622,14 +624,16 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     store_stats(rt.store, &ss);
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
             "span_ms=%lld first_ms=%lld last_ms=%lld state_gets=%llu "
-            "state_reads=%llu state_absent=%llu loop_cpu_ms=%lld",
+            "state_warm=%llu state_reads=%llu state_absent=%llu "
+            "loop_cpu_ms=%lld",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
             (long long)(rt.first_record ? rt.last_applied - rt.first_record
                                         : 0),
             (long long)rt.first_record_wall, (long long)rt.last_applied_wall,
-            (unsigned long long)ss.gets, (unsigned long long)ss.loads,
+            (unsigned long long)ss.gets, (unsigned long long)ss.warm,
+            (unsigned long long)ss.loads,
             (unsigned long long)ss.absent,
             (long long)(rt.first_record
                             ? now_thread_cpu_ms() - rt.first_record_cpu

@@ -11,8 +11,11 @@
  * decode on load) run in unit tests without a database.
  *
  * Objects are namespaced by processor: the backend key is
- * "<processor name>/<key>". Only clean objects are evicted, least recently
- * used first, so nothing changed since the last commit is ever lost.
+ * "<processor name>/<key>". Only clean objects whose last batch is written
+ * leave the decoded (hot) tier, least recently used first, so nothing
+ * changed since the last commit is ever lost; they go to the warm tier as
+ * their encoded bytes, and from there, least recently used first, out of
+ * memory.
  */
 #ifndef DS_STORE_H
 #define DS_STORE_H
@@ -65,12 +68,17 @@ size_t store_seal_step(struct store *s, size_t max);
  * would be read back without its newest bytes. The in-memory backend
  * counts as written at once. */
 void store_mark_written(struct store *s, uint64_t seals);
-/* Drops clean, written objects (and deletion tombstones) beyond
- * max_entries, least recently used first. Safe at any time, so memory
- * stays bounded even while batches are always in flight. */
+/* Moves clean, written objects (and deletion tombstones) beyond
+ * max_entries, least recently used first, to the warm tier - their encoded
+ * bytes, or only the key for an absent object - and drops the least
+ * recently used warm entries beyond the warm tier's bytes. Safe at any
+ * time, so memory stays bounded even while batches are always in flight. */
 void store_trim(struct store *s);
-/* Drops every clean, written cached object: the next access decodes
- * again. Used when partitions are revoked (after every batch is written)
+/* Bytes the warm tier may hold (0, the default: none, an object pushed out
+ * of the hot tier is dropped and read back from the backend). */
+void store_set_warm_bytes(struct store *s, size_t max);
+/* Drops every clean, written cached object, and the warm tier: the next
+ * access reads the backend again. Used when partitions are revoked (after every batch is written)
  * and by tests. */
 void store_drop_cache(struct store *s);
 size_t store_cached(const struct store *s);
@@ -79,8 +87,13 @@ size_t store_cached(const struct store *s);
  * state.cache_max_entries: a low hit share means the cache is too small. */
 struct store_stats {
     uint64_t gets;   /* store_get calls */
+    uint64_t warm;   /* of which found a warm entry (decoded, no read) */
     uint64_t loads;  /* of which read the backend (cache misses) */
     uint64_t absent; /* of those, found nothing */
+    /* Now, not counters: */
+    size_t hot;          /* decoded objects (and remembered absences) */
+    size_t warm_entries; /* warm tier */
+    size_t warm_bytes;   /* its estimated memory */
 };
 void store_stats(const struct store *s, struct store_stats *out);
 size_t store_dirty_count(const struct store *s);
