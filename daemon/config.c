@@ -1558,10 +1558,10 @@ static const struct config_key state_keys[] = {
                   "A batch is committed at the latest this long after its "
                   "first event."),
     CFG_KEY_RANGE(struct config_state, cache_max_entries, "cache_max_entries",
-                  CFG_INT, "100000", 1, 100000000,
+                  CFG_INT, "50000", 1, 100000000,
                   "Decoded state objects kept in memory between batches."),
     CFG_KEY_RANGE(struct config_state, encoded_cache_bytes, "encoded_cache",
-                  CFG_SIZE, "64MiB", 0, 1099511627776.0,
+                  CFG_SIZE, "128MiB", 0, 1099511627776.0,
                   "Memory for state objects pushed out of the decoded cache, "
                   "kept encoded so reading one back needs no RocksDB read "
                   "(0: off)."),

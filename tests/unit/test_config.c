@@ -418,7 +418,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->state.dir, st);
     assert_int_equal(cfg->state.batch_max_events, 5000);
     assert_int_equal(cfg->state.batch_interval_ms, 200);
-    assert_int_equal(cfg->state.cache_max_entries, 100000);
+    assert_int_equal(cfg->state.cache_max_entries, 50000);
+    assert_int_equal(cfg->state.encoded_cache_bytes, 128 << 20);
     assert_int_equal(cfg->state.block_cache_bytes, 64 << 20);
     assert_int_equal(cfg->state.write_buffer_bytes, 16 << 20);
     assert_false(cfg->state.sync_commit);
