@@ -504,6 +504,25 @@ void store_mark_written(struct store *s, uint64_t seals)
         s->written = seals;
 }
 
+size_t store_trim_step(struct store *s, size_t max)
+{
+    /* The LRU tail is the oldest touch; objects of batches not yet written
+     * were touched after every written one, so once the tail cannot go,
+     * nothing behind it can until the next write lands: stop there rather
+     * than walk over them again at every record. */
+    size_t done = 0;
+    while (done < max && s->n_hot > s->max_entries && evictable(s, s->tail)) {
+        demote(s, s->tail);
+        done++;
+    }
+    while (done < max && s->wtail && s->warm_bytes > s->warm_max) {
+        evict(s, s->wtail);
+        done++;
+    }
+    return (s->n_hot > s->max_entries && evictable(s, s->tail)) ||
+           (s->wtail && s->warm_bytes > s->warm_max);
+}
+
 void store_trim(struct store *s)
 {
     struct entry *e = s->tail;

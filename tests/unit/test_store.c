@@ -399,6 +399,37 @@ static void test_warm_tier(void **unused)
     free(dir);
 }
 
+/* Trimming a piece at a time: no more entries moved than asked, and a
+ * step stops at an entry that cannot go yet (its batch is not written). */
+static void test_trim_in_steps(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 2);
+    store_set_warm_bytes(s, 1 << 20);
+    struct store_stats st;
+    char key[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof(key), "K%d", i);
+        bump(s, key, i);
+    }
+    assert_int_equal(store_trim_step(s, 3), 0); /* all dirty: none can go */
+    store_flush(s, NULL); /* in memory: written at once */
+    assert_int_not_equal(store_trim_step(s, 3), 0);
+    store_stats(s, &st);
+    assert_int_equal(st.hot, 7);
+    assert_int_equal(st.warm_entries, 3);
+    assert_int_equal(store_trim_step(s, SIZE_MAX), 0);
+    store_stats(s, &st);
+    assert_int_equal(st.hot, 2);
+    assert_int_equal(value_of(s, "K0"), 0); /* from warm: three hot */
+    bump(s, "K8", 1); /* K9 is now the tail, clean */
+    assert_int_equal(store_trim_step(s, 1), 0);
+    store_stats(s, &st);
+    assert_int_equal(st.hot, 2);
+    assert_int_equal(value_of(s, "K9"), 9);
+    store_free(s);
+}
+
 /* A sealed batch holds every object as it was at the seal, even when an
  * object is changed or deleted before the step that would encode it; the
  * change goes to the next batch. Nothing sealing is evicted. */
@@ -541,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_delete_not_undone_before_the_write),
         cmocka_unit_test(test_seal_keeps_the_state_at_the_seal),
         cmocka_unit_test(test_warm_tier),
+        cmocka_unit_test(test_trim_in_steps),
         cmocka_unit_test(test_corrupt_state_is_quarantined),
         cmocka_unit_test(test_ctx_stamps_provenance_and_id),
     };
