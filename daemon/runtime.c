@@ -62,7 +62,8 @@ struct pending {
 };
 
 /* Objects of a sealing batch encoded per record applied: ~1.4 us each, so
- * a few tens of microseconds per record instead of one long pause. */
+ * a few tens of microseconds per record instead of one long pause. Only
+ * when the store's sealing thread is not running. */
 #define RT_SEAL_STEP 16
 /* Cached objects looked at per record to keep the decoded cache within
  * state.cache_max_entries once their batches are written: a record brings
@@ -480,6 +481,11 @@ static int setup(struct rt *rt)
     rt->store = store_new(rt->o->procs, rt->o->n_procs, rt->db,
                           (size_t)cfg->state.cache_max_entries);
     store_set_warm_bytes(rt->store, (size_t)cfg->state.encoded_cache_bytes);
+    /* Closed batches are encoded on a thread of their own; without it
+     * (never expected) seal_step() below does it a few per record. */
+    if (store_seal_async(rt->store) != 0)
+        LOG_WRN("state", "could not start the sealing thread; sealing on "
+                "the processing thread");
     ctx_init(&rt->ctx, rt->store, sink, rt);
     rt->arena = arena_new(64 * 1024);
     buf_init(&rt->enc);

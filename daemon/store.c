@@ -12,9 +12,24 @@
  * decode itself, and with every customer hot such reads were a fifth of
  * the processing thread. Encoded, an object takes a fraction of its
  * decoded size, so the same memory covers several times the objects.
+ *
+ * Sealing can run on a thread of its own (store_seal_async): encoding the
+ * dirty objects of a closed batch was a fifth of the processing thread.
+ * Each entry of a seal carries an atomic state, pending -> claimed -> done;
+ * whichever thread claims a pending entry encodes it. The sealer walks the
+ * seal claiming what it can; the processing thread claims an entry before
+ * it hands it to a processor (every change goes through store_get or
+ * store_delete), or, if the sealer holds it, waits the microsecond until it
+ * is done. So an object is never changed while it is encoded, and the seal
+ * holds each object exactly as it was at store_seal(). The sealer touches
+ * nothing else of the store but the seal's batch (under a mutex) and the
+ * counters below.
  */
 #include "store.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +44,7 @@ struct entry {
     size_t proc;
     void *obj;         /* NULL once deleted */
     bool dirty;        /* on the dirty list */
-    bool sealing;      /* on the sealing list, not yet encoded into it */
+    atomic_int seal;   /* enum seal_state: where it is in the seal under way */
     uint64_t sealed_in; /* the seal that last wrote it (1..), 0 none */
     bool deleted;
     bool warm;         /* on the warm list: obj NULL, enc the object or NULL
@@ -37,6 +52,12 @@ struct entry {
     uint8_t *enc;      /* warm only: the encoded object, as in the backend */
     size_t enc_len;
     struct entry *prev, *next; /* LRU of its tier: head = most recent */
+};
+
+enum seal_state {
+    SEAL_NONE = 0, /* not in the seal under way, or already encoded into it */
+    SEAL_PENDING,  /* in it, not yet encoded */
+    SEAL_CLAIMED,  /* being encoded by one of the two threads */
 };
 
 struct membytes {
@@ -57,10 +78,22 @@ struct store {
     struct entry **dirty;
     size_t n_dirty, cap_dirty;
     /* The seal in progress: entries dirty at store_seal(), encoded into
-     * seal_b from seal_pos on, or earlier when touched again. */
+     * seal_b from seal_pos on (or by the sealer), or earlier when touched
+     * again. */
     struct entry **sealing;
-    size_t n_sealing, cap_sealing, seal_pos, seal_left;
+    size_t n_sealing, cap_sealing, seal_pos;
+    atomic_size_t seal_left;
     struct state_batch *seal_b;
+    pthread_mutex_t batch_mu; /* seal_b's writes: both threads encode */
+    /* The sealer thread, when started: it walks each seal once (`walking`
+     * until it has let go of the sealing array). */
+    bool async;
+    pthread_t sealer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool job, quit; /* under mu */
+    atomic_bool walking;
+    struct buf sealer_enc;
     uint64_t seals;   /* store_seal() calls so far */
     uint64_t written; /* of which the backend holds the batches */
     size_t max_entries;
@@ -97,6 +130,10 @@ struct store *store_new(const struct processor_ops *const *ops, size_t n,
     s->mem = db ? NULL : hmap_new();
     s->cache = hmap_new();
     s->max_entries = max_entries ? max_entries : 1;
+    pthread_mutex_init(&s->batch_mu, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    buf_init(&s->sealer_enc);
     buf_init(&s->enc);
     buf_init(&s->kbuf);
     return s;
@@ -158,6 +195,17 @@ void store_free(struct store *s)
 {
     if (!s)
         return;
+    if (s->async) {
+        pthread_mutex_lock(&s->mu);
+        s->quit = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->sealer, NULL);
+    }
+    pthread_mutex_destroy(&s->batch_mu);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    buf_free(&s->sealer_enc);
     for (int tier = 0; tier < 2; tier++) {
         struct entry *e = tier ? s->whead : s->head;
         while (e) {
@@ -256,22 +304,92 @@ static void backend_delete(struct store *s, struct state_batch *b,
         free(hmap_del(s->mem, bkey));
 }
 
-/* Writes e, as it is now, into the batch being sealed. */
-static void seal_one(struct store *s, struct entry *e)
+/* Writes e, as it is now, into the batch being sealed, and marks it done.
+ * The caller has claimed it; `enc` is the calling thread's buffer. */
+static void seal_write(struct store *s, struct entry *e, struct buf *enc)
 {
-    e->sealing = false;
-    e->sealed_in = s->seals;
-    s->seal_left--;
     if (e->deleted) {
         /* The tombstone stays cached, clean, until evicted: the batch
          * holding the delete may be written later (the runtime pipelines
          * commits), and until then the backend still has the old value. */
+        pthread_mutex_lock(&s->batch_mu);
         backend_delete(s, s->seal_b, e->bkey);
+        pthread_mutex_unlock(&s->batch_mu);
+    } else {
+        buf_reset(enc);
+        s->ops[e->proc]->state_encode(e->obj, enc);
+        pthread_mutex_lock(&s->batch_mu);
+        backend_put(s, s->seal_b, e->bkey, enc->data, enc->len);
+        pthread_mutex_unlock(&s->batch_mu);
+    }
+    atomic_store_explicit(&e->seal, SEAL_NONE, memory_order_release);
+    atomic_fetch_sub_explicit(&s->seal_left, 1, memory_order_release);
+}
+
+/* True when the caller now holds e (pending -> claimed) and must encode
+ * it. Acquire: the claim orders the encode after store_seal()'s writes. */
+static bool seal_claim(struct entry *e)
+{
+    int want = SEAL_PENDING;
+    return atomic_compare_exchange_strong_explicit(
+        &e->seal, &want, SEAL_CLAIMED, memory_order_acquire,
+        memory_order_relaxed);
+}
+
+static bool in_seal(const struct entry *e)
+{
+    return atomic_load_explicit(&e->seal, memory_order_acquire) != SEAL_NONE;
+}
+
+/* On the processing thread, before e is handed out or changed: makes sure
+ * the seal under way has e as it is now. If the sealer is encoding it,
+ * waits (one object's encode; yields, since on two cores the sealer may be
+ * waiting for this very core). */
+static void seal_first(struct store *s, struct entry *e)
+{
+    if (!in_seal(e))
+        return;
+    if (seal_claim(e)) {
+        seal_write(s, e, &s->enc);
         return;
     }
-    buf_reset(&s->enc);
-    s->ops[e->proc]->state_encode(e->obj, &s->enc);
-    backend_put(s, s->seal_b, e->bkey, s->enc.data, s->enc.len);
+    while (in_seal(e))
+        sched_yield();
+}
+
+static void *sealer_main(void *arg)
+{
+    struct store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->job && !s->quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->quit)
+            break;
+        struct entry **v = s->sealing;
+        size_t n = s->n_sealing;
+        pthread_mutex_unlock(&s->mu);
+        for (size_t i = 0; i < n; i++)
+            if (seal_claim(v[i]))
+                seal_write(s, v[i], &s->sealer_enc);
+        pthread_mutex_lock(&s->mu);
+        s->job = false;
+        /* Release: the processing thread may reuse the array and free
+         * entries once it sees this. */
+        atomic_store_explicit(&s->walking, false, memory_order_release);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int store_seal_async(struct store *s)
+{
+    if (!s->db || s->async)
+        return -1; /* the in-memory backend is read as it is written */
+    if (pthread_create(&s->sealer, NULL, sealer_main, s) != 0)
+        return -1;
+    s->async = true;
+    return 0;
 }
 
 /* Decodes bytes read for e (backend or warm tier) into *obj. Bytes that do
@@ -330,8 +448,7 @@ static void *hit(struct store *s, struct entry *e, bool create,
         promote(s, e);
     } else {
         /* About to change: the sealed batch gets it as it was. */
-        if (e->sealing)
-            seal_one(s, e);
+        seal_first(s, e);
         lru_unlink(s, e);
         lru_push_front(s, e);
     }
@@ -405,8 +522,7 @@ void store_delete(struct store *s, size_t proc, const char *key)
         e = entry_new(s, proc, bkey);
     else if (e->warm)
         promote(s, e);
-    if (e->sealing)
-        seal_one(s, e);
+    seal_first(s, e);
     if (e->obj) {
         s->ops[proc]->state_free(e->obj);
         e->obj = NULL;
@@ -419,38 +535,73 @@ void store_seal(struct store *s, struct state_batch *b)
 {
     store_seal_step(s, SIZE_MAX); /* a caller that did not finish the last */
     /* The dirty list becomes the sealing list; the old sealing array, now
-     * empty, is reused as the next dirty list. */
+     * empty (and let go of by the sealer), is reused as the next dirty
+     * list. */
     struct entry **v = s->sealing;
     size_t cap = s->cap_sealing;
     s->sealing = s->dirty;
     s->cap_sealing = s->cap_dirty;
-    s->n_sealing = s->seal_left = s->n_dirty;
+    s->n_sealing = s->n_dirty;
+    atomic_store_explicit(&s->seal_left, s->n_dirty, memory_order_relaxed);
     s->seal_pos = 0;
     s->seal_b = b;
     s->seals++;
     if (!s->db) /* the in-memory backend is written as it is encoded */
         s->written = s->seals;
     for (size_t i = 0; i < s->n_sealing; i++) {
-        s->sealing[i]->dirty = false;
-        s->sealing[i]->sealing = true;
+        struct entry *e = s->sealing[i];
+        e->dirty = false;
+        e->sealed_in = s->seals;
+        atomic_store_explicit(&e->seal, SEAL_PENDING, memory_order_relaxed);
     }
     s->dirty = v;
     s->cap_dirty = cap;
     s->n_dirty = 0;
+    if (s->async && s->n_sealing > 0) {
+        /* The mutex orders everything above before the sealer's walk. */
+        pthread_mutex_lock(&s->mu);
+        atomic_store_explicit(&s->walking, true, memory_order_relaxed);
+        s->job = true;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* Left to do in the seal under way; the sealer still holding the array
+ * counts as one. */
+static size_t seal_remaining(struct store *s)
+{
+    size_t left = atomic_load_explicit(&s->seal_left, memory_order_acquire);
+    if (s->async && atomic_load_explicit(&s->walking, memory_order_acquire))
+        left++;
+    return left;
 }
 
 size_t store_seal_step(struct store *s, size_t max)
 {
-    for (; s->seal_left > 0 && max > 0; s->seal_pos++) {
-        struct entry *e = s->sealing[s->seal_pos];
-        if (!e->sealing)
-            continue; /* touched since the seal: already written */
-        seal_one(s, e);
-        max--;
+    if (s->async) {
+        if (max == SIZE_MAX) {
+            /* Finish it now: encode what the sealer has not claimed yet,
+             * then wait for it to let go of the array. */
+            for (size_t i = 0; i < s->n_sealing && seal_remaining(s); i++)
+                if (seal_claim(s->sealing[i]))
+                    seal_write(s, s->sealing[i], &s->enc);
+            while (seal_remaining(s))
+                sched_yield();
+        }
+    } else {
+        for (; s->seal_pos < s->n_sealing && max > 0; s->seal_pos++) {
+            struct entry *e = s->sealing[s->seal_pos];
+            if (!seal_claim(e))
+                continue; /* touched since the seal: already written */
+            seal_write(s, e, &s->enc);
+            max--;
+        }
     }
-    if (s->seal_left == 0)
+    size_t left = seal_remaining(s);
+    if (left == 0)
         s->seal_b = NULL;
-    return s->seal_left;
+    return left;
 }
 
 size_t store_flush(struct store *s, struct state_batch *b)
@@ -472,7 +623,7 @@ static void evict(struct store *s, struct entry *e)
  * holds what it was last sealed as (else a reload would read older bytes). */
 static bool evictable(const struct store *s, const struct entry *e)
 {
-    return !e->dirty && !e->sealing && e->sealed_in <= s->written;
+    return !e->dirty && !in_seal(e) && e->sealed_in <= s->written;
 }
 
 /* From the hot tier to the warm one; e must be evictable, so its object is

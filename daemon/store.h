@@ -60,8 +60,17 @@ size_t store_flush(struct store *s, struct state_batch *b);
  * completes the previous one. */
 void store_seal(struct store *s, struct state_batch *b);
 /* Encodes up to `max` objects of the seal in progress; returns how many
- * are left (0: `b` is complete). */
+ * are left (0: `b` is complete). With the sealer thread running, only
+ * SIZE_MAX does work (whatever the sealer has not claimed yet, then waits
+ * for it); any other `max` only asks. */
 size_t store_seal_step(struct store *s, size_t max);
+/* Starts a thread that encodes each seal as soon as it is made, instead of
+ * store_seal_step() on the caller's thread; the caller only encodes an
+ * object it touches before the thread gets to it. Only over RocksDB (the
+ * in-memory backend is read while written). The thread ends in
+ * store_free(). 0, or -1 when not possible (the store then seals on the
+ * caller's thread as before). */
+int store_seal_async(struct store *s);
 /* Tells the store that the batches of the first `seals` seals (counted
  * from 1 in store_seal()/store_flush() order) are in the backend. Only
  * objects whose last seal is written can be evicted: one evicted earlier

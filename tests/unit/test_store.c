@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +25,8 @@ struct counter {
     int64_t n;
 };
 
-static int encodes, decodes;
+/* Atomic: the sealer thread encodes too. */
+static atomic_int encodes, decodes;
 
 static void *c_new(const char *key)
 {
@@ -480,6 +482,76 @@ static void test_seal_keeps_the_state_at_the_seal(void **unused)
     free(dir);
 }
 
+/* The sealer thread against the processing thread: rounds of changes,
+ * each sealed while more changes (and deletes) race the sealer for the same
+ * objects. After each batch is committed the database must hold every
+ * object exactly as it was at that seal. Run under ThreadSanitizer too. */
+#define RACE_KEYS 2000
+static void test_async_seal_races(void **unused)
+{
+    (void)unused;
+    char *dir = make_tmpdir();
+    char err[256];
+    struct state *db = open_db(dir);
+    struct store *s = store_new(ops, 1, db, RACE_KEYS);
+    assert_int_equal(store_seal_async(s), 0);
+    assert_int_equal(store_seal_async(s), -1); /* once */
+    static int64_t model[RACE_KEYS], at_seal[RACE_KEYS];
+    for (int k = 0; k < RACE_KEYS; k++)
+        model[k] = -1; /* absent */
+    srand(11);
+    char key[32], bkey[48];
+    for (int round = 0; round < 40; round++) {
+        struct state_batch *b = state_batch_new();
+        store_seal(s, b); /* what changed in the race of the last round */
+        for (int i = 0; i < 1500; i++) {
+            int k = rand() % RACE_KEYS;
+            snprintf(key, sizeof(key), "K%d", k);
+            if (rand() % 10 == 0 && model[k] >= 0) {
+                store_delete(s, 0, key);
+                model[k] = -1;
+            } else {
+                bump(s, key, 1 + k % 7);
+                model[k] = (model[k] < 0 ? 0 : model[k]) + 1 + k % 7;
+            }
+        }
+        assert_int_equal(store_seal_step(s, SIZE_MAX), 0);
+        assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+        state_batch_free(b);
+
+        /* Seal this round's changes and race the sealer with more. */
+        memcpy(at_seal, model, sizeof(model));
+        b = state_batch_new();
+        store_seal(s, b);
+        for (int i = 0; i < 800; i++) {
+            int k = rand() % RACE_KEYS;
+            snprintf(key, sizeof(key), "K%d", k);
+            if (rand() % 10 == 0 && model[k] >= 0) {
+                store_delete(s, 0, key);
+                model[k] = -1;
+            } else {
+                bump(s, key, 100);
+                model[k] = (model[k] < 0 ? 0 : model[k]) + 100;
+            }
+        }
+        assert_int_equal(store_seal_step(s, SIZE_MAX), 0);
+        assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+        state_batch_free(b);
+        for (int k = 0; k < RACE_KEYS; k++) {
+            snprintf(bkey, sizeof(bkey), "counter/K%d", k);
+            assert_int_equal(stored_value(db, bkey), at_seal[k]);
+        }
+    }
+    for (int k = 0; k < RACE_KEYS; k++) {
+        snprintf(key, sizeof(key), "K%d", k);
+        assert_int_equal(value_of(s, key), model[k]);
+    }
+    store_free(s);
+    state_close(db);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_corrupt_state_is_quarantined(void **unused)
 {
     (void)unused;
@@ -571,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_rocksdb_commit_and_reopen),
         cmocka_unit_test(test_delete_not_undone_before_the_write),
         cmocka_unit_test(test_seal_keeps_the_state_at_the_seal),
+        cmocka_unit_test(test_async_seal_races),
         cmocka_unit_test(test_warm_tier),
         cmocka_unit_test(test_trim_in_steps),
         cmocka_unit_test(test_corrupt_state_is_quarantined),
