@@ -636,7 +636,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
             "span_ms=%lld first_ms=%lld last_ms=%lld state_gets=%llu "
             "state_warm=%llu state_reads=%llu state_absent=%llu "
-            "loop_cpu_ms=%lld",
+            "seal_waits=%llu loop_cpu_ms=%lld",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
@@ -646,6 +646,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             (unsigned long long)ss.gets, (unsigned long long)ss.warm,
             (unsigned long long)ss.loads,
             (unsigned long long)ss.absent,
+            (unsigned long long)ss.seal_waits,
             (long long)(rt.first_record
                             ? now_thread_cpu_ms() - rt.first_record_cpu
                             : 0));

@@ -341,10 +341,20 @@ static bool in_seal(const struct entry *e)
     return atomic_load_explicit(&e->seal, memory_order_acquire) != SEAL_NONE;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* On the processing thread, before e is handed out or changed: makes sure
  * the seal under way has e as it is now. If the sealer is encoding it,
- * waits (one object's encode; yields, since on two cores the sealer may be
- * waiting for this very core). */
+ * waits for that one object (a few microseconds): spinning first, since a
+ * yield on a busy machine can give the core away for milliseconds, then
+ * yielding, in case the sealer itself waits for this core. */
 static void seal_first(struct store *s, struct entry *e)
 {
     if (!in_seal(e))
@@ -353,8 +363,13 @@ static void seal_first(struct store *s, struct entry *e)
         seal_write(s, e, &s->enc);
         return;
     }
-    while (in_seal(e))
-        sched_yield();
+    s->stats.seal_waits++;
+    for (int spins = 0; in_seal(e); spins++) {
+        if (spins < 4096)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 static void *sealer_main(void *arg)

@@ -105,6 +105,7 @@ struct store_stats {
     uint64_t warm;   /* of which found a warm entry (decoded, no read) */
     uint64_t loads;  /* of which read the backend (cache misses) */
     uint64_t absent; /* of those, found nothing */
+    uint64_t seal_waits; /* gets that waited for the sealer to finish it */
     /* Now, not counters: */
     size_t hot;          /* decoded objects (and remembered absences) */
     size_t warm_entries; /* warm tier */
