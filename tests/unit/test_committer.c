@@ -11,27 +11,17 @@
 
 #include "committer.h"
 #include "state.h"
+#include "tmpdir.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct fixture {
     char dir[64];
     struct state *st;
     char err[512];
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static struct state_options opts_for(const struct fixture *f, bool ro)
 {
@@ -46,8 +36,7 @@ static int setup(void **vstate)
     struct fixture *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ds_test_committer.XXXXXX");
-    if (!mkdtemp(f->dir)) {
+    if (tmpdir_make(f->dir, sizeof(f->dir), "test_committer") != 0) {
         free(f);
         return -1;
     }
@@ -64,7 +53,7 @@ static int teardown(void **vstate)
 {
     struct fixture *f = *vstate;
     state_close(f->st);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->dir);
     free(f);
     return 0;
 }

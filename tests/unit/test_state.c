@@ -8,8 +8,8 @@
 #include <cmocka.h>
 
 #include "state.h"
+#include "tmpdir.h"
 
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,22 +25,12 @@ struct fixture {
     char err[512];
 };
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **vstate)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ds_test_state.XXXXXX");
-    if (!mkdtemp(f->dir)) {
+    if (tmpdir_make(f->dir, sizeof(f->dir), "test_state") != 0) {
         free(f);
         return -1;
     }
@@ -56,7 +46,7 @@ static int teardown(void **vstate)
 {
     struct fixture *f = *vstate;
     state_close(f->st);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(f->dir);
     free(f);
     return 0;
 }

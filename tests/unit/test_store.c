@@ -19,6 +19,7 @@
 #include "ctx.h"
 #include "state.h"
 #include "store.h"
+#include "tmpdir.h"
 
 /* A processor whose state is one counter. */
 struct counter {
@@ -196,20 +197,6 @@ static void test_delete_and_keys(void **unused)
     store_free(s);
 }
 
-static char *make_tmpdir(void)
-{
-    char *d = strdup("/tmp/ds-store-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rm_rf(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
-}
-
 static struct state *open_db(const char *dir)
 {
     struct state_options o = {.dir = dir,
@@ -222,14 +209,41 @@ static struct state *open_db(const char *dir)
     return db;
 }
 
+/* The tests over RocksDB: a fresh database in a scratch folder, closed and
+ * removed after the test whether it passed or not. */
+struct dbfix {
+    char dir[64];
+    struct state *db;
+};
+
+static int db_setup(void **vstate)
+{
+    struct dbfix *f = calloc(1, sizeof(*f));
+    if (!f || tmpdir_make(f->dir, sizeof(f->dir), "test_store") != 0) {
+        free(f);
+        return -1;
+    }
+    f->db = open_db(f->dir);
+    *vstate = f;
+    return 0;
+}
+
+static int db_teardown(void **vstate)
+{
+    struct dbfix *f = *vstate;
+    state_close(f->db);
+    tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
 /* State and offsets committed together survive a reopen; what was never
  * committed is gone, as after kill -9. */
-static void test_rocksdb_commit_and_reopen(void **unused)
+static void test_rocksdb_commit_and_reopen(void **vstate)
 {
-    (void)unused;
-    char *dir = make_tmpdir();
+    struct dbfix *f = *vstate;
     char err[256];
-    struct state *db = open_db(dir);
+    struct state *db = f->db;
     struct store *s = store_new(ops, 1, db, 100);
     struct state_batch *b = state_batch_new();
     bump(s, "C1", 7);
@@ -240,28 +254,25 @@ static void test_rocksdb_commit_and_reopen(void **unused)
     store_free(s);
     state_batch_free(b);
     state_close(db);
+    f->db = NULL; /* not closed twice if the reopen fails */
 
-    db = open_db(dir);
+    db = f->db = open_db(f->dir);
     s = store_new(ops, 1, db, 100);
     assert_int_equal(value_of(s, "C1"), 7);
     int64_t next = 0;
     assert_int_equal(state_offset_get(db, "t", 0, &next, err, sizeof(err)), 1);
     assert_int_equal(next, 42);
     store_free(s);
-    state_close(db);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* The runtime writes a flushed batch only once its alerts are acknowledged,
  * so between flush and write the backend still holds old values: a deleted
  * object must not come back from it meanwhile. */
-static void test_delete_not_undone_before_the_write(void **unused)
+static void test_delete_not_undone_before_the_write(void **vstate)
 {
-    (void)unused;
-    char *dir = make_tmpdir();
+    struct dbfix *f = *vstate;
     char err[256];
-    struct state *db = open_db(dir);
+    struct state *db = f->db;
     struct store *s = store_new(ops, 1, db, 1);
     struct state_batch *b = state_batch_new();
     bump(s, "C1", 5);
@@ -280,9 +291,6 @@ static void test_delete_not_undone_before_the_write(void **unused)
     assert_int_equal(value_of(s, "C2"), 1);
     store_free(s);
     state_batch_free(b);
-    state_close(db);
-    rm_rf(dir);
-    free(dir);
 }
 
 static int64_t stored_value(struct state *db, const char *bkey)
@@ -315,12 +323,11 @@ static bool has_key(char **keys, size_t n, const char *key)
  * Only written objects go warm; the warm tier keeps to its bytes; changes
  * and deletes of a warm object reach the backend; dropping the cache drops
  * it. Over RocksDB, so "no backend read" is a real claim. */
-static void test_warm_tier(void **unused)
+static void test_warm_tier(void **vstate)
 {
-    (void)unused;
-    char *dir = make_tmpdir();
+    struct dbfix *f = *vstate;
     char err[256];
-    struct state *db = open_db(dir);
+    struct state *db = f->db;
     struct store *s = store_new(ops, 1, db, 2);
     store_set_warm_bytes(s, 1 << 20);
     struct state_batch *b = state_batch_new();
@@ -396,9 +403,6 @@ static void test_warm_tier(void **unused)
 
     store_free(s);
     state_batch_free(b);
-    state_close(db);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* Trimming a piece at a time: no more entries moved than asked, and a
@@ -435,12 +439,11 @@ static void test_trim_in_steps(void **unused)
 /* A sealed batch holds every object as it was at the seal, even when an
  * object is changed or deleted before the step that would encode it; the
  * change goes to the next batch. Nothing sealing is evicted. */
-static void test_seal_keeps_the_state_at_the_seal(void **unused)
+static void test_seal_keeps_the_state_at_the_seal(void **vstate)
 {
-    (void)unused;
-    char *dir = make_tmpdir();
+    struct dbfix *f = *vstate;
     char err[256];
-    struct state *db = open_db(dir);
+    struct state *db = f->db;
     struct store *s = store_new(ops, 1, db, 1);
     struct state_batch *b = state_batch_new();
     bump(s, "C1", 5);
@@ -477,9 +480,6 @@ static void test_seal_keeps_the_state_at_the_seal(void **unused)
     assert_int_equal(store_cached(s), 1);
     store_free(s);
     state_batch_free(b);
-    state_close(db);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* The sealer thread against the processing thread: rounds of changes,
@@ -488,12 +488,11 @@ static void test_seal_keeps_the_state_at_the_seal(void **unused)
  * object exactly as it was at that seal, and objects read back from the
  * warm tier their latest value. Run under ThreadSanitizer too. */
 #define RACE_KEYS 2000
-static void test_async_seal_races(void **unused)
+static void test_async_seal_races(void **vstate)
 {
-    (void)unused;
-    char *dir = make_tmpdir();
+    struct dbfix *f = *vstate;
     char err[256];
-    struct state *db = open_db(dir);
+    struct state *db = f->db;
     struct store *s = store_new(ops, 1, db, RACE_KEYS / 4);
     store_set_warm_bytes(s, 1 << 20);
     assert_int_equal(store_seal_async(s), 0);
@@ -551,17 +550,13 @@ static void test_async_seal_races(void **unused)
         assert_int_equal(value_of(s, key), model[k]);
     }
     store_free(s);
-    state_close(db);
-    rm_rf(dir);
-    free(dir);
 }
 
-static void test_corrupt_state_is_quarantined(void **unused)
+static void test_corrupt_state_is_quarantined(void **vstate)
 {
-    (void)unused;
-    char *dir = make_tmpdir();
+    struct dbfix *f = *vstate;
     char err[256];
-    struct state *db = open_db(dir);
+    struct state *db = f->db;
     struct state_batch *b = state_batch_new();
     state_batch_put(b, "counter/C9", 10, "\x07garbage", 8);
     assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
@@ -581,9 +576,6 @@ static void test_corrupt_state_is_quarantined(void **unused)
     free(val);
     store_free(s);
     state_batch_free(b);
-    state_close(db);
-    rm_rf(dir);
-    free(dir);
 }
 
 static struct alert last;
@@ -644,13 +636,19 @@ int main(void)
         cmocka_unit_test(test_absence_is_remembered),
         cmocka_unit_test(test_only_clean_objects_are_evicted),
         cmocka_unit_test(test_delete_and_keys),
-        cmocka_unit_test(test_rocksdb_commit_and_reopen),
-        cmocka_unit_test(test_delete_not_undone_before_the_write),
-        cmocka_unit_test(test_seal_keeps_the_state_at_the_seal),
-        cmocka_unit_test(test_async_seal_races),
-        cmocka_unit_test(test_warm_tier),
+        cmocka_unit_test_setup_teardown(test_rocksdb_commit_and_reopen, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_not_undone_before_the_write, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_seal_keeps_the_state_at_the_seal, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_async_seal_races, db_setup,
+                                        db_teardown),
+        cmocka_unit_test_setup_teardown(test_warm_tier, db_setup,
+                                        db_teardown),
         cmocka_unit_test(test_trim_in_steps),
-        cmocka_unit_test(test_corrupt_state_is_quarantined),
+        cmocka_unit_test_setup_teardown(test_corrupt_state_is_quarantined, db_setup,
+                                        db_teardown),
         cmocka_unit_test(test_ctx_stamps_provenance_and_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
