@@ -12,12 +12,12 @@
  *    uncommitted batch are applied again and their alerts re-emitted with
  *    the same ids.
  *  - the loop does not wait for those acknowledgements: a closed batch (its
- *    state objects encoded into a WriteBatch with its offsets) waits in a
- *    short FIFO while the next batch is applied, and is handed to the
- *    commit thread (committer.c) as soon as the alerts it caused are
- *    acknowledged, oldest first. Waiting in the loop made every commit a
- *    40-50 ms pause, and the RocksDB write itself took ~16 % of the loop
- *    thread (docs/PERFORMANCE.md).
+ *    state objects encoded into a WriteBatch with its offsets, by the
+ *    store's sealing thread) waits in a short FIFO while the next batch is
+ *    applied, and is handed to the commit thread (committer.c) as soon as
+ *    the alerts it caused are acknowledged, oldest first. Waiting in the
+ *    loop made every commit a 40-50 ms pause, and the RocksDB write itself
+ *    took ~16 % of the loop thread (docs/PERFORMANCE.md).
  *  - a record that cannot be decoded or processed goes to the DLQ with its
  *    original key and value and headers naming the reason; the loop goes on.
  */
@@ -207,8 +207,10 @@ static void note_offset(struct rt *rt, const char *topic, int32_t partition,
     t->next = next;
 }
 
-/* Encodes up to `max` more objects of the newest closed batch, if it is
- * still sealing; it becomes ready to commit once all are encoded. */
+/* Notes when the newest closed batch is completely encoded, and so ready
+ * to commit. The store's sealing thread does the encoding; only SIZE_MAX
+ * (idle, or waiting anyway) makes this thread finish it, or, should that
+ * thread not run, up to `max` objects are encoded here. */
 static void seal_step(struct rt *rt, size_t max)
 {
     if (rt->n_pending == 0 || rt->pending[rt->n_pending - 1].sealed)
@@ -304,9 +306,10 @@ static int wait_pending(struct rt *rt, size_t max_pending)
 }
 
 /* Closes the open batch: its dirty state objects are sealed into a
- * WriteBatch with the offsets it consumed (encoded a few per record from
- * now on, see store_seal()), to be written once all are encoded and its
- * alerts acknowledged. The loop goes on with the next batch meanwhile. */
+ * WriteBatch with the offsets it consumed (encoded by the store's sealing
+ * thread from now on, see store_seal()), to be written once all are
+ * encoded and its alerts acknowledged. The loop goes on with the next
+ * batch meanwhile. */
 static int close_batch(struct rt *rt)
 {
     if (rt->batch_events == 0 && store_dirty_count(rt->store) == 0 &&

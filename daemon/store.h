@@ -52,9 +52,10 @@ void store_keys_free(char **keys, size_t n);
  * objects written. Same as store_seal() then store_seal_step(SIZE_MAX). */
 size_t store_flush(struct store *s, struct state_batch *b);
 /* Closes a batch without pausing for it: the objects dirty now are to be
- * written into `b` as they are at this call, and are encoded a few at a
- * time by store_seal_step() or, when a processor touches one before that,
- * right then, before it can change. Encoding a 5000-event batch at once
+ * written into `b` as they are at this call, and are encoded by the
+ * sealing thread (store_seal_async) or a few at a time by
+ * store_seal_step(), or, when a processor touches one before that, right
+ * then, before it can change. Encoding a 5000-event batch at once
  * held the loop for 10-30 ms, which every event arriving meanwhile waited
  * for. `b` must stay valid until the seal is complete; a new seal first
  * completes the previous one. */
