@@ -7,6 +7,7 @@
  * mutex and condition variables are only for sleeping.
  */
 #include "committer.h"
+#include "now.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -154,4 +155,9 @@ void committer_wait(struct committer *c, uint64_t seen, int timeout_ms)
            pthread_cond_timedwait(&c->done, &c->mu, &until) == 0)
         ;
     pthread_mutex_unlock(&c->mu);
+}
+
+int64_t committer_cpu_ms(struct committer *c)
+{
+    return now_cpu_ms_of(c->thread);
 }

@@ -10,6 +10,7 @@
 #ifndef DS_NOW_H
 #define DS_NOW_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -39,6 +40,16 @@ static inline int64_t now_thread_cpu_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CPU time of another live thread of this process; -1 if unknown. */
+static inline int64_t now_cpu_ms_of(pthread_t t)
+{
+    clockid_t id;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &id) != 0 || clock_gettime(id, &ts) != 0)
+        return -1;
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

@@ -639,7 +639,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
             "span_ms=%lld first_ms=%lld last_ms=%lld state_gets=%llu "
             "state_warm=%llu state_reads=%llu state_absent=%llu "
-            "seal_waits=%llu loop_cpu_ms=%lld",
+            "seal_waits=%llu loop_cpu_ms=%lld seal_cpu_ms=%lld "
+            "commit_cpu_ms=%lld",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
@@ -652,7 +653,9 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             (unsigned long long)ss.seal_waits,
             (long long)(rt.first_record
                             ? now_thread_cpu_ms() - rt.first_record_cpu
-                            : 0));
+                            : 0),
+            (long long)ss.sealer_cpu_ms,
+            (long long)(rt.committer ? committer_cpu_ms(rt.committer) : -1));
     rc = 0;
 out:
     if (stats)

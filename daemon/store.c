@@ -37,6 +37,7 @@
 
 #include "hmap.h"
 #include "log.h"
+#include "now.h"
 
 struct entry {
     char *bkey;        /* backend key "<proc>/<key>", owned */
@@ -730,6 +731,7 @@ void store_stats(const struct store *s, struct store_stats *out)
     out->hot = s->n_hot;
     out->warm_entries = hmap_count(s->cache) - s->n_hot;
     out->warm_bytes = s->warm_bytes;
+    out->sealer_cpu_ms = s->async ? now_cpu_ms_of(s->sealer) : -1;
 }
 
 int store_proc_index(const struct store *s, const char *processor)

@@ -111,6 +111,7 @@ struct store_stats {
     size_t hot;          /* decoded objects (and remembered absences) */
     size_t warm_entries; /* warm tier */
     size_t warm_bytes;   /* its estimated memory */
+    int64_t sealer_cpu_ms; /* the sealing thread's CPU so far; -1 none */
 };
 void store_stats(const struct store *s, struct store_stats *out);
 size_t store_dirty_count(const struct store *s);
