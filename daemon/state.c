@@ -192,6 +192,31 @@ static void open_err(const char *dir, const char *rerr, char *err,
                 rerr);
 }
 
+/* Memtable inserts start from where the last insert with the same key
+ * prefix landed instead of searching the skip list from the top, which is
+ * cheap when a batch is written in key order (the store's sealer sorts
+ * each batch). The prefix is the first byte: in practice one per
+ * processor namespace. Measured: the commit thread's memtable inserts were
+ * ~4 us per put, nearly all cache misses in that search. The C API has no
+ * setter for this option, so it goes by name; on failure `opts` is
+ * returned as it was (slower inserts, same data). */
+static rocksdb_options_t *with_insert_hints(rocksdb_options_t *opts)
+{
+    rocksdb_options_t *hinted = rocksdb_options_create();
+    char *rerr = NULL;
+    rocksdb_get_options_from_string(
+        opts, "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.1",
+        hinted, &rerr);
+    if (rerr) {
+        LOG(LOG_WARN, "state", "memtable insert hints not set: %s", rerr);
+        free(rerr);
+        rocksdb_options_destroy(hinted);
+        return opts;
+    }
+    rocksdb_options_destroy(opts);
+    return hinted;
+}
+
 static rocksdb_options_t *make_options(const struct state_options *o,
                                        rocksdb_cache_t *cache,
                                        rocksdb_env_t *env, int compression)
@@ -233,7 +258,7 @@ static rocksdb_options_t *make_options(const struct state_options *o,
     /* RocksDB's own LOG files in the state dir: keep a few, bounded. */
     rocksdb_options_set_keep_log_file_num(opts, 5);
     rocksdb_options_set_max_log_file_size(opts, 16 << 20);
-    return opts;
+    return with_insert_hints(opts);
 }
 
 static rocksdb_t *open_db(const struct state_options *o, rocksdb_cache_t *cache,
@@ -581,6 +606,35 @@ void state_batch_offset(struct state_batch *b, const char *topic,
 }
 
 size_t state_batch_count(const struct state_batch *b) { return b->count; }
+
+struct each_ctx {
+    void (*fn)(void *arg, const void *key, size_t klen, bool put);
+    void *arg;
+};
+
+static void each_put(void *c, const char *k, size_t klen, const char *v,
+                     size_t vlen)
+{
+    (void)v;
+    (void)vlen;
+    struct each_ctx *e = c;
+    e->fn(e->arg, k, klen, true);
+}
+
+static void each_delete(void *c, const char *k, size_t klen)
+{
+    struct each_ctx *e = c;
+    e->fn(e->arg, k, klen, false);
+}
+
+void state_batch_each(const struct state_batch *b,
+                      void (*fn)(void *arg, const void *key, size_t klen,
+                                 bool put),
+                      void *arg)
+{
+    struct each_ctx e = {fn, arg};
+    rocksdb_writebatch_iterate(b->wb, &e, each_put, each_delete);
+}
 
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,
                        size_t errlen)

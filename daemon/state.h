@@ -74,6 +74,12 @@ void state_batch_offset(struct state_batch *b, const char *topic,
                         int32_t partition, int64_t next_offset);
 /* Puts + deletes pending (offsets not counted). */
 size_t state_batch_count(const struct state_batch *b);
+/* Calls fn for each put and delete pending, in the order they were added
+ * (which is the order RocksDB inserts them); for tests and tools. */
+void state_batch_each(const struct state_batch *b,
+                      void (*fn)(void *arg, const void *key, size_t klen,
+                                 bool put),
+                      void *arg);
 /* Writes the batch atomically and clears it. 0, or -1 with err; on failure
  * the batch is left as it was. */
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,

@@ -552,6 +552,58 @@ static void test_async_seal_races(void **vstate)
     store_free(s);
 }
 
+struct key_order {
+    char last[64];
+    size_t n;
+    bool sorted;
+};
+
+static void check_order(void *arg, const void *key, size_t klen, bool put)
+{
+    struct key_order *o = arg;
+    char k[64];
+    assert_true(put && klen < sizeof(k));
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    if (o->n++ > 0 && strcmp(o->last, k) >= 0)
+        o->sorted = false;
+    strcpy(o->last, k);
+}
+
+/* The sealer writes a batch in key order (RocksDB then inserts it into the
+ * memtable from where the previous key landed, instead of searching). The
+ * objects are made dirty in a shuffled order and left alone while sealed. */
+static void test_sealer_writes_in_key_order(void **vstate)
+{
+    struct dbfix *f = *vstate;
+    struct store *s = store_new(ops, 1, f->db, 1000);
+    assert_int_equal(store_seal_async(s), 0);
+    int order[500];
+    for (int i = 0; i < 500; i++)
+        order[i] = i;
+    srand(5);
+    for (int i = 499; i > 0; i--) {
+        int j = rand() % (i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    char key[32];
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, sizeof(key), "K%d", order[i]);
+        bump(s, key, 1);
+    }
+    struct state_batch *b = state_batch_new();
+    store_seal(s, b);
+    while (store_seal_step(s, 0) > 0) /* waits without taking any over */
+        usleep(1000);
+    struct key_order o = {.sorted = true};
+    state_batch_each(b, check_order, &o);
+    assert_int_equal(o.n, 500);
+    assert_true(o.sorted);
+    store_free(s);
+    state_batch_free(b);
+}
+
 static void test_corrupt_state_is_quarantined(void **vstate)
 {
     struct dbfix *f = *vstate;
@@ -644,6 +696,8 @@ int main(void)
                                         db_teardown),
         cmocka_unit_test_setup_teardown(test_async_seal_races, db_setup,
                                         db_teardown),
+        cmocka_unit_test_setup_teardown(test_sealer_writes_in_key_order,
+                                        db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_warm_tier, db_setup,
                                         db_teardown),
         cmocka_unit_test(test_trim_in_steps),
