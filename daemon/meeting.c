@@ -74,9 +74,7 @@ void meeting_count_script(const char *text, uint64_t *cjk, uint64_t *latin)
 
 /* ---- backchannels ---- */
 
-/* Copies the text without punctuation and spaces; false if it does not fit
- * (a backchannel is short). */
-static bool strip_punct(const char *text, char *out, size_t cap)
+bool meeting_backchannel_form(const char *text, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t n = strlen(text), o = 0;
@@ -103,14 +101,13 @@ static bool strip_punct(const char *text, char *out, size_t cap)
 
 bool meeting_is_backchannel(const char *norm, const struct meeting_lexicon *lx)
 {
-    char t[64], w[64];
-    if (!strip_punct(norm ? norm : "", t, sizeof(t)))
+    char t[MEETING_BACKCHANNEL_MAX];
+    if (!meeting_backchannel_form(norm ? norm : "", t, sizeof(t)))
         return false;
     if (t[0] == '\0')
         return true; /* only punctuation or noise */
     for (size_t i = 0; lx && i < lx->n_backchannels; i++)
-        if (strip_punct(lx->backchannels[i], w, sizeof(w)) && w[0] &&
-            strcmp(t, w) == 0)
+        if (strcmp(t, lx->backchannels[i]) == 0)
             return true;
     return false;
 }

@@ -33,11 +33,12 @@
 #include "jsonw.h"
 
 #define MEETING_ID_MAX 64 /* bytes kept of a speaker id or phase name */
+#define MEETING_BACKCHANNEL_MAX 64 /* bytes of a backchannel's compared form */
 
 /* Word lists for the heuristics, already normalised (borrowed). */
 struct meeting_lexicon {
     const char *discovery_phase; /* e.g. "needs_discovery" */
-    const char *const *backchannels;
+    const char *const *backchannels; /* in meeting_backchannel_form() */
     size_t n_backchannels;
     const char *const *question_cues; /* substrings, e.g. "吗", "什么" */
     size_t n_question_cues;
@@ -115,6 +116,11 @@ bool meeting_is_chinese(const struct meeting_metrics *mm, double cjk_ratio);
 
 /* The heuristics on their own (normalised text). */
 bool meeting_is_backchannel(const char *norm, const struct meeting_lexicon *lx);
+/* The form a segment and the lexicon's backchannels are compared in: the
+ * text without punctuation and spaces, into out (cap bytes). False when it
+ * does not fit (a backchannel is short, so such a text is none). Lexicons
+ * hold their backchannels in this form, made once, not per segment. */
+bool meeting_backchannel_form(const char *norm, char *out, size_t cap);
 unsigned meeting_count_questions(const char *norm,
                                  const struct meeting_lexicon *lx);
 void meeting_count_script(const char *text, uint64_t *cjk, uint64_t *latin);

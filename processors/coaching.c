@@ -1062,6 +1062,28 @@ static int norm_list(const struct cfg_strlist *in, struct cfg_strlist *out)
     return 0;
 }
 
+/* Backchannels in the form meeting.c compares them in; one that has no
+ * such form (too long, or only punctuation) could never match and is left
+ * out. */
+static int backchannel_list(const struct cfg_strlist *in,
+                            struct cfg_strlist *out)
+{
+    struct cfg_strlist norm = {0};
+    if (norm_list(in, &norm) != 0)
+        return -1;
+    out->v = calloc(norm.n ? norm.n : 1, sizeof(char *));
+    if (!out->v) {
+        strlist_free(&norm);
+        return -1;
+    }
+    char form[MEETING_BACKCHANNEL_MAX];
+    for (size_t i = 0; i < norm.n; i++)
+        if (meeting_backchannel_form(norm.v[i], form, sizeof(form)) && form[0])
+            out->v[out->n++] = xstrdup(form);
+    strlist_free(&norm);
+    return 0;
+}
+
 static int add_list(struct matcher_builder *mb, const struct cfg_strlist *l,
                     enum co_lib lib, size_t idx, const char *what, char *err,
                     size_t errlen)
@@ -1107,7 +1129,7 @@ static int co_init(const void *cfgp, void **inst, char *err, size_t errlen)
     co->cfg = cfg;
     buf_init(&co->norm);
     co->idle = hmap_new();
-    if (!co->idle || norm_list(&cfg->backchannels, &co->bc) ||
+    if (!co->idle || backchannel_list(&cfg->backchannels, &co->bc) ||
         norm_list(&cfg->question_cues, &co->cues) ||
         norm_list(&cfg->question_openers, &co->openers)) {
         snprintf(err, errlen, "out of memory");
