@@ -7,10 +7,15 @@
  * hundreds of thousands of keys, each node is a cache miss. Deletion shifts
  * the following cluster back (no tombstones), so a map that churns, as the
  * cache does under eviction, never degrades.
+ *
+ * A slot points at an item holding the key at a fixed offset: a node the
+ * map allocates (key copied after the value pointer), or, in an intrusive
+ * map, the caller's value itself.
  */
 #include "hmap.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +28,26 @@ struct hnode {
 
 struct slot {
     uint64_t hash;
-    struct hnode *node; /* NULL: empty */
+    void *node; /* an hnode, or the value (intrusive); NULL: empty */
 };
 
 struct hmap {
     struct slot *s;
     size_t ns; /* power of two */
     size_t n;
+    bool intrusive;
+    size_t key_off; /* of the key in a node */
 };
+
+static const char *node_key(const struct hmap *m, const void *node)
+{
+    return (const char *)node + m->key_off;
+}
+
+static void *node_val(const struct hmap *m, void *node)
+{
+    return m->intrusive ? node : ((struct hnode *)node)->val;
+}
 
 static void *xcalloc(size_t n, size_t sz)
 {
@@ -55,6 +72,15 @@ struct hmap *hmap_new(void)
     struct hmap *m = xcalloc(1, sizeof(*m));
     m->ns = 16;
     m->s = xcalloc(m->ns, sizeof(*m->s));
+    m->key_off = offsetof(struct hnode, key);
+    return m;
+}
+
+struct hmap *hmap_new_intrusive(size_t key_offset)
+{
+    struct hmap *m = hmap_new();
+    m->intrusive = true;
+    m->key_off = key_offset;
     return m;
 }
 
@@ -66,8 +92,9 @@ void hmap_free(struct hmap *m, void (*free_val)(void *))
         if (!m->s[i].node)
             continue;
         if (free_val)
-            free_val(m->s[i].node->val);
-        free(m->s[i].node);
+            free_val(node_val(m, m->s[i].node));
+        if (!m->intrusive)
+            free(m->s[i].node);
     }
     free(m->s);
     free(m);
@@ -79,15 +106,15 @@ static size_t find(const struct hmap *m, const char *key, uint64_t h)
     size_t mask = m->ns - 1;
     size_t i = h & mask;
     while (m->s[i].node &&
-           (m->s[i].hash != h || strcmp(m->s[i].node->key, key) != 0))
+           (m->s[i].hash != h || strcmp(node_key(m, m->s[i].node), key) != 0))
         i = (i + 1) & mask;
     return i;
 }
 
 void *hmap_get(const struct hmap *m, const char *key)
 {
-    struct hnode *n = m->s[find(m, key, hash_str(key))].node;
-    return n ? n->val : NULL;
+    void *n = m->s[find(m, key, hash_str(key))].node;
+    return n ? node_val(m, n) : NULL;
 }
 
 static void grow(struct hmap *m)
@@ -111,17 +138,22 @@ void *hmap_put(struct hmap *m, const char *key, void *val)
 {
     uint64_t h = hash_str(key);
     size_t i = find(m, key, h);
-    if (m->s[i].node) {
-        void *old = m->s[i].node->val;
-        m->s[i].node->val = val;
-        return old;
+    bool exists = m->s[i].node != NULL;
+    void *old = exists ? node_val(m, m->s[i].node) : NULL;
+    if (m->intrusive) {
+        m->s[i].node = val;
+    } else if (exists) {
+        ((struct hnode *)m->s[i].node)->val = val;
+    } else {
+        size_t klen = strlen(key);
+        struct hnode *n = xcalloc(1, sizeof(*n) + klen + 1);
+        n->val = val;
+        memcpy(n->key, key, klen + 1);
+        m->s[i].node = n;
     }
-    size_t klen = strlen(key);
-    struct hnode *n = xcalloc(1, sizeof(*n) + klen + 1);
-    n->val = val;
-    memcpy(n->key, key, klen + 1);
     m->s[i].hash = h;
-    m->s[i].node = n;
+    if (exists)
+        return old;
     if (++m->n * 2 > m->ns)
         grow(m);
     return NULL;
@@ -131,11 +163,12 @@ void *hmap_del(struct hmap *m, const char *key)
 {
     size_t mask = m->ns - 1;
     size_t i = find(m, key, hash_str(key));
-    struct hnode *n = m->s[i].node;
+    void *n = m->s[i].node;
     if (!n)
         return NULL;
-    void *val = n->val;
-    free(n);
+    void *val = node_val(m, n);
+    if (!m->intrusive)
+        free(n);
     m->n--;
     /* Backward shift: move each later member of the cluster into the hole
      * unless its home slot lies cyclically in (hole, its position]. */
@@ -160,6 +193,7 @@ void hmap_each(const struct hmap *m,
                int (*fn)(void *arg, const char *key, void *val), void *arg)
 {
     for (size_t i = 0; i < m->ns; i++)
-        if (m->s[i].node && fn(arg, m->s[i].node->key, m->s[i].node->val))
+        if (m->s[i].node &&
+            fn(arg, node_key(m, m->s[i].node), node_val(m, m->s[i].node)))
             return;
 }

@@ -40,7 +40,6 @@
 #include "now.h"
 
 struct entry {
-    char *bkey;        /* backend key "<proc>/<key>", owned */
     const char *key;   /* the processor's key, inside bkey */
     size_t proc;
     void *obj;         /* NULL once deleted */
@@ -53,6 +52,7 @@ struct entry {
     uint8_t *enc;      /* warm only: the encoded object, as in the backend */
     size_t enc_len;
     struct entry *prev, *next; /* LRU of its tier: head = most recent */
+    char bkey[];       /* backend key "<proc>/<key>": the cache map's key */
 };
 
 enum seal_state {
@@ -131,7 +131,7 @@ struct store *store_new(const struct processor_ops *const *ops, size_t n,
     s->n_ops = n;
     s->db = db;
     s->mem = db ? NULL : hmap_new();
-    s->cache = hmap_new();
+    s->cache = hmap_new_intrusive(offsetof(struct entry, bkey));
     s->max_entries = max_entries ? max_entries : 1;
     pthread_mutex_init(&s->batch_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
@@ -174,11 +174,11 @@ static void lru_push_front(struct store *s, struct entry *e)
         s->n_hot++;
 }
 
-/* What a warm entry costs, roughly: its bytes, the entry, its key twice
- * (here and in the map) and the map's slot. */
+/* What a warm entry costs, roughly: its bytes, the entry with its key,
+ * and the map's slot (at most half the slots are used). */
 static size_t warm_cost(const struct entry *e)
 {
-    return e->enc_len + sizeof(*e) + 2 * (strlen(e->bkey) + 1) + 48;
+    return e->enc_len + sizeof(*e) + strlen(e->bkey) + 1 + 48;
 }
 
 static void entry_free(struct store *s, struct entry *e)
@@ -188,11 +188,8 @@ static void entry_free(struct store *s, struct entry *e)
     if (e->warm)
         s->warm_bytes -= warm_cost(e);
     free(e->enc);
-    free(e->bkey);
     free(e);
 }
-
-static void entry_free_cb(void *arg) { (void)arg; }
 
 void store_free(struct store *s)
 {
@@ -218,7 +215,7 @@ void store_free(struct store *s)
             e = next;
         }
     }
-    hmap_free(s->cache, entry_free_cb);
+    hmap_free(s->cache, NULL); /* the entries, freed above, held the keys */
     hmap_free(s->mem, free);
     free(s->dirty);
     free(s->sealing);
@@ -255,10 +252,11 @@ static void mark_dirty(struct store *s, struct entry *e)
 
 static struct entry *entry_new(struct store *s, size_t proc, const char *bkey)
 {
-    struct entry *e = calloc(1, sizeof(*e));
+    size_t klen = strlen(bkey);
+    struct entry *e = calloc(1, sizeof(*e) + klen + 1);
     if (!e)
         abort();
-    e->bkey = xstrdup(bkey);
+    memcpy(e->bkey, bkey, klen + 1);
     e->key = e->bkey + strlen(s->ops[proc]->name) + 1;
     e->proc = proc;
     hmap_put(s->cache, e->bkey, e);

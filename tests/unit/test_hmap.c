@@ -1,8 +1,8 @@
 /*
  * test_hmap.c - the hash map against a plain array model: random puts,
  * replaces and deletes (deletion shifts clusters back, the part that is
- * easy to get wrong), growth, iteration, and keys that collide in the
- * slot index.
+ * easy to get wrong), growth, iteration, keys that collide in the slot
+ * index, and the intrusive variant.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,12 +124,73 @@ static void test_free_val_and_empty_key(void **state)
     hmap_free(NULL, free);
 }
 
+/* Values holding their own keys: the map stores and copies nothing, finds
+ * each value by the key inside it, gives back the value on replace and
+ * delete, and frees values (not keys) in hmap_free. */
+struct item {
+    int n;
+    char key[];
+};
+
+static struct item *item_new(const char *key, int n)
+{
+    struct item *it = malloc(sizeof(*it) + strlen(key) + 1);
+    assert_non_null(it);
+    it->n = n;
+    strcpy(it->key, key);
+    return it;
+}
+
+static void test_intrusive(void **state)
+{
+    (void)state;
+    static struct item *model[NKEYS];
+    memset(model, 0, sizeof(model));
+    struct hmap *m = hmap_new_intrusive(offsetof(struct item, key));
+    size_t live = 0;
+    srand(9);
+    char key[32];
+    for (int op = 0; op < 100000; op++) {
+        size_t k = (size_t)rand() % NKEYS;
+        snprintf(key, sizeof(key), "lead/cust-%zu", k);
+        if (rand() % 3 == 0) {
+            struct item *old = hmap_del(m, key);
+            assert_ptr_equal(old, model[k]);
+            free(old);
+            live -= model[k] != NULL;
+            model[k] = NULL;
+        } else {
+            struct item *it = item_new(key, op);
+            struct item *old = hmap_put(m, it->key, it);
+            assert_ptr_equal(old, model[k]);
+            free(old);
+            live += model[k] == NULL;
+            model[k] = it;
+        }
+        /* Looked up by a key in the caller's buffer, not the item's. */
+        assert_ptr_equal(hmap_get(m, key), model[k]);
+        assert_int_equal(hmap_count(m), live);
+    }
+    for (size_t j = 0; j < NKEYS; j++) {
+        snprintf(key, sizeof(key), "lead/cust-%zu", j);
+        struct item *it = hmap_get(m, key);
+        assert_ptr_equal(it, model[j]);
+        if (it)
+            assert_string_equal(it->key, key);
+    }
+    size_t seen = 0;
+    hmap_each(m, count_cb, &seen);
+    assert_int_equal(seen, live);
+    hmap_free(m, free); /* every live item, once: ASan checks */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_model),
         cmocka_unit_test(test_fill_and_drain),
         cmocka_unit_test(test_free_val_and_empty_key),
+        cmocka_unit_test(test_intrusive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
