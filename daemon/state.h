@@ -92,5 +92,7 @@ int state_flush(struct state *st, char *err, size_t errlen);
 /* Approximate live data size in bytes (live SST files + memtables, whose
  * content is in the WAL), for metrics and the bench. */
 uint64_t state_disk_bytes(struct state *st);
+/* RocksDB's estimate of the keys it holds (offsets included); 0 unknown. */
+uint64_t state_estimate_keys(struct state *st);
 
 #endif

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "hmap.h"
+#include "keyfilter.h"
 #include "log.h"
 #include "now.h"
 
@@ -95,6 +96,12 @@ struct store {
     bool job, quit; /* under mu */
     atomic_bool walking;
     struct buf sealer_enc;
+    /* Keys ever written (store_filter_absent): trusted once the scan of
+     * the backend that fills it is done. */
+    struct keyfilter *known;
+    atomic_bool known_ready, known_quit;
+    atomic_uint_fast64_t known_added;
+    pthread_t known_scan;
     struct entry **sealer_order; /* the sealer's copy of `sealing`, by key */
     size_t cap_sealer_order;
     uint64_t seals;   /* store_seal() calls so far */
@@ -202,6 +209,11 @@ void store_free(struct store *s)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->sealer, NULL);
     }
+    if (s->known) {
+        atomic_store(&s->known_quit, true);
+        pthread_join(s->known_scan, NULL);
+        keyfilter_free(s->known);
+    }
     pthread_mutex_destroy(&s->batch_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -284,9 +296,30 @@ static int backend_load(struct store *s, const char *bkey, void **val,
     return rc;
 }
 
+static void know_key(struct store *s, const char *bkey)
+{
+    if (s->known) {
+        keyfilter_add(s->known, bkey, strlen(bkey));
+        atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
+    }
+}
+
+/* True when the backend surely has no value for bkey: the filter is
+ * filled and not saturated (4x its capacity: ~30 % false positives), and
+ * bkey was never written. */
+static bool known_absent(struct store *s, const char *bkey)
+{
+    return s->known &&
+           atomic_load_explicit(&s->known_ready, memory_order_acquire) &&
+           atomic_load_explicit(&s->known_added, memory_order_relaxed) <=
+               4 * keyfilter_capacity(s->known) &&
+           !keyfilter_may_contain(s->known, bkey, strlen(bkey));
+}
+
 static void backend_put(struct store *s, struct state_batch *b,
                         const char *bkey, const void *val, size_t len)
 {
+    know_key(s, bkey);
     if (s->db) {
         state_batch_put(b, bkey, strlen(bkey), val, len);
         return;
@@ -426,6 +459,59 @@ static void *sealer_main(void *arg)
     return NULL;
 }
 
+static int know_one(void *arg, const void *key, size_t klen,
+                    const void *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    struct store *s = arg;
+    keyfilter_add(s->known, key, klen);
+    atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
+    return atomic_load_explicit(&s->known_quit, memory_order_relaxed);
+}
+
+/* Every key the backend holds goes into the filter, from a snapshot taken
+ * after the filter existed: a key written since was added by its put. */
+static void *known_scan_main(void *arg)
+{
+    struct store *s = arg;
+    char err[256];
+    int64_t t0 = now_mono_ms();
+    if (state_scan(s->db, "", 0, know_one, s, err, sizeof(err)) != 0) {
+        LOG_WRN("store", "key filter not used: %s", err);
+        return NULL;
+    }
+    if (atomic_load(&s->known_quit))
+        return NULL;
+    atomic_store_explicit(&s->known_ready, true, memory_order_release);
+    LOG_INF("store",
+            "key filter ready: %llu keys in %lld ms (%zu KiB, for %llu)",
+            (unsigned long long)atomic_load(&s->known_added),
+            (long long)(now_mono_ms() - t0),
+            keyfilter_bytes(s->known) / 1024,
+            (unsigned long long)keyfilter_capacity(s->known));
+    return NULL;
+}
+
+int store_filter_absent(struct store *s, uint64_t capacity)
+{
+    if (!s->db || s->known)
+        return -1;
+    s->known = keyfilter_new(capacity);
+    if (pthread_create(&s->known_scan, NULL, known_scan_main, s) != 0) {
+        keyfilter_free(s->known);
+        s->known = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+bool store_filter_ready(const struct store *s)
+{
+    return s->known &&
+           atomic_load_explicit(&s->known_ready, memory_order_acquire);
+}
+
 int store_seal_async(struct store *s)
 {
     if (!s->db || s->async)
@@ -523,10 +609,16 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
     void *val = NULL;
     size_t len = 0;
     void *obj = NULL;
-    int rc = backend_load(s, bkey, &val, &len);
-    s->stats.loads++;
-    if (rc == 0)
-        s->stats.absent++;
+    int rc;
+    if (known_absent(s, bkey)) {
+        rc = 0;
+        s->stats.filtered++;
+    } else {
+        rc = backend_load(s, bkey, &val, &len);
+        s->stats.loads++;
+        if (rc == 0)
+            s->stats.absent++;
+    }
     if (rc == 1)
         rc = decode_bytes(s, proc, key, bkey, val, len, &obj);
     free(val);

@@ -72,6 +72,14 @@ size_t store_seal_step(struct store *s, size_t max);
  * store_free(). 0, or -1 when not possible (the store then seals on the
  * caller's thread as before). */
 int store_seal_async(struct store *s);
+/* Answers "absent" for keys never written without reading the backend:
+ * a Bloom filter for `capacity` keys (10 bits each; ~1 % false
+ * positives at capacity, and not used beyond 4x), filled by a scan of the
+ * backend on a thread of its own - gets read the backend as before until
+ * it is done - and by every write. A new customer's first events then
+ * need no RocksDB read. Only over RocksDB; 0, or -1. */
+int store_filter_absent(struct store *s, uint64_t capacity);
+bool store_filter_ready(const struct store *s); /* the scan is done */
 /* Tells the store that the batches of the first `seals` seals (counted
  * from 1 in store_seal()/store_flush() order) are in the backend. Only
  * objects whose last seal is written can be evicted: one evicted earlier
@@ -106,6 +114,7 @@ struct store_stats {
     uint64_t warm;   /* of which found a warm entry (decoded, no read) */
     uint64_t loads;  /* of which read the backend (cache misses) */
     uint64_t absent; /* of those, found nothing */
+    uint64_t filtered; /* absent without a read: the key filter said so */
     uint64_t seal_waits; /* gets that waited for the sealer to finish it */
     /* Now, not counters: */
     size_t hot;          /* decoded objects (and remembered absences) */

@@ -604,6 +604,63 @@ static void test_sealer_writes_in_key_order(void **vstate)
     state_batch_free(b);
 }
 
+static void wait_filter_ready(struct store *s)
+{
+    for (int i = 0; i < 5000 && !store_filter_ready(s); i++)
+        usleep(1000);
+    assert_true(store_filter_ready(s));
+}
+
+/* The key filter: keys in the database before the store started (found by
+ * its scan) and keys written since (added by the puts) are read from the
+ * database; keys never written are answered without a read. */
+static void test_key_filter(void **vstate)
+{
+    struct dbfix *f = *vstate;
+    char err[256], key[32];
+    struct store_stats st;
+    struct state_batch *b = state_batch_new();
+    struct store *s = store_new(ops, 1, f->db, 1000);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "old%d", i);
+        bump(s, key, i + 1);
+    }
+    store_flush(s, b);
+    assert_int_equal(state_batch_commit(f->db, b, err, sizeof(err)), 0);
+    store_free(s);
+
+    s = store_new(ops, 1, f->db, 1000);
+    assert_int_equal(store_filter_absent(s, 1000), 0);
+    assert_int_equal(store_filter_absent(s, 1000), -1); /* once */
+    wait_filter_ready(s);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "old%d", i);
+        assert_int_equal(value_of(s, key), i + 1);
+    }
+    store_stats(s, &st);
+    assert_int_equal(st.loads, 300);
+    assert_int_equal(st.filtered, 0);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "new%d", i);
+        assert_int_equal(value_of(s, key), -1);
+    }
+    store_stats(s, &st);
+    /* ~1 % false positives at capacity; far fewer at 60 % of it. */
+    assert_true(st.filtered >= 290);
+    assert_int_equal(st.loads + st.filtered, 600);
+    assert_int_equal(st.absent, st.loads - 300);
+
+    /* Written after the scan: the put added it. */
+    bump(s, "new7", 70);
+    store_flush(s, b);
+    assert_int_equal(state_batch_commit(f->db, b, err, sizeof(err)), 0);
+    store_mark_written(s, 1);
+    store_drop_cache(s);
+    assert_int_equal(value_of(s, "new7"), 70);
+    store_free(s);
+    state_batch_free(b);
+}
+
 static void test_corrupt_state_is_quarantined(void **vstate)
 {
     struct dbfix *f = *vstate;
@@ -698,6 +755,8 @@ int main(void)
                                         db_teardown),
         cmocka_unit_test_setup_teardown(test_sealer_writes_in_key_order,
                                         db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_key_filter, db_setup,
+                                        db_teardown),
         cmocka_unit_test_setup_teardown(test_warm_tier, db_setup,
                                         db_teardown),
         cmocka_unit_test(test_trim_in_steps),

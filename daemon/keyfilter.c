@@ -1,0 +1,109 @@
+/*
+ * keyfilter.c - blocked Bloom filter: 512-bit blocks, 7 bits per key.
+ *
+ * One 64-bit hash picks the block (multiply-shift, no modulo); a second,
+ * mixed from the first, gives the 7 bit positions as 9-bit slices. Words
+ * are atomic so the sealing thread and a start-up scan can add while the
+ * processing thread probes; relaxed order is enough, since callers order a
+ * key's add before any probe that must see it by other means (the store's
+ * seal state, the scan's ready flag).
+ */
+#include "keyfilter.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK_WORDS 8 /* 512 bits, one cache line */
+#define BITS_PER_KEY 10
+#define PROBES 7
+
+struct keyfilter {
+    _Atomic uint64_t *words;
+    uint64_t nblocks;
+    uint64_t capacity;
+};
+
+/* FNV-1a over the bytes, then MurmurHash3's finaliser to spread them. */
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t hash_bytes(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return mix(h);
+}
+
+struct keyfilter *keyfilter_new(uint64_t capacity)
+{
+    struct keyfilter *f = calloc(1, sizeof(*f));
+    if (!f)
+        abort();
+    f->capacity = capacity ? capacity : 1;
+    f->nblocks = (f->capacity * BITS_PER_KEY + 511) / 512;
+    size_t bytes = (size_t)f->nblocks * BLOCK_WORDS * sizeof(uint64_t);
+    f->words = aligned_alloc(64, bytes);
+    if (!f->words) {
+        fputs("dealstream: out of memory\n", stderr);
+        abort();
+    }
+    memset((void *)f->words, 0, bytes);
+    return f;
+}
+
+void keyfilter_free(struct keyfilter *f)
+{
+    if (!f)
+        return;
+    free((void *)f->words);
+    free(f);
+}
+
+static _Atomic uint64_t *block_of(const struct keyfilter *f, uint64_t h)
+{
+    uint64_t b = (uint64_t)(((unsigned __int128)h * f->nblocks) >> 64);
+    return f->words + b * BLOCK_WORDS;
+}
+
+void keyfilter_add(struct keyfilter *f, const void *key, size_t len)
+{
+    uint64_t h = hash_bytes(key, len);
+    _Atomic uint64_t *blk = block_of(f, h);
+    uint64_t bits = mix(h + 0x9e3779b97f4a7c15ULL);
+    for (int i = 0; i < PROBES; i++, bits >>= 9)
+        atomic_fetch_or_explicit(&blk[(bits >> 6) & 7],
+                                 (uint64_t)1 << (bits & 63),
+                                 memory_order_relaxed);
+}
+
+bool keyfilter_may_contain(const struct keyfilter *f, const void *key,
+                           size_t len)
+{
+    uint64_t h = hash_bytes(key, len);
+    _Atomic uint64_t *blk = block_of(f, h);
+    uint64_t bits = mix(h + 0x9e3779b97f4a7c15ULL);
+    for (int i = 0; i < PROBES; i++, bits >>= 9)
+        if (!(atomic_load_explicit(&blk[(bits >> 6) & 7],
+                                   memory_order_relaxed) &
+              ((uint64_t)1 << (bits & 63))))
+            return false;
+    return true;
+}
+
+uint64_t keyfilter_capacity(const struct keyfilter *f) { return f->capacity; }
+
+size_t keyfilter_bytes(const struct keyfilter *f)
+{
+    return (size_t)f->nblocks * BLOCK_WORDS * sizeof(uint64_t);
+}
