@@ -76,15 +76,20 @@ static _Atomic uint64_t *block_of(const struct keyfilter *f, uint64_t h)
     return f->words + b * BLOCK_WORDS;
 }
 
-void keyfilter_add(struct keyfilter *f, const void *key, size_t len)
+bool keyfilter_add(struct keyfilter *f, const void *key, size_t len)
 {
     uint64_t h = hash_bytes(key, len);
     _Atomic uint64_t *blk = block_of(f, h);
     uint64_t bits = mix(h + 0x9e3779b97f4a7c15ULL);
-    for (int i = 0; i < PROBES; i++, bits >>= 9)
-        atomic_fetch_or_explicit(&blk[(bits >> 6) & 7],
-                                 (uint64_t)1 << (bits & 63),
-                                 memory_order_relaxed);
+    bool fresh = false;
+    for (int i = 0; i < PROBES; i++, bits >>= 9) {
+        uint64_t bit = (uint64_t)1 << (bits & 63);
+        if (!(atomic_fetch_or_explicit(&blk[(bits >> 6) & 7], bit,
+                                       memory_order_relaxed) &
+              bit))
+            fresh = true;
+    }
+    return fresh;
 }
 
 bool keyfilter_may_contain(const struct keyfilter *f, const void *key,

@@ -24,8 +24,10 @@ struct keyfilter;
 /* A filter sized for `capacity` keys (at least 1). Aborts on OOM. */
 struct keyfilter *keyfilter_new(uint64_t capacity);
 void keyfilter_free(struct keyfilter *f); /* accepts NULL */
-/* Thread-safe against other adds and against probes. */
-void keyfilter_add(struct keyfilter *f, const void *key, size_t len);
+/* Thread-safe against other adds and against probes. True when the key
+ * was surely not in the filter before (a bit of it was unset): counting
+ * those counts distinct keys, less the rare false positive. */
+bool keyfilter_add(struct keyfilter *f, const void *key, size_t len);
 /* False: the key was never added. Sees every add that happens-before it. */
 bool keyfilter_may_contain(const struct keyfilter *f, const void *key,
                            size_t len);

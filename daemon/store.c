@@ -100,7 +100,8 @@ struct store {
      * the backend that fills it is done. */
     struct keyfilter *known;
     atomic_bool known_ready, known_quit;
-    atomic_uint_fast64_t known_added;
+    atomic_uint_fast64_t known_added; /* distinct keys, about */
+    bool known_full; /* saturated: said once */
     pthread_t known_scan;
     struct entry **sealer_order; /* the sealer's copy of `sealing`, by key */
     size_t cap_sealer_order;
@@ -298,10 +299,9 @@ static int backend_load(struct store *s, const char *bkey, void **val,
 
 static void know_key(struct store *s, const char *bkey)
 {
-    if (s->known) {
-        keyfilter_add(s->known, bkey, strlen(bkey));
+    /* Counted only when new: a key rewritten every batch is one key. */
+    if (s->known && keyfilter_add(s->known, bkey, strlen(bkey)))
         atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
-    }
 }
 
 /* True when the backend surely has no value for bkey: the filter is
@@ -309,11 +309,20 @@ static void know_key(struct store *s, const char *bkey)
  * bkey was never written. */
 static bool known_absent(struct store *s, const char *bkey)
 {
-    return s->known &&
-           atomic_load_explicit(&s->known_ready, memory_order_acquire) &&
-           atomic_load_explicit(&s->known_added, memory_order_relaxed) <=
-               4 * keyfilter_capacity(s->known) &&
-           !keyfilter_may_contain(s->known, bkey, strlen(bkey));
+    if (!s->known ||
+        !atomic_load_explicit(&s->known_ready, memory_order_acquire))
+        return false;
+    if (atomic_load_explicit(&s->known_added, memory_order_relaxed) >
+        4 * keyfilter_capacity(s->known)) {
+        if (!s->known_full) {
+            s->known_full = true;
+            LOG_WRN("store", "key filter full (%llu keys): no longer used "
+                    "until the next start, which sizes it afresh",
+                    (unsigned long long)atomic_load(&s->known_added));
+        }
+        return false;
+    }
+    return !keyfilter_may_contain(s->known, bkey, strlen(bkey));
 }
 
 static void backend_put(struct store *s, struct state_batch *b,
@@ -465,8 +474,8 @@ static int know_one(void *arg, const void *key, size_t klen,
     (void)val;
     (void)vlen;
     struct store *s = arg;
-    keyfilter_add(s->known, key, klen);
-    atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
+    if (keyfilter_add(s->known, key, klen))
+        atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
     return atomic_load_explicit(&s->known_quit, memory_order_relaxed);
 }
 

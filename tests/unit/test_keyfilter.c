@@ -31,8 +31,12 @@ static void test_no_false_negatives_and_rate(void **unused)
     for (int i = 0; i < 1000; i++) /* empty: surely absent */
         assert_false(
             keyfilter_may_contain(f, k, key_of(k, sizeof(k), "cust", i)));
+    int fresh = 0;
     for (int i = 0; i < N; i++)
-        keyfilter_add(f, k, key_of(k, sizeof(k), "cust", i));
+        fresh += keyfilter_add(f, k, key_of(k, sizeof(k), "cust", i));
+    assert_true(fresh > N - N / 50); /* all new, but for false positives */
+    for (int i = 0; i < N; i++) /* again: none new */
+        assert_false(keyfilter_add(f, k, key_of(k, sizeof(k), "cust", i)));
     for (int i = 0; i < N; i++) {
         size_t n = key_of(k, sizeof(k), "cust", i);
         assert_true(keyfilter_may_contain(f, k, n));
