@@ -46,7 +46,9 @@ struct processor_ops {
     void (*on_timer)(void *inst, struct proc_ctx *ctx, int64_t now_ms);
     void (*destroy)(void *inst); /* optional; accepts NULL */
 
-    /* State objects of this processor. */
+    /* State objects of this processor. state_encode and state_free may run
+     * on the store's sealing thread, on an object no other code holds:
+     * they must touch nothing but the object. */
     void *(*state_new)(const char *key);
     void (*state_encode)(const void *st, struct buf *out);
     /* 0 and *st, or -1 on bytes it cannot read. */

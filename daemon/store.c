@@ -52,6 +52,9 @@ struct entry {
                         * when absent or deleted */
     uint8_t *enc;      /* warm only: the encoded object, as in the backend */
     size_t enc_len;
+    uint8_t *sealed;   /* hot, clean: the bytes it was last sealed (or read)
+                        * as, for the move to the warm tier; NULL none */
+    size_t sealed_len;
     struct entry *prev, *next; /* LRU of its tier: head = most recent */
     char bkey[];       /* backend key "<proc>/<key>": the cache map's key */
 };
@@ -77,6 +80,9 @@ struct store {
     size_t n_hot;
     struct entry *whead, *wtail; /* warm tier */
     size_t warm_bytes, warm_max;
+    /* Sealed bytes kept on hot entries; the sealer adds to it too. With
+     * warm_bytes it is what state.encoded_cache bounds. */
+    atomic_size_t sealed_bytes;
     struct entry **dirty;
     size_t n_dirty, cap_dirty;
     /* The seal in progress: entries dirty at store_seal(), encoded into
@@ -96,6 +102,12 @@ struct store {
     bool job, quit; /* under mu */
     atomic_bool walking;
     struct buf sealer_enc;
+    /* Decoded objects moved to the warm tier, freed by the sealer: freeing
+     * a graph walks its cold allocations, which is what the move costs
+     * once it needs no encode. `graves` fills on the processing thread;
+     * store_seal() hands it over as `sealer_graves` with the seal. */
+    struct grave { size_t proc; void *obj; } *graves, *sealer_graves;
+    size_t n_graves, cap_graves, n_sealer_graves, cap_sealer_graves;
     /* Keys ever written (store_filter_absent): trusted once the scan of
      * the backend that fills it is done. */
     struct keyfilter *known;
@@ -189,6 +201,43 @@ static size_t warm_cost(const struct entry *e)
     return e->enc_len + sizeof(*e) + strlen(e->bkey) + 1 + 48;
 }
 
+/* Sealed bytes: the object as the backend has it (or will, once its
+ * batch is written), kept while it stays clean so that moving it to the
+ * warm tier needs no second encode (that encode was ~14 % of the
+ * processing thread). Any change drops them. */
+static void keep_sealed(struct store *s, struct entry *e, uint8_t *bytes,
+                        size_t len)
+{
+    free(e->sealed);
+    atomic_fetch_sub_explicit(&s->sealed_bytes, e->sealed_len,
+                              memory_order_relaxed);
+    e->sealed = bytes;
+    e->sealed_len = len;
+    atomic_fetch_add_explicit(&s->sealed_bytes, len, memory_order_relaxed);
+}
+
+/* Sealed bytes take at most half the budget, so that the warm tier keeps
+ * the other half whatever the hot tier's size. Either thread may ask. */
+static bool may_keep_sealed(const struct store *s, size_t len)
+{
+    return atomic_load_explicit(&s->sealed_bytes, memory_order_relaxed) +
+               len <=
+           s->warm_max / 2;
+}
+
+static void drop_sealed(struct store *s, struct entry *e)
+{
+    if (e->sealed)
+        keep_sealed(s, e, NULL, 0);
+}
+
+/* The encoded bytes held in memory, which state.encoded_cache bounds. */
+static size_t encoded_bytes(const struct store *s)
+{
+    return s->warm_bytes +
+           atomic_load_explicit(&s->sealed_bytes, memory_order_relaxed);
+}
+
 static void entry_free(struct store *s, struct entry *e)
 {
     if (e->obj)
@@ -196,6 +245,7 @@ static void entry_free(struct store *s, struct entry *e)
     if (e->warm)
         s->warm_bytes -= warm_cost(e);
     free(e->enc);
+    drop_sealed(s, e);
     free(e);
 }
 
@@ -219,6 +269,12 @@ void store_free(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     buf_free(&s->sealer_enc);
+    for (size_t i = 0; i < s->n_graves; i++)
+        s->ops[s->graves[i].proc]->state_free(s->graves[i].obj);
+    for (size_t i = 0; i < s->n_sealer_graves; i++) /* a job never run */
+        s->ops[s->sealer_graves[i].proc]->state_free(s->sealer_graves[i].obj);
+    free(s->graves);
+    free(s->sealer_graves);
     free(s->sealer_order);
     for (int tier = 0; tier < 2; tier++) {
         struct entry *e = tier ? s->whead : s->head;
@@ -261,6 +317,7 @@ static void mark_dirty(struct store *s, struct entry *e)
     }
     s->dirty[s->n_dirty++] = e;
     e->dirty = true;
+    drop_sealed(s, e); /* about to change */
 }
 
 static struct entry *entry_new(struct store *s, size_t proc, const char *bkey)
@@ -365,6 +422,10 @@ static void seal_write(struct store *s, struct entry *e, struct buf *enc)
         pthread_mutex_lock(&s->batch_mu);
         backend_put(s, s->seal_b, e->bkey, enc->data, enc->len);
         pthread_mutex_unlock(&s->batch_mu);
+        if (may_keep_sealed(s, enc->len))
+            keep_sealed(s, e, memcpy(xmalloc(enc->len ? enc->len : 1),
+                                     enc->data, enc->len),
+                        enc->len);
     }
     atomic_store_explicit(&e->seal, SEAL_NONE, memory_order_release);
     atomic_fetch_sub_explicit(&s->seal_left, 1, memory_order_release);
@@ -458,6 +519,10 @@ static void *sealer_main(void *arg)
         for (size_t i = 0; i < n; i++)
             if (seal_claim(v[i]))
                 seal_write(s, v[i], &s->sealer_enc);
+        for (size_t i = 0; i < s->n_sealer_graves; i++)
+            s->ops[s->sealer_graves[i].proc]->state_free(
+                s->sealer_graves[i].obj);
+        s->n_sealer_graves = 0;
         pthread_mutex_lock(&s->mu);
         s->job = false;
         /* Release: the processing thread may reuse the array and free
@@ -570,9 +635,13 @@ static void promote(struct store *s, struct entry *e)
     e->warm = false;
     lru_push_front(s, e);
     if (e->enc) {
-        decode_bytes(s, e->proc, e->key, e->bkey, e->enc, e->enc_len,
-                     &e->obj);
-        free(e->enc);
+        /* Decoded as they are, the bytes are the object's sealed bytes. */
+        if (decode_bytes(s, e->proc, e->key, e->bkey, e->enc, e->enc_len,
+                         &e->obj) == 1 &&
+            may_keep_sealed(s, e->enc_len))
+            keep_sealed(s, e, e->enc, e->enc_len);
+        else
+            free(e->enc);
         e->enc = NULL;
         e->enc_len = 0;
     }
@@ -655,8 +724,10 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
 void store_dirty(struct store *s, size_t proc, const char *key)
 {
     struct entry *e = hmap_get(s->cache, backend_key(s, proc, key));
-    if (e && e->obj) /* a warm entry has no object a caller could change */
+    if (e && e->obj) { /* a warm entry has no object a caller could change */
+        seal_first(s, e);
         mark_dirty(s, e);
+    }
 }
 
 void store_delete(struct store *s, size_t proc, const char *key)
@@ -702,7 +773,16 @@ void store_seal(struct store *s, struct state_batch *b)
     s->dirty = v;
     s->cap_dirty = cap;
     s->n_dirty = 0;
-    if (s->async && s->n_sealing > 0) {
+    if (s->async && (s->n_sealing > 0 || s->n_graves > 0)) {
+        /* The sealer let go of its graves with the last seal. */
+        struct grave *g = s->sealer_graves;
+        size_t gcap = s->cap_sealer_graves;
+        s->sealer_graves = s->graves;
+        s->cap_sealer_graves = s->cap_graves;
+        s->n_sealer_graves = s->n_graves;
+        s->graves = g;
+        s->cap_graves = gcap;
+        s->n_graves = 0;
         /* The mutex orders everything above before the sealer's walk. */
         pthread_mutex_lock(&s->mu);
         atomic_store_explicit(&s->walking, true, memory_order_relaxed);
@@ -773,14 +853,36 @@ static bool evictable(const struct store *s, const struct entry *e)
 
 /* From the hot tier to the warm one; e must be evictable, so its object is
  * what the backend holds and encoding it now gives the same bytes. */
-static void demote(struct store *s, struct entry *e)
+static void bury(struct store *s, size_t proc, void *obj, bool defer)
+{
+    if (!s->async || !defer) {
+        s->ops[proc]->state_free(obj);
+        return;
+    }
+    if (s->n_graves == s->cap_graves) {
+        s->cap_graves = s->cap_graves ? 2 * s->cap_graves : 1024;
+        s->graves = realloc(s->graves, s->cap_graves * sizeof(*s->graves));
+        if (!s->graves)
+            abort();
+    }
+    s->graves[s->n_graves++] = (struct grave){proc, obj};
+}
+
+static void demote(struct store *s, struct entry *e, bool defer)
 {
     if (s->warm_max == 0) {
         evict(s, e);
         return;
     }
     lru_unlink(s, e);
-    if (e->obj) {
+    if (e->obj && e->sealed) {
+        e->enc = e->sealed;
+        e->enc_len = e->sealed_len;
+        e->sealed = NULL; /* moved, not freed */
+        keep_sealed(s, e, NULL, 0);
+        bury(s, e->proc, e->obj, defer);
+        e->obj = NULL;
+    } else if (e->obj) {
         buf_reset(&s->enc);
         s->ops[e->proc]->state_encode(e->obj, &s->enc);
         e->enc = xmalloc(s->enc.len ? s->enc.len : 1);
@@ -808,15 +910,15 @@ size_t store_trim_step(struct store *s, size_t max)
      * than walk over them again at every record. */
     size_t done = 0;
     while (done < max && s->n_hot > s->max_entries && evictable(s, s->tail)) {
-        demote(s, s->tail);
+        demote(s, s->tail, true);
         done++;
     }
-    while (done < max && s->wtail && s->warm_bytes > s->warm_max) {
+    while (done < max && s->wtail && encoded_bytes(s) > s->warm_max) {
         evict(s, s->wtail);
         done++;
     }
     return (s->n_hot > s->max_entries && evictable(s, s->tail)) ||
-           (s->wtail && s->warm_bytes > s->warm_max);
+           (s->wtail && encoded_bytes(s) > s->warm_max);
 }
 
 void store_trim(struct store *s)
@@ -825,10 +927,10 @@ void store_trim(struct store *s)
     while (e && s->n_hot > s->max_entries) {
         struct entry *prev = e->prev;
         if (evictable(s, e))
-            demote(s, e);
+            demote(s, e, false);
         e = prev;
     }
-    while (s->wtail && s->warm_bytes > s->warm_max)
+    while (s->wtail && encoded_bytes(s) > s->warm_max)
         evict(s, s->wtail);
 }
 
@@ -848,6 +950,14 @@ void store_drop_cache(struct store *s)
 void store_set_warm_bytes(struct store *s, size_t max)
 {
     s->warm_max = max;
+    /* A smaller budget: sealed bytes over its half go, least recently used
+     * first (not those of a seal under way: the sealer may be at them). */
+    for (struct entry *e = s->tail;
+         e && atomic_load_explicit(&s->sealed_bytes, memory_order_relaxed) >
+                  max / 2;
+         e = e->prev)
+        if (!in_seal(e))
+            drop_sealed(s, e);
     store_trim(s);
 }
 
@@ -859,7 +969,7 @@ void store_stats(const struct store *s, struct store_stats *out)
     *out = s->stats;
     out->hot = s->n_hot;
     out->warm_entries = hmap_count(s->cache) - s->n_hot;
-    out->warm_bytes = s->warm_bytes;
+    out->warm_bytes = encoded_bytes(s);
     out->sealer_cpu_ms = s->async ? now_cpu_ms_of(s->sealer) : -1;
 }
 

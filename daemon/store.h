@@ -14,8 +14,8 @@
  * "<processor name>/<key>". Only clean objects whose last batch is written
  * leave the decoded (hot) tier, least recently used first, so nothing
  * changed since the last commit is ever lost; they go to the warm tier as
- * their encoded bytes, and from there, least recently used first, out of
- * memory.
+ * their encoded bytes (those the sealer made, when kept), and from there,
+ * least recently used first, out of memory.
  */
 #ifndef DS_STORE_H
 #define DS_STORE_H
@@ -98,8 +98,11 @@ void store_trim(struct store *s);
  * that follow instead of pausing one of them. Stops at the first entry
  * that cannot go yet. Returns non-zero while it could do more now. */
 size_t store_trim_step(struct store *s, size_t max);
-/* Bytes the warm tier may hold (0, the default: none, an object pushed out
- * of the hot tier is dropped and read back from the backend). */
+/* Bytes of encoded objects the store may hold (0, the default: none, an
+ * object pushed out of the hot tier is dropped and read back from the
+ * backend): the warm tier, plus, in up to half of it, hot objects' sealed
+ * bytes, kept so that moving a clean object to the warm tier is no
+ * second encode. */
 void store_set_warm_bytes(struct store *s, size_t max);
 /* Drops every clean, written cached object, and the warm tier: the next
  * access reads the backend again. Used when partitions are revoked (after every batch is written)
@@ -119,7 +122,8 @@ struct store_stats {
     /* Now, not counters: */
     size_t hot;          /* decoded objects (and remembered absences) */
     size_t warm_entries; /* warm tier */
-    size_t warm_bytes;   /* its estimated memory */
+    size_t warm_bytes;   /* its estimated memory, with hot objects' sealed
+                          * bytes: what store_set_warm_bytes() bounds */
     int64_t sealer_cpu_ms; /* the sealing thread's CPU so far; -1 none */
 };
 void store_stats(const struct store *s, struct store_stats *out);
