@@ -7,6 +7,7 @@
  * alert re-emitted after a crash.
  */
 #include "alert.h"
+#include "hash.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,16 +52,6 @@ static void digest_feed(struct digest *d, const char *s)
     d->b = (d->b ^ sep) * 0x00000100000001b3ULL + 0x9e3779b97f4a7c15ULL;
 }
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 void alert_compute_id(struct alert *a)
 {
     struct digest d = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
@@ -69,5 +60,6 @@ void alert_compute_id(struct alert *a)
     digest_feed(&d, a->trigger_event_id);
     digest_feed(&d, a->dedup_key);
     snprintf(a->alert_id, sizeof(a->alert_id), "%016llx%016llx",
-             (unsigned long long)mix(d.a), (unsigned long long)mix(d.b ^ d.a));
+             (unsigned long long)hash_mix64(d.a),
+             (unsigned long long)hash_mix64(d.b ^ d.a));
 }

@@ -9,6 +9,7 @@
  * seal state, the scan's ready flag).
  */
 #include "keyfilter.h"
+#include "hash.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,24 +26,9 @@ struct keyfilter {
     uint64_t capacity;
 };
 
-/* FNV-1a over the bytes, then MurmurHash3's finaliser to spread them. */
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t hash_bytes(const void *key, size_t len)
 {
-    const unsigned char *p = key;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return mix(h);
+    return hash_mix64(hash_fnv1a(key, len));
 }
 
 struct keyfilter *keyfilter_new(uint64_t capacity)
@@ -80,7 +66,7 @@ bool keyfilter_add(struct keyfilter *f, const void *key, size_t len)
 {
     uint64_t h = hash_bytes(key, len);
     _Atomic uint64_t *blk = block_of(f, h);
-    uint64_t bits = mix(h + 0x9e3779b97f4a7c15ULL);
+    uint64_t bits = hash_mix64(h + 0x9e3779b97f4a7c15ULL);
     bool fresh = false;
     for (int i = 0; i < PROBES; i++, bits >>= 9) {
         uint64_t bit = (uint64_t)1 << (bits & 63);
@@ -97,7 +83,7 @@ bool keyfilter_may_contain(const struct keyfilter *f, const void *key,
 {
     uint64_t h = hash_bytes(key, len);
     _Atomic uint64_t *blk = block_of(f, h);
-    uint64_t bits = mix(h + 0x9e3779b97f4a7c15ULL);
+    uint64_t bits = hash_mix64(h + 0x9e3779b97f4a7c15ULL);
     for (int i = 0; i < PROBES; i++, bits >>= 9)
         if (!(atomic_load_explicit(&blk[(bits >> 6) & 7],
                                    memory_order_relaxed) &
