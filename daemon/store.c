@@ -851,8 +851,8 @@ static bool evictable(const struct store *s, const struct entry *e)
     return !e->dirty && !in_seal(e) && e->sealed_in <= s->written;
 }
 
-/* From the hot tier to the warm one; e must be evictable, so its object is
- * what the backend holds and encoding it now gives the same bytes. */
+/* Frees a decoded object, or with `defer` (and the sealer running) queues
+ * it for the sealing thread, which frees it after the next seal. */
 static void bury(struct store *s, size_t proc, void *obj, bool defer)
 {
     if (!s->async || !defer) {
@@ -868,6 +868,9 @@ static void bury(struct store *s, size_t proc, void *obj, bool defer)
     s->graves[s->n_graves++] = (struct grave){proc, obj};
 }
 
+/* From the hot tier to the warm one; e must be evictable, so its object is
+ * what the backend holds: its sealed bytes, when kept, or encoding it now
+ * give the same bytes. With `defer` the sealer frees the object. */
 static void demote(struct store *s, struct entry *e, bool defer)
 {
     if (s->warm_max == 0) {
@@ -888,7 +891,7 @@ static void demote(struct store *s, struct entry *e, bool defer)
         e->enc = xmalloc(s->enc.len ? s->enc.len : 1);
         memcpy(e->enc, s->enc.data, s->enc.len);
         e->enc_len = s->enc.len;
-        s->ops[e->proc]->state_free(e->obj);
+        bury(s, e->proc, e->obj, defer);
         e->obj = NULL;
     }
     e->warm = true;
