@@ -17,8 +17,8 @@
  */
 #include "now.h"
 #include "state.h"
+#include "tmpdir.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +46,6 @@ static int count_key(void *arg, const void *key, size_t klen, const void *val,
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 int main(int argc, char **argv)
 {
     long records = argc > 1 ? atol(argv[1]) : 1000000;
@@ -69,8 +60,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    char dir[] = "/tmp/ds_state_bench.XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[64];
+    if (tmpdir_make(dir, sizeof(dir), "state_bench") != 0) {
         perror("mkdtemp");
         return 1;
     }
@@ -160,6 +151,6 @@ out:
     state_batch_free(b);
     state_close(st);
     free(val);
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
     return rc;
 }

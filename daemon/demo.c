@@ -8,7 +8,6 @@
  * it prints is what a downstream consumer would receive.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -21,15 +20,7 @@
 #include "log.h"
 #include "registry.h"
 #include "runtime.h"
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
+#include "tmpdir.h"
 
 /* The default config: ./processor.yaml, else the source tree's, else the
  * installed one. */
@@ -164,8 +155,8 @@ int cmd_demo(int argc, char **argv)
         return EXIT_CONFIG;
     }
 
-    char state_dir[] = "/tmp/dealstream-demo-XXXXXX";
-    if (!mkdtemp(state_dir)) {
+    char state_dir[64];
+    if (tmpdir_make(state_dir, sizeof(state_dir), "demo") != 0) {
         fprintf(stderr, "dealstream: mkdtemp: %s\n", strerror(errno));
         return EXIT_RUNTIME;
     }
@@ -242,6 +233,6 @@ out:
     codec_free(codec);
     kafka_mock_stop(mock);
     config_free(cfg);
-    nftw(state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(state_dir);
     return rc;
 }

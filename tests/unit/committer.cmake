@@ -1,2 +1,2 @@
 ds_unit_test(test_committer SOURCES daemon/committer.c daemon/state.c daemon/log.c
-  tests/unit/tmpdir.c)
+  daemon/tmpdir.c)

@@ -1,1 +1,1 @@
-ds_unit_test(test_state SOURCES daemon/state.c daemon/log.c tests/unit/tmpdir.c)
+ds_unit_test(test_state SOURCES daemon/state.c daemon/log.c daemon/tmpdir.c)

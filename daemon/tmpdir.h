@@ -1,9 +1,10 @@
 /*
- * tmpdir.h - scratch folders for unit tests that need a real file system
- * (RocksDB), made fresh per test and removed with everything in them.
+ * tmpdir.h - scratch folders on a real file system (RocksDB state for the
+ * demo, the state benchmark and the unit tests), made fresh and removed
+ * with everything in them.
  */
-#ifndef DS_TEST_TMPDIR_H
-#define DS_TEST_TMPDIR_H
+#ifndef DS_TMPDIR_H
+#define DS_TMPDIR_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /*
- * tmpdir.c - scratch folders for unit tests (see tmpdir.h).
+ * tmpdir.c - scratch folders (see tmpdir.h).
  */
 #include "tmpdir.h"
 
