@@ -536,12 +536,32 @@ static void test_seal_keeps_the_state_at_the_seal(void **vstate)
     state_batch_free(b);
 }
 
+#define RACE_KEYS 2000
+
+/* n random changes to the race's keys, mirrored in model[] (-1 absent):
+ * one in ten a delete of a present key, else a bump by base + k % spread. */
+static void race_changes(struct store *s, int64_t *model, int n, int64_t base,
+                         int spread)
+{
+    char key[32];
+    for (int i = 0; i < n; i++) {
+        int k = rand() % RACE_KEYS;
+        snprintf(key, sizeof(key), "K%d", k);
+        if (rand() % 10 == 0 && model[k] >= 0) {
+            store_delete(s, 0, key);
+            model[k] = -1;
+        } else {
+            bump(s, key, base + k % spread);
+            model[k] = (model[k] < 0 ? 0 : model[k]) + base + k % spread;
+        }
+    }
+}
+
 /* The sealer thread against the processing thread: rounds of changes,
  * each sealed while more changes (and deletes) race the sealer for the same
  * objects. After each batch is committed the database must hold every
  * object exactly as it was at that seal, and objects read back from the
  * warm tier their latest value. Run under ThreadSanitizer too. */
-#define RACE_KEYS 2000
 static void test_async_seal_races(void **vstate)
 {
     struct dbfix *f = *vstate;
@@ -559,17 +579,7 @@ static void test_async_seal_races(void **vstate)
     for (int round = 0; round < 40; round++) {
         struct state_batch *b = state_batch_new();
         store_seal(s, b); /* what changed in the race of the last round */
-        for (int i = 0; i < 1500; i++) {
-            int k = rand() % RACE_KEYS;
-            snprintf(key, sizeof(key), "K%d", k);
-            if (rand() % 10 == 0 && model[k] >= 0) {
-                store_delete(s, 0, key);
-                model[k] = -1;
-            } else {
-                bump(s, key, 1 + k % 7);
-                model[k] = (model[k] < 0 ? 0 : model[k]) + 1 + k % 7;
-            }
-        }
+        race_changes(s, model, 1500, 1, 7);
         assert_int_equal(store_seal_step(s, SIZE_MAX), 0);
         assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
         state_batch_free(b);
@@ -578,17 +588,7 @@ static void test_async_seal_races(void **vstate)
         memcpy(at_seal, model, sizeof(model));
         b = state_batch_new();
         store_seal(s, b);
-        for (int i = 0; i < 800; i++) {
-            int k = rand() % RACE_KEYS;
-            snprintf(key, sizeof(key), "K%d", k);
-            if (rand() % 10 == 0 && model[k] >= 0) {
-                store_delete(s, 0, key);
-                model[k] = -1;
-            } else {
-                bump(s, key, 100);
-                model[k] = (model[k] < 0 ? 0 : model[k]) + 100;
-            }
-        }
+        race_changes(s, model, 800, 100, 1);
         assert_int_equal(store_seal_step(s, SIZE_MAX), 0);
         assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
         state_batch_free(b);
