@@ -249,6 +249,12 @@ static void entry_free(struct store *s, struct entry *e)
     free(e);
 }
 
+static void free_graves(struct store *s, const struct grave *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        s->ops[g[i].proc]->state_free(g[i].obj);
+}
+
 void store_free(struct store *s)
 {
     if (!s)
@@ -269,10 +275,8 @@ void store_free(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     buf_free(&s->sealer_enc);
-    for (size_t i = 0; i < s->n_graves; i++)
-        s->ops[s->graves[i].proc]->state_free(s->graves[i].obj);
-    for (size_t i = 0; i < s->n_sealer_graves; i++) /* a job never run */
-        s->ops[s->sealer_graves[i].proc]->state_free(s->sealer_graves[i].obj);
+    free_graves(s, s->graves, s->n_graves);
+    free_graves(s, s->sealer_graves, s->n_sealer_graves); /* a job not run */
     free(s->graves);
     free(s->sealer_graves);
     free(s->sealer_order);
@@ -354,10 +358,10 @@ static int backend_load(struct store *s, const char *bkey, void **val,
     return rc;
 }
 
-static void know_key(struct store *s, const char *bkey)
+static void know_key(struct store *s, const void *key, size_t len)
 {
     /* Counted only when new: a key rewritten every batch is one key. */
-    if (s->known && keyfilter_add(s->known, bkey, strlen(bkey)))
+    if (s->known && keyfilter_add(s->known, key, len))
         atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
 }
 
@@ -385,7 +389,7 @@ static bool known_absent(struct store *s, const char *bkey)
 static void backend_put(struct store *s, struct state_batch *b,
                         const char *bkey, const void *val, size_t len)
 {
-    know_key(s, bkey);
+    know_key(s, bkey, strlen(bkey));
     if (s->db) {
         state_batch_put(b, bkey, strlen(bkey), val, len);
         return;
@@ -519,9 +523,7 @@ static void *sealer_main(void *arg)
         for (size_t i = 0; i < n; i++)
             if (seal_claim(v[i]))
                 seal_write(s, v[i], &s->sealer_enc);
-        for (size_t i = 0; i < s->n_sealer_graves; i++)
-            s->ops[s->sealer_graves[i].proc]->state_free(
-                s->sealer_graves[i].obj);
+        free_graves(s, s->sealer_graves, s->n_sealer_graves);
         s->n_sealer_graves = 0;
         pthread_mutex_lock(&s->mu);
         s->job = false;
@@ -539,8 +541,7 @@ static int know_one(void *arg, const void *key, size_t klen,
     (void)val;
     (void)vlen;
     struct store *s = arg;
-    if (keyfilter_add(s->known, key, klen))
-        atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
+    know_key(s, key, klen);
     return atomic_load_explicit(&s->known_quit, memory_order_relaxed);
 }
 
@@ -878,19 +879,19 @@ static void demote(struct store *s, struct entry *e, bool defer)
         return;
     }
     lru_unlink(s, e);
-    if (e->obj && e->sealed) {
-        e->enc = e->sealed;
-        e->enc_len = e->sealed_len;
-        e->sealed = NULL; /* moved, not freed */
-        keep_sealed(s, e, NULL, 0);
-        bury(s, e->proc, e->obj, defer);
-        e->obj = NULL;
-    } else if (e->obj) {
-        buf_reset(&s->enc);
-        s->ops[e->proc]->state_encode(e->obj, &s->enc);
-        e->enc = xmalloc(s->enc.len ? s->enc.len : 1);
-        memcpy(e->enc, s->enc.data, s->enc.len);
-        e->enc_len = s->enc.len;
+    if (e->obj) {
+        if (e->sealed) {
+            e->enc = e->sealed;
+            e->enc_len = e->sealed_len;
+            e->sealed = NULL; /* moved, not freed */
+            keep_sealed(s, e, NULL, 0);
+        } else {
+            buf_reset(&s->enc);
+            s->ops[e->proc]->state_encode(e->obj, &s->enc);
+            e->enc = xmalloc(s->enc.len ? s->enc.len : 1);
+            memcpy(e->enc, s->enc.data, s->enc.len);
+            e->enc_len = s->enc.len;
+        }
         bury(s, e->proc, e->obj, defer);
         e->obj = NULL;
     }
