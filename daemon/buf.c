@@ -74,12 +74,16 @@ void buf_put_double(struct buf *b, double v)
 
 void buf_put_str(struct buf *b, const char *s)
 {
+    buf_put_strn(b, s, s ? strlen(s) : 0);
+}
+
+void buf_put_strn(struct buf *b, const char *s, size_t n)
+{
     /* Length + 1, so 0 can mean "absent" and "" stays distinct from NULL. */
     if (!s) {
         buf_put_varint(b, 0);
         return;
     }
-    size_t n = strlen(s);
     buf_put_varint(b, (uint64_t)n + 1);
     buf_append(b, s, n);
 }
@@ -136,23 +140,34 @@ double buf_get_double(struct buf_reader *r)
     return v;
 }
 
+bool buf_get_strview(struct buf_reader *r, const char **s, size_t *n)
+{
+    uint64_t len = buf_get_varint(r);
+    if (r->err || len == 0)
+        return false;
+    len--;
+    if ((uint64_t)(r->end - r->p) < len) {
+        r->err = true;
+        return false;
+    }
+    *s = (const char *)r->p;
+    *n = (size_t)len;
+    r->p += len;
+    return true;
+}
+
 char *buf_get_str(struct buf_reader *r)
 {
-    uint64_t n = buf_get_varint(r);
-    if (r->err || n == 0)
+    const char *p;
+    size_t n;
+    if (!buf_get_strview(r, &p, &n))
         return NULL;
-    n--;
-    if ((uint64_t)(r->end - r->p) < n) {
-        r->err = true;
-        return NULL;
-    }
     char *s = malloc(n + 1);
     if (!s) {
         fputs("dealstream: out of memory\n", stderr);
         abort();
     }
-    memcpy(s, r->p, n);
+    memcpy(s, p, n);
     s[n] = '\0';
-    r->p += n;
     return s;
 }

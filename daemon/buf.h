@@ -30,6 +30,8 @@ void buf_put_varint(struct buf *b, uint64_t v);
 void buf_put_i64(struct buf *b, int64_t v); /* zigzag varint */
 void buf_put_double(struct buf *b, double v);
 void buf_put_str(struct buf *b, const char *s); /* NULL encodes as absent */
+/* buf_put_str of n bytes whose length the caller knows (no strlen). */
+void buf_put_strn(struct buf *b, const char *s, size_t n);
 
 struct buf_reader {
     const uint8_t *p;
@@ -44,5 +46,8 @@ int64_t buf_get_i64(struct buf_reader *r);
 double buf_get_double(struct buf_reader *r);
 /* Returns a malloc'd copy (caller frees), or NULL when absent or on error. */
 char *buf_get_str(struct buf_reader *r);
+/* The string in place, no copy: true with *s (not NUL-terminated) and *n,
+ * false when absent or on error (r->err tells which). */
+bool buf_get_strview(struct buf_reader *r, const char **s, size_t *n);
 
 #endif

@@ -42,16 +42,6 @@ static void *xrealloc(void *p, size_t n, size_t size)
     return q;
 }
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d) {
-        fputs("dealstream: out of memory\n", stderr);
-        abort();
-    }
-    return d;
-}
-
 const char *graph_node_type_name(enum graph_node_type t)
 {
     return (unsigned)t < GRAPH_NODE_TYPE_COUNT ? node_type_names[t] : "?";
@@ -117,7 +107,7 @@ static int spec_index(const struct graph_params *p, const char *type)
 static int signal_spec(const struct graph_params *p, struct graph_signal *s)
 {
     if (s->spec_table != p->specs || s->spec_count != p->n_specs) {
-        s->spec = spec_index(p, s->type);
+        s->spec = spec_index(p, sstr_str(&s->type));
         s->spec_table = p->specs;
         s->spec_count = p->n_specs;
     }
@@ -136,17 +126,17 @@ const struct graph_signal_spec *graph_spec_find(const struct graph_params *p,
 static void node_clear(struct graph_node *n)
 {
     for (size_t i = 0; i < n->n_signals; i++)
-        free(n->signals[i].type);
+        sstr_free(&n->signals[i].type);
     free(n->signals);
-    free(n->id);
-    free(n->relation);
+    sstr_free(&n->id);
+    sstr_free(&n->relation);
     memset(n, 0, sizeof(*n));
 }
 
 static struct graph_node *node_append(struct graph *g)
 {
     if (g->n_nodes == g->cap_nodes) {
-        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 8;
+        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 4;
         g->nodes = xrealloc(g->nodes, g->cap_nodes, sizeof(*g->nodes));
     }
     struct graph_node *n = &g->nodes[g->n_nodes++];
@@ -164,7 +154,7 @@ static void node_remove_at(struct graph *g, size_t i)
 
 static void signal_remove_at(struct graph_node *n, size_t i)
 {
-    free(n->signals[i].type);
+    sstr_free(&n->signals[i].type);
     memmove(&n->signals[i], &n->signals[i + 1],
             (n->n_signals - i - 1) * sizeof(*n->signals));
     n->n_signals--;
@@ -176,7 +166,8 @@ struct graph *graph_new(const char *customer_id)
     g->tier = GRAPH_TIER_D;
     struct graph_node *c = node_append(g);
     c->type = GRAPH_NODE_CUSTOMER;
-    c->id = xstrdup(customer_id);
+    sstr_set_cstr(&c->id, customer_id ? customer_id : "");
+    sstr_set_null(&c->relation);
     c->edge_weight = 1;
     return g;
 }
@@ -204,8 +195,9 @@ struct graph_node *graph_node_find(struct graph *g, enum graph_node_type t,
 {
     if (t == GRAPH_NODE_CUSTOMER)
         return &g->nodes[0];
+    size_t len = strlen(id);
     for (size_t i = 1; i < g->n_nodes; i++)
-        if (g->nodes[i].type == t && strcmp(g->nodes[i].id, id) == 0)
+        if (g->nodes[i].type == t && sstr_eq(&g->nodes[i].id, id, len))
             return &g->nodes[i];
     return NULL;
 }
@@ -215,23 +207,25 @@ struct graph_node *graph_link(struct graph *g, const struct graph_params *p,
                               const char *relation, int64_t t_ms)
 {
     if (t == GRAPH_NODE_CUSTOMER || !id || !*id ||
-        strcmp(id, g->nodes[0].id) == 0)
+        strcmp(id, sstr_str(&g->nodes[0].id)) == 0)
         return &g->nodes[0];
     struct graph_node *n = graph_node_find(g, t, id);
     if (!n) {
         n = node_append(g);
         n->type = t;
-        n->id = xstrdup(id);
+        sstr_set_cstr(&n->id, id);
+        sstr_set_null(&n->relation);
         n->edge_time = t_ms;
     }
-    if (t_ms >= n->edge_time) {
-        /* The latest event names the edge; an older one arriving late must
-         * not overwrite it, or the result would depend on arrival order. */
-        n->edge_time = t_ms;
-        free(n->relation);
-        n->relation = xstrdup(relation);
-    } else if (!n->relation) {
-        n->relation = xstrdup(relation);
+    if (!relation)
+        relation = "";
+    /* The latest event names the edge; an older one arriving late must not
+     * overwrite it, or the result would depend on arrival order. */
+    if (t_ms >= n->edge_time || !sstr_str(&n->relation)) {
+        if (t_ms >= n->edge_time)
+            n->edge_time = t_ms;
+        if (!sstr_eq(&n->relation, relation, strlen(relation)))
+            sstr_set_cstr(&n->relation, relation);
     }
     n->edge_weight = p->edge_weight[t];
     return n;
@@ -241,8 +235,9 @@ int graph_unlink(struct graph *g, enum graph_node_type t, const char *id)
 {
     if (t == GRAPH_NODE_CUSTOMER)
         return -1;
+    size_t len = strlen(id);
     for (size_t i = 1; i < g->n_nodes; i++) {
-        if (g->nodes[i].type == t && strcmp(g->nodes[i].id, id) == 0) {
+        if (g->nodes[i].type == t && sstr_eq(&g->nodes[i].id, id, len)) {
             node_remove_at(g, i);
             return 0;
         }
@@ -261,21 +256,22 @@ int graph_signal_add(struct graph *g, const struct graph_params *p,
     if (!spec || !(amount >= 0) || !isfinite(amount))
         return -1;
     struct graph_signal *s = NULL;
+    size_t len = strlen(type);
     for (size_t i = 0; i < n->n_signals; i++) {
-        if (strcmp(n->signals[i].type, type) == 0) {
+        if (sstr_eq(&n->signals[i].type, type, len)) {
             s = &n->signals[i];
             break;
         }
     }
     if (!s) {
         if (n->n_signals == n->cap_signals) {
-            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 4;
+            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 2;
             n->signals =
                 xrealloc(n->signals, n->cap_signals, sizeof(*n->signals));
         }
         s = &n->signals[n->n_signals++];
         memset(s, 0, sizeof(*s));
-        s->type = xstrdup(type);
+        sstr_set(&s->type, type, len);
         s->value = amount;
         s->ref = t_ms;
         s->count = 1;
@@ -402,7 +398,7 @@ static bool evict_before_signal(const struct graph_signal *a,
         return ca < cb;
     if (a->ref != b->ref)
         return a->ref < b->ref;
-    return strcmp(a->type, b->type) < 0;
+    return sstr_cmp(&a->type, &b->type) < 0;
 }
 
 static bool evict_before_node(const struct graph_node *a,
@@ -415,7 +411,7 @@ static bool evict_before_node(const struct graph_node *a,
         return a->edge_time < b->edge_time;
     if (a->type != b->type)
         return a->type < b->type;
-    return strcmp(a->id, b->id) < 0;
+    return sstr_cmp(&a->id, &b->id) < 0;
 }
 
 static void prune(struct graph *g, const struct graph_params *p)
@@ -531,9 +527,9 @@ size_t graph_factors(const struct graph *g, struct graph_factor *out,
         for (size_t j = 0; j < nd->n_signals; j++) {
             if (nd->signals[j].contribution == 0)
                 continue;
-            all[n].factor = nd->signals[j].type;
+            all[n].factor = sstr_str(&nd->signals[j].type);
             all[n].node_type = graph_node_type_name(nd->type);
-            all[n].node_id = nd->id;
+            all[n].node_id = sstr_str(&nd->id);
             all[n].contribution = nd->signals[j].contribution;
             n++;
         }
@@ -563,14 +559,14 @@ void graph_encode(const struct graph *g, struct buf *out)
     for (size_t i = 0; i < g->n_nodes; i++) {
         const struct graph_node *n = &g->nodes[i];
         buf_put_u8(out, (uint8_t)n->type);
-        buf_put_str(out, n->id);
-        buf_put_str(out, n->relation);
+        buf_put_strn(out, sstr_str(&n->id), sstr_len(&n->id));
+        buf_put_strn(out, sstr_str(&n->relation), sstr_len(&n->relation));
         buf_put_double(out, n->edge_weight);
         buf_put_i64(out, n->edge_time);
         buf_put_varint(out, n->n_signals);
         for (size_t j = 0; j < n->n_signals; j++) {
             const struct graph_signal *s = &n->signals[j];
-            buf_put_str(out, s->type);
+            buf_put_strn(out, sstr_str(&s->type), sstr_len(&s->type));
             buf_put_double(out, s->value);
             buf_put_i64(out, s->ref);
             buf_put_varint(out, s->count);
@@ -581,6 +577,20 @@ void graph_encode(const struct graph *g, struct buf *out)
 }
 
 static bool flag_ok(uint8_t v) { return v <= 1; }
+
+/* Reads a string into s: true when present, false when absent or on error
+ * (r->err tells which), s then absent. */
+static bool get_sstr(struct buf_reader *r, struct sstr *s)
+{
+    const char *p;
+    size_t n;
+    if (!buf_get_strview(r, &p, &n)) {
+        sstr_set_null(s);
+        return false;
+    }
+    sstr_set(s, p, n);
+    return true;
+}
 
 int graph_decode(const uint8_t *data, size_t len, struct graph **out)
 {
@@ -616,12 +626,12 @@ int graph_decode(const uint8_t *data, size_t len, struct graph **out)
         struct graph_node *n = &g->nodes[g->n_nodes++];
         uint8_t type = buf_get_u8(&r);
         n->type = type;
-        n->id = buf_get_str(&r);
-        n->relation = buf_get_str(&r);
+        bool has_id = get_sstr(&r, &n->id);
+        get_sstr(&r, &n->relation);
         n->edge_weight = buf_get_double(&r);
         n->edge_time = buf_get_i64(&r);
         uint64_t n_sig = buf_get_varint(&r);
-        if (r.err || type >= GRAPH_NODE_TYPE_COUNT || !n->id ||
+        if (r.err || type >= GRAPH_NODE_TYPE_COUNT || !has_id ||
             (i == 0) != (type == GRAPH_NODE_CUSTOMER) ||
             !isfinite(n->edge_weight) || n_sig > (uint64_t)(r.end - r.p))
             goto out;
@@ -631,14 +641,14 @@ int graph_decode(const uint8_t *data, size_t len, struct graph **out)
         }
         for (uint64_t j = 0; j < n_sig; j++) {
             struct graph_signal *s = &n->signals[n->n_signals++];
-            s->type = buf_get_str(&r);
+            bool has_type = get_sstr(&r, &s->type);
             s->value = buf_get_double(&r);
             s->ref = buf_get_i64(&r);
             s->count = buf_get_varint(&r);
             s->value_now = buf_get_double(&r);
             s->contribution = buf_get_double(&r);
             s->spec = -1;
-            if (r.err || !s->type || !isfinite(s->value) || s->value < 0 ||
+            if (r.err || !has_type || !isfinite(s->value) || s->value < 0 ||
                 !isfinite(s->value_now) || !isfinite(s->contribution))
                 goto out;
         }

@@ -50,6 +50,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "sstr.h"
 
 enum graph_node_type {
     GRAPH_NODE_CUSTOMER = 0,
@@ -98,8 +99,10 @@ struct graph_params {
     double prune_floor;                        /* value units */
 };
 
+/* Strings are sstr (held in place, see sstr.h): encoding and freeing a
+ * graph then touch a few contiguous arrays, not an allocation per string. */
 struct graph_signal {
-    char *type;          /* owned */
+    struct sstr type;    /* "iot.vibration_anomaly.CRITICAL" */
     double value;        /* accumulated, decayed to ref */
     int64_t ref;         /* ms: the latest event time of this signal */
     uint64_t count;      /* events added, for inspect */
@@ -116,8 +119,8 @@ struct graph_signal {
 
 struct graph_node {
     enum graph_node_type type;
-    char *id;          /* owned */
-    char *relation;    /* owned; what last linked the edge; NULL on the customer */
+    struct sstr id;
+    struct sstr relation; /* what last linked the edge; absent on the customer */
     double edge_weight; /* of the edge to the customer; 1 on the customer */
     int64_t edge_time; /* ms: latest event that touched the edge */
     struct graph_signal *signals; /* owned */

@@ -705,7 +705,7 @@ static int lr_state_decode(const char *key, const uint8_t *data, size_t len,
     struct graph *g = NULL;
     if (graph_decode(data, len, &g) != 0)
         return -1;
-    if (strcmp(g->nodes[0].id, key) != 0) { /* bytes of another customer */
+    if (!sstr_eq(&g->nodes[0].id, key, strlen(key))) { /* bytes of another customer */
         graph_free(g);
         return -1;
     }
@@ -719,7 +719,7 @@ static void lr_state_to_json(const void *st, struct jw *w)
 {
     const struct graph *g = st;
     jw_obj_begin(w, NULL);
-    jw_str(w, "customer_id", g->nodes[0].id);
+    jw_str(w, "customer_id", sstr_str(&g->nodes[0].id));
     if (g->has_now)
         jw_int(w, "now", g->now);
     else
@@ -736,12 +736,12 @@ static void lr_state_to_json(const void *st, struct jw *w)
         const struct graph_node *n = &g->nodes[i];
         jw_obj_begin(w, NULL);
         jw_str(w, "type", graph_node_type_name(n->type));
-        jw_str(w, "id", n->id);
+        jw_str(w, "id", sstr_str(&n->id));
         jw_arr_begin(w, "signals");
         for (size_t j = 0; j < n->n_signals; j++) {
             const struct graph_signal *s = &n->signals[j];
             jw_obj_begin(w, NULL);
-            jw_str(w, "type", s->type);
+            jw_str(w, "type", sstr_str(&s->type));
             jw_double(w, "value_now", s->value_now);
             jw_double(w, "contribution", s->contribution);
             jw_double(w, "value", s->value);
@@ -758,10 +758,10 @@ static void lr_state_to_json(const void *st, struct jw *w)
     for (size_t i = 1; i < g->n_nodes; i++) {
         const struct graph_node *n = &g->nodes[i];
         jw_obj_begin(w, NULL);
-        jw_str(w, "from", g->nodes[0].id);
-        jw_str(w, "to", n->id);
+        jw_str(w, "from", sstr_str(&g->nodes[0].id));
+        jw_str(w, "to", sstr_str(&n->id));
         jw_str(w, "to_type", graph_node_type_name(n->type));
-        jw_str(w, "relation", n->relation);
+        jw_str(w, "relation", sstr_str(&n->relation));
         jw_double(w, "weight", n->edge_weight);
         jw_int(w, "time", n->edge_time);
         jw_obj_end(w);

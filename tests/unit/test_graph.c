@@ -158,7 +158,7 @@ static void test_propagation(void **unused)
     assert_close(b->score, 10 * 0.6 * 0.5, 1e-6);
     assert_int_equal(b->n_nodes, 2);
     assert_close(b->nodes[1].signals[0].contribution, 3, 1e-6);
-    assert_string_equal(b->nodes[1].relation, "SUPPLIER_LINKED");
+    assert_string_equal(sstr_str(&b->nodes[1].relation), "SUPPLIER_LINKED");
     assert_close(b->nodes[1].edge_weight, 0.6, 0);
 
     /* Linking the customer's own id hits the customer node. */
@@ -287,7 +287,7 @@ static void test_pruning(void **unused)
     graph_maintain(g, &p);
     assert_int_equal(g->n_nodes, 1);
     assert_int_equal(graph_signal_count(g), 1);
-    assert_string_equal(g->nodes[0].signals[0].type, "registry.CAPACITY_EXPANSION");
+    assert_string_equal(sstr_str(&g->nodes[0].signals[0].type), "registry.CAPACITY_EXPANSION");
     assert_close(g->nodes[0].signals[0].value_now, exp2(-49.0 / 180), 1e-12);
 
     /* A type dropped from the config is dropped from the graph. */
@@ -385,9 +385,9 @@ static void test_encode_roundtrip(void **unused)
     assert_int_equal(d->tier, GRAPH_TIER_C);
     assert_true(d->rated);
     assert_true(d->score == g->score);
-    assert_string_equal(d->nodes[1].id, "mri-1");
-    assert_string_equal(d->nodes[1].relation, "IOT_DEVICE");
-    assert_null(d->nodes[0].relation);
+    assert_string_equal(sstr_str(&d->nodes[1].id), "mri-1");
+    assert_string_equal(sstr_str(&d->nodes[1].relation), "IOT_DEVICE");
+    assert_null(sstr_str(&d->nodes[0].relation));
     /* Rescoring a decoded graph gives the same score. */
     graph_maintain(d, &p);
     assert_close(d->score, g->score, 1e-12);

@@ -283,7 +283,7 @@ static const struct graph_signal *find_signal(const struct graph *g,
     const struct graph_node *n =
         graph_node_find((struct graph *)g, t, id);
     for (size_t i = 0; n && i < n->n_signals; i++)
-        if (strcmp(n->signals[i].type, type) == 0)
+        if (strcmp(sstr_str(&n->signals[i].type), type) == 0)
             return &n->signals[i];
     return NULL;
 }
