@@ -579,14 +579,11 @@ static void test_disk_bytes(void **vstate)
     free(val);
 }
 
-/* The memtable insert hints are set by name (no C setter), so a typo
- * would only log a warning and slow every commit; RocksDB's own record of
- * the options it runs with must show them. */
-static void test_memtable_insert_hints(void **vstate)
+/* Does the OPTIONS file RocksDB wrote for the open DB hold `needle`? Its
+ * own record of the options it runs with. */
+static bool options_file_has(const char *dir, const char *needle)
 {
-    struct fixture *f = *vstate;
-    f->st = open_ok(f);
-    DIR *d = opendir(f->dir);
+    DIR *d = opendir(dir);
     assert_non_null(d);
     bool seen = false;
     struct dirent *de;
@@ -594,17 +591,39 @@ static void test_memtable_insert_hints(void **vstate)
         if (strncmp(de->d_name, "OPTIONS-", 8) != 0)
             continue;
         char path[512], line[512];
-        snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         FILE *fp = fopen(path, "r");
         assert_non_null(fp);
         while (fgets(line, sizeof(line), fp))
-            if (strstr(line, "memtable_insert_with_hint_prefix_extractor="
-                             "rocksdb.FixedPrefix.1"))
+            if (strstr(line, needle))
                 seen = true;
         fclose(fp);
     }
     closedir(d);
-    assert_true(seen);
+    return seen;
+}
+
+/* The memtable insert hints are set by name (no C setter), so a typo
+ * would only log a warning and slow every commit. */
+static void test_memtable_insert_hints(void **vstate)
+{
+    struct fixture *f = *vstate;
+    f->st = open_ok(f);
+    assert_true(options_file_has(
+        f->dir, "memtable_insert_with_hint_prefix_extractor="
+                "rocksdb.FixedPrefix.1"));
+}
+
+/* L0 is written plain, every level below compressed (LZ4 where RocksDB has
+ * it, as here). */
+static void test_compression_per_level(void **vstate)
+{
+    struct fixture *f = *vstate;
+    f->st = open_ok(f);
+    assert_true(options_file_has(
+        f->dir, "compression_per_level=kNoCompression:kLZ4Compression:"
+                "kLZ4Compression:kLZ4Compression:kLZ4Compression:"
+                "kLZ4Compression:kLZ4Compression"));
 }
 
 static void test_open_errors(void **vstate)
@@ -670,6 +689,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compression_per_level, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_memtable_insert_hints, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
