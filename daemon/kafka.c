@@ -576,6 +576,7 @@ void kafka_producer_free(struct kafka_producer *p)
 static void *mock_nodelay_main(void *arg)
 {
     struct kafka_mock *m = arg;
+    pthread_setname_np(pthread_self(), "ds-nodelay");
     const struct timespec tick = {0, 5 * 1000 * 1000};
     while (!atomic_load(&m->stopping)) {
         DIR *d = opendir("/proc/self/fd");

@@ -30,6 +30,12 @@ pass "usage errors exit 64"
 start_broker
 start_daemon state g1 daemon.log
 wait_for 30 grep -qs "assigned" "$WORK/daemon.log" || fail "never assigned"
+# Operators tell the threads apart in top -H, perf and gdb by these names.
+names=$(cat /proc/"$DAEMON"/task/*/comm 2>/dev/null | sort -u | tr '\n' ' ')
+for t in ds-seal ds-commit; do
+  grep -qw -- "$t" <<<"$names" || fail "no thread named $t among: $names"
+done
+pass "worker threads are named (ds-seal, ds-commit)"
 kill -TERM "$DAEMON"
 start=$SECONDS
 set +e
