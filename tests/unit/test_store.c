@@ -628,19 +628,6 @@ static void check_order(void *arg, const void *key, size_t klen, bool put)
     strcpy(o->last, k);
 }
 
-/* A second processor whose backend keys sort before the first's although
- * its name is longer: "counter-x/" < "counter/" ('-' < '/'). */
-static const struct processor_ops counter_x_ops = {
-    .name = "counter-x",
-    .state_new = c_new,
-    .state_encode = c_encode,
-    .state_decode = c_decode,
-    .state_free = free,
-    .state_to_json = c_json,
-};
-static const struct processor_ops *const two_ops[] = {&counter_ops,
-                                                      &counter_x_ops};
-
 /* The sealer writes a batch in backend key order (RocksDB then inserts it
  * into the memtable from where the previous key landed, instead of
  * searching). The objects are made dirty in a shuffled order and left
@@ -650,6 +637,12 @@ static const struct processor_ops *const two_ops[] = {&counter_ops,
 static void test_sealer_writes_in_key_order(void **vstate)
 {
     struct dbfix *f = *vstate;
+    /* A second processor whose backend keys sort before the first's
+     * although its name is longer: "counter-x/" < "counter/" ('-' < '/'). */
+    struct processor_ops counter_x_ops = counter_ops;
+    counter_x_ops.name = "counter-x";
+    const struct processor_ops *const two_ops[] = {&counter_ops,
+                                                   &counter_x_ops};
     struct store *s = store_new(two_ops, 2, f->db, 1000);
     assert_int_equal(store_seal_async(s), 0);
     int order[500];
