@@ -521,6 +521,56 @@ static void test_order_independence(void **unused)
     graph_free(ref);
 }
 
+/* graph_maintain() reuses the values prune() decayed instead of decaying
+ * again; a fresh graph_rescore() afterwards must give exactly the same
+ * score and contributions, with caps biting (so the second rescore after
+ * eviction runs too). */
+static void test_maintain_equals_fresh_rescore(void **unused)
+{
+    (void)unused;
+    struct graph_params p = params();
+    p.node_cap = 3;
+    p.signal_cap = 2;
+    static const char *const sigs[] = {
+        "registry.CAPACITY_EXPANSION", "registry.CONTACT_LEFT",
+        "iot.vibration_anomaly.CRITICAL", "iot.noise.INFO", "linear.fit",
+        "linear.intent"};
+    static const enum graph_node_type types[] = {
+        GRAPH_NODE_CUSTOMER, GRAPH_NODE_DEVICE, GRAPH_NODE_CONTACT,
+        GRAPH_NODE_SUPPLIER};
+    struct graph *g = graph_new("C1");
+    for (int i = 0; i < 400; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "n%u", (unsigned)(rng() % 7));
+        int64_t t = (int64_t)(rng() % (uint64_t)(30 * DAY));
+        const char *sig = sigs[rng() % 6];
+        graph_observe(g, t);
+        struct graph_node *nd =
+            graph_link(g, &p, types[rng() % 4], id, sig, t);
+        graph_signal_add(g, &p, nd, sig, 1 + (double)(rng() % 4), t);
+        graph_maintain(g, &p);
+
+        double score = g->score, fit = g->fit, intent = g->intent;
+        double contrib[64];
+        size_t n = 0;
+        for (size_t a = 0; a < g->n_nodes; a++)
+            for (size_t b = 0; b < g->nodes[a].n_signals && n < 64; b++)
+                contrib[n++] = g->nodes[a].signals[b].contribution;
+        graph_rescore(g, &p);
+        assert_true(g->score == score); /* bit for bit */
+        assert_true(g->fit == fit);
+        assert_true(g->intent == intent);
+        size_t m = 0;
+        for (size_t a = 0; a < g->n_nodes; a++)
+            for (size_t b = 0; b < g->nodes[a].n_signals && m < 64; b++)
+                assert_true(g->nodes[a].signals[b].contribution ==
+                            contrib[m++]);
+        assert_int_equal(m, n);
+    }
+    assert_true(g->n_nodes <= 4);
+    graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_encode_roundtrip),
         cmocka_unit_test(test_order_independence),
+        cmocka_unit_test(test_maintain_equals_fresh_rescore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
