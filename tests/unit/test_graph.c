@@ -461,6 +461,15 @@ static uint64_t rng(void)
     return rng_state;
 }
 
+/* What the random-event tests draw from. */
+static const char *const sigs[] = {
+    "registry.CAPACITY_EXPANSION", "registry.CONTACT_LEFT",
+    "iot.vibration_anomaly.CRITICAL", "iot.noise.INFO", "linear.fit",
+    "linear.intent"};
+static const enum graph_node_type types[] = {
+    GRAPH_NODE_CUSTOMER, GRAPH_NODE_DEVICE, GRAPH_NODE_CONTACT,
+    GRAPH_NODE_SUPPLIER};
+
 static struct graph *apply(const struct graph_params *p, const struct ev *evs,
                            const size_t *order, size_t n)
 {
@@ -481,13 +490,6 @@ static void test_order_independence(void **unused)
     struct graph_params p = params();
     p.node_cap = 100; /* caps and pruning are order dependent by nature */
     p.signal_cap = 100;
-    static const char *const sigs[] = {
-        "registry.CAPACITY_EXPANSION", "registry.CONTACT_LEFT",
-        "iot.vibration_anomaly.CRITICAL", "iot.noise.INFO", "linear.fit",
-        "linear.intent"};
-    static const enum graph_node_type types[] = {
-        GRAPH_NODE_CUSTOMER, GRAPH_NODE_DEVICE, GRAPH_NODE_CONTACT,
-        GRAPH_NODE_SUPPLIER};
     enum { N = 150, PERMS = 40 };
     struct ev evs[N];
     size_t order[N];
@@ -531,13 +533,6 @@ static void test_maintain_equals_fresh_rescore(void **unused)
     struct graph_params p = params();
     p.node_cap = 3;
     p.signal_cap = 2;
-    static const char *const sigs[] = {
-        "registry.CAPACITY_EXPANSION", "registry.CONTACT_LEFT",
-        "iot.vibration_anomaly.CRITICAL", "iot.noise.INFO", "linear.fit",
-        "linear.intent"};
-    static const enum graph_node_type types[] = {
-        GRAPH_NODE_CUSTOMER, GRAPH_NODE_DEVICE, GRAPH_NODE_CONTACT,
-        GRAPH_NODE_SUPPLIER};
     struct graph *g = graph_new("C1");
     for (int i = 0; i < 400; i++) {
         char id[16];

@@ -687,6 +687,17 @@ static void wait_filter_ready(struct store *s)
     assert_true(store_filter_ready(s));
 }
 
+/* Seals everything dirty into b, writes it to the database and tells the
+ * store that seal number `seal` is written. */
+static void write_seal(struct dbfix *f, struct store *s, struct state_batch *b,
+                       uint64_t seal)
+{
+    char err[256];
+    store_flush(s, b);
+    assert_int_equal(state_batch_commit(f->db, b, err, sizeof(err)), 0);
+    store_mark_written(s, seal);
+}
+
 /* The key filter: keys in the database before the store started (found by
  * its scan) and keys written since (added by the puts) are read from the
  * database; keys never written are answered without a read. */
@@ -728,9 +739,7 @@ static void test_key_filter(void **vstate)
 
     /* Written after the scan: the put added it. */
     bump(s, "new7", 70);
-    store_flush(s, b);
-    assert_int_equal(state_batch_commit(f->db, b, err, sizeof(err)), 0);
-    store_mark_written(s, 1);
+    write_seal(f, s, b, 1);
     store_drop_cache(s);
     assert_int_equal(value_of(s, "new7"), 70);
     store_free(s);
@@ -757,17 +766,13 @@ static void test_key_filter_after_delete(void **vstate)
     assert_int_equal(value_of(s, "k"), 1); /* read from the database */
     assert_int_equal(value_of(s, "kept"), 2);
     store_delete(s, 0, "k");
-    store_flush(s, b);
-    assert_int_equal(state_batch_commit(f->db, b, err, sizeof(err)), 0);
-    store_mark_written(s, 1);
+    write_seal(f, s, b, 1);
     assert_int_equal(store_filter_absent(s, 1000), 0);
     wait_filter_ready(s); /* its scan saw "kept", not "k" */
 
     bump(s, "k", 5); /* the same cache entry, written again */
     bump(s, "kept", 1);
-    store_flush(s, b);
-    assert_int_equal(state_batch_commit(f->db, b, err, sizeof(err)), 0);
-    store_mark_written(s, 2);
+    write_seal(f, s, b, 2);
     store_drop_cache(s);
     assert_int_equal(value_of(s, "k"), 5);
     assert_int_equal(value_of(s, "kept"), 3);
