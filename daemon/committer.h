@@ -41,8 +41,8 @@ int committer_written(struct committer *c, uint64_t *written, char *err,
                       size_t errlen);
 /* Blocks until more than `seen` batches are written, a write fails, or
  * timeout_ms pass. */
+void committer_wait(struct committer *c, uint64_t seen, int timeout_ms);
 /* CPU time the writing thread has used so far, ms (-1 unknown). */
 int64_t committer_cpu_ms(struct committer *c);
-void committer_wait(struct committer *c, uint64_t seen, int timeout_ms);
 
 #endif

@@ -14,19 +14,18 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline int64_t now_mono_ms(void)
+/* A clock in ms; -1 if it cannot be read. */
+static inline int64_t now_clock_ms(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(id, &ts) != 0)
+        return -1;
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static inline int64_t now_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static inline int64_t now_mono_ms(void) { return now_clock_ms(CLOCK_MONOTONIC); }
+
+static inline int64_t now_wall_ms(void) { return now_clock_ms(CLOCK_REALTIME); }
 
 static inline double now_mono_s(void)
 {
@@ -38,19 +37,14 @@ static inline double now_mono_s(void)
 /* CPU time of the calling thread (a system call, not vDSO: not per record). */
 static inline int64_t now_thread_cpu_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return now_clock_ms(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* CPU time of another live thread of this process; -1 if unknown. */
 static inline int64_t now_cpu_ms_of(pthread_t t)
 {
     clockid_t id;
-    struct timespec ts;
-    if (pthread_getcpuclockid(t, &id) != 0 || clock_gettime(id, &ts) != 0)
-        return -1;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return pthread_getcpuclockid(t, &id) == 0 ? now_clock_ms(id) : -1;
 }
 
 #endif

@@ -209,7 +209,7 @@ static rocksdb_options_t *with_insert_hints(rocksdb_options_t *opts)
         hinted, &rerr);
     if (rerr) {
         LOG(LOG_WARN, "state", "memtable insert hints not set: %s", rerr);
-        free(rerr);
+        rocksdb_free(rerr);
         rocksdb_options_destroy(hinted);
         return opts;
     }
