@@ -31,4 +31,13 @@ static inline uint64_t hash_fnv1a(const void *data, size_t len)
     return h;
 }
 
+/* The same over a NUL-terminated string, without a strlen pass first. */
+static inline uint64_t hash_fnv1a_str(const char *s)
+{
+    uint64_t h = HASH_FNV_OFFSET;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * HASH_FNV_PRIME;
+    return h;
+}
+
 #endif

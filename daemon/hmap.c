@@ -13,6 +13,7 @@
  * map, the caller's value itself.
  */
 #include "hmap.h"
+#include "hash.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,10 +62,8 @@ static void *xcalloc(size_t n, size_t sz)
 
 static uint64_t hash_str(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h ^ (h >> 29);
+    uint64_t h = hash_fnv1a_str(s);
+    return h ^ (h >> 29); /* low bits pick the slot: fold high ones in */
 }
 
 struct hmap *hmap_new(void)

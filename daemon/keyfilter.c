@@ -56,17 +56,21 @@ void keyfilter_free(struct keyfilter *f)
     free(f);
 }
 
-static _Atomic uint64_t *block_of(const struct keyfilter *f, uint64_t h)
+/* The key's block, and in *bits its PROBES bit positions (9 bits each:
+ * 3 pick the word, 6 the bit). Adds and probes must agree on both. */
+static _Atomic uint64_t *probe_of(const struct keyfilter *f, const void *key,
+                                  size_t len, uint64_t *bits)
 {
+    uint64_t h = hash_bytes(key, len);
     uint64_t b = (uint64_t)(((unsigned __int128)h * f->nblocks) >> 64);
+    *bits = hash_mix64(h + 0x9e3779b97f4a7c15ULL);
     return f->words + b * BLOCK_WORDS;
 }
 
 bool keyfilter_add(struct keyfilter *f, const void *key, size_t len)
 {
-    uint64_t h = hash_bytes(key, len);
-    _Atomic uint64_t *blk = block_of(f, h);
-    uint64_t bits = hash_mix64(h + 0x9e3779b97f4a7c15ULL);
+    uint64_t bits;
+    _Atomic uint64_t *blk = probe_of(f, key, len, &bits);
     bool fresh = false;
     for (int i = 0; i < PROBES; i++, bits >>= 9) {
         uint64_t bit = (uint64_t)1 << (bits & 63);
@@ -81,9 +85,8 @@ bool keyfilter_add(struct keyfilter *f, const void *key, size_t len)
 bool keyfilter_may_contain(const struct keyfilter *f, const void *key,
                            size_t len)
 {
-    uint64_t h = hash_bytes(key, len);
-    _Atomic uint64_t *blk = block_of(f, h);
-    uint64_t bits = hash_mix64(h + 0x9e3779b97f4a7c15ULL);
+    uint64_t bits;
+    _Atomic uint64_t *blk = probe_of(f, key, len, &bits);
     for (int i = 0; i < PROBES; i++, bits >>= 9)
         if (!(atomic_load_explicit(&blk[(bits >> 6) & 7],
                                    memory_order_relaxed) &
