@@ -224,8 +224,9 @@ struct graph_node *graph_link(struct graph *g, const struct graph_params *p,
     if (t_ms >= n->edge_time || !sstr_str(&n->relation)) {
         if (t_ms >= n->edge_time)
             n->edge_time = t_ms;
-        if (!sstr_eq(&n->relation, relation, strlen(relation)))
-            sstr_set_cstr(&n->relation, relation);
+        size_t rlen = strlen(relation);
+        if (!sstr_eq(&n->relation, relation, rlen))
+            sstr_set(&n->relation, relation, rlen);
     }
     n->edge_weight = p->edge_weight[t];
     return n;
@@ -449,13 +450,13 @@ static void prune(struct graph *g, const struct graph_params *p)
             int k = signal_spec(p, s);
             const struct graph_signal_spec *sp = k < 0 ? NULL : &p->specs[k];
             /* A type dropped from the config can no longer be scored. */
-            double now = sp ? graph_decay(s->value, s->ref, g->now,
-                                          sp->half_life)
-                            : 0;
-            if (!sp || now < p->prune_floor) {
+            double value_now = sp ? graph_decay(s->value, s->ref, g->now,
+                                                sp->half_life)
+                                  : 0;
+            if (!sp || value_now < p->prune_floor) {
                 signal_remove_at(n, j);
             } else {
-                s->value_now = now; /* for rescore(, true) */
+                s->value_now = value_now; /* for rescore(, true) */
                 j++;
             }
         }

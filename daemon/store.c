@@ -138,10 +138,15 @@ static void *xmalloc(size_t n)
     return p;
 }
 
+/* A copy of n bytes (an allocation even for 0). */
+static void *xmemdup(const void *p, size_t n)
+{
+    return memcpy(xmalloc(n ? n : 1), p, n);
+}
+
 static char *xstrdup(const char *s)
 {
-    size_t n = strlen(s) + 1;
-    return memcpy(xmalloc(n), s, n);
+    return xmemdup(s, strlen(s) + 1);
 }
 
 struct store *store_new(const struct processor_ops *const *ops, size_t n,
@@ -349,8 +354,7 @@ static int backend_load(struct store *s, const char *bkey, void **val,
         struct membytes *mb = hmap_get(s->mem, bkey);
         if (!mb)
             return 0;
-        *val = xmalloc(mb->len ? mb->len : 1);
-        memcpy(*val, mb->data, mb->len);
+        *val = xmemdup(mb->data, mb->len);
         *len = mb->len;
         return 1;
     }
@@ -436,9 +440,7 @@ static void seal_write(struct store *s, struct entry *e, struct buf *enc)
         backend_put(s, s->seal_b, e->bkey, enc->data, enc->len);
         pthread_mutex_unlock(&s->batch_mu);
         if (may_keep_sealed(s, enc->len))
-            keep_sealed(s, e, memcpy(xmalloc(enc->len ? enc->len : 1),
-                                     enc->data, enc->len),
-                        enc->len);
+            keep_sealed(s, e, xmemdup(enc->data, enc->len), enc->len);
     }
     atomic_store_explicit(&e->seal, SEAL_NONE, memory_order_release);
     atomic_fetch_sub_explicit(&s->seal_left, 1, memory_order_release);
@@ -905,8 +907,7 @@ static void demote(struct store *s, struct entry *e, bool defer)
         } else {
             buf_reset(&s->enc);
             s->ops[e->proc]->state_encode(e->obj, &s->enc);
-            e->enc = xmalloc(s->enc.len ? s->enc.len : 1);
-            memcpy(e->enc, s->enc.data, s->enc.len);
+            e->enc = xmemdup(s->enc.data, s->enc.len);
             e->enc_len = s->enc.len;
         }
         bury(s, e->proc, e->obj, defer);
