@@ -616,7 +616,8 @@ static void test_memtable_insert_hints(void **vstate)
 
 /* L0 is written plain, every level below compressed (LZ4 where RocksDB has
  * it, as here). */
-static void test_compression_per_level(void **vstate)
+/* L0 is written plain and compacted at 8 files (state.c says why). */
+static void test_l0_options(void **vstate)
 {
     struct fixture *f = *vstate;
     f->st = open_ok(f);
@@ -624,6 +625,8 @@ static void test_compression_per_level(void **vstate)
         f->dir, "compression_per_level=kNoCompression:kLZ4Compression:"
                 "kLZ4Compression:kLZ4Compression:kLZ4Compression:"
                 "kLZ4Compression:kLZ4Compression"));
+    assert_true(
+        options_file_has(f->dir, "level0_file_num_compaction_trigger=8\n"));
 }
 
 static void test_open_errors(void **vstate)
@@ -689,7 +692,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compression_per_level, setup,
+        cmocka_unit_test_setup_teardown(test_l0_options, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_memtable_insert_hints, setup,
                                         teardown),
