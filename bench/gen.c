@@ -493,7 +493,7 @@ static int produce_one(rd_kafka_t *rk, const char *topic, const char *key,
  * the paced phase encodes every record before its clock starts, with a
  * placeholder event_time, and writes the wall clock into those bytes when
  * the record is sent. An Avro long is a zigzag varint; every time between
- * 2^34 ms (1971) and 2^41 ms (2039) takes 6 bytes, so the stamp fits the
+ * 2^34 ms (1970) and 2^41 ms (2039) takes 6 bytes, so the stamp fits the
  * placeholder's place exactly. */
 #define STAMP_LEN 6
 static const int64_t stamp_placeholder = 0x1F2E3D4C5B6; /* 2037, distinctive */
@@ -602,7 +602,7 @@ static int produce_paced(rd_kafka_t *rk, const char *const topics[5],
         const struct prepared *r = &recs[i];
         uint8_t *key = arena->data + r->at, *value = key + r->key_len;
         if (!stamp_encode(now_wall_ms(), value + r->stamp_at)) {
-            fprintf(stderr, "gen: the clock is outside 1971..2039\n");
+            fprintf(stderr, "gen: the clock is outside 1970..2039\n");
             return -1;
         }
         if (produce_one(rk, topics[r->topic], (const char *)key, r->key_len,
