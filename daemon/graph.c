@@ -221,9 +221,10 @@ struct graph_node *graph_link(struct graph *g, const struct graph_params *p,
         relation = "";
     /* The latest event names the edge; an older one arriving late must not
      * overwrite it, or the result would depend on arrival order. */
-    if (t_ms >= n->edge_time || !sstr_str(&n->relation)) {
-        if (t_ms >= n->edge_time)
-            n->edge_time = t_ms;
+    bool newer = t_ms >= n->edge_time;
+    if (newer)
+        n->edge_time = t_ms;
+    if (newer || !sstr_str(&n->relation)) {
         size_t rlen = strlen(relation);
         if (!sstr_eq(&n->relation, relation, rlen))
             sstr_set(&n->relation, relation, rlen);
@@ -327,7 +328,8 @@ static void rescore(struct graph *g, const struct graph_params *p,
      * what it contributes once saturated. */
     double small[2 * 32];
     double *sum = p->n_specs <= 32 ? small
-                                   : xcalloc(2 * p->n_specs, sizeof(double));
+                                   : xrealloc(NULL, 2 * p->n_specs,
+                                              sizeof(double));
     double *total = sum + p->n_specs;
     memset(sum, 0, 2 * p->n_specs * sizeof(double));
     double part_raw[GRAPH_PART_COUNT] = {0};

@@ -705,7 +705,8 @@ static int lr_state_decode(const char *key, const uint8_t *data, size_t len,
     struct graph *g = NULL;
     if (graph_decode(data, len, &g) != 0)
         return -1;
-    if (!sstr_eq(&g->nodes[0].id, key, strlen(key))) { /* bytes of another customer */
+    /* Bytes of another customer. */
+    if (!sstr_eq(&g->nodes[0].id, key, strlen(key))) {
         graph_free(g);
         return -1;
     }
