@@ -3,16 +3,20 @@
  *
  * Everything here is plain arithmetic over the graph and a borrowed
  * graph_params: no config, no I/O, no clock. Arrays are small (a node cap of
- * tens, a few signals per node), so lookups are linear scans; what matters
+ * tens, a few signals per node), so lookups in them are linear scans (the
+ * config's signal specs, looked up per signal, are hashed); what matters
  * is that nothing grows without bound and that every choice (eviction order,
  * factor order) is deterministic.
  */
 #include "graph.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hmap.h"
 
 #define GRAPH_FORMAT_VERSION 1
 
@@ -81,24 +85,60 @@ double graph_saturate(double weight, double saturation, double v)
     return weight < 0 ? -c : c;
 }
 
+void graph_params_index(struct graph_params *p)
+{
+    graph_params_unindex(p);
+    p->spec_by_name = hmap_new();
+    for (size_t i = 0; i < p->n_specs; i++) {
+        const char *n = p->specs[i].name;
+        if (n && !hmap_get(p->spec_by_name, n))
+            hmap_put(p->spec_by_name, n, (void *)(uintptr_t)(i + 1));
+    }
+}
+
+void graph_params_unindex(struct graph_params *p)
+{
+    hmap_free(p->spec_by_name, NULL);
+    p->spec_by_name = NULL;
+}
+
+/* The index of the spec named n, or -1. */
+static int spec_named(const struct graph_params *p, const char *n)
+{
+    if (p->spec_by_name) {
+        uintptr_t v = (uintptr_t)hmap_get(p->spec_by_name, n);
+        return v ? (int)(v - 1) : -1;
+    }
+    for (size_t i = 0; i < p->n_specs; i++)
+        if (p->specs[i].name && strcmp(p->specs[i].name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int spec_index(const struct graph_params *p, const char *type)
 {
-    for (size_t i = 0; i < p->n_specs; i++)
-        if (p->specs[i].name && strcmp(p->specs[i].name, type) == 0)
-            return (int)i;
+    int i = spec_named(p, type);
+    if (i >= 0)
+        return i;
     /* "iot.<anything>.CRITICAL" falls back to "iot.*.CRITICAL". */
     const char *d1 = strchr(type, '.');
     const char *d2 = d1 ? strrchr(type, '.') : NULL;
     if (!d1 || d2 == d1)
         return -1;
     size_t head = (size_t)(d1 - type) + 1; /* "iot." */
-    const char *tail = d2;                 /* ".CRITICAL" */
-    for (size_t i = 0; i < p->n_specs; i++) {
-        const char *n = p->specs[i].name;
-        if (!n || strncmp(n, type, head) != 0 || n[head] != '*')
-            continue;
-        if (strcmp(n + head + 1, tail) == 0)
-            return (int)i;
+    size_t tail = strlen(d2);              /* ".CRITICAL" */
+    char wild[128];
+    if (head + 1 + tail < sizeof(wild)) {
+        memcpy(wild, type, head);
+        wild[head] = '*';
+        memcpy(wild + head + 1, d2, tail + 1);
+        return spec_named(p, wild);
+    }
+    for (size_t k = 0; k < p->n_specs; k++) { /* too long for the buffer */
+        const char *n = p->specs[k].name;
+        if (n && strncmp(n, type, head) == 0 && n[head] == '*' &&
+            strcmp(n + head + 1, d2) == 0)
+            return (int)k;
     }
     return -1;
 }

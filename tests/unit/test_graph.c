@@ -121,16 +121,51 @@ static void test_saturation(void **unused)
     graph_free(g);
 }
 
+static void check_lookups(const struct graph_params *p)
+{
+    assert_string_equal(graph_spec_find(p, "iot.noise.INFO")->name, "iot.*.INFO");
+    assert_string_equal(graph_spec_find(p, "iot.vibration_anomaly.CRITICAL")->name,
+                        "iot.vibration_anomaly.CRITICAL");
+    assert_null(graph_spec_find(p, "iot.noise.WARNING"));
+    assert_null(graph_spec_find(p, "iot.INFO"));
+    assert_null(graph_spec_find(p, "other.x.INFO"));
+    assert_null(graph_spec_find(p, "iot.*"));
+    /* A middle too long for the index's key buffer still finds it. */
+    char longer[300] = "iot.";
+    memset(longer + 4, 'x', 250);
+    strcpy(longer + 254, ".INFO");
+    assert_string_equal(graph_spec_find(p, longer)->name, "iot.*.INFO");
+}
+
 static void test_wildcard_lookup(void **unused)
 {
     (void)unused;
     struct graph_params p = params();
-    assert_string_equal(graph_spec_find(&p, "iot.noise.INFO")->name, "iot.*.INFO");
-    assert_string_equal(graph_spec_find(&p, "iot.vibration_anomaly.CRITICAL")->name,
-                        "iot.vibration_anomaly.CRITICAL");
-    assert_null(graph_spec_find(&p, "iot.noise.WARNING"));
-    assert_null(graph_spec_find(&p, "iot.INFO"));
-    assert_null(graph_spec_find(&p, "other.x.INFO"));
+    check_lookups(&p);
+    graph_params_index(&p);
+    assert_non_null(p.spec_by_name);
+    check_lookups(&p);
+    graph_params_unindex(&p);
+    assert_null(p.spec_by_name);
+}
+
+static void test_lookup_first_of_equal_names(void **unused)
+{
+    (void)unused;
+    struct graph_signal_spec dup[] = {
+        {"a.b", 1, DAY, 1, GRAPH_PART_FIT},
+        {"a.*.c", 2, DAY, 1, GRAPH_PART_FIT},
+        {"a.b", 3, DAY, 1, GRAPH_PART_FIT},
+        {"a.*.c", 4, DAY, 1, GRAPH_PART_FIT},
+    };
+    struct graph_params p = {.specs = dup, .n_specs = 4};
+    for (int indexed = 0; indexed < 2; indexed++) {
+        if (indexed)
+            graph_params_index(&p);
+        assert_ptr_equal(graph_spec_find(&p, "a.b"), &dup[0]);
+        assert_ptr_equal(graph_spec_find(&p, "a.x.c"), &dup[1]);
+    }
+    graph_params_unindex(&p);
 }
 
 static void test_propagation(void **unused)
@@ -572,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_decay),
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_wildcard_lookup),
+        cmocka_unit_test(test_lookup_first_of_equal_names),
         cmocka_unit_test(test_propagation),
         cmocka_unit_test(test_fit_intent_and_factors),
         cmocka_unit_test(test_hysteresis),
