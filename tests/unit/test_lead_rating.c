@@ -338,6 +338,16 @@ static void test_annotation_and_transcript(void **unused)
     s = find_signal(g, GRAPH_NODE_COMPETITOR, "Siemens", "transcript.competitor");
     assert_non_null(s);
     assert_true(s->contribution > 0);
+
+    /* Bytes beyond ASCII match as they are; lower case folds only A-Z. */
+    ev = base(EVENT_TRANSCRIPT, "C2", T0 + 5);
+    ev.u.transcript.speaker_role = ROLE_CUSTOMER;
+    ev.u.transcript.text = "我们希望年底前上线，GO-LIVE 很关键";
+    harness_feed(h, &ev);
+    g = state_of(h, "C2");
+    assert_int_equal(find_signal(g, GRAPH_NODE_CUSTOMER, "C2",
+                                 "transcript.timeline")->count, 1);
+    assert_null(find_signal(g, GRAPH_NODE_CUSTOMER, "C2", "transcript.need"));
     harness_free(h);
 }
 
