@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "meeting.h"
 #include "processor.h"
 
 extern const struct processor_ops processor_coaching;
@@ -999,6 +1000,24 @@ static void test_shipped_config_and_examples(void **state)
     free(section);
 }
 
+/* Cues found in ASCII and in Chinese sentences alike, whichever script
+ * the cue is in (an ASCII sentence skips the Chinese cues' search). */
+static void test_question_cues(void **unused)
+{
+    (void)unused;
+    const char *cues[] = {"吗", "how come"};
+    const char *openers[] = {"what"};
+    struct meeting_lexicon lx = {.question_cues = cues, .n_question_cues = 2,
+                                 .question_openers = openers,
+                                 .n_question_openers = 1};
+    assert_int_equal(meeting_count_questions("你们能做吗。we are fine.", &lx), 1);
+    assert_int_equal(meeting_count_questions("so how come it broke.", &lx), 1);
+    assert_int_equal(meeting_count_questions("它为什么 how come 坏了", &lx), 1);
+    assert_int_equal(meeting_count_questions("we are fine. 好的。", &lx), 0);
+    assert_int_equal(
+        meeting_count_questions("what now. fine; 行吗; how come. ok?", &lx), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1019,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_state_codec),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_shipped_config_and_examples),
+        cmocka_unit_test(test_question_cues),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
