@@ -617,6 +617,20 @@ size_t graph_factors(const struct graph *g, struct graph_factor *out,
 
 /* ---- encoding ------------------------------------------------------- */
 
+void graph_prefetch(const struct graph *g, int depth)
+{
+    if (depth == 0) {
+        const char *p = (const char *)g->nodes;
+        size_t bytes = g->n_nodes * sizeof(*g->nodes);
+        for (size_t off = 0; off < bytes && off < 512; off += 64)
+            __builtin_prefetch(p + off);
+        return;
+    }
+    for (size_t i = 0; i < g->n_nodes && i < 8; i++)
+        if (g->nodes[i].signals)
+            __builtin_prefetch(g->nodes[i].signals);
+}
+
 void graph_encode(const struct graph *g, struct buf *out)
 {
     buf_put_u8(out, GRAPH_FORMAT_VERSION);

@@ -203,6 +203,11 @@ int graph_signal_add(struct graph *g, const struct graph_params *p,
                      struct graph_node *n, const char *type, double amount,
                      int64_t t_ms);
 
+/* Asks the CPU for the node array (depth 0) or the nodes' signal arrays
+ * (depth 1, the node array being in cache by then): graph_encode's and
+ * graph_free's cold reads. Reads g, writes nothing. */
+void graph_prefetch(const struct graph *g, int depth);
+
 /* Recomputes the snapshots, fit, intent and score at g->now. */
 void graph_rescore(struct graph *g, const struct graph_params *p);
 /* Prunes, rescore, enforces the caps (rescoring after any eviction). */

@@ -55,6 +55,12 @@ struct processor_ops {
     int (*state_decode)(const char *key, const uint8_t *data, size_t len,
                         void **st);
     void (*state_free)(void *st);
+    /* Optional: asks the CPU (__builtin_prefetch) for the parts of a cold
+     * object that encoding or freeing it reads: depth 0 what the object
+     * points to, depth 1 what those point to. The sealing thread calls it
+     * a few objects ahead of the one it works on, depth 0 first, on
+     * objects it holds; it must not write. */
+    void (*state_prefetch)(const void *st, int depth);
     void (*state_to_json)(const void *st, struct jw *w); /* one object */
 };
 

@@ -781,6 +781,11 @@ static int lr_state_decode(const char *key, const uint8_t *data, size_t len,
 
 static void lr_state_free(void *st) { graph_free(st); }
 
+static void lr_state_prefetch(const void *st, int depth)
+{
+    graph_prefetch(st, depth);
+}
+
 static void lr_state_to_json(const void *st, struct jw *w)
 {
     const struct graph *g = st;
@@ -863,6 +868,7 @@ const struct processor_ops processor_lead_rating = {
     .destroy = lr_destroy,
     .state_new = lr_state_new,
     .state_encode = lr_state_encode,
+    .state_prefetch = lr_state_prefetch,
     .state_decode = lr_state_decode,
     .state_free = lr_state_free,
     .state_to_json = lr_state_to_json,

@@ -601,6 +601,29 @@ static void test_maintain_equals_fresh_rescore(void **unused)
     graph_free(g);
 }
 
+/* The prefetch hint reads the graph in bounds (ASan checks the loads),
+ * also with no signals and with more nodes than it looks at. */
+static void test_prefetch_reads_in_bounds(void **unused)
+{
+    (void)unused;
+    struct graph_params p = params();
+    struct graph *g = graph_new("C1");
+    graph_prefetch(g, 0);
+    graph_prefetch(g, 1);
+    char id[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "D%d", i);
+        struct graph_node *n =
+            graph_link(g, &p, GRAPH_NODE_DEVICE, id, "IOT_DEVICE", 1000 + i);
+        if (i % 2)
+            graph_signal_add(g, &p, n, "iot.noise.INFO", 1, 1000 + i);
+    }
+    assert_int_equal(g->n_nodes, 13);
+    graph_prefetch(g, 0);
+    graph_prefetch(g, 1);
+    graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_encode_roundtrip),
         cmocka_unit_test(test_order_independence),
         cmocka_unit_test(test_maintain_equals_fresh_rescore),
+        cmocka_unit_test(test_prefetch_reads_in_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
