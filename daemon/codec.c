@@ -5,9 +5,11 @@
  *
  * - Everything derived from a schema is made once in codec_open(): per writer
  *   id the writer's generic value class and one reusable value, and for the
- *   input records a resolved writer (avro_resolved_writer_new) writing into
- *   one reusable value of the reader schema. Nothing is parsed or built per
- *   message.
+ *   input records one reusable value of the reader schema, written through a
+ *   resolved writer (avro_resolved_writer_new) when the writer's schema is
+ *   not the reader's. When it is (the usual case) the walk below fills the
+ *   reader's value itself: the resolver's wrapper per field was ~4 % of the
+ *   processing thread. Nothing is parsed or built per message.
  *
  * - Avro C's resolver cannot use reader defaults (it rejects a reader field
  *   the writer lacks), so for each writer we resolve against an "effective"
@@ -1161,7 +1163,10 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
         return -1;
     }
 
-    if (fresh_resolved(w) != 0 || avro_value_reset(&w->resolved) != 0) {
+    /* Through the resolver when the writer's schema differs from the
+     * reader's, else straight into the reader's value. */
+    avro_value_t *dest = w->resolver ? &w->resolved : &w->reader_value;
+    if ((w->resolver && fresh_resolved(w) != 0) || avro_value_reset(dest) != 0) {
         cerr(err, "decode_failed", "cannot reset the reader value: %s",
              avro_strerror());
         return -1;
@@ -1170,7 +1175,7 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
                      .end = (const uint8_t *)val + vlen,
                      .arena = a,
                      .w = w};
-    scan_datum(&s, w->schema, &w->resolved);
+    scan_datum(&s, w->schema, dest);
     if (s.hard) {
         cerr(err, "decode_failed", "%s", s.hard_msg);
         return -1;
@@ -2152,20 +2157,26 @@ static int resolve_input(struct codec *c, struct wschema *w, char *err, size_t e
              avro_strerror());
         goto out;
     }
+    w->reader_iface = avro_generic_class_from_schema(w->eff);
+    if (!w->reader_iface ||
+        avro_generic_value_new(w->reader_iface, &w->reader_value) != 0) {
+        errf(err, errlen, "schema id %" PRId32 ": %s", w->id, avro_strerror());
+        goto out;
+    }
+    if (avro_schema_equal(w->schema, w->eff))
+        goto direct; /* the usual case: the walk fills reader_value itself */
     w->resolver = avro_resolved_writer_new(w->schema, w->eff);
     if (!w->resolver) {
         errf(err, errlen, "schema id %" PRId32 " (%s) cannot be read as %s: %s", w->id,
              w->path, rec->fullname, avro_strerror());
         goto out;
     }
-    w->reader_iface = avro_generic_class_from_schema(w->eff);
-    if (!w->reader_iface ||
-        avro_generic_value_new(w->reader_iface, &w->reader_value) != 0 ||
-        avro_resolved_writer_new_value(w->resolver, &w->resolved) != 0) {
+    if (avro_resolved_writer_new_value(w->resolver, &w->resolved) != 0) {
         errf(err, errlen, "schema id %" PRId32 ": %s", w->id, avro_strerror());
         goto out;
     }
     avro_resolved_writer_set_dest(&w->resolved, &w->reader_value);
+direct:;
 
     size_t n = rec_specs[w->rec].n;
     w->field_idx = calloc(n, sizeof(int));
