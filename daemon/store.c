@@ -557,7 +557,7 @@ static bool claim_ahead(const struct store *s, struct entry *e)
  * cold object was mostly waiting for memory (the lead graph's nodes and
  * signals), so the entries 2 * SEAL_AHEAD ahead, and the objects and
  * their insides as in free_graves(), are asked for while the current one
- * is encoded (the sealing thread's CPU -25 %). An object is only read
+ * is encoded (the sealing thread's CPU -28 %). An object is only read
  * once claimed - until then the processing thread may change or free it
  * - so the sealer claims SEAL_AHEAD entries ahead of the one it encodes;
  * a get of one of those waits as for the one being encoded. */
