@@ -46,6 +46,14 @@ struct kafka_producer {
     void *arg;
     int inflight;
     uint64_t tag; /* carried by the messages produced from now on */
+    /* Topic handles by name: producing by name makes librdkafka find the
+     * topic under its handle-wide write lock for every message. A handful
+     * of topics (the alert topics and the DLQ), so a scan. */
+    struct producer_topic {
+        char *name;
+        rd_kafka_topic_t *rkt;
+    } *topics;
+    size_t n_topics;
 };
 
 struct kafka_mock {
@@ -492,11 +500,42 @@ int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
     return 0;
 }
 
+/* The handle of topic, made on first use; NULL when it cannot be made (an
+ * invalid name, or no memory: rd_kafka_last_error() says which). */
+static rd_kafka_topic_t *topic_handle(struct kafka_producer *p,
+                                      const char *topic)
+{
+    for (size_t i = 0; i < p->n_topics; i++)
+        if (strcmp(p->topics[i].name, topic) == 0)
+            return p->topics[i].rkt;
+    struct producer_topic *t =
+        realloc(p->topics, (p->n_topics + 1) * sizeof(*t));
+    if (!t)
+        return NULL;
+    p->topics = t;
+    char *name = strdup(topic);
+    rd_kafka_topic_t *rkt = name ? rd_kafka_topic_new(p->rk, topic, NULL) : NULL;
+    if (!rkt) {
+        free(name);
+        return NULL;
+    }
+    t[p->n_topics].name = name;
+    t[p->n_topics].rkt = rkt;
+    p->n_topics++;
+    return rkt;
+}
+
 int kafka_produce(struct kafka_producer *p, const char *topic,
                   const void *key, size_t klen, const void *val, size_t vlen,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,
                   size_t errlen)
 {
+    rd_kafka_topic_t *rkt = topic_handle(p, topic);
+    if (!rkt) {
+        snprintf(err, errlen, "producing to %s: %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
     for (;;) {
         rd_kafka_headers_t *h = NULL;
         if (n_hdrs) {
@@ -505,8 +544,7 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
                 rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, -1);
         }
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(topic),
-            RD_KAFKA_V_KEY((void *)key, klen),
+            p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY((void *)key, klen),
             RD_KAFKA_V_VALUE((void *)val, vlen),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(h),
@@ -556,6 +594,11 @@ void kafka_producer_free(struct kafka_producer *p)
     if (rd_kafka_flush(p->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         LOG_ERR("kafka", "%d messages not delivered at shutdown",
                 rd_kafka_outq_len(p->rk));
+    for (size_t i = 0; i < p->n_topics; i++) {
+        rd_kafka_topic_destroy(p->topics[i].rkt);
+        free(p->topics[i].name);
+    }
+    free(p->topics);
     rd_kafka_destroy(p->rk);
     free(p);
 }

@@ -87,7 +87,8 @@ struct kafka_producer_opts {
 int kafka_producer_new(const struct kafka_producer_opts *opts,
                        struct kafka_producer **out, char *err, size_t errlen);
 /* Copies key, value and headers. 0, or -1 with err (queue full is retried
- * internally while serving delivery reports). */
+ * internally while serving delivery reports). One thread at a time (the
+ * producer keeps a handle per topic). */
 int kafka_produce(struct kafka_producer *p, const char *topic,
                   const void *key, size_t klen, const void *val, size_t vlen,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,
