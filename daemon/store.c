@@ -123,6 +123,10 @@ struct store {
     uint64_t seals;   /* store_seal() calls so far */
     uint64_t written; /* of which the backend holds the batches */
     size_t max_entries;
+    /* The entry store_get() found or made last: a processor marks dirty
+     * the object it just got, and store_dirty() then skips hashing the
+     * key and probing the map again. Cleared when evicted. */
+    struct entry *last;
     struct buf enc; /* reused encode buffer */
     struct buf kbuf; /* reused key buffer */
     struct store_stats stats;
@@ -759,8 +763,10 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
     s->stats.gets++;
 
     struct entry *e = hmap_get(s->cache, bkey);
-    if (e)
+    if (e) {
+        s->last = e;
         return hit(s, e, create, created);
+    }
 
     void *val = NULL;
     size_t len = 0;
@@ -798,12 +804,15 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
     e = entry_new(s, proc, bkey);
     e->obj = obj;
     e->known = stored;
+    s->last = e;
     return obj;
 }
 
 void store_dirty(struct store *s, size_t proc, const char *key)
 {
-    struct entry *e = hmap_get(s->cache, backend_key(s, proc, key));
+    struct entry *e = s->last;
+    if (!e || e->proc != proc || strcmp(e->key, key) != 0)
+        e = hmap_get(s->cache, backend_key(s, proc, key));
     if (e && e->obj) { /* a warm entry has no object a caller could change */
         seal_first(s, e);
         mark_dirty(s, e);
@@ -922,6 +931,8 @@ size_t store_flush(struct store *s, struct state_batch *b)
 
 static void evict(struct store *s, struct entry *e)
 {
+    if (s->last == e)
+        s->last = NULL;
     hmap_del(s->cache, e->bkey);
     lru_unlink(s, e);
     entry_free(s, e);

@@ -169,6 +169,32 @@ static void test_only_clean_objects_are_evicted(void **unused)
     store_free(s);
 }
 
+/* store_dirty() marks the object it names, whether or not it was the last
+ * one got, and never the entry of a key evicted since (ASan would see the
+ * freed entry). */
+static void test_dirty_names_its_object(void **unused)
+{
+    (void)unused;
+    struct store *s = store_new(ops, 1, NULL, 1);
+    struct counter *a = store_get(s, 0, "A", true, NULL);
+    assert_non_null(store_get(s, 0, "B", true, NULL));
+    a->n = 5;
+    store_dirty(s, 0, "A"); /* B was got last */
+    assert_int_equal(store_flush(s, NULL), 1);
+    store_drop_cache(s);
+    assert_int_equal(value_of(s, "A"), 5);
+    assert_int_equal(value_of(s, "B"), -1); /* never marked: never written */
+
+    bump(s, "X", 1);
+    store_flush(s, NULL);
+    assert_null(store_get(s, 0, "Y", false, NULL)); /* remembers an absence */
+    store_trim(s); /* one entry at most: X, the older, goes */
+    store_dirty(s, 0, "X");
+    assert_int_equal(store_dirty_count(s), 0);
+    assert_int_equal(value_of(s, "X"), 1);
+    store_free(s);
+}
+
 static void test_delete_and_keys(void **unused)
 {
     (void)unused;
@@ -866,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_absent_and_created),
         cmocka_unit_test(test_absence_is_remembered),
         cmocka_unit_test(test_only_clean_objects_are_evicted),
+        cmocka_unit_test(test_dirty_names_its_object),
         cmocka_unit_test(test_delete_and_keys),
         cmocka_unit_test_setup_teardown(test_rocksdb_commit_and_reopen, db_setup,
                                         db_teardown),
