@@ -37,6 +37,7 @@ static void *writer_main(void *arg)
     struct committer *c = arg;
     /* Named for `top -H`, perf and gdb (15 bytes at most). */
     pthread_setname_np(pthread_self(), "ds-commit");
+    state_thread_init();
     pthread_mutex_lock(&c->mu);
     for (;;) {
         uint64_t w = atomic_load(&c->written);

@@ -291,12 +291,15 @@ static rocksdb_t *open_db(const struct state_options *o, rocksdb_cache_t *cache,
     return db;
 }
 
+void state_thread_init(void) { rocksdb_set_perf_level(rocksdb_disable); }
+
 int state_open(const struct state_options *opts, struct state **out,
                char *err, size_t errlen)
 {
     int rc = -1;
     char *rerr = NULL;
     struct state *st = NULL;
+    state_thread_init(); /* the opening thread reads it (daemon, tools) */
 
     *out = NULL;
     if (!opts->dir || !*opts->dir) {

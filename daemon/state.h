@@ -37,6 +37,12 @@ struct state_options {
 int state_open(const struct state_options *opts, struct state **out,
                char *err, size_t errlen);
 void state_close(struct state *st); /* accepts NULL */
+/* Turns RocksDB's perf counters off for the calling thread. They are per
+ * thread and on by default, and cost a thread-local lookup per key
+ * comparison: ~13 % of the commit thread's memtable inserts. Called by
+ * each of our threads that reads or writes the database (open, commit,
+ * key scan); RocksDB's own threads keep theirs. */
+void state_thread_init(void);
 
 /* 1 and a malloc'd copy in *val, *vlen (caller frees, never NULL even for an
  * empty value), 0 when absent, -1 on a read error (message in err). */

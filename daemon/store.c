@@ -631,6 +631,7 @@ static void *known_scan_main(void *arg)
 {
     struct store *s = arg;
     pthread_setname_np(pthread_self(), "ds-keyscan");
+    state_thread_init();
     char err[256];
     int64_t t0 = now_mono_ms();
     if (state_scan(s->db, "", 0, know_one, s, err, sizeof(err)) != 0) {

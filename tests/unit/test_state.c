@@ -10,6 +10,9 @@
 #include "state.h"
 #include "tmpdir.h"
 
+#include <pthread.h>
+#include <rocksdb/c.h>
+
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -615,8 +618,7 @@ static void test_memtable_insert_hints(void **vstate)
 }
 
 /* L0 is written plain, every level below compressed (LZ4 where RocksDB has
- * it, as here). */
-/* L0 is written plain and compacted at 8 files (state.c says why). */
+ * it, as here), and compacted at 8 files (state.c says why). */
 static void test_l0_options(void **vstate)
 {
     struct fixture *f = *vstate;
@@ -627,6 +629,54 @@ static void test_l0_options(void **vstate)
                 "kLZ4Compression:kLZ4Compression"));
     assert_true(
         options_file_has(f->dir, "level0_file_num_compaction_trigger=8\n"));
+}
+
+/* Key comparisons RocksDB counts while this thread reads 100 keys back. */
+static uint64_t comparisons_of_reads(struct fixture *f)
+{
+    rocksdb_perfcontext_t *pc = rocksdb_perfcontext_create(); /* this thread's */
+    rocksdb_perfcontext_reset(pc);
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "k/%03d", i);
+        assert_value(f->st, key, "v");
+    }
+    uint64_t n = rocksdb_perfcontext_metric(pc, rocksdb_user_key_comparison_count);
+    rocksdb_perfcontext_destroy(pc);
+    return n;
+}
+
+static void *count_then_quiet(void *arg)
+{
+    struct fixture *f = arg;
+    static uint64_t counted[2];
+    counted[0] = comparisons_of_reads(f); /* a new thread: RocksDB's default */
+    state_thread_init();
+    counted[1] = comparisons_of_reads(f);
+    return counted;
+}
+
+/* A new thread counts key comparisons (RocksDB's default: the cost
+ * state_thread_init removes); after state_thread_init it counts none. */
+static void test_thread_init_turns_perf_counters_off(void **vstate)
+{
+    struct fixture *f = *vstate;
+    f->st = open_ok(f);
+    struct state_batch *b = state_batch_new();
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "k/%03d", i);
+        put_str(b, key, "v");
+    }
+    commit_ok(f, b);
+    state_batch_free(b);
+    pthread_t t;
+    void *ret = NULL;
+    assert_int_equal(pthread_create(&t, NULL, count_then_quiet, f), 0);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    const uint64_t *counted = ret;
+    assert_true(counted[0] > 0);
+    assert_int_equal(counted[1], 0);
 }
 
 static void test_open_errors(void **vstate)
@@ -696,6 +746,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_memtable_insert_hints, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_thread_init_turns_perf_counters_off,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
