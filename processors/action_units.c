@@ -971,6 +971,41 @@ static void au_state_encode(const void *st, struct buf *b)
     }
 }
 
+/* See processor_ops.state_prefetch: depth 0 the strings and arrays the
+ * object points to, depth 1 the strings of its documents and references
+ * (each a separate, cold allocation when the sealer gets to it). */
+static void au_state_prefetch(const void *st, int depth)
+{
+    if (*(const uint8_t *)st == AU_OBJ_OPP) {
+        const struct au_opp *o = st;
+        if (depth == 0) {
+            const void *first[] = {o->id, o->industry, o->rep_id, o->stage,
+                                   o->docs, o->claims, o->status,
+                                   o->last_event_id, o->last_topic};
+            for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+                __builtin_prefetch(first[i]);
+            return;
+        }
+        for (size_t i = 0; i < o->n_docs && i < 8; i++)
+            __builtin_prefetch(o->docs[i].document_id);
+        for (size_t i = 0; i < o->n_status && i < 8; i++)
+            __builtin_prefetch(o->status[i].name);
+        return;
+    }
+    const struct au_customer *c = st;
+    if (depth == 0) {
+        __builtin_prefetch(c->industry);
+        __builtin_prefetch(c->comp);
+        __builtin_prefetch(c->docs);
+        __builtin_prefetch(c->opps);
+        return;
+    }
+    for (size_t i = 0; i < c->n_docs && i < 8; i++)
+        __builtin_prefetch(c->docs[i].document_id);
+    for (size_t i = 0; i < c->n_opps && i < 8; i++)
+        __builtin_prefetch(c->opps[i].id);
+}
+
 /* A count read from the wire; sets err when it cannot be genuine. */
 static size_t au_get_count(struct buf_reader *r)
 {
@@ -2533,6 +2568,7 @@ const struct processor_ops processor_action_units = {
     .destroy = au_destroy,
     .state_new = au_state_new,
     .state_encode = au_state_encode,
+    .state_prefetch = au_state_prefetch,
     .state_decode = au_state_decode,
     .state_free = au_state_free,
     .state_to_json = au_state_to_json,
