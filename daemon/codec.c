@@ -2163,20 +2163,20 @@ static int resolve_input(struct codec *c, struct wschema *w, char *err, size_t e
         errf(err, errlen, "schema id %" PRId32 ": %s", w->id, avro_strerror());
         goto out;
     }
-    if (avro_schema_equal(w->schema, w->eff))
-        goto direct; /* the usual case: the walk fills reader_value itself */
-    w->resolver = avro_resolved_writer_new(w->schema, w->eff);
-    if (!w->resolver) {
-        errf(err, errlen, "schema id %" PRId32 " (%s) cannot be read as %s: %s", w->id,
-             w->path, rec->fullname, avro_strerror());
-        goto out;
+    /* Equal schemas (the usual case): the walk fills reader_value itself. */
+    if (!avro_schema_equal(w->schema, w->eff)) {
+        w->resolver = avro_resolved_writer_new(w->schema, w->eff);
+        if (!w->resolver) {
+            errf(err, errlen, "schema id %" PRId32 " (%s) cannot be read as %s: %s",
+                 w->id, w->path, rec->fullname, avro_strerror());
+            goto out;
+        }
+        if (avro_resolved_writer_new_value(w->resolver, &w->resolved) != 0) {
+            errf(err, errlen, "schema id %" PRId32 ": %s", w->id, avro_strerror());
+            goto out;
+        }
+        avro_resolved_writer_set_dest(&w->resolved, &w->reader_value);
     }
-    if (avro_resolved_writer_new_value(w->resolver, &w->resolved) != 0) {
-        errf(err, errlen, "schema id %" PRId32 ": %s", w->id, avro_strerror());
-        goto out;
-    }
-    avro_resolved_writer_set_dest(&w->resolved, &w->reader_value);
-direct:;
 
     size_t n = rec_specs[w->rec].n;
     w->field_idx = calloc(n, sizeof(int));
