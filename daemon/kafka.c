@@ -470,36 +470,6 @@ fail:
     return -1;
 }
 
-int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
-                        size_t n, int timeout_ms, char *err, size_t errlen)
-{
-    int64_t until = now_mono_ms() + timeout_ms;
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topics[i], NULL);
-        if (!rkt) {
-            snprintf(err, errlen, "topic %s: %s", topics[i],
-                     rd_kafka_err2str(rd_kafka_last_error()));
-            return -1;
-        }
-        const struct rd_kafka_metadata *md = NULL;
-        int left = (int)(until - now_mono_ms());
-        rd_kafka_resp_err_t ke = rd_kafka_metadata(
-            p->rk, 0, rkt, &md, left > 0 ? left : 1);
-        if (ke == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-            md->topics[0].err)
-            ke = md->topics[0].err;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-        if (ke) {
-            snprintf(err, errlen, "metadata of %s: %s", topics[i],
-                     rd_kafka_err2str(ke));
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* The handle of topic, made on first use; NULL when it cannot be made (an
  * invalid name, or no memory: rd_kafka_last_error() says which). */
 static rd_kafka_topic_t *topic_handle(struct kafka_producer *p,
@@ -523,6 +493,35 @@ static rd_kafka_topic_t *topic_handle(struct kafka_producer *p,
     t[p->n_topics].rkt = rkt;
     p->n_topics++;
     return rkt;
+}
+
+int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
+                        size_t n, int timeout_ms, char *err, size_t errlen)
+{
+    int64_t until = now_mono_ms() + timeout_ms;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_t *rkt = topic_handle(p, topics[i]); /* kept */
+        if (!rkt) {
+            snprintf(err, errlen, "topic %s: %s", topics[i],
+                     rd_kafka_err2str(rd_kafka_last_error()));
+            return -1;
+        }
+        const struct rd_kafka_metadata *md = NULL;
+        int left = (int)(until - now_mono_ms());
+        rd_kafka_resp_err_t ke = rd_kafka_metadata(
+            p->rk, 0, rkt, &md, left > 0 ? left : 1);
+        if (ke == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err)
+            ke = md->topics[0].err;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (ke) {
+            snprintf(err, errlen, "metadata of %s: %s", topics[i],
+                     rd_kafka_err2str(ke));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int kafka_produce(struct kafka_producer *p, const char *topic,
