@@ -127,20 +127,17 @@ static int spec_index(const struct graph_params *p, const char *type)
         return -1;
     size_t head = (size_t)(d1 - type) + 1; /* "iot." */
     size_t tail = strlen(d2);              /* ".CRITICAL" */
-    char wild[128];
-    if (head + 1 + tail < sizeof(wild)) {
-        memcpy(wild, type, head);
-        wild[head] = '*';
-        memcpy(wild + head + 1, d2, tail + 1);
-        return spec_named(p, wild);
-    }
-    for (size_t k = 0; k < p->n_specs; k++) { /* too long for the buffer */
-        const char *n = p->specs[k].name;
-        if (n && strncmp(n, type, head) == 0 && n[head] == '*' &&
-            strcmp(n + head + 1, d2) == 0)
-            return (int)k;
-    }
-    return -1;
+    char buf[128];
+    char *wild = head + 1 + tail < sizeof(buf)
+                     ? buf
+                     : xcalloc(head + 1 + tail + 1, 1); /* a rare long type */
+    memcpy(wild, type, head);
+    wild[head] = '*';
+    memcpy(wild + head + 1, d2, tail + 1);
+    i = spec_named(p, wild);
+    if (wild != buf)
+        free(wild);
+    return i;
 }
 
 /* The spec index of s under p, looked up once per object and params. */
