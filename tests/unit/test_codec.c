@@ -20,6 +20,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "codec.h"
+#include "tmpdir.h"
 
 #define SCHEMAS DS_SOURCE_DIR "/schemas"
 #define FIXTURES DS_SOURCE_DIR "/tests/unit/data/codec"
@@ -409,6 +410,128 @@ static void test_map_decodes_stay_exact(void **state)
             assert_string_equal(r->attributes[k].value, want);
         }
     }
+}
+
+/* The Avro spec lets a writer split a map into blocks, a block's count
+ * negative when its byte size follows: Avro C writes one block, so these
+ * are built by hand. */
+static void test_map_in_blocks(void **state)
+{
+    struct fx *f = *state;
+    av_header(&f->b, 4);
+    av_str(&f->b, "e");
+    av_str(&f->b, "c1");
+    av_long(&f->b, 1); /* change_type */
+    av_str(&f->b, "x");
+    av_long(&f->b, 0); /* entity_type */
+    av_long(&f->b, 1); /* entity_name: "acme" */
+    av_str(&f->b, "acme");
+    av_long(&f->b, 2); /* attributes: a block of 2 ... */
+    av_str(&f->b, "k0");
+    av_str(&f->b, "v0");
+    av_str(&f->b, "k1");
+    av_str(&f->b, "v1");
+    av_long(&f->b, -1); /* ... one of 1 with its size (1+2 + 1+2 bytes) ... */
+    av_long(&f->b, 6);
+    av_str(&f->b, "k2");
+    av_str(&f->b, "v2");
+    av_long(&f->b, 0); /* ... and the end */
+    av_long(&f->b, 1); /* amount: 2.5 */
+    buf_put_double(&f->b, 2.5);
+    av_long(&f->b, 42); /* event_time */
+    assert_int_equal(decode(f, EVENT_REGISTRY, "c1", &f->b), 0);
+    const struct registry_change *r = &f->ev.u.registry;
+    assert_string_equal(r->entity_name, "acme");
+    assert_int_equal(r->n_attributes, 3);
+    for (int k = 0; k < 3; k++) {
+        char key[8], val[8];
+        snprintf(key, sizeof(key), "k%d", k);
+        snprintf(val, sizeof(val), "v%d", k);
+        assert_string_equal(r->attributes[k].key, key);
+        assert_string_equal(r->attributes[k].value, val);
+    }
+    assert_true(r->has_amount && r->amount == 2.5);
+    assert_true(f->ev.event_time == 42);
+}
+
+static void test_bad_boolean(void **state)
+{
+    struct fx *f = *state;
+    av_transcript(&f->b, TS_V1, "x", 1, 0);
+    /* is_final is the byte before event_time and language (1 byte). */
+    struct buf t;
+    buf_init(&t);
+    av_long(&t, 1700000000123LL);
+    size_t at = f->b.len - 1 - t.len - 1;
+    buf_free(&t);
+    assert_int_equal(f->b.data[at], 1);
+    assert_int_equal(decode(f, EVENT_TRANSCRIPT, "cust-1", &f->b), 0);
+    f->b.data[at] = 2;
+    expect_error(f, EVENT_TRANSCRIPT, "cust-1", f->b.data, f->b.len,
+                 "invalid_field", "field 'is_final': boolean byte 2");
+}
+
+/* Copies src to dst, replacing the first `from` with `to`. */
+static void copy_replacing(const char *src, const char *dst, const char *from,
+                           const char *to)
+{
+    FILE *in = fopen(src, "r");
+    assert_non_null(in);
+    char text[16384];
+    size_t n = fread(text, 1, sizeof(text) - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    char *at = from ? strstr(text, from) : NULL;
+    FILE *out = fopen(dst, "w");
+    assert_non_null(out);
+    if (at) {
+        fwrite(text, 1, (size_t)(at - text), out);
+        fputs(to, out);
+        fputs(at + strlen(from), out);
+    } else {
+        fputs(text, out);
+    }
+    fclose(out);
+}
+
+/* A reader schema may name an enum symbol this build cannot handle (a newer
+ * schema deployed before the code): the record is refused by name. */
+static void test_unhandled_reader_symbol(void **state)
+{
+    (void)state;
+    static const char *files[] = {
+        "transcript_segment", "document_annotation", "iot_alert",
+        "registry_change",    "opportunity_update",  "lead_rerating",
+        "coaching_alert",     "meeting_summary"};
+    enum { N = sizeof(files) / sizeof(files[0]) };
+    char dir[64], src[512], dst[N][512], id[N][4];
+    struct cfg_kv ids[N];
+    assert_int_equal(tmpdir_make(dir, sizeof(dir), "test_codec"), 0);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(src, sizeof(src), "%s/%s.avsc", SCHEMAS, files[i]);
+        snprintf(dst[i], sizeof(dst[i]), "%s/%s.avsc", dir, files[i]);
+        copy_replacing(src, dst[i], i == 0 ? "\"OTHER\"" : NULL,
+                       "\"OTHER\", \"OBSERVER\"");
+        snprintf(id[i], sizeof(id[i]), "%zu", i + 1);
+        ids[i] = (struct cfg_kv){id[i], dst[i]};
+    }
+    struct config_schemas sc = {.ids = {.v = ids, .n = N}, .dir = dir};
+    struct fx f = {.a = arena_new(256)};
+    char err[512] = "";
+    buf_init(&f.b);
+    if (codec_open(&sc, &f.c, err, sizeof(err)) != 0)
+        fail_msg("codec_open: %s", err);
+    av_transcript(&f.b, TS_V1, "x", 1, 2);
+    assert_int_equal(decode(&f, EVENT_TRANSCRIPT, "cust-1", &f.b), 0);
+    assert_int_equal(f.ev.u.transcript.speaker_role, ROLE_OTHER);
+    av_transcript(&f.b, TS_V1, "x", 1, 3);
+    expect_error(&f, EVENT_TRANSCRIPT, "cust-1", f.b.data, f.b.len,
+                 "invalid_field",
+                 "field 'speaker_role': symbol 'OBSERVER' is not handled");
+    codec_free(f.c);
+    arena_free(f.a);
+    buf_free(&f.b);
+    tmpdir_remove(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -933,6 +1056,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_opportunity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_decodes_stay_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_encoded_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_in_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_boolean, setup, teardown),
+        cmocka_unit_test(test_unhandled_reader_symbol),
         cmocka_unit_test_setup_teardown(test_resolution_writer_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolution_writer_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolution_enum_by_symbol, setup, teardown),
