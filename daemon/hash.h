@@ -31,13 +31,19 @@ static inline uint64_t hash_fnv1a(const void *data, size_t len)
     return h;
 }
 
-/* The same over a NUL-terminated string, without a strlen pass first. */
-static inline uint64_t hash_fnv1a_str(const char *s)
+/* Continues h over a NUL-terminated string: hashing "ab" is hashing "b"
+ * after "a", so a key in pieces needs no joined copy. */
+static inline uint64_t hash_fnv1a_more(uint64_t h, const char *s)
 {
-    uint64_t h = HASH_FNV_OFFSET;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * HASH_FNV_PRIME;
     return h;
+}
+
+/* The same over a NUL-terminated string, without a strlen pass first. */
+static inline uint64_t hash_fnv1a_str(const char *s)
+{
+    return hash_fnv1a_more(HASH_FNV_OFFSET, s);
 }
 
 #endif

@@ -60,11 +60,12 @@ static void *xcalloc(size_t n, size_t sz)
     return p;
 }
 
-static uint64_t hash_str(const char *s)
+static uint64_t fold(uint64_t fnv)
 {
-    uint64_t h = hash_fnv1a_str(s);
-    return h ^ (h >> 29); /* low bits pick the slot: fold high ones in */
+    return fnv ^ (fnv >> 29); /* low bits pick the slot: fold high ones in */
 }
+
+static uint64_t hash_str(const char *s) { return fold(hash_fnv1a_str(s)); }
 
 struct hmap *hmap_new(void)
 {
@@ -114,6 +115,21 @@ void *hmap_get(const struct hmap *m, const char *key)
 {
     void *n = m->s[find(m, key, hash_str(key))].node;
     return n ? node_val(m, n) : NULL;
+}
+
+void hmap_prefetch_slot(const struct hmap *m, uint64_t fnv)
+{
+    __builtin_prefetch(&m->s[fold(fnv) & (m->ns - 1)]);
+}
+
+void *hmap_peek(const struct hmap *m, uint64_t fnv)
+{
+    uint64_t h = fold(fnv);
+    size_t mask = m->ns - 1;
+    for (size_t i = h & mask; m->s[i].node; i = (i + 1) & mask)
+        if (m->s[i].hash == h)
+            return node_val(m, m->s[i].node);
+    return NULL;
 }
 
 static void grow(struct hmap *m)

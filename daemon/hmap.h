@@ -8,6 +8,7 @@
 #define DS_HMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct hmap;
 
@@ -27,6 +28,12 @@ void *hmap_put(struct hmap *m, const char *key, void *val);
 /* Removes; returns the value or NULL. */
 void *hmap_del(struct hmap *m, const char *key);
 size_t hmap_count(const struct hmap *m);
+/* Look-ahead, for a key whose hash_fnv1a_str() is fnv: ask the CPU for
+ * its slot; later, once that has arrived, hmap_peek() for the value. A
+ * hint, not a lookup: hmap_peek compares hashes only, so it may return
+ * another key's value (or NULL) - only prefetch through it. */
+void hmap_prefetch_slot(const struct hmap *m, uint64_t fnv);
+void *hmap_peek(const struct hmap *m, uint64_t fnv);
 /* Calls fn for each entry, in no particular order; the map must not be
  * changed meanwhile. fn returns non-zero to stop. */
 void hmap_each(const struct hmap *m,

@@ -95,6 +95,13 @@ bool keyfilter_may_contain(const struct keyfilter *f, const void *key,
     return true;
 }
 
+void keyfilter_prefetch(const struct keyfilter *f, uint64_t fnv)
+{
+    uint64_t h = hash_mix64(fnv); /* as hash_bytes() */
+    uint64_t b = (uint64_t)(((unsigned __int128)h * f->nblocks) >> 64);
+    __builtin_prefetch(f->words + b * BLOCK_WORDS);
+}
+
 uint64_t keyfilter_capacity(const struct keyfilter *f) { return f->capacity; }
 
 size_t keyfilter_bytes(const struct keyfilter *f)

@@ -31,6 +31,8 @@ bool keyfilter_add(struct keyfilter *f, const void *key, size_t len);
 /* False: the key was never added. Sees every add that happens-before it. */
 bool keyfilter_may_contain(const struct keyfilter *f, const void *key,
                            size_t len);
+/* Asks the CPU for the block a key probes, given its hash_fnv1a(). */
+void keyfilter_prefetch(const struct keyfilter *f, uint64_t fnv);
 uint64_t keyfilter_capacity(const struct keyfilter *f);
 size_t keyfilter_bytes(const struct keyfilter *f);
 

@@ -29,6 +29,12 @@
 
 struct proc_ctx; /* owned by the runtime */
 
+/* A state key in up to three pieces, joined in order (unused ones NULL),
+ * so that naming a composite key needs no copy. */
+struct state_key {
+    const char *part[3];
+};
+
 struct processor_ops {
     const char *name; /* config section processors.<name>, state namespace */
     const char *description;
@@ -61,6 +67,14 @@ struct processor_ops {
      * a few objects ahead of the one it works on, depth 0 first, on
      * objects it holds; it must not write. */
     void (*state_prefetch)(const void *st, int depth);
+    /* Optional: keys handle() will ask state for when given ev, at most
+     * max of them in out; returns how many. The runtime decodes a few
+     * records ahead of the one it applies and brings their state into the
+     * CPU cache meanwhile. Only a hint: a key left out costs time, never
+     * correctness; name none that handle() would not ask for (the unit
+     * harness checks). Must not look at state or change inst. */
+    size_t (*state_keys)(const void *inst, const struct event *ev,
+                         struct state_key *out, size_t max);
     void (*state_to_json)(const void *st, struct jw *w); /* one object */
 };
 

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "hmap.h"
 #include "keyfilter.h"
 #include "log.h"
@@ -131,6 +132,7 @@ struct store {
     struct entry *last;
     struct buf enc; /* reused encode buffer */
     struct buf kbuf; /* reused key buffer */
+    uint64_t *ns_hash; /* per processor: FNV-1a of "<name>/" */
     struct store_stats stats;
 };
 
@@ -167,6 +169,9 @@ struct store *store_new(const struct processor_ops *const *ops, size_t n,
     s->mem = db ? NULL : hmap_new();
     s->cache = hmap_new_intrusive(offsetof(struct entry, bkey));
     s->max_entries = max_entries ? max_entries : 1;
+    s->ns_hash = xmalloc((n ? n : 1) * sizeof(*s->ns_hash));
+    for (size_t i = 0; i < n; i++)
+        s->ns_hash[i] = hash_fnv1a_more(hash_fnv1a_str(ops[i]->name), "/");
     pthread_mutex_init(&s->batch_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -332,6 +337,7 @@ void store_free(struct store *s)
     free(s->sealing);
     buf_free(&s->enc);
     buf_free(&s->kbuf);
+    free(s->ns_hash);
     free(s);
 }
 
@@ -756,6 +762,49 @@ static void *hit(struct store *s, struct entry *e, bool create,
     if (created)
         *created = true;
     return e->obj;
+}
+
+uint64_t store_key_hash(const struct store *s, size_t proc,
+                        const struct state_key *key)
+{
+    uint64_t h = s->ns_hash[proc];
+    for (size_t i = 0; i < 3 && key->part[i]; i++)
+        h = hash_fnv1a_more(h, key->part[i]);
+    return h;
+}
+
+void store_prefetch(const struct store *s, uint64_t hash, int step)
+{
+    if (step == 0) {
+        hmap_prefetch_slot(s->cache, hash);
+        return;
+    }
+    const struct entry *e = hmap_peek(s->cache, hash);
+    if (step == 1) {
+        if (e) {
+            __builtin_prefetch(e);
+            __builtin_prefetch((const char *)e + 64);
+        } else if (s->known &&
+                   atomic_load_explicit(&s->known_ready, memory_order_acquire)) {
+            keyfilter_prefetch(s->known, hash);
+        }
+        return;
+    }
+    if (!e)
+        return;
+    /* hit() unlinks it from its LRU list: its neighbours are written. */
+    if (e->prev)
+        __builtin_prefetch(e->prev, 1);
+    if (e->next)
+        __builtin_prefetch(e->next, 1);
+    if (e->obj) {
+        __builtin_prefetch(e->obj);
+    } else if (e->enc) {
+        /* Decoded from the front: the first lines, the rest streams. */
+        size_t n = e->enc_len < 256 ? e->enc_len : 256;
+        for (size_t off = 0; off < n; off += 64)
+            __builtin_prefetch(e->enc + off);
+    }
 }
 
 void *store_get(struct store *s, size_t proc, const char *key, bool create,

@@ -41,6 +41,14 @@ void store_free(struct store *s); /* frees every cached object; accepts NULL */
 void *store_get(struct store *s, size_t proc, const char *key, bool create,
                 bool *created);
 void store_dirty(struct store *s, size_t proc, const char *key);
+/* Look-ahead: the hash of proc's key (as the cache map hashes its backend
+ * key), then steps that bring its state into the CPU cache, each once the
+ * previous one's memory has had time to arrive: 0 the cache map's slot,
+ * 1 the entry (or, without one, the key filter's block), 2 the object or
+ * its encoded bytes and its LRU neighbours. Hints only: nothing changes. */
+uint64_t store_key_hash(const struct store *s, size_t proc,
+                        const struct state_key *key);
+void store_prefetch(const struct store *s, uint64_t hash, int step);
 void store_delete(struct store *s, size_t proc, const char *key);
 /* Every live key of `proc`, from the cache and the backend: a malloc'd
  * array of malloc'd strings (free with store_keys_free). */

@@ -2554,6 +2554,25 @@ static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
     return 0;
 }
 
+/* See processor_ops.state_keys: the customer's record and the opportunity
+ * the event names. */
+static size_t au_state_keys(const void *inst, const struct event *ev,
+                            struct state_key *out, size_t max)
+{
+    (void)inst;
+    if (!max || !ev->customer_id || !ev->customer_id[0])
+        return 0;
+    size_t n = 0;
+    out[n++] = (struct state_key){{ev->customer_id}};
+    const char *opp = ev->kind == EVENT_ANNOTATION ? ev->u.annotation.opportunity_id
+                      : ev->kind == EVENT_OPPORTUNITY
+                          ? ev->u.opportunity.opportunity_id
+                          : NULL;
+    if (opp && opp[0] && n < max)
+        out[n++] = (struct state_key){{ev->customer_id, AU_OPP_INFIX, opp}};
+    return n;
+}
+
 const struct processor_ops processor_action_units = {
     .name = "action_units",
     .description = "Verifies a stage's action units from document evidence: "
@@ -2569,6 +2588,7 @@ const struct processor_ops processor_action_units = {
     .state_new = au_state_new,
     .state_encode = au_state_encode,
     .state_prefetch = au_state_prefetch,
+    .state_keys = au_state_keys,
     .state_decode = au_state_decode,
     .state_free = au_state_free,
     .state_to_json = au_state_to_json,

@@ -2325,6 +2325,55 @@ static void co_on_timer(void *inst, struct proc_ctx *ctx, int64_t now_ms)
     keylist_free(&t.idle);
 }
 
+/* Whether handle_iot() keeps anything of an alert of this type. */
+static bool iot_linked(const struct coaching *co, const char *alert_type)
+{
+    const struct co_link *lk = co->cfg->context_links.items;
+    for (size_t i = 0; i < co->cfg->context_links.n; i++)
+        for (size_t k = 0; k < lk[i].iot_alert_types.n; k++)
+            if (strcmp(lk[i].iot_alert_types.v[k], alert_type) == 0)
+                return true;
+    return false;
+}
+
+/* See processor_ops.state_keys: make_key()'s keys, unjoined. An annotation
+ * reaches the context only if its text matches, which only the scan in
+ * handle() tells, so it names none. */
+static size_t co_state_keys(const void *inst, const struct event *ev,
+                            struct state_key *out, size_t max)
+{
+    const struct coaching *co = inst;
+    if (max < 2 || !ev->customer_id || !ev->customer_id[0])
+        return 0;
+    const struct state_key ctx_key = {{ev->customer_id, "/ctx"}};
+    switch (ev->kind) {
+    case EVENT_TRANSCRIPT: {
+        const char *meeting = ev->u.transcript.meeting_id;
+        if (!meeting || !meeting[0])
+            return 0;
+        out[0] = ctx_key;
+        out[1] = (struct state_key){{ev->customer_id, "/m/", meeting}};
+        return 2;
+    }
+    case EVENT_IOT:
+        if (!ev->u.iot.alert_type || !iot_linked(co, ev->u.iot.alert_type))
+            return 0;
+        out[0] = ctx_key;
+        return 1;
+    case EVENT_REGISTRY: {
+        const struct registry_change *rc = &ev->u.registry;
+        if (rc->entity_type != ENTITY_COMPETITOR ||
+            (rc->change_type != CHANGE_COMPETITOR_LINKED &&
+             rc->change_type != CHANGE_RELATION_REMOVED))
+            return 0;
+        out[0] = ctx_key;
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
 const struct processor_ops processor_coaching = {
     .name = "coaching",
     .description = "Real-time conversation coaching from meeting transcripts",
@@ -2338,6 +2387,7 @@ const struct processor_ops processor_coaching = {
     .state_new = co_state_new,
     .state_encode = co_state_encode,
     .state_prefetch = co_state_prefetch,
+    .state_keys = co_state_keys,
     .state_decode = co_state_decode,
     .state_free = co_state_free,
     .state_to_json = co_state_to_json,

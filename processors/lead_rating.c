@@ -757,6 +757,17 @@ static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
 
 /* ---- state ---------------------------------------------------------- */
 
+/* See processor_ops.state_keys: the customer's graph. */
+static size_t lr_state_keys(const void *inst, const struct event *ev,
+                            struct state_key *out, size_t max)
+{
+    (void)inst;
+    if (!max || !ev->customer_id || !ev->customer_id[0])
+        return 0;
+    out[0] = (struct state_key){{ev->customer_id}};
+    return 1;
+}
+
 static void *lr_state_new(const char *key) { return graph_new(key); }
 
 static void lr_state_encode(const void *st, struct buf *out)
@@ -869,6 +880,7 @@ const struct processor_ops processor_lead_rating = {
     .state_new = lr_state_new,
     .state_encode = lr_state_encode,
     .state_prefetch = lr_state_prefetch,
+    .state_keys = lr_state_keys,
     .state_decode = lr_state_decode,
     .state_free = lr_state_free,
     .state_to_json = lr_state_to_json,

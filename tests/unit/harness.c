@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "ctx.h"
+#include "hash.h"
 #include "store.h"
 
 struct copied {
@@ -216,6 +217,36 @@ void harness_free(struct harness *h)
     free(h);
 }
 
+/* The runtime's look-ahead asks for the state of the keys state_keys()
+ * names: each must be one handle() just asked for (so its entry is cached
+ * and a get reads nothing), and store_key_hash() must hash it as the cache
+ * map hashes "<processor>/<key>" - else the look-ahead silently misses. */
+static void check_state_keys(struct harness *h, const struct event *ev)
+{
+    if (!h->ops->state_keys)
+        return;
+    struct state_key keys[8];
+    size_t n = h->ops->state_keys(h->inst, ev, keys, 8);
+    assert_true(n <= 8);
+    for (size_t k = 0; k < n; k++) {
+        char key[512] = "";
+        for (size_t i = 0; i < 3 && keys[k].part[i]; i++)
+            strncat(key, keys[k].part[i], sizeof(key) - strlen(key) - 1);
+        char bkey[600];
+        snprintf(bkey, sizeof(bkey), "%s/%s", h->ops->name, key);
+        assert_true(store_key_hash(h->store, 0, &keys[k]) ==
+                    hash_fnv1a_str(bkey));
+        struct store_stats before, after;
+        store_stats(h->store, &before);
+        (void)store_get(h->store, 0, key, false, NULL);
+        store_stats(h->store, &after);
+        if (after.loads != before.loads)
+            fail_msg("%s: state_keys names '%s' for a %s event, which handle() "
+                     "did not ask for",
+                     h->ops->name, key, event_kind_name(ev->kind));
+    }
+}
+
 int harness_feed(struct harness *h, struct event *ev)
 {
     ev->src.topic = event_kind_name(ev->kind);
@@ -223,6 +254,8 @@ int harness_feed(struct harness *h, struct event *ev)
     ev->src.offset = h->next_offset++;
     ctx_begin(&h->ctx, 0, ev);
     int rc = h->ops->handle(h->inst, &h->ctx, ev);
+    if (rc == 0)
+        check_state_keys(h, ev);
     store_flush(h->store, NULL);
     return rc;
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "hash.h"
 #include "hmap.h"
 
 #define NKEYS 3000
@@ -184,6 +185,32 @@ static void test_intrusive(void **state)
     hmap_free(m, free); /* every live item, once: ASan checks */
 }
 
+/* The look-ahead's peek finds a key's value from the key's FNV-1a alone,
+ * through collisions of slots (linear probing) and after deletions. */
+static void test_peek_by_hash(void **state)
+{
+    (void)state;
+    struct hmap *m = hmap_new();
+    static int vals[2000];
+    char key[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "cust-%d", i);
+        hmap_put(m, key, &vals[i]);
+    }
+    for (int i = 0; i < 2000; i += 2) {
+        snprintf(key, sizeof(key), "cust-%d", i);
+        hmap_del(m, key);
+    }
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "cust-%d", i);
+        uint64_t h = hash_fnv1a_str(key);
+        hmap_prefetch_slot(m, h);
+        assert_ptr_equal(hmap_peek(m, h), i % 2 ? &vals[i] : NULL);
+    }
+    assert_null(hmap_peek(m, hash_fnv1a_str("nobody")));
+    hmap_free(m, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_fill_and_drain),
         cmocka_unit_test(test_free_val_and_empty_key),
         cmocka_unit_test(test_intrusive),
+        cmocka_unit_test(test_peek_by_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
