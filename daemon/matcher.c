@@ -122,6 +122,13 @@ static int is_word(uint32_t cp)
                                         cp != 0xd7 && cp != 0xf7);
 }
 
+static inline void put_ascii(struct buf *out, uint8_t c)
+{
+    if (out->len == out->cap)
+        buf_reserve(out, 1);
+    out->data[out->len++] = c;
+}
+
 void matcher_normalize(const char *text, struct buf *out)
 {
     const uint8_t *s = (const uint8_t *)(text ? text : "");
@@ -131,8 +138,30 @@ void matcher_normalize(const char *text, struct buf *out)
     int prev_cjk = 0;    /* the last emitted character is CJK */
     int pending_sp = 0;  /* whitespace seen since the last emitted char */
 
+    /* ASCII, most of the text in practice, is handled inline rather than
+     * through the decode and put calls. The output is at most n + 1 bytes
+     * for valid UTF-8 (folding does not lengthen it, a space goes in only
+     * where one was); put_ascii() still checks, for invalid bytes, which
+     * become 3-byte U+FFFD. */
+    buf_reserve(out, n + 1);
     while (i < n) {
-        uint32_t cp;
+        uint32_t cp = s[i];
+        if (cp < 0x80) { /* as below, for a code point that is its byte */
+            i++;
+            if (cp == ' ' || (cp >= 0x09 && cp <= 0x0d)) {
+                pending_sp = 1;
+                continue;
+            }
+            if (cp >= 'A' && cp <= 'Z')
+                cp += 0x20;
+            if (pending_sp && have_prev && !prev_cjk)
+                put_ascii(out, ' ');
+            pending_sp = 0;
+            put_ascii(out, (uint8_t)cp);
+            have_prev = 1;
+            prev_cjk = 0;
+            continue;
+        }
         i += utf8_decode(s + i, n - i, &cp);
         cp = fold_case(utf8_fold_width(cp));
         if (is_space(cp)) {

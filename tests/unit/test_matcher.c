@@ -79,6 +79,24 @@ static void test_normalize(void **state)
     norm_is("we use ROI  analysis", "we use roi analysis");
     norm_is("", "");
     norm_is("   ", "");
+    /* Both ways across the ASCII fast path's edges. */
+    norm_is("认证 MLPS 认证", "认证mlps认证");
+    norm_is("Über ROI\tÜber", "über roi über");
+    /* Invalid bytes grow (U+FFFD is 3 bytes) past what the text's length
+     * reserved (and the buffer's first 64 bytes); the ASCII after them
+     * must still fit. */
+    char in[512] = "", want[1024] = "";
+    for (int i = 0; i < 100; i++) {
+        strcat(in, "\xff");
+        strcat(want, "\xef\xbf\xbd");
+    }
+    strcat(in, " ");
+    strcat(want, " ");
+    for (int i = 0; i < 300; i++) {
+        strcat(in, "A");
+        strcat(want, "a");
+    }
+    norm_is(in, want);
 }
 
 static void test_chinese(void **state)
