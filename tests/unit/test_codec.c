@@ -494,33 +494,50 @@ static void copy_replacing(const char *src, const char *dst, const char *from,
     fclose(out);
 }
 
+/* Copies the shipped schemas into a fresh directory, replacing `from` with
+ * `to` in the file of files[which]; ids 1..8 name them. */
+static const char *const schema_files[] = {
+    "transcript_segment", "document_annotation", "iot_alert",
+    "registry_change",    "opportunity_update",  "lead_rerating",
+    "coaching_alert",     "meeting_summary"};
+enum { N_SCHEMAS = sizeof(schema_files) / sizeof(schema_files[0]) };
+
+struct schema_dir {
+    char dir[64], path[N_SCHEMAS][512], id[N_SCHEMAS][4];
+    struct cfg_kv ids[N_SCHEMAS];
+};
+
+static struct codec *open_edited(struct schema_dir *d, size_t which,
+                                 const char *from, const char *to)
+{
+    char src[512], err[512] = "";
+    assert_int_equal(tmpdir_make(d->dir, sizeof(d->dir), "test_codec"), 0);
+    for (size_t i = 0; i < N_SCHEMAS; i++) {
+        snprintf(src, sizeof(src), "%s/%s.avsc", SCHEMAS, schema_files[i]);
+        snprintf(d->path[i], sizeof(d->path[i]), "%s/%s.avsc", d->dir,
+                 schema_files[i]);
+        copy_replacing(src, d->path[i], i == which ? from : NULL, to);
+        snprintf(d->id[i], sizeof(d->id[i]), "%zu", i + 1);
+        d->ids[i] = (struct cfg_kv){d->id[i], d->path[i]};
+    }
+    struct config_schemas sc = {.ids = {.v = d->ids, .n = N_SCHEMAS},
+                                .dir = d->dir};
+    struct codec *c = NULL;
+    if (codec_open(&sc, &c, err, sizeof(err)) != 0)
+        fail_msg("codec_open: %s", err);
+    return c;
+}
+
+
 /* A reader schema may name an enum symbol this build cannot handle (a newer
  * schema deployed before the code): the record is refused by name. */
 static void test_unhandled_reader_symbol(void **state)
 {
     (void)state;
-    static const char *files[] = {
-        "transcript_segment", "document_annotation", "iot_alert",
-        "registry_change",    "opportunity_update",  "lead_rerating",
-        "coaching_alert",     "meeting_summary"};
-    enum { N = sizeof(files) / sizeof(files[0]) };
-    char dir[64], src[512], dst[N][512], id[N][4];
-    struct cfg_kv ids[N];
-    assert_int_equal(tmpdir_make(dir, sizeof(dir), "test_codec"), 0);
-    for (size_t i = 0; i < N; i++) {
-        snprintf(src, sizeof(src), "%s/%s.avsc", SCHEMAS, files[i]);
-        snprintf(dst[i], sizeof(dst[i]), "%s/%s.avsc", dir, files[i]);
-        copy_replacing(src, dst[i], i == 0 ? "\"OTHER\"" : NULL,
-                       "\"OTHER\", \"OBSERVER\"");
-        snprintf(id[i], sizeof(id[i]), "%zu", i + 1);
-        ids[i] = (struct cfg_kv){id[i], dst[i]};
-    }
-    struct config_schemas sc = {.ids = {.v = ids, .n = N}, .dir = dir};
+    struct schema_dir d;
     struct fx f = {.a = arena_new(256)};
-    char err[512] = "";
     buf_init(&f.b);
-    if (codec_open(&sc, &f.c, err, sizeof(err)) != 0)
-        fail_msg("codec_open: %s", err);
+    f.c = open_edited(&d, 0, "\"OTHER\"", "\"OTHER\", \"OBSERVER\"");
     av_transcript(&f.b, TS_V1, "x", 1, 2);
     assert_int_equal(decode(&f, EVENT_TRANSCRIPT, "cust-1", &f.b), 0);
     assert_int_equal(f.ev.u.transcript.speaker_role, ROLE_OTHER);
@@ -531,7 +548,7 @@ static void test_unhandled_reader_symbol(void **state)
     codec_free(f.c);
     arena_free(f.a);
     buf_free(&f.b);
-    tmpdir_remove(dir);
+    tmpdir_remove(d.dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -896,6 +913,153 @@ static void test_encode_summary(void **state)
     expect_json(f, &f->b, 8, want);
 }
 
+/* Encodes al both ways - straight into bytes and through Avro C's generic
+ * value - and asserts the same bytes, or the same error. */
+static void same_both_ways(struct fx *f, const struct alert *al)
+{
+    struct buf direct;
+    struct codec_error de = {0};
+    buf_init(&direct);
+    codec_set_generic(f->c, false);
+    int drc = codec_encode_alert(f->c, al, &direct, &de);
+    codec_set_generic(f->c, true);
+    memset(&f->e, 0, sizeof(f->e));
+    int grc = codec_encode_alert(f->c, al, &f->b, &f->e);
+    codec_set_generic(f->c, false);
+    assert_int_equal(drc, grc);
+    if (grc == 0) {
+        assert_int_equal(direct.len, f->b.len);
+        assert_memory_equal(direct.data, f->b.data, f->b.len);
+    } else {
+        assert_string_equal(de.reason, f->e.reason);
+        assert_string_equal(de.message, f->e.message);
+    }
+    buf_free(&direct);
+}
+
+static void test_encode_direct_matches_generic(void **state)
+{
+    struct fx *f = *state;
+    static const char *const tiers[] = {NULL, "A", "B", "\xc3\xa9t\xc3\xa9"};
+    static const struct metric metrics[] = {
+        {"talk_ratio", 0.625}, {"questions", 3}, {"talk_ratio", 0.5},
+        {"\xe6\x8f\x90\xe9\x97\xae", -1e300}, {"zero", 0}};
+    static const char *const evidence[] = {"said \"price\"", "", "\xe5\x9b\x9e\xe5\xa4\x8d"};
+    struct alert al;
+    for (int i = 0; i < 64; i++) {
+        memset(&al, 0, sizeof(al));
+        fill_provenance(&al, ALERT_LEAD_RERATING);
+        al.src.offset = (int64_t)i * 1000003 - 7;
+        al.src.partition = i % 5;
+        al.event_time = -i;
+        struct lead_rerating *r = &al.u.rerating;
+        r->previous_tier = tiers[i % 4];
+        r->tier = tiers[1 + i % 3];
+        r->previous_score = i * 0.25;
+        r->score = 100 - i;
+        r->trend = i % 3 ? "steady" : NULL;
+        r->fit_score = -i;
+        r->intent_score = 1.0 / (i + 1);
+        r->n_reasons = (size_t)i % (ALERT_MAX_REASONS + 1);
+        for (size_t k = 0; k < r->n_reasons; k++)
+            r->reasons[k] = (struct rerating_reason){"iot.x.CRITICAL", "device",
+                                                     tiers[1 + k % 3], (double)k - 2};
+        same_both_ways(f, &al);
+
+        memset(&al, 0, sizeof(al));
+        fill_provenance(&al, ALERT_COACHING);
+        struct coaching_alert *ca = &al.u.coaching;
+        ca->rep_id = i % 2 ? "rep-1" : NULL;
+        ca->meeting_id = i % 3 ? "m-1" : NULL;
+        ca->opportunity_id = i % 5 ? NULL : "opp-9";
+        ca->document_id = i % 7 ? NULL : "doc-2";
+        ca->rule = "unanswered_objection";
+        ca->category = (enum coaching_category)(i % 11);
+        ca->severity = (enum alert_severity)(i % 3);
+        ca->message = tiers[3];
+        ca->metrics = metrics;
+        ca->n_metrics = (size_t)i % 6;
+        ca->evidence = evidence;
+        ca->n_evidence = (size_t)i % 4;
+        same_both_ways(f, &al);
+
+        memset(&al, 0, sizeof(al));
+        fill_provenance(&al, ALERT_MEETING_SUMMARY);
+        al.u.summary.meeting_id = "m-7";
+        al.u.summary.rep_id = i % 2 ? NULL : "rep-2";
+        al.u.summary.closed_by = i % 2 ? "idle" : "final";
+        al.u.summary.metrics = metrics;
+        al.u.summary.n_metrics = (size_t)i % 6;
+        same_both_ways(f, &al);
+    }
+
+    /* One bad field at a time: the same error both ways. */
+    static const char *const bad_ev[] = {"ok", NULL};
+    static const struct metric bad_m[] = {{"ok", 1}, {NULL, 2}};
+    static const struct metric bad_utf8_m[] = {{"\xff", 1}};
+    for (int c = 0; c < 9; c++) {
+        memset(&al, 0, sizeof(al));
+        fill_provenance(&al, ALERT_COACHING);
+        struct coaching_alert *ca = &al.u.coaching;
+        ca->rule = "r";
+        ca->message = "m";
+        switch (c) {
+        case 0: ca->rule = NULL; break;
+        case 1: ca->message = "bad \xc3"; break;
+        case 2: ca->evidence = bad_ev; ca->n_evidence = 2; break;
+        case 3: ca->n_evidence = 1; break;
+        case 4: ca->metrics = bad_m; ca->n_metrics = 2; break;
+        case 5: ca->metrics = bad_utf8_m; ca->n_metrics = 1; break;
+        case 6: ca->category = (enum coaching_category)99; break;
+        case 7: ca->rep_id = "\xed\xa0\x80"; break;
+        default: al.customer_id = NULL; break;
+        }
+        same_both_ways(f, &al);
+        assert_int_equal(codec_encode_alert(f->c, &al, &f->b, &f->e), -1);
+    }
+    memset(&al, 0, sizeof(al));
+    fill_provenance(&al, ALERT_LEAD_RERATING);
+    al.u.rerating.tier = "A";
+    al.u.rerating.n_reasons = 1; /* a reason without a factor */
+    same_both_ways(f, &al);
+    al.u.rerating.n_reasons = ALERT_MAX_REASONS + 1;
+    same_both_ways(f, &al);
+}
+
+/* An alert schema laid out otherwise than the shipped one (here, a field
+ * more) is encoded through the generic value: right, just not direct. */
+static void test_encode_other_layout(void **state)
+{
+    (void)state;
+    struct schema_dir d;
+    struct fx f = {.a = arena_new(256)};
+    buf_init(&f.b);
+    f.c = open_edited(&d, 5,
+                      "      \"doc\": \"What the customer is doing now, 0..100.\"\n    }",
+                      "      \"doc\": \"What the customer is doing now, 0..100.\"\n    },\n"
+                      "    {\"name\": \"churn_score\", \"type\": \"double\", "
+                      "\"default\": 0}");
+    struct alert al;
+    memset(&al, 0, sizeof(al));
+    fill_provenance(&al, ALERT_LEAD_RERATING);
+    al.u.rerating.tier = "C";
+    al.u.rerating.score = 12.5;
+    if (codec_encode_alert(f.c, &al, &f.b, &f.e) != 0)
+        fail_msg("encode: %s", f.e.message);
+    char err[256];
+    struct buf out;
+    buf_init(&out);
+    assert_int_equal(codec_avro_to_json(f.c, f.b.data, f.b.len, &out, err, sizeof(err)), 0);
+    const char *json = (const char *)out.data;
+    assert_non_null(strstr(json, "\"tier\":\"C\",\"previous_score\":0,\"score\":12.5"));
+    assert_non_null(strstr(json, "\"intent_score\":0,\"churn_score\":0}"));
+    buf_free(&out);
+    codec_free(f.c);
+    arena_free(f.a);
+    buf_free(&f.b);
+    tmpdir_remove(d.dir);
+}
+
 static void test_encode_errors(void **state)
 {
     struct fx *f = *state;
@@ -1072,7 +1236,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_encode_rerating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encode_direct_matches_generic, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_encode_errors, setup, teardown),
+        cmocka_unit_test(test_encode_other_layout),
         cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_to_message_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avro_to_json_inputs, setup, teardown),
