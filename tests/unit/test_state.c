@@ -631,6 +631,18 @@ static void test_l0_options(void **vstate)
         options_file_has(f->dir, "level0_file_num_compaction_trigger=8\n"));
 }
 
+/* Index and filters are partitioned, their top level pinned: whole, a
+ * large file's index did not fit a block cache shard and was read again
+ * by every get (state.c). */
+static void test_partitioned_index(void **vstate)
+{
+    struct fixture *f = *vstate;
+    f->st = open_ok(f);
+    assert_true(options_file_has(f->dir, "index_type=kTwoLevelIndexSearch\n"));
+    assert_true(options_file_has(f->dir, "partition_filters=true\n"));
+    assert_true(options_file_has(f->dir, "pin_top_level_index_and_filter=true\n"));
+}
+
 /* Key comparisons RocksDB counts while this thread reads 100 keys back. */
 static uint64_t comparisons_of_reads(struct fixture *f)
 {
@@ -743,6 +755,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_l0_options, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_partitioned_index, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_memtable_insert_hints, setup,
                                         teardown),
