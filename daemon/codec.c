@@ -2003,6 +2003,9 @@ static int alert_write(const struct alert_plan *p, const struct alert *al,
 
 void codec_set_generic(struct codec *c, bool generic) { c->generic = generic; }
 
+static int fill_other_fields(struct wschema *w, enum alert_kind k,
+                             avro_value_t *v, struct codec_error *err);
+
 int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
                        struct codec_error *err)
 {
@@ -2023,6 +2026,8 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
         cerr(err, "encode_failed", "cannot reset the value: %s", avro_strerror());
         return -1;
     }
+    if (fill_other_fields(w, al->kind, v, err) < 0)
+        return -1;
     int rc = enc_provenance(&e, v, al);
     if (rc == 0) {
         switch (al->kind) {
@@ -2368,6 +2373,50 @@ static int jf_value(struct jfill *j, avro_value_t *v, avro_schema_t s,
     }
     if (rc != 0)
         return jf_fail(j, "%s", avro_strerror());
+    return 0;
+}
+
+static const json_t *json_field(const json_t *rec_json, const char *name);
+
+/* Whether alert kind k carries a top-level field of this name. */
+static bool alert_has_field(enum alert_kind k, const char *name)
+{
+    for (size_t i = 0; i < alert_layouts[k].n; i++)
+        if (strcmp(alert_layouts[k].fields[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* A writer schema may have fields an alert does not carry (one added for
+ * another producer, say): they take the default the schema gives them.
+ * Without one, no alert can be written with it - said per alert, as any
+ * other encoding error is. */
+static int fill_other_fields(struct wschema *w, enum alert_kind k,
+                             avro_value_t *v, struct codec_error *err)
+{
+    size_t n = avro_schema_record_size(w->schema);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = avro_schema_record_field_name(w->schema, (int)i);
+        if (alert_has_field(k, name))
+            continue;
+        const json_t *jf = json_field(w->json, name);
+        const json_t *d = jf ? json_object_get(jf, "default") : NULL;
+        if (!d) {
+            cerr(err, "encode_failed",
+                 "field '%s': not an alert field, and the schema gives it no default",
+                 name);
+            return -1;
+        }
+        char msg[200] = "cannot reach the field";
+        struct jfill j = {.schema_json = w->json, .err = msg, .errlen = sizeof(msg)};
+        avro_value_t f;
+        if (avro_value_get_by_index(v, i, &f, NULL) != 0 ||
+            jf_value(&j, &f, avro_schema_record_field_get_by_index(w->schema, (int)i),
+                     d) < 0) {
+            cerr(err, "encode_failed", "field '%s': its default: %s", name, msg);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -1026,8 +1026,9 @@ static void test_encode_direct_matches_generic(void **state)
     same_both_ways(f, &al);
 }
 
-/* An alert schema laid out otherwise than the shipped one (here, a field
- * more) is encoded through the generic value: right, just not direct. */
+/* An alert schema laid out otherwise than the shipped one (here, fields
+ * more, as another producer of the topic might add) is encoded through the
+ * generic value, the fields no alert carries taking their defaults. */
 static void test_encode_other_layout(void **state)
 {
     (void)state;
@@ -1038,7 +1039,9 @@ static void test_encode_other_layout(void **state)
                       "      \"doc\": \"What the customer is doing now, 0..100.\"\n    }",
                       "      \"doc\": \"What the customer is doing now, 0..100.\"\n    },\n"
                       "    {\"name\": \"churn_score\", \"type\": \"double\", "
-                      "\"default\": 0}");
+                      "\"default\": 0.5},\n"
+                      "    {\"name\": \"region\", \"type\": [\"null\", \"string\"], "
+                      "\"default\": null}");
     struct alert al;
     memset(&al, 0, sizeof(al));
     fill_provenance(&al, ALERT_LEAD_RERATING);
@@ -1052,8 +1055,21 @@ static void test_encode_other_layout(void **state)
     assert_int_equal(codec_avro_to_json(f.c, f.b.data, f.b.len, &out, err, sizeof(err)), 0);
     const char *json = (const char *)out.data;
     assert_non_null(strstr(json, "\"tier\":\"C\",\"previous_score\":0,\"score\":12.5"));
-    assert_non_null(strstr(json, "\"intent_score\":0,\"churn_score\":0}"));
+    assert_non_null(
+        strstr(json, "\"intent_score\":0,\"churn_score\":0.5,\"region\":null}"));
     buf_free(&out);
+    codec_free(f.c);
+    tmpdir_remove(d.dir);
+
+    /* A field no alert carries and without a default: each alert fails,
+     * saying which field. */
+    f.c = open_edited(&d, 5,
+                      "      \"doc\": \"What the customer is doing now, 0..100.\"\n    }",
+                      "      \"doc\": \"What the customer is doing now, 0..100.\"\n    },\n"
+                      "    {\"name\": \"region\", \"type\": \"string\"}");
+    assert_int_equal(codec_encode_alert(f.c, &al, &f.b, &f.e), -1);
+    assert_string_equal(f.e.reason, "encode_failed");
+    assert_non_null(strstr(f.e.message, "field 'region': not an alert field"));
     codec_free(f.c);
     arena_free(f.a);
     buf_free(&f.b);
