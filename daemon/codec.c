@@ -2999,6 +2999,22 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
             goto out;
         }
     }
+    /* Alerts are written with the current schema: a field no alert fills
+     * needs a default (fill_other_fields), or no alert could be sent. */
+    for (int r = REC_INPUTS; r < REC_COUNT; r++) {
+        const struct wschema *w = &c->ws[c->rec[r].current];
+        for (size_t i = 0; i < avro_schema_record_size(w->schema); i++) {
+            const char *name = avro_schema_record_field_name(w->schema, (int)i);
+            const json_t *jf = json_field(w->json, name);
+            if (!alert_has_field((enum alert_kind)(r - REC_INPUTS), name) &&
+                !(jf && json_object_get(jf, "default"))) {
+                errf(err, errlen,
+                     "%s: field '%s' is not one dealstream fills, and has no "
+                     "default", w->path, name);
+                goto out;
+            }
+        }
+    }
     rc = 0;
 out:
     if (rc < 0) {
