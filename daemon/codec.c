@@ -643,6 +643,34 @@ static const struct enum_map *find_enum_map(const struct wschema *w,
 
 static int scan_value(struct scan *s, avro_schema_t sc, avro_value_t *dest);
 
+/* The item count of the next block of an array or map (0: the end), its
+ * byte size skipped when the writer gave one (a negative count). */
+static int scan_block_count(struct scan *s, int64_t *out)
+{
+    int64_t count;
+    if (scan_long(s, &count) < 0)
+        return -1;
+    if (count < 0) {
+        int64_t bytes;
+        if (count == INT64_MIN)
+            return SCAN_HARD_FAIL(s, "bad block count");
+        count = -count;
+        if (scan_long(s, &bytes) < 0)
+            return -1;
+        if (bytes < 0)
+            return SCAN_HARD_FAIL(s, "negative block size");
+    }
+    /* Every item takes at least one byte in our schemas (map keys always
+     * do), so a count beyond the bytes left is corrupt: checking it here
+     * bounds the loop and the value's growth. */
+    if ((uint64_t)count > scan_left(s))
+        return SCAN_HARD_FAIL(s,
+                              "block of %" PRId64 " items exceeds the %zu bytes left",
+                              count, scan_left(s));
+    *out = count;
+    return 0;
+}
+
 static int scan_blocks(struct scan *s, avro_schema_t sc, avro_value_t *dest,
                        bool is_map)
 {
@@ -653,27 +681,10 @@ static int scan_blocks(struct scan *s, avro_schema_t sc, avro_value_t *dest,
         buf_put_u8(s->json, is_map ? '{' : '[');
     for (;;) {
         int64_t count;
-        if (scan_long(s, &count) < 0)
+        if (scan_block_count(s, &count) < 0)
             return -1;
         if (count == 0)
             break;
-        if (count < 0) {
-            int64_t bytes;
-            if (count == INT64_MIN)
-                return SCAN_HARD_FAIL(s, "bad block count");
-            count = -count;
-            if (scan_long(s, &bytes) < 0)
-                return -1;
-            if (bytes < 0)
-                return SCAN_HARD_FAIL(s, "negative block size");
-        }
-        /* Every item takes at least one byte in our schemas (map keys
-         * always do), so a count beyond the bytes left is corrupt: checking
-         * it here bounds the loop and the value's growth. */
-        if ((uint64_t)count > scan_left(s))
-            return SCAN_HARD_FAIL(s,
-                             "block of %" PRId64 " items exceeds the %zu bytes left",
-                             count, scan_left(s));
         for (int64_t i = 0; i < count; i++) {
             avro_value_t child, *cp = NULL;
             if (s->json && !first)
@@ -957,25 +968,10 @@ static int scan_strmap(struct scan *s, struct kv **out, size_t *n)
     *n = 0;
     for (;;) {
         int64_t count;
-        if (scan_long(s, &count) < 0)
+        if (scan_block_count(s, &count) < 0)
             return -1;
         if (count == 0)
             break;
-        if (count < 0) {
-            int64_t bytes;
-            if (count == INT64_MIN)
-                return SCAN_HARD_FAIL(s, "bad block count");
-            count = -count;
-            if (scan_long(s, &bytes) < 0)
-                return -1;
-            if (bytes < 0)
-                return SCAN_HARD_FAIL(s, "negative block size");
-        }
-        /* As in scan_blocks: a count beyond the bytes left is corrupt. */
-        if ((uint64_t)count > scan_left(s))
-            return SCAN_HARD_FAIL(s,
-                                  "block of %" PRId64 " items exceeds the %zu bytes left",
-                                  count, scan_left(s));
         if (*n + (size_t)count > cap) {
             cap = *n + (size_t)count;
             struct kv *grown = arena_alloc(s->arena, cap * sizeof(*grown));

@@ -141,6 +141,18 @@ static void av_bytes(struct buf *b, const char *s, size_t n)
 static void av_str(struct buf *b, const char *s) { av_bytes(b, s, strlen(s)); }
 static void av_bool(struct buf *b, int v) { buf_put_u8(b, (uint8_t)v); }
 
+/* A RegistryChange (id 4) of customer c1 up to its entity_type. */
+static void av_registry_head(struct buf *b, int64_t change_type,
+                             int64_t entity_type)
+{
+    av_header(b, 4);
+    av_str(b, "e");
+    av_str(b, "c1");
+    av_long(b, change_type);
+    av_str(b, "x");
+    av_long(b, entity_type);
+}
+
 enum ts_variant { TS_V1, TS_V2, TS_V0, TS_REORDERED };
 
 /* A TranscriptSegment in the field order of the given writer version;
@@ -418,12 +430,7 @@ static void test_map_decodes_stay_exact(void **state)
 static void test_map_in_blocks(void **state)
 {
     struct fx *f = *state;
-    av_header(&f->b, 4);
-    av_str(&f->b, "e");
-    av_str(&f->b, "c1");
-    av_long(&f->b, 1); /* change_type */
-    av_str(&f->b, "x");
-    av_long(&f->b, 0); /* entity_type */
+    av_registry_head(&f->b, 1, 0);
     av_long(&f->b, 1); /* entity_name: "acme" */
     av_str(&f->b, "acme");
     av_long(&f->b, 2); /* attributes: a block of 2 ... */
@@ -688,12 +695,7 @@ static void test_huge_lengths(void **state)
     expect_error(f, EVENT_TRANSCRIPT, "c1", f->b.data, f->b.len, "decode_failed",
                  "negative");
     /* A map block declaring 2^40 entries. */
-    av_header(&f->b, 4);
-    av_str(&f->b, "e");
-    av_str(&f->b, "c1");
-    av_long(&f->b, 0); /* change_type */
-    av_str(&f->b, "x");
-    av_long(&f->b, 0); /* entity_type */
+    av_registry_head(&f->b, 0, 0);
     av_long(&f->b, 0); /* entity_name: null */
     av_long(&f->b, (int64_t)1 << 40);
     av_str(&f->b, "k");
@@ -733,12 +735,7 @@ static void test_invalid_utf8_fields(void **state)
 
     /* In a map key and in a map value. */
     for (int in_value = 0; in_value < 2; in_value++) {
-        av_header(&f->b, 4);
-        av_str(&f->b, "e");
-        av_str(&f->b, "c1");
-        av_long(&f->b, 1);
-        av_str(&f->b, "x");
-        av_long(&f->b, 2);
+        av_registry_head(&f->b, 1, 2);
         av_long(&f->b, 0);
         av_long(&f->b, 1);
         av_str(&f->b, in_value ? "k" : "k\xff");
