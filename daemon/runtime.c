@@ -631,7 +631,8 @@ static void teardown(struct rt *rt)
     }
     state_close(rt->db);
     codec_free(rt->codec);
-    /* Left waiting by an error: not applied, so replayed. */
+    /* Waiting records the consumer's close did not apply (it applies them
+     * when it revokes partitions): never applied, so replayed. */
     for (size_t i = 0; i < rt->n_ahead; i++)
         kafka_msg_release(&rt->ahead[(rt->ahead_first + i) % RT_AHEAD].m);
     for (size_t i = 0; i < RT_AHEAD; i++)
