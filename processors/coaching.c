@@ -1875,15 +1875,21 @@ static int handle_annotation(struct coaching *co, struct proc_ctx *ctx,
     return 0;
 }
 
+/* The registry changes the context keeps: competitors linked or unlinked. */
+static bool competitor_change(const struct registry_change *rc)
+{
+    return rc->entity_type == ENTITY_COMPETITOR &&
+           (rc->change_type == CHANGE_COMPETITOR_LINKED ||
+            rc->change_type == CHANGE_RELATION_REMOVED);
+}
+
 static int handle_registry(struct coaching *co, struct proc_ctx *ctx,
                            const struct event *ev, const char *key)
 {
     const struct registry_change *rc = &ev->u.registry;
     struct co_obj *o;
 
-    if (rc->entity_type != ENTITY_COMPETITOR ||
-        (rc->change_type != CHANGE_COMPETITOR_LINKED &&
-         rc->change_type != CHANGE_RELATION_REMOVED))
+    if (!competitor_change(rc))
         return 0;
     o = rc->change_type == CHANGE_COMPETITOR_LINKED ? ctx_state(ctx, key, NULL)
                                                     : ctx_state_find(ctx, key);
@@ -2343,13 +2349,13 @@ static size_t co_state_keys(const void *inst, const struct event *ev,
                             struct state_key *out, size_t max)
 {
     const struct coaching *co = inst;
-    if (max < 2 || !ev->customer_id || !ev->customer_id[0])
+    if (!max || !ev->customer_id || !ev->customer_id[0])
         return 0;
     const struct state_key ctx_key = {{ev->customer_id, "/ctx"}};
     switch (ev->kind) {
     case EVENT_TRANSCRIPT: {
         const char *meeting = ev->u.transcript.meeting_id;
-        if (!meeting || !meeting[0])
+        if (max < 2 || !meeting || !meeting[0])
             return 0;
         out[0] = ctx_key;
         out[1] = (struct state_key){{ev->customer_id, "/m/", meeting}};
@@ -2360,15 +2366,11 @@ static size_t co_state_keys(const void *inst, const struct event *ev,
             return 0;
         out[0] = ctx_key;
         return 1;
-    case EVENT_REGISTRY: {
-        const struct registry_change *rc = &ev->u.registry;
-        if (rc->entity_type != ENTITY_COMPETITOR ||
-            (rc->change_type != CHANGE_COMPETITOR_LINKED &&
-             rc->change_type != CHANGE_RELATION_REMOVED))
+    case EVENT_REGISTRY:
+        if (!competitor_change(&ev->u.registry))
             return 0;
         out[0] = ctx_key;
         return 1;
-    }
     default:
         return 0;
     }
