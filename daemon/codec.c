@@ -627,6 +627,63 @@ static int scan_fixed_bytes(struct scan *s, size_t n, const uint8_t **out)
     return 0;
 }
 
+/* The scalars scan_value() and the direct walk read alike. */
+
+static int scan_double(struct scan *s, double *out)
+{
+    const uint8_t *raw;
+    if (scan_fixed_bytes(s, 8, &raw) < 0)
+        return -1;
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | raw[i];
+    memcpy(out, &u, sizeof(*out));
+    return 0;
+}
+
+/* A byte other than 0 or 1 is a field error (the walk goes on). */
+static int scan_bool(struct scan *s, bool *out)
+{
+    const uint8_t *raw;
+    if (scan_fixed_bytes(s, 1, &raw) < 0)
+        return -1;
+    if (*raw > 1)
+        scan_fail(s, SCAN_FIELD, "boolean byte %u is neither 0 nor 1", *raw);
+    *out = *raw != 0;
+    return 0;
+}
+
+/* A union's branch index; out of range, the datum is broken. */
+static int scan_branch(struct scan *s, avro_schema_t sc, int *out)
+{
+    int64_t disc;
+    if (scan_long(s, &disc) < 0)
+        return -1;
+    size_t n = avro_schema_union_size(sc);
+    if (disc < 0 || (uint64_t)disc >= n)
+        return SCAN_HARD_FAIL(s, "union branch %" PRId64 " out of range 0..%zu",
+                              disc, n - 1);
+    *out = (int)disc;
+    return 0;
+}
+
+/* An enum's symbol index: 1 and *out, or 0 when out of range (a field
+ * error: the walk goes on), or -1 on a broken datum. */
+static int scan_enum_index(struct scan *s, avro_schema_t sc, int *out)
+{
+    int64_t idx;
+    if (scan_long(s, &idx) < 0)
+        return -1;
+    int n = avro_schema_enum_number_of_symbols(sc);
+    if (idx < 0 || idx >= n) {
+        scan_fail(s, SCAN_FIELD, "enum index %" PRId64 " out of range 0..%d", idx,
+                  n - 1);
+        return 0;
+    }
+    *out = (int)idx;
+    return 1;
+}
+
 static int scan_avro_fail(struct scan *s, const char *what)
 {
     return SCAN_HARD_FAIL(s, "%s: %s", what, avro_strerror());
@@ -800,14 +857,9 @@ static int scan_value(struct scan *s, avro_schema_t sc, avro_value_t *dest)
         return 0;
     }
     case AVRO_DOUBLE: {
-        const uint8_t *raw;
-        if (scan_fixed_bytes(s, 8, &raw) < 0)
-            return -1;
-        uint64_t u = 0;
-        for (int i = 7; i >= 0; i--)
-            u = u << 8 | raw[i];
         double d;
-        memcpy(&d, &u, sizeof(d));
+        if (scan_double(s, &d) < 0)
+            return -1;
         if (s->json)
             jw_double(s->json, d);
         if (dest && avro_value_set_double(dest, d) != 0)
@@ -815,14 +867,12 @@ static int scan_value(struct scan *s, avro_schema_t sc, avro_value_t *dest)
         return 0;
     }
     case AVRO_BOOLEAN: {
-        const uint8_t *raw;
-        if (scan_fixed_bytes(s, 1, &raw) < 0)
+        bool b;
+        if (scan_bool(s, &b) < 0)
             return -1;
-        if (*raw > 1)
-            scan_fail(s, SCAN_FIELD, "boolean byte %u is neither 0 nor 1", *raw);
         if (s->json)
-            jw_raw(s->json, *raw ? "true" : "false");
-        if (dest && avro_value_set_boolean(dest, *raw != 0) != 0)
+            jw_raw(s->json, b ? "true" : "false");
+        if (dest && avro_value_set_boolean(dest, b) != 0)
             return scan_avro_fail(s, "cannot store boolean");
         return 0;
     }
@@ -833,22 +883,18 @@ static int scan_value(struct scan *s, avro_schema_t sc, avro_value_t *dest)
             return scan_avro_fail(s, "cannot store null");
         return 0;
     case AVRO_ENUM: {
-        int64_t idx;
-        if (scan_long(s, &idx) < 0)
-            return -1;
-        int n = avro_schema_enum_number_of_symbols(sc);
-        if (idx < 0 || idx >= n) {
-            scan_fail(s, SCAN_FIELD, "enum index %" PRId64 " out of range 0..%d",
-                      idx, n - 1);
-            if (s->json)
+        int idx;
+        int in = scan_enum_index(s, sc, &idx);
+        if (in <= 0) {
+            if (in == 0 && s->json)
                 jw_raw(s->json, "null");
-            return 0;
+            return in;
         }
-        const char *sym = avro_schema_enum_get(sc, (int)idx);
+        const char *sym = avro_schema_enum_get(sc, idx);
         if (s->json)
             jw_string(s->json, (const uint8_t *)sym, strlen(sym));
         if (dest) {
-            int ridx = (int)idx;
+            int ridx = idx;
             const struct enum_map *m = find_enum_map(s->w, sc);
             if (m)
                 ridx = m->to_reader[idx];
@@ -862,21 +908,16 @@ static int scan_value(struct scan *s, avro_schema_t sc, avro_value_t *dest)
         return 0;
     }
     case AVRO_UNION: {
-        int64_t disc;
-        if (scan_long(s, &disc) < 0)
+        int disc;
+        if (scan_branch(s, sc, &disc) < 0)
             return -1;
-        size_t n = avro_schema_union_size(sc);
-        if (disc < 0 || (uint64_t)disc >= n)
-            return SCAN_HARD_FAIL(s,
-                             "union branch %" PRId64 " out of range 0..%zu", disc,
-                             n - 1);
         avro_value_t branch, *bp = NULL;
         if (dest) {
-            if (avro_value_set_branch(dest, (int)disc, &branch) != 0)
+            if (avro_value_set_branch(dest, disc, &branch) != 0)
                 return scan_avro_fail(s, "union branch not readable");
             bp = &branch;
         }
-        return scan_value(s, avro_schema_union_branch(sc, (int)disc), bp);
+        return scan_value(s, avro_schema_union_branch(sc, disc), bp);
     }
     case AVRO_RECORD: {
         size_t n = avro_schema_record_size(sc);
@@ -936,27 +977,10 @@ static void scan_datum(struct scan *s, avro_schema_t sc, avro_value_t *dest)
 /* A null|T union: *is_null, or -1 on a broken branch index. */
 static int scan_opt(struct scan *s, avro_schema_t sc, bool *is_null)
 {
-    int64_t disc;
-    if (scan_long(s, &disc) < 0)
+    int b;
+    if (scan_branch(s, sc, &b) < 0)
         return -1;
-    size_t n = avro_schema_union_size(sc);
-    if (disc < 0 || (uint64_t)disc >= n)
-        return SCAN_HARD_FAIL(s, "union branch %" PRId64 " out of range 0..%zu",
-                              disc, n - 1);
-    *is_null = avro_typeof(skip_links(avro_schema_union_branch(sc, (int)disc))) ==
-               AVRO_NULL;
-    return 0;
-}
-
-static int scan_double(struct scan *s, double *out)
-{
-    const uint8_t *raw;
-    if (scan_fixed_bytes(s, 8, &raw) < 0)
-        return -1;
-    uint64_t u = 0;
-    for (int i = 7; i >= 0; i--)
-        u = u << 8 | raw[i];
-    memcpy(out, &u, sizeof(*out));
+    *is_null = avro_typeof(skip_links(avro_schema_union_branch(sc, b))) == AVRO_NULL;
     return 0;
 }
 
@@ -1028,12 +1052,9 @@ static int scan_field_into(struct scan *s, const struct direct_field *d,
         return 0;
     }
     case F_BOOL: {
-        const uint8_t *raw;
-        if (scan_fixed_bytes(s, 1, &raw) < 0)
+        bool v;
+        if (scan_bool(s, &v) < 0)
             return -1;
-        if (*raw > 1)
-            scan_fail(s, SCAN_FIELD, "boolean byte %u is neither 0 nor 1", *raw);
-        bool v = *raw != 0;
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
@@ -1049,19 +1070,14 @@ static int scan_field_into(struct scan *s, const struct direct_field *d,
         return 0;
     }
     case F_ENUM: {
-        int64_t idx;
-        if (scan_long(s, &idx) < 0)
-            return -1;
-        int n = avro_schema_enum_number_of_symbols(d->sc);
-        if (idx < 0 || idx >= n) {
-            scan_fail(s, SCAN_FIELD, "enum index %" PRId64 " out of range 0..%d",
-                      idx, n - 1);
-            return 0;
-        }
+        int idx;
+        int in = scan_enum_index(s, d->sc, &idx);
+        if (in <= 0)
+            return in;
         int v = d->enum_val[idx];
         if (v == ENUM_UNHANDLED)
             scan_fail(s, SCAN_FIELD, "symbol '%s' is not handled",
-                      avro_schema_enum_get(d->sc, (int)idx));
+                      avro_schema_enum_get(d->sc, idx));
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
