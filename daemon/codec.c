@@ -1477,15 +1477,21 @@ static int enc_field(struct enc *e, avro_value_t *rec, const char *name,
     return 0;
 }
 
-static int enc_check_str(struct enc *e, const char *name, const char *s)
+static int enc_check_strn(struct enc *e, const char *name, const char *s,
+                          size_t n)
 {
     size_t bad;
-    if (!utf8_valid((const uint8_t *)s, strlen(s), &bad)) {
+    if (!utf8_valid((const uint8_t *)s, n, &bad)) {
         char what[64];
         snprintf(what, sizeof(what), "invalid UTF-8 at byte %zu", bad);
         return enc_fail(e, name, what);
     }
     return 0;
+}
+
+static int enc_check_str(struct enc *e, const char *name, const char *s)
+{
+    return enc_check_strn(e, name, s, strlen(s));
 }
 
 static int enc_str(struct enc *e, avro_value_t *rec, const char *name,
@@ -1831,12 +1837,8 @@ static int aw_str(struct enc *e, struct buf *out, const char *name, const char *
     if (!s)
         return enc_fail(e, name, "required but NULL");
     size_t n = strlen(s);
-    size_t bad;
-    if (!utf8_valid((const uint8_t *)s, n, &bad)) {
-        char what[64];
-        snprintf(what, sizeof(what), "invalid UTF-8 at byte %zu", bad);
-        return enc_fail(e, name, what);
-    }
+    if (enc_check_strn(e, name, s, n) < 0)
+        return -1;
     buf_put_i64(out, (int64_t)n);
     buf_append(out, s, n);
     return 0;
