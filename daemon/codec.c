@@ -225,6 +225,12 @@ struct direct_field {
 
 #define ENUM_UNHANDLED INT_MIN
 
+/* A field of an alert schema that no alert fills. */
+struct other_field {
+    int index;
+    const json_t *def; /* its default, in the schema's JSON */
+};
+
 struct wschema {
     int32_t id;
     char *path;
@@ -248,9 +254,13 @@ struct wschema {
      * it in struct event itself. NULL with a resolver. */
     struct direct_field *direct;
     size_t n_direct;
-    /* Alert records laid out as alert_layouts[] says: encoded straight
-     * into bytes (alert_write). NULL: through the generic value. */
+    /* The current writer of an alert record: laid out as alert_layouts[]
+     * says, encoded straight into bytes (alert_write); NULL: through the
+     * generic value, where `others`, the fields no alert fills, take the
+     * defaults the schema gives them. */
     struct alert_plan *plan;
+    struct other_field *others;
+    size_t n_others;
 };
 
 struct codec {
@@ -2017,8 +2027,8 @@ static int alert_write(const struct alert_plan *p, const struct alert *al,
 
 void codec_set_generic(struct codec *c, bool generic) { c->generic = generic; }
 
-static int fill_other_fields(struct wschema *w, enum alert_kind k,
-                             avro_value_t *v, struct codec_error *err);
+static int fill_other_fields(struct wschema *w, avro_value_t *v,
+                             struct codec_error *err);
 
 int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
                        struct codec_error *err)
@@ -2040,7 +2050,7 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
         cerr(err, "encode_failed", "cannot reset the value: %s", avro_strerror());
         return -1;
     }
-    if (fill_other_fields(w, al->kind, v, err) < 0)
+    if (fill_other_fields(w, v, err) < 0)
         return -1;
     int rc = enc_provenance(&e, v, al);
     if (rc == 0) {
@@ -2401,13 +2411,14 @@ static bool alert_has_field(enum alert_kind k, const char *name)
     return false;
 }
 
-/* A writer schema may have fields an alert does not carry (one added for
- * another producer, say): they take the default the schema gives them.
- * Without one, no alert can be written with it - said per alert, as any
- * other encoding error is. */
-static int fill_other_fields(struct wschema *w, enum alert_kind k,
-                             avro_value_t *v, struct codec_error *err)
+/* The current writer w of alert kind k: its plan, when laid out as the
+ * shipped schema, and the fields no alert fills (one added for another
+ * producer of the topic, say), each with its default. A field without
+ * one is refused here, or no alert could be sent. */
+static int prepare_alert_writer(struct wschema *w, enum alert_kind k,
+                                char *err, size_t errlen)
 {
+    w->plan = alert_plan_new(w, k);
     size_t n = avro_schema_record_size(w->schema);
     for (size_t i = 0; i < n; i++) {
         const char *name = avro_schema_record_field_name(w->schema, (int)i);
@@ -2416,17 +2427,37 @@ static int fill_other_fields(struct wschema *w, enum alert_kind k,
         const json_t *jf = json_field(w->json, name);
         const json_t *d = jf ? json_object_get(jf, "default") : NULL;
         if (!d) {
-            cerr(err, "encode_failed",
-                 "field '%s': not an alert field, and the schema gives it no default",
-                 name);
+            errf(err, errlen,
+                 "%s: field '%s' is not one dealstream fills, and has no default",
+                 w->path, name);
             return -1;
         }
+        struct other_field *o =
+            realloc(w->others, (w->n_others + 1) * sizeof(*w->others));
+        if (!o) {
+            errf(err, errlen, "out of memory");
+            return -1;
+        }
+        w->others = o;
+        w->others[w->n_others++] = (struct other_field){(int)i, d};
+    }
+    return 0;
+}
+
+/* The generic path's value for w: the fields no alert fills get their
+ * defaults (the enc_* functions set the rest). */
+static int fill_other_fields(struct wschema *w, avro_value_t *v,
+                             struct codec_error *err)
+{
+    for (size_t i = 0; i < w->n_others; i++) {
+        int idx = w->others[i].index;
+        const char *name = avro_schema_record_field_name(w->schema, idx);
         char msg[200] = "cannot reach the field";
         struct jfill j = {.schema_json = w->json, .err = msg, .errlen = sizeof(msg)};
         avro_value_t f;
-        if (avro_value_get_by_index(v, i, &f, NULL) != 0 ||
-            jf_value(&j, &f, avro_schema_record_field_get_by_index(w->schema, (int)i),
-                     d) < 0) {
+        if (avro_value_get_by_index(v, (size_t)idx, &f, NULL) != 0 ||
+            jf_value(&j, &f, avro_schema_record_field_get_by_index(w->schema, idx),
+                     w->others[i].def) < 0) {
             cerr(err, "encode_failed", "field '%s': its default: %s", name, msg);
             return -1;
         }
@@ -3003,8 +3034,6 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         }
         if (w->rec >= 0 && w->rec < REC_INPUTS && resolve_input(c, w, err, errlen) < 0)
             goto out;
-        if (w->rec >= REC_INPUTS)
-            w->plan = alert_plan_new(w, (enum alert_kind)(w->rec - REC_INPUTS));
     }
     for (int r = 0; r < REC_COUNT; r++) {
         if (c->rec[r].current < 0) {
@@ -3013,22 +3042,12 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
             goto out;
         }
     }
-    /* Alerts are written with the current schema: a field no alert fills
-     * needs a default (fill_other_fields), or no alert could be sent. */
-    for (int r = REC_INPUTS; r < REC_COUNT; r++) {
-        const struct wschema *w = &c->ws[c->rec[r].current];
-        for (size_t i = 0; i < avro_schema_record_size(w->schema); i++) {
-            const char *name = avro_schema_record_field_name(w->schema, (int)i);
-            const json_t *jf = json_field(w->json, name);
-            if (!alert_has_field((enum alert_kind)(r - REC_INPUTS), name) &&
-                !(jf && json_object_get(jf, "default"))) {
-                errf(err, errlen,
-                     "%s: field '%s' is not one dealstream fills, and has no "
-                     "default", w->path, name);
-                goto out;
-            }
-        }
-    }
+    /* Alerts are written with each record's current schema. */
+    for (int r = REC_INPUTS; r < REC_COUNT; r++)
+        if (prepare_alert_writer(&c->ws[c->rec[r].current],
+                                 (enum alert_kind)(r - REC_INPUTS), err,
+                                 errlen) < 0)
+            goto out;
     rc = 0;
 out:
     if (rc < 0) {
@@ -3066,6 +3085,7 @@ static void wschema_free(struct wschema *w)
         free(w->direct[i].enum_val);
     free(w->direct);
     free(w->plan);
+    free(w->others);
     free(w->path);
 }
 
