@@ -241,12 +241,13 @@ int cmd_demo(int argc, char **argv)
      * rebalance. Where a round starts reading comes from the offsets
      * stored with the state, not from the group. */
     char *group = cfg->kafka.group_id;
-    for (size_t r = 0; r < 2; r++) {
+    for (size_t r = 0; r < sizeof(rounds) / sizeof(rounds[0]); r++) {
         char round_group[256];
         snprintf(round_group, sizeof(round_group), "%s-%zu", group, r + 1);
         cfg->kafka.group_id = round_group;
         printf("%s%s:\n", r ? "\n" : "", round_names[r]);
-        int failed = demo_round(cfg, brokers, rounds[r], 4);
+        int failed = demo_round(cfg, brokers, rounds[r],
+                                sizeof(rounds[r]) / sizeof(rounds[r][0]));
         cfg->kafka.group_id = group;
         if (failed)
             goto out;

@@ -70,6 +70,11 @@
 #define CO_KEY_MAX 512
 #define CO_STATE_VERSION 1
 
+/* State keys: "<customer>/ctx" for a customer's context,
+ * "<customer>/m/<meeting>" for a meeting (make_key, co_state_keys). */
+#define CO_CTX_SUFFIX "/ctx"
+#define CO_MEETING_INFIX "/m/"
+
 /* ------------------------------------------------------------------ */
 /* Configuration                                                        */
 /* ------------------------------------------------------------------ */
@@ -739,7 +744,7 @@ static void co_state_free(void *st)
 
 static enum co_obj_type type_of_key(const char *key)
 {
-    return strstr(key, "/m/") ? CO_MEETING : CO_CONTEXT;
+    return strstr(key, CO_MEETING_INFIX) ? CO_MEETING : CO_CONTEXT;
 }
 
 static void *co_state_new(const char *key)
@@ -1724,8 +1729,9 @@ static void fire_competitor(struct coaching *co, struct proc_ctx *ctx,
 static int make_key(char *out, size_t n, const char *customer,
                     const char *meeting)
 {
-    int w = meeting ? snprintf(out, n, "%s/m/%s", customer, meeting)
-                    : snprintf(out, n, "%s/ctx", customer);
+    int w = meeting
+                ? snprintf(out, n, "%s" CO_MEETING_INFIX "%s", customer, meeting)
+                : snprintf(out, n, "%s" CO_CTX_SUFFIX, customer);
     return (w < 0 || (size_t)w >= n) ? -1 : 0;
 }
 
@@ -2351,14 +2357,14 @@ static size_t co_state_keys(const void *inst, const struct event *ev,
     const struct coaching *co = inst;
     if (!max || !ev->customer_id || !ev->customer_id[0])
         return 0;
-    const struct state_key ctx_key = {{ev->customer_id, "/ctx"}};
+    const struct state_key ctx_key = {{ev->customer_id, CO_CTX_SUFFIX}};
     switch (ev->kind) {
     case EVENT_TRANSCRIPT: {
         const char *meeting = ev->u.transcript.meeting_id;
         if (max < 2 || !meeting || !meeting[0])
             return 0;
         out[0] = ctx_key;
-        out[1] = (struct state_key){{ev->customer_id, "/m/", meeting}};
+        out[1] = (struct state_key){{ev->customer_id, CO_MEETING_INFIX, meeting}};
         return 2;
     }
     case EVENT_IOT:
