@@ -216,6 +216,7 @@ void graph_free(struct graph *g)
     for (size_t i = 0; i < g->n_nodes; i++)
         node_clear(&g->nodes[i]);
     free(g->nodes);
+    free(g->share);
     free(g);
 }
 
@@ -350,63 +351,27 @@ static double clamp100(double v)
     return v < 0 ? 0 : v > 100 ? 100 : v;
 }
 
-/*
- * The score at g->now. `decayed`: every signal with a spec already holds
- * its value at g->now in value_now (prune() computed them for its floor
- * test), so the exp2 per signal is not paid twice per event. A hot
- * customer's graph holds up to node_cap x signal_cap signals and is
- * rescored on every one of its events: with Zipf keys this function and
- * prune() were ~14 % of the process.
- */
-static void rescore(struct graph *g, const struct graph_params *p,
-                    bool decayed)
+/* The saturated total of each spec, the parts, the score, and per spec the
+ * factor that turns a signal's propagated value into its share (kept in
+ * g->share until a share is read, see graph_contribution()). `sum[k]` is
+ * spec k's decayed, propagated value over all nodes. A part's raw value is
+ * the sum of its specs' totals: the shares of one spec add up to its
+ * total, so the score needs no walk over the signals. */
+static void score_sums(struct graph *g, const struct graph_params *p,
+                       const double *sum)
 {
-    /* sum[k]: spec k's decayed, propagated value over all nodes; total[k]:
-     * what it contributes once saturated. */
-    double small[2 * 32];
-    double *sum = p->n_specs <= 32 ? small
-                                   : xrealloc(NULL, 2 * p->n_specs,
-                                              sizeof(double));
-    double *total = sum + p->n_specs;
-    memset(sum, 0, 2 * p->n_specs * sizeof(double));
-    double part_raw[GRAPH_PART_COUNT] = {0};
-
-    /* Pass 1: decayed, propagated value per spec, summed over nodes. */
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        struct graph_node *n = &g->nodes[i];
-        double prop = propagation(p, i, n);
-        for (size_t j = 0; j < n->n_signals; j++) {
-            struct graph_signal *s = &n->signals[j];
-            signal_spec(p, s);
-            s->contribution = 0;
-            if (s->spec < 0) {
-                s->value_now = s->value; /* no half-life known */
-                continue;
-            }
-            const struct graph_signal_spec *sp = &p->specs[s->spec];
-            if (!decayed)
-                s->value_now =
-                    graph_decay(s->value, s->ref, g->now, sp->half_life);
-            sum[s->spec] += s->value_now * prop;
-        }
+    if (g->n_share < p->n_specs) {
+        g->share = xrealloc(g->share, p->n_specs, sizeof(double));
+        g->n_share = p->n_specs;
     }
-    for (size_t k = 0; k < p->n_specs; k++)
-        if (sum[k] > 0)
-            total[k] = graph_saturate(p->specs[k].weight,
-                                      p->specs[k].saturation, sum[k]);
-    /* Pass 2: each (node, signal) takes its share of the saturated total. */
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        struct graph_node *n = &g->nodes[i];
-        double prop = propagation(p, i, n);
-        for (size_t j = 0; j < n->n_signals; j++) {
-            struct graph_signal *s = &n->signals[j];
-            if (s->spec < 0 || sum[s->spec] <= 0)
-                continue;
-            const struct graph_signal_spec *sp = &p->specs[s->spec];
-            s->contribution =
-                total[s->spec] * (s->value_now * prop) / sum[s->spec];
-            if (sp->part >= 0 && sp->part < GRAPH_PART_COUNT)
-                part_raw[sp->part] += s->contribution;
+    double part_raw[GRAPH_PART_COUNT] = {0};
+    for (size_t k = 0; k < p->n_specs; k++) {
+        g->share[k] = 0;
+        int part = p->specs[k].part;
+        if (sum[k] > 0 && part >= 0 && part < GRAPH_PART_COUNT) {
+            g->share[k] = graph_saturate(p->specs[k].weight,
+                                         p->specs[k].saturation, sum[k]);
+            part_raw[part] += g->share[k];
         }
     }
     /* Parts are clamped to 0..100; when a part overflows, its factors are
@@ -420,28 +385,96 @@ static void rescore(struct graph *g, const struct graph_params *p,
         if (part_raw[k] > 100)
             scale[k] *= 100 / part_raw[k];
     }
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        struct graph_node *n = &g->nodes[i];
-        for (size_t j = 0; j < n->n_signals; j++) {
-            struct graph_signal *s = &n->signals[j];
-            if (s->spec < 0)
-                continue;
-            int part = p->specs[s->spec].part;
-            s->contribution *= part >= 0 && part < GRAPH_PART_COUNT ? scale[part] : 0;
-        }
-    }
+    for (size_t k = 0; k < p->n_specs; k++)
+        if (g->share[k] != 0)
+            g->share[k] *= scale[p->specs[k].part] / sum[k];
+    for (size_t k = p->n_specs; k < g->n_share; k++)
+        g->share[k] = 0;
+    g->share_hop = p->hop_decay;
+    g->shares_pending = true;
     g->fit = clamp100(part_raw[GRAPH_PART_FIT]);
     g->intent = clamp100(part_raw[GRAPH_PART_INTENT]);
     g->score = clamp100((p->part_weight[GRAPH_PART_FIT] * g->fit +
                          p->part_weight[GRAPH_PART_INTENT] * g->intent) /
                         wsum);
-    if (sum != small)
-        free(sum);
+}
+
+/* A buffer of n doubles, zeroed: on the stack for the usual few dozen
+ * specs. */
+struct sums {
+    double small[64];
+    double *v;
+};
+
+static double *sums_init(struct sums *b, size_t n)
+{
+    b->v = n <= 64 ? b->small : xrealloc(NULL, n, sizeof(double));
+    memset(b->v, 0, (n ? n : 1) * sizeof(double));
+    return b->v;
+}
+
+static void sums_done(struct sums *b)
+{
+    if (b->v != b->small)
+        free(b->v);
+}
+
+/* The score at g->now, with every signal's value there recomputed. */
+static void rescore(struct graph *g, const struct graph_params *p)
+{
+    struct sums b;
+    double *sum = sums_init(&b, p->n_specs);
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        double prop = propagation(p, i, n);
+        for (size_t j = 0; j < n->n_signals; j++) {
+            struct graph_signal *s = &n->signals[j];
+            int k = signal_spec(p, s);
+            if (k < 0) {
+                s->value_now = s->value; /* no half-life known */
+                continue;
+            }
+            s->value_now = graph_decay(s->value, s->ref, g->now,
+                                       p->specs[k].half_life);
+            sum[k] += s->value_now * prop;
+        }
+    }
+    score_sums(g, p, sum);
+    sums_done(&b);
 }
 
 void graph_rescore(struct graph *g, const struct graph_params *p)
 {
-    rescore(g, p, false);
+    rescore(g, p);
+}
+
+static double share_of(const struct graph *g, size_t i,
+                       const struct graph_node *n,
+                       const struct graph_signal *s)
+{
+    if (!g->shares_pending)
+        return s->contribution;
+    if (s->spec < 0 || (size_t)s->spec >= g->n_share)
+        return 0;
+    double prop = i == 0 ? 1.0 : n->edge_weight * g->share_hop;
+    return g->share[s->spec] * (s->value_now * prop);
+}
+
+double graph_contribution(const struct graph *g, size_t i, size_t j)
+{
+    return share_of(g, i, &g->nodes[i], &g->nodes[i].signals[j]);
+}
+
+void graph_settle(struct graph *g)
+{
+    if (!g->shares_pending)
+        return;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        struct graph_node *n = &g->nodes[i];
+        for (size_t j = 0; j < n->n_signals; j++)
+            n->signals[j].contribution = share_of(g, i, n, &n->signals[j]);
+    }
+    g->shares_pending = false;
 }
 
 /* ---- bounds --------------------------------------------------------- */
@@ -480,22 +513,26 @@ static bool evict_before_node(const struct graph_node *a,
     return sstr_cmp(&a->id, &b->id) < 0;
 }
 
-static void prune(struct graph *g, const struct graph_params *p)
+/* Removes the signals decayed under the floor (and those whose type the
+ * config dropped) and the neighbours left without any, and sums what is
+ * left per spec as rescore() does: one walk over the signals per event. */
+static void prune(struct graph *g, const struct graph_params *p, double *sum)
 {
     for (size_t i = 0; i < g->n_nodes; i++) {
         struct graph_node *n = &g->nodes[i];
+        double prop = propagation(p, i, n);
         for (size_t j = 0; j < n->n_signals;) {
             struct graph_signal *s = &n->signals[j];
             int k = signal_spec(p, s);
-            const struct graph_signal_spec *sp = k < 0 ? NULL : &p->specs[k];
             /* A type dropped from the config can no longer be scored. */
-            double value_now = sp ? graph_decay(s->value, s->ref, g->now,
-                                                sp->half_life)
-                                  : 0;
-            if (!sp || value_now < p->prune_floor) {
+            double value_now = k < 0 ? 0
+                                     : graph_decay(s->value, s->ref, g->now,
+                                                   p->specs[k].half_life);
+            if (k < 0 || value_now < p->prune_floor) {
                 signal_remove_at(n, j);
             } else {
-                s->value_now = value_now; /* for rescore(, true) */
+                s->value_now = value_now;
+                sum[k] += value_now * prop;
                 j++;
             }
         }
@@ -506,9 +543,20 @@ static void prune(struct graph *g, const struct graph_params *p)
             node_remove_at(g, i);
 }
 
-static bool enforce_caps(struct graph *g, const struct graph_params *p)
+static bool over_caps(const struct graph *g, const struct graph_params *p)
 {
-    bool evicted = false;
+    if (g->n_nodes > 1 && g->n_nodes - 1 > p->node_cap)
+        return true;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].n_signals > p->signal_cap)
+            return true;
+    return false;
+}
+
+/* Evicts by the shares of the last rescore, settled into the signals. */
+static void enforce_caps(struct graph *g, const struct graph_params *p)
+{
+    graph_settle(g);
     for (size_t i = 0; i < g->n_nodes; i++) {
         struct graph_node *n = &g->nodes[i];
         while (n->n_signals > p->signal_cap && n->n_signals > 0) {
@@ -517,7 +565,6 @@ static bool enforce_caps(struct graph *g, const struct graph_params *p)
                 if (evict_before_signal(&n->signals[j], &n->signals[worst]))
                     worst = j;
             signal_remove_at(n, worst);
-            evicted = true;
         }
     }
     while (g->n_nodes > 1 && g->n_nodes - 1 > p->node_cap) {
@@ -526,24 +573,23 @@ static bool enforce_caps(struct graph *g, const struct graph_params *p)
             if (evict_before_node(&g->nodes[i], &g->nodes[worst]))
                 worst = i;
         node_remove_at(g, worst);
-        evicted = true;
     }
     /* The signal cap may have emptied a neighbour. */
-    for (size_t i = g->n_nodes; i-- > 1;) {
-        if (g->nodes[i].n_signals == 0) {
+    for (size_t i = g->n_nodes; i-- > 1;)
+        if (g->nodes[i].n_signals == 0)
             node_remove_at(g, i);
-            evicted = true;
-        }
-    }
-    return evicted;
 }
 
 void graph_maintain(struct graph *g, const struct graph_params *p)
 {
-    prune(g, p); /* leaves every signal's value at g->now in value_now */
-    rescore(g, p, true);
-    if (enforce_caps(g, p)) /* removes signals, changes no value */
-        rescore(g, p, true);
+    struct sums b;
+    prune(g, p, sums_init(&b, p->n_specs));
+    score_sums(g, p, b.v);
+    sums_done(&b);
+    if (over_caps(g, p)) {
+        enforce_caps(g, p); /* removes signals, changes no value */
+        rescore(g, p);
+    }
 }
 
 /* ---- tiers ---------------------------------------------------------- */
@@ -595,12 +641,13 @@ size_t graph_factors(const struct graph *g, struct graph_factor *out,
     for (size_t i = 0; i < g->n_nodes; i++) {
         const struct graph_node *nd = &g->nodes[i];
         for (size_t j = 0; j < nd->n_signals; j++) {
-            if (nd->signals[j].contribution == 0)
+            double c = share_of(g, i, nd, &nd->signals[j]);
+            if (c == 0)
                 continue;
             all[n].factor = sstr_str(&nd->signals[j].type);
             all[n].node_type = graph_node_type_name(nd->type);
             all[n].node_id = sstr_str(&nd->id);
-            all[n].contribution = nd->signals[j].contribution;
+            all[n].contribution = c;
             n++;
         }
     }
@@ -655,7 +702,7 @@ void graph_encode(const struct graph *g, struct buf *out)
             buf_put_i64(out, s->ref);
             buf_put_varint(out, s->count);
             buf_put_double(out, s->value_now);
-            buf_put_double(out, s->contribution);
+            buf_put_double(out, share_of(g, i, n, s));
         }
     }
 }

@@ -114,7 +114,9 @@ struct graph_signal {
     uint64_t count;      /* events added, for inspect */
     /* Snapshot of the last graph_rescore(), at graph.now. */
     double value_now;
-    double contribution; /* score points, may be negative */
+    /* Score points, may be negative: as decoded, or as settled by
+     * graph_settle(); read it through graph_contribution(). */
+    double contribution;
     /* Memo of the spec lookup (a string search over the config's specs was
      * ~5 % of the loop): the index `spec` (-1 none) is valid while the
      * params have the same spec table and count. Not stored. */
@@ -144,6 +146,14 @@ struct graph {
     double intent;     /* 0..100 */
     struct graph_node *nodes; /* owned; nodes[0] is the customer */
     size_t n_nodes, cap_nodes;
+    /* Each signal's share of the score, kept per spec by the last rescore
+     * until one is read: share[k] * value_now * propagation. A hot graph
+     * holds ~150 signals and is rescored on every event, while shares are
+     * read only by alerts, the caps, inspect and the encoding. */
+    double *share; /* owned, n_share (= the params' n_specs) */
+    size_t n_share;
+    double share_hop;    /* the params' hop_decay */
+    bool shares_pending; /* share[] holds them, not the signals */
 };
 
 /* A (node, signal) pair's part of the score; strings borrowed from the
@@ -215,6 +225,13 @@ void graph_maintain(struct graph *g, const struct graph_params *p);
 
 /* The tier for `score` when the graph currently is in `current`. */
 int graph_tier_next(const struct graph_params *p, int current, double score);
+
+/* Signal j of node i's share of the score in points, as of the last
+ * graph_maintain() or graph_rescore() (a signal added since reads 0). */
+double graph_contribution(const struct graph *g, size_t i, size_t j);
+/* Writes every signal's share into its `contribution` (for code that
+ * walks the signals itself); idempotent. */
+void graph_settle(struct graph *g);
 
 /* Signals in the graph (all nodes). */
 size_t graph_signal_count(const struct graph *g);

@@ -825,7 +825,7 @@ static void lr_state_to_json(const void *st, struct jw *w)
             jw_obj_begin(w, NULL);
             jw_str(w, "type", sstr_str(&s->type));
             jw_double(w, "value_now", s->value_now);
-            jw_double(w, "contribution", s->contribution);
+            jw_double(w, "contribution", graph_contribution(g, i, j));
             jw_double(w, "value", s->value);
             jw_int(w, "ref", s->ref);
             jw_int(w, "count", (int64_t)s->count);

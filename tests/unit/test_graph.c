@@ -192,7 +192,7 @@ static void test_propagation(void **unused)
     graph_maintain(b, &p);
     assert_close(b->score, 10 * 0.6 * 0.5, 1e-6);
     assert_int_equal(b->n_nodes, 2);
-    assert_close(b->nodes[1].signals[0].contribution, 3, 1e-6);
+    assert_close(graph_contribution(b, 1, 0), 3, 1e-6);
     assert_string_equal(sstr_str(&b->nodes[1].relation), "SUPPLIER_LINKED");
     assert_close(b->nodes[1].edge_weight, 0.6, 0);
 
@@ -585,7 +585,7 @@ static void test_maintain_equals_fresh_rescore(void **unused)
         size_t n = 0;
         for (size_t a = 0; a < g->n_nodes; a++)
             for (size_t b = 0; b < g->nodes[a].n_signals && n < 64; b++)
-                contrib[n++] = g->nodes[a].signals[b].contribution;
+                contrib[n++] = graph_contribution(g, a, b);
         graph_rescore(g, &p);
         assert_true(g->score == score); /* bit for bit */
         assert_true(g->fit == fit);
@@ -593,11 +593,84 @@ static void test_maintain_equals_fresh_rescore(void **unused)
         size_t m = 0;
         for (size_t a = 0; a < g->n_nodes; a++)
             for (size_t b = 0; b < g->nodes[a].n_signals && m < 64; b++)
-                assert_true(g->nodes[a].signals[b].contribution ==
-                            contrib[m++]);
+                assert_true(graph_contribution(g, a, b) == contrib[m++]);
         assert_int_equal(m, n);
     }
     assert_true(g->n_nodes <= 4);
+    graph_free(g);
+}
+
+/* Shares are kept per spec until read: each signal's must still be the
+ * eager split of its spec's saturated total (its part scaled down when
+ * over 100), whether read directly, settled into the signals, or encoded
+ * and decoded. A large graph, as a hot customer's, with every spec, a
+ * negative one and an overflowing part. */
+static void test_shares_are_the_eager_split(void **unused)
+{
+    (void)unused;
+    struct graph_params p = params();
+    p.node_cap = 40;
+    p.signal_cap = 6;
+    struct graph *g = graph_new("C1");
+    const char *all[] = {"registry.CAPACITY_EXPANSION", "registry.CONTACT_LEFT",
+                         "iot.vibration_anomaly.CRITICAL", "iot.pump.INFO",
+                         "linear.fit", "linear.intent"};
+    for (int i = 0; i < 600; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "n%u", (unsigned)(rng() % 30));
+        int64_t t = (int64_t)(rng() % (uint64_t)(20 * DAY));
+        graph_observe(g, t);
+        struct graph_node *nd = graph_link(g, &p, types[rng() % 4], id, "R", t);
+        graph_signal_add(g, &p, nd, all[rng() % 6], 1 + (double)(rng() % 40), t);
+    }
+    graph_maintain(g, &p);
+    assert_true(graph_signal_count(g) > 100);
+    assert_close(g->fit, 100, 0); /* linear.fit overflows its part */
+
+    /* The reference: the split computed signal by signal. */
+    double sum[6] = {0}, part_raw[GRAPH_PART_COUNT] = {0};
+    for (size_t a = 0; a < g->n_nodes; a++)
+        for (size_t b = 0; b < g->nodes[a].n_signals; b++) {
+            const struct graph_signal *s = &g->nodes[a].signals[b];
+            int k = (int)(graph_spec_find(&p, sstr_str(&s->type)) - specs);
+            double prop = a == 0 ? 1 : g->nodes[a].edge_weight * p.hop_decay;
+            assert_close(s->value_now,
+                         graph_decay(s->value, s->ref, g->now, specs[k].half_life),
+                         1e-12);
+            sum[k] += s->value_now * prop;
+        }
+    double total[6];
+    for (int k = 0; k < 6; k++) {
+        total[k] = graph_saturate(specs[k].weight, specs[k].saturation, sum[k]);
+        part_raw[specs[k].part] += total[k];
+    }
+    double wsum = p.part_weight[0] + p.part_weight[1], points = 0;
+    struct buf enc = {0};
+    graph_encode(g, &enc);
+    struct graph *d = NULL;
+    assert_int_equal(graph_decode(enc.data, enc.len, &d), 0);
+    for (size_t a = 0; a < g->n_nodes; a++)
+        for (size_t b = 0; b < g->nodes[a].n_signals; b++) {
+            const struct graph_signal *s = &g->nodes[a].signals[b];
+            int k = (int)(graph_spec_find(&p, sstr_str(&s->type)) - specs);
+            int part = specs[k].part;
+            double prop = a == 0 ? 1 : g->nodes[a].edge_weight * p.hop_decay;
+            double scale = p.part_weight[part] / wsum *
+                           (part_raw[part] > 100 ? 100 / part_raw[part] : 1);
+            double want = total[k] * (s->value_now * prop) / sum[k] * scale;
+            double got = graph_contribution(g, a, b);
+            assert_close(got, want, 1e-12);
+            assert_true(graph_contribution(d, a, b) == got);
+            points += got;
+        }
+    assert_close(points, g->score, 1e-9);
+    graph_settle(g);
+    for (size_t a = 0; a < g->n_nodes; a++)
+        for (size_t b = 0; b < g->nodes[a].n_signals; b++)
+            assert_true(g->nodes[a].signals[b].contribution ==
+                        d->nodes[a].signals[b].contribution);
+    buf_free(&enc);
+    graph_free(d);
     graph_free(g);
 }
 
@@ -639,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_encode_roundtrip),
         cmocka_unit_test(test_order_independence),
         cmocka_unit_test(test_maintain_equals_fresh_rescore),
+        cmocka_unit_test(test_shares_are_the_eager_split),
         cmocka_unit_test(test_prefetch_reads_in_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

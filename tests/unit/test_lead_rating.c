@@ -276,10 +276,12 @@ static void test_out_of_order_same_score(void **unused)
     harness_free(b);
 }
 
+/* The signal, its contribution settled from the last rescore. */
 static const struct graph_signal *find_signal(const struct graph *g,
                                               enum graph_node_type t,
                                               const char *id, const char *type)
 {
+    graph_settle((struct graph *)g);
     const struct graph_node *n =
         graph_node_find((struct graph *)g, t, id);
     for (size_t i = 0; n && i < n->n_signals; i++)
