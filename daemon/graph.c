@@ -513,6 +513,8 @@ static bool evict_before_node(const struct graph_node *a,
     return sstr_cmp(&a->id, &b->id) < 0;
 }
 
+#define PRUNE_AHEAD 3
+
 /* Removes the signals decayed under the floor (and those whose type the
  * config dropped) and the neighbours left without any, and sums what is
  * left per spec as rescore() does: one walk over the signals per event. */
@@ -520,6 +522,10 @@ static void prune(struct graph *g, const struct graph_params *p, double *sum)
 {
     for (size_t i = 0; i < g->n_nodes; i++) {
         struct graph_node *n = &g->nodes[i];
+        /* Each node's signals are an allocation of their own, a cache miss
+         * each on a hot graph's ~60 nodes: ask for them ahead. */
+        if (i + PRUNE_AHEAD < g->n_nodes)
+            __builtin_prefetch(g->nodes[i + PRUNE_AHEAD].signals);
         double prop = propagation(p, i, n);
         for (size_t j = 0; j < n->n_signals;) {
             struct graph_signal *s = &n->signals[j];
