@@ -340,10 +340,12 @@ size_t graph_signal_count(const struct graph *g)
 
 /* ---- scoring -------------------------------------------------------- */
 
-static double propagation(const struct graph_params *p, size_t node_index,
+/* What a signal on node `node_index` counts for at the customer; `hop` is
+ * the params' hop_decay (or the copy a graph keeps for its shares). */
+static double propagation(double hop, size_t node_index,
                           const struct graph_node *n)
 {
-    return node_index == 0 ? 1.0 : n->edge_weight * p->hop_decay;
+    return node_index == 0 ? 1.0 : n->edge_weight * hop;
 }
 
 static double clamp100(double v)
@@ -409,7 +411,7 @@ struct sums {
 static double *sums_init(struct sums *b, size_t n)
 {
     b->v = n <= 64 ? b->small : xrealloc(NULL, n, sizeof(double));
-    memset(b->v, 0, (n ? n : 1) * sizeof(double));
+    memset(b->v, 0, n * sizeof(double));
     return b->v;
 }
 
@@ -419,14 +421,13 @@ static void sums_done(struct sums *b)
         free(b->v);
 }
 
-/* The score at g->now, with every signal's value there recomputed. */
-static void rescore(struct graph *g, const struct graph_params *p)
+void graph_rescore(struct graph *g, const struct graph_params *p)
 {
     struct sums b;
     double *sum = sums_init(&b, p->n_specs);
     for (size_t i = 0; i < g->n_nodes; i++) {
         struct graph_node *n = &g->nodes[i];
-        double prop = propagation(p, i, n);
+        double prop = propagation(p->hop_decay, i, n);
         for (size_t j = 0; j < n->n_signals; j++) {
             struct graph_signal *s = &n->signals[j];
             int k = signal_spec(p, s);
@@ -443,11 +444,6 @@ static void rescore(struct graph *g, const struct graph_params *p)
     sums_done(&b);
 }
 
-void graph_rescore(struct graph *g, const struct graph_params *p)
-{
-    rescore(g, p);
-}
-
 static double share_of(const struct graph *g, size_t i,
                        const struct graph_node *n,
                        const struct graph_signal *s)
@@ -456,8 +452,8 @@ static double share_of(const struct graph *g, size_t i,
         return s->contribution;
     if (s->spec < 0 || (size_t)s->spec >= g->n_share)
         return 0;
-    double prop = i == 0 ? 1.0 : n->edge_weight * g->share_hop;
-    return g->share[s->spec] * (s->value_now * prop);
+    return g->share[s->spec] *
+           (s->value_now * propagation(g->share_hop, i, n));
 }
 
 double graph_contribution(const struct graph *g, size_t i, size_t j)
@@ -513,11 +509,20 @@ static bool evict_before_node(const struct graph_node *a,
     return sstr_cmp(&a->id, &b->id) < 0;
 }
 
+/* Removes the neighbours left without signals (never the customer). */
+static void drop_bare_neighbours(struct graph *g)
+{
+    for (size_t i = g->n_nodes; i-- > 1;)
+        if (g->nodes[i].n_signals == 0)
+            node_remove_at(g, i);
+}
+
 #define PRUNE_AHEAD 3
 
 /* Removes the signals decayed under the floor (and those whose type the
  * config dropped) and the neighbours left without any, and sums what is
- * left per spec as rescore() does: one walk over the signals per event. */
+ * left per spec as graph_rescore() does: one walk over the signals per
+ * event. */
 static void prune(struct graph *g, const struct graph_params *p, double *sum)
 {
     for (size_t i = 0; i < g->n_nodes; i++) {
@@ -526,7 +531,7 @@ static void prune(struct graph *g, const struct graph_params *p, double *sum)
          * each on a hot graph's ~60 nodes: ask for them ahead. */
         if (i + PRUNE_AHEAD < g->n_nodes)
             __builtin_prefetch(g->nodes[i + PRUNE_AHEAD].signals);
-        double prop = propagation(p, i, n);
+        double prop = propagation(p->hop_decay, i, n);
         for (size_t j = 0; j < n->n_signals;) {
             struct graph_signal *s = &n->signals[j];
             int k = signal_spec(p, s);
@@ -544,9 +549,7 @@ static void prune(struct graph *g, const struct graph_params *p, double *sum)
         }
     }
     /* A neighbour without signals adds nothing to the score. */
-    for (size_t i = g->n_nodes; i-- > 1;)
-        if (g->nodes[i].n_signals == 0)
-            node_remove_at(g, i);
+    drop_bare_neighbours(g);
 }
 
 static bool over_caps(const struct graph *g, const struct graph_params *p)
@@ -580,10 +583,7 @@ static void enforce_caps(struct graph *g, const struct graph_params *p)
                 worst = i;
         node_remove_at(g, worst);
     }
-    /* The signal cap may have emptied a neighbour. */
-    for (size_t i = g->n_nodes; i-- > 1;)
-        if (g->nodes[i].n_signals == 0)
-            node_remove_at(g, i);
+    drop_bare_neighbours(g); /* the signal cap may have emptied some */
 }
 
 void graph_maintain(struct graph *g, const struct graph_params *p)
@@ -594,7 +594,7 @@ void graph_maintain(struct graph *g, const struct graph_params *p)
     sums_done(&b);
     if (over_caps(g, p)) {
         enforce_caps(g, p); /* removes signals, changes no value */
-        rescore(g, p);
+        graph_rescore(g, p);
     }
 }
 
