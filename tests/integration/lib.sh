@@ -14,9 +14,11 @@ set -euo pipefail
 WORK=$(mktemp -d /tmp/ds-it-XXXXXX)
 CFG="$DS_SRC/processor.yaml"
 PIDS=()
+ON_EXIT=() # commands a test adds, run first at exit (e.g. restart the broker)
 
 cleanup() {
   local rc=$?
+  for h in "${ON_EXIT[@]}"; do eval "$h" || true; done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ $rc -ne 0 ]; then
