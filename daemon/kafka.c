@@ -213,6 +213,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             return; /* nothing assigned; the next poll stops the loop */
         }
         set_start_offsets(c, parts);
+        LOG_INF("kafka", "assignment: %d partitions, partition p of all %zu "
+                "input topics together", parts->cnt, c->n_topics);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
