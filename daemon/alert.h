@@ -14,10 +14,11 @@
 
 #include "event.h"
 
+/* One per output row of records.h, in its order. */
 enum alert_kind {
-    ALERT_LEAD_RERATING = 0,
-    ALERT_COACHING,
-    ALERT_MEETING_SUMMARY,
+#define DS_X_ALERT_KIND(kind, ...) kind,
+    DS_OUTPUT_RECORDS(DS_X_ALERT_KIND)
+#undef DS_X_ALERT_KIND
     ALERT_KIND_COUNT
 };
 

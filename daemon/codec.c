@@ -51,8 +51,8 @@
 #define CODEC_MAX_SCHEMA_BYTES (1 << 20)
 
 /* ------------------------------------------------------------------------
- * The records: inputs in enum event_kind order, then outputs in enum
- * alert_kind order.
+ * The records: the rows of records.h that carry Avro, inputs in enum
+ * event_kind order, then outputs in enum alert_kind order.
  */
 
 enum {
@@ -60,142 +60,15 @@ enum {
     REC_COUNT = EVENT_KIND_COUNT + ALERT_KIND_COUNT
 };
 
-static const char *const rec_names[REC_COUNT] = {
-    "TranscriptSegment", "DocumentAnnotation", "IotAlert", "RegistryChange",
-    "OpportunityUpdate", "LeadRerating",       "CoachingAlert",
-    "MeetingSummary"};
-static const char *const rec_files[REC_COUNT] = {
-    "transcript_segment", "document_annotation", "iot_alert",
-    "registry_change",    "opportunity_update",  "lead_rerating",
-    "coaching_alert",     "meeting_summary"};
-
 #define CODEC_NAMESPACE "dealstream"
-
-/* How an input field lands in struct event. */
-enum fkind {
-    F_STR,        /* string -> const char * */
-    F_OPT_STR,    /* null|string -> const char *, NULL for null */
-    F_INT,        /* int -> int32_t */
-    F_LONG,       /* long -> int64_t */
-    F_BOOL,       /* boolean -> bool */
-    F_OPT_DOUBLE, /* null|double -> double + bool has_ at aux */
-    F_ENUM,       /* enum -> the C enum, by symbol name */
-    F_STRMAP      /* map<string> -> const struct kv * + size_t count at aux */
-};
-
-typedef int (*enum_parse_fn)(const char *s, int *out);
-
-struct fspec {
-    const char *name;
-    enum fkind kind;
-    size_t off;          /* in struct event */
-    size_t aux;          /* F_OPT_DOUBLE: the has_ flag; F_STRMAP: the count */
-    enum_parse_fn parse; /* F_ENUM */
-};
-
-/* The C enums are stored through an int: make sure that is their size. */
-_Static_assert(sizeof(enum role) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum doc_type) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum doc_source) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum iot_severity) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum change_type) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum entity_type) == sizeof(int), "enum size");
-
-#define ENUM_PARSER(fn, parse, type)                                          \
-    static int fn(const char *s, int *out)                                    \
-    {                                                                         \
-        type v;                                                               \
-        if (parse(s, &v) != 0)                                                \
-            return -1;                                                        \
-        *out = (int)v;                                                        \
-        return 0;                                                             \
-    }
-ENUM_PARSER(p_role, role_parse, enum role)
-ENUM_PARSER(p_doc_type, doc_type_parse, enum doc_type)
-ENUM_PARSER(p_doc_source, doc_source_parse, enum doc_source)
-ENUM_PARSER(p_iot_severity, iot_severity_parse, enum iot_severity)
-ENUM_PARSER(p_change_type, change_type_parse, enum change_type)
-ENUM_PARSER(p_entity_type, entity_type_parse, enum entity_type)
-
-#define EV(f) offsetof(struct event, f)
-#define COMMON_HEAD                                                           \
-    {"event_id", F_STR, EV(event_id), 0, NULL},                               \
-    {"customer_id", F_STR, EV(customer_id), 0, NULL}
-#define COMMON_TAIL {"event_time", F_LONG, EV(event_time), 0, NULL}
-
-static const struct fspec transcript_fields[] = {
-    COMMON_HEAD,
-    {"meeting_id", F_STR, EV(u.transcript.meeting_id), 0, NULL},
-    {"rep_id", F_STR, EV(u.transcript.rep_id), 0, NULL},
-    {"seq", F_INT, EV(u.transcript.seq), 0, NULL},
-    {"speaker_id", F_STR, EV(u.transcript.speaker_id), 0, NULL},
-    {"speaker_role", F_ENUM, EV(u.transcript.speaker_role), 0, p_role},
-    {"start_ms", F_LONG, EV(u.transcript.start_ms), 0, NULL},
-    {"end_ms", F_LONG, EV(u.transcript.end_ms), 0, NULL},
-    {"text", F_STR, EV(u.transcript.text), 0, NULL},
-    {"phase", F_OPT_STR, EV(u.transcript.phase), 0, NULL},
-    {"is_final", F_BOOL, EV(u.transcript.is_final), 0, NULL},
-    COMMON_TAIL};
-
-static const struct fspec annotation_fields[] = {
-    COMMON_HEAD,
-    {"rep_id", F_STR, EV(u.annotation.rep_id), 0, NULL},
-    {"opportunity_id", F_OPT_STR, EV(u.annotation.opportunity_id), 0, NULL},
-    {"document_id", F_STR, EV(u.annotation.document_id), 0, NULL},
-    {"doc_type", F_ENUM, EV(u.annotation.doc_type), 0, p_doc_type},
-    {"source", F_ENUM, EV(u.annotation.source), 0, p_doc_source},
-    {"author_role", F_STR, EV(u.annotation.author_role), 0, NULL},
-    {"text", F_STR, EV(u.annotation.text), 0, NULL},
-    COMMON_TAIL};
-
-static const struct fspec iot_fields[] = {
-    COMMON_HEAD,
-    {"device_id", F_STR, EV(u.iot.device_id), 0, NULL},
-    {"alert_type", F_STR, EV(u.iot.alert_type), 0, NULL},
-    {"severity", F_ENUM, EV(u.iot.severity), 0, p_iot_severity},
-    {"count", F_INT, EV(u.iot.count), 0, NULL},
-    {"value", F_OPT_DOUBLE, EV(u.iot.value), EV(u.iot.has_value), NULL},
-    COMMON_TAIL};
-
-static const struct fspec registry_fields[] = {
-    COMMON_HEAD,
-    {"change_type", F_ENUM, EV(u.registry.change_type), 0, p_change_type},
-    {"entity_id", F_STR, EV(u.registry.entity_id), 0, NULL},
-    {"entity_type", F_ENUM, EV(u.registry.entity_type), 0, p_entity_type},
-    {"entity_name", F_OPT_STR, EV(u.registry.entity_name), 0, NULL},
-    {"attributes", F_STRMAP, EV(u.registry.attributes),
-     EV(u.registry.n_attributes), NULL},
-    {"amount", F_OPT_DOUBLE, EV(u.registry.amount), EV(u.registry.has_amount),
-     NULL},
-    COMMON_TAIL};
-
-static const struct fspec opportunity_fields[] = {
-    COMMON_HEAD,
-    {"opportunity_id", F_STR, EV(u.opportunity.opportunity_id), 0, NULL},
-    {"rep_id", F_STR, EV(u.opportunity.rep_id), 0, NULL},
-    {"industry", F_OPT_STR, EV(u.opportunity.industry), 0, NULL},
-    {"stage_from", F_OPT_STR, EV(u.opportunity.stage_from), 0, NULL},
-    {"stage_to", F_STR, EV(u.opportunity.stage_to), 0, NULL},
-    {"amount", F_OPT_DOUBLE, EV(u.opportunity.amount),
-     EV(u.opportunity.has_amount), NULL},
-    COMMON_TAIL};
-
-#define SPECS(a) a, sizeof(a) / sizeof((a)[0])
-static const struct {
-    const struct fspec *fields;
-    size_t n;
-} rec_specs[REC_INPUTS] = {
-    {SPECS(transcript_fields)},  {SPECS(annotation_fields)},
-    {SPECS(iot_fields)},         {SPECS(registry_fields)},
-    {SPECS(opportunity_fields)}};
 
 /* A reader default, converted once for the field's kind. */
 struct fdefault {
     bool present;
-    const char *s; /* F_STR / F_OPT_STR (NULL: null); owned by the json */
-    int64_t i;     /* F_INT / F_LONG / F_ENUM */
-    double d;      /* F_OPT_DOUBLE */
-    bool b;        /* F_BOOL; F_OPT_DOUBLE: has a value */
+    const char *s; /* FIELD_STR / FIELD_OPT_STR (NULL: null); owned by the json */
+    int64_t i;     /* FIELD_INT / FIELD_LONG / FIELD_ENUM */
+    double d;      /* FIELD_OPT_DOUBLE */
+    bool b;        /* FIELD_BOOL; FIELD_OPT_DOUBLE: has a value */
 };
 
 struct record {
@@ -203,7 +76,7 @@ struct record {
     char *path;        /* realpath of the reader .avsc */
     json_t *json;      /* the reader schema as JSON: defaults */
     avro_schema_t schema;
-    struct fdefault *defaults; /* inputs: one per rec_specs field */
+    struct fdefault *defaults; /* inputs: one per records_table field */
     int current;               /* index into codec.ws, -1 before resolved */
 };
 
@@ -218,8 +91,8 @@ struct enum_map {
 struct direct_field {
     const char *name;         /* the schema's; for error paths */
     avro_schema_t sc;         /* links skipped */
-    const struct fspec *spec; /* what struct event takes from it; NULL: none */
-    int *enum_val;            /* F_ENUM: the C value per symbol index,
+    const struct record_field *spec; /* what struct event takes from it; NULL: none */
+    int *enum_val;            /* FIELD_ENUM: the C value per symbol index,
                                * ENUM_UNHANDLED when the parser lacks it */
 };
 
@@ -247,7 +120,7 @@ struct wschema {
     avro_value_iface_t *resolver;
     avro_value_t resolved; /* a writer-shaped view writing into reader_value */
     unsigned decodes;      /* since `resolved` was made; see fresh_resolved() */
-    int *field_idx;        /* per rec_specs field: index in eff, -1: default */
+    int *field_idx;        /* per records_table field: index in eff, -1: default */
     struct enum_map *enums;
     size_t n_enums;
     /* Writer = reader (no resolver): per writer field, how the walk stores
@@ -373,15 +246,13 @@ static void schema_fullname(avro_schema_t s, char *out, size_t n)
         snprintf(out, n, "%s", name ? name : "");
 }
 
+/* Index of a record name (short or with the namespace) among ours, or -1. */
 static int find_record(const char *name)
 {
-    for (int i = 0; i < REC_COUNT; i++) {
-        if (strcmp(rec_names[i], name) == 0 ||
-            (strncmp(name, CODEC_NAMESPACE ".", sizeof(CODEC_NAMESPACE)) == 0 &&
-             strcmp(rec_names[i], name + sizeof(CODEC_NAMESPACE)) == 0))
-            return i;
-    }
-    return -1;
+    const struct record_def *r = records_find(name);
+    if (!r || r->dir == RECORD_PLAIN)
+        return -1;
+    return (int)r->id;
 }
 
 static struct wschema *find_ws(const struct codec *c, int32_t id)
@@ -1032,43 +903,43 @@ static int scan_strmap(struct scan *s, struct kv **out, size_t *n)
 static int scan_field_into(struct scan *s, const struct direct_field *d,
                            struct event *ev)
 {
-    const struct fspec *f = d->spec;
+    const struct record_field *f = d->spec;
     char *dst = (char *)ev + f->off;
-    switch (f->kind) {
-    case F_STR:
-    case F_OPT_STR: {
+    switch (f->type) {
+    case FIELD_STR:
+    case FIELD_OPT_STR: {
         bool is_null = false;
         const char *str = NULL;
         size_t n;
-        if (f->kind == F_OPT_STR && scan_opt(s, d->sc, &is_null) < 0)
+        if (f->type == FIELD_OPT_STR && scan_opt(s, d->sc, &is_null) < 0)
             return -1;
         if (!is_null && scan_string_bytes(s, "string", true, &str, &n) < 0)
             return -1;
         memcpy(dst, &str, sizeof(str));
         return 0;
     }
-    case F_INT: {
+    case FIELD_INT: {
         int32_t v;
         if (scan_int(s, &v) < 0)
             return -1;
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
-    case F_LONG: {
+    case FIELD_LONG: {
         int64_t v;
         if (scan_long(s, &v) < 0)
             return -1;
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
-    case F_BOOL: {
+    case FIELD_BOOL: {
         bool v;
         if (scan_bool(s, &v) < 0)
             return -1;
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
-    case F_OPT_DOUBLE: {
+    case FIELD_OPT_DOUBLE: {
         bool is_null;
         double v = 0;
         if (scan_opt(s, d->sc, &is_null) < 0 ||
@@ -1079,7 +950,7 @@ static int scan_field_into(struct scan *s, const struct direct_field *d,
         memcpy((char *)ev + f->aux, &has, sizeof(has));
         return 0;
     }
-    case F_ENUM: {
+    case FIELD_ENUM: {
         int idx;
         int in = scan_enum_index(s, d->sc, &idx);
         if (in <= 0)
@@ -1091,7 +962,7 @@ static int scan_field_into(struct scan *s, const struct direct_field *d,
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
-    case F_STRMAP: {
+    case FIELD_STRMAP: {
         struct kv *kvs;
         size_t n;
         if (scan_strmap(s, &kvs, &n) < 0)
@@ -1187,7 +1058,7 @@ static int frame_value(struct codec *c, int32_t id, avro_value_t *v,
  * Decoding into struct event
  */
 
-static int set_default(const struct fspec *f, const struct fdefault *d,
+static int set_default(const struct record_field *f, const struct fdefault *d,
                        struct event *ev, struct codec_error *err)
 {
     char *dst = (char *)ev + f->off;
@@ -1195,32 +1066,32 @@ static int set_default(const struct fspec *f, const struct fdefault *d,
         cerr(err, "invalid_field", "field '%s': no value and no default", f->name);
         return -1;
     }
-    switch (f->kind) {
-    case F_STR:
-    case F_OPT_STR:
+    switch (f->type) {
+    case FIELD_STR:
+    case FIELD_OPT_STR:
         memcpy(dst, &d->s, sizeof(d->s));
         break;
-    case F_INT: {
+    case FIELD_INT: {
         int32_t v = (int32_t)d->i;
         memcpy(dst, &v, sizeof(v));
         break;
     }
-    case F_LONG:
+    case FIELD_LONG:
         memcpy(dst, &d->i, sizeof(d->i));
         break;
-    case F_BOOL:
+    case FIELD_BOOL:
         memcpy(dst, &d->b, sizeof(d->b));
         break;
-    case F_OPT_DOUBLE:
+    case FIELD_OPT_DOUBLE:
         memcpy(dst, &d->d, sizeof(d->d));
         memcpy((char *)ev + f->aux, &d->b, sizeof(d->b));
         break;
-    case F_ENUM: {
+    case FIELD_ENUM: {
         int v = (int)d->i;
         memcpy(dst, &v, sizeof(v));
         break;
     }
-    case F_STRMAP: {
+    case FIELD_STRMAP: {
         const struct kv *none = NULL;
         size_t zero = 0;
         memcpy(dst, &none, sizeof(none));
@@ -1247,22 +1118,22 @@ static int get_opt(avro_value_t *v, avro_value_t *branch)
     return avro_value_get_type(branch) == AVRO_NULL ? 1 : 0;
 }
 
-static int extract_field(const struct fspec *f, avro_value_t *v,
+static int extract_field(const struct record_field *f, avro_value_t *v,
                          struct arena *a, struct event *ev,
                          struct codec_error *err)
 {
     char *dst = (char *)ev + f->off;
     avro_value_t b;
     int rc = 0;
-    switch (f->kind) {
-    case F_STR: {
+    switch (f->type) {
+    case FIELD_STR: {
         const char *s;
         rc = get_str(v, &s);
         if (rc == 0)
             memcpy(dst, &s, sizeof(s));
         break;
     }
-    case F_OPT_STR: {
+    case FIELD_OPT_STR: {
         const char *s = NULL;
         rc = get_opt(v, &b);
         if (rc == 0)
@@ -1273,21 +1144,21 @@ static int extract_field(const struct fspec *f, avro_value_t *v,
         }
         break;
     }
-    case F_INT: {
+    case FIELD_INT: {
         int32_t i;
         rc = avro_value_get_int(v, &i);
         if (rc == 0)
             memcpy(dst, &i, sizeof(i));
         break;
     }
-    case F_LONG: {
+    case FIELD_LONG: {
         int64_t l;
         rc = avro_value_get_long(v, &l);
         if (rc == 0)
             memcpy(dst, &l, sizeof(l));
         break;
     }
-    case F_BOOL: {
+    case FIELD_BOOL: {
         int i = 0;
         rc = avro_value_get_boolean(v, &i);
         bool bv = i != 0;
@@ -1295,7 +1166,7 @@ static int extract_field(const struct fspec *f, avro_value_t *v,
             memcpy(dst, &bv, sizeof(bv));
         break;
     }
-    case F_OPT_DOUBLE: {
+    case FIELD_OPT_DOUBLE: {
         double d = 0;
         bool has = false;
         rc = get_opt(v, &b);
@@ -1310,7 +1181,7 @@ static int extract_field(const struct fspec *f, avro_value_t *v,
         }
         break;
     }
-    case F_ENUM: {
+    case FIELD_ENUM: {
         int idx, cv;
         rc = avro_value_get_enum(v, &idx);
         if (rc != 0)
@@ -1324,7 +1195,7 @@ static int extract_field(const struct fspec *f, avro_value_t *v,
         memcpy(dst, &cv, sizeof(cv));
         break;
     }
-    case F_STRMAP: {
+    case FIELD_STRMAP: {
         size_t n;
         rc = avro_value_get_size(v, &n);
         if (rc != 0)
@@ -1436,8 +1307,8 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
         return -1;
     }
 
-    const struct fspec *specs = rec_specs[kind].fields;
-    for (size_t i = 0; i < rec_specs[kind].n; i++) {
+    const struct record_field *specs = records_table[kind].fields;
+    for (size_t i = 0; i < records_table[kind].n_fields; i++) {
         int idx = w->field_idx[i];
         int rc;
         if (w->direct && !c->generic && idx >= 0)
@@ -2552,11 +2423,9 @@ int codec_avro_to_json(struct codec *c, const void *val, size_t vlen,
 
 const char *codec_record_of_alert(enum alert_kind k)
 {
-    if ((unsigned)k >= ALERT_KIND_COUNT)
-        return NULL;
-    return rec_names[REC_INPUTS + (int)k];
+    const struct record_def *r = records_of_alert((int)k);
+    return r ? r->record : NULL;
 }
-
 int32_t codec_writer_id(const struct codec *c, const char *record)
 {
     int r = record ? find_record(record) : -1;
@@ -2634,31 +2503,31 @@ static const json_t *json_field(const json_t *rec_json, const char *name)
     return NULL;
 }
 
-static const char *fkind_avro(enum fkind k)
+static const char *fkind_avro(enum record_ftype k)
 {
     switch (k) {
-    case F_STR: return "string";
-    case F_OPT_STR: return "[\"null\", \"string\"]";
-    case F_INT: return "int";
-    case F_LONG: return "long";
-    case F_BOOL: return "boolean";
-    case F_OPT_DOUBLE: return "[\"null\", \"double\"]";
-    case F_ENUM: return "enum";
+    case FIELD_STR: return "string";
+    case FIELD_OPT_STR: return "[\"null\", \"string\"]";
+    case FIELD_INT: return "int";
+    case FIELD_LONG: return "long";
+    case FIELD_BOOL: return "boolean";
+    case FIELD_OPT_DOUBLE: return "[\"null\", \"double\"]";
+    case FIELD_ENUM: return "enum";
     default: return "map<string>";
     }
 }
 
-static bool fkind_matches(enum fkind k, avro_schema_t s)
+static bool fkind_matches(enum record_ftype k, avro_schema_t s)
 {
     s = skip_links(s);
     switch (k) {
-    case F_STR: return avro_typeof(s) == AVRO_STRING;
-    case F_OPT_STR: return is_opt_of(s, AVRO_STRING);
-    case F_INT: return avro_typeof(s) == AVRO_INT32;
-    case F_LONG: return avro_typeof(s) == AVRO_INT64;
-    case F_BOOL: return avro_typeof(s) == AVRO_BOOLEAN;
-    case F_OPT_DOUBLE: return is_opt_of(s, AVRO_DOUBLE);
-    case F_ENUM: return avro_typeof(s) == AVRO_ENUM;
+    case FIELD_STR: return avro_typeof(s) == AVRO_STRING;
+    case FIELD_OPT_STR: return is_opt_of(s, AVRO_STRING);
+    case FIELD_INT: return avro_typeof(s) == AVRO_INT32;
+    case FIELD_LONG: return avro_typeof(s) == AVRO_INT64;
+    case FIELD_BOOL: return avro_typeof(s) == AVRO_BOOLEAN;
+    case FIELD_OPT_DOUBLE: return is_opt_of(s, AVRO_DOUBLE);
+    case FIELD_ENUM: return avro_typeof(s) == AVRO_ENUM;
     default:
         return avro_typeof(s) == AVRO_MAP &&
                avro_typeof(skip_links(avro_schema_map_values(s))) == AVRO_STRING;
@@ -2669,20 +2538,20 @@ static bool fkind_matches(enum fkind k, avro_schema_t s)
  * with the right types, and converts their defaults. */
 static int record_prepare_input(struct record *rec, int r, char *err, size_t errlen)
 {
-    const struct fspec *specs = rec_specs[r].fields;
-    size_t n = rec_specs[r].n;
+    const struct record_field *specs = records_table[r].fields;
+    size_t n = records_table[r].n_fields;
     rec->defaults = calloc(n, sizeof(*rec->defaults));
     if (!rec->defaults) {
         errf(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        const struct fspec *f = &specs[i];
+        const struct record_field *f = &specs[i];
         int idx = avro_schema_record_field_get_index(rec->schema, f->name);
         if (idx < 0 ||
-            !fkind_matches(f->kind, avro_schema_record_field_get_by_index(rec->schema, idx))) {
+            !fkind_matches(f->type, avro_schema_record_field_get_by_index(rec->schema, idx))) {
             errf(err, errlen, "%s: field '%s' must exist with type %s", rec->path,
-                 f->name, fkind_avro(f->kind));
+                 f->name, fkind_avro(f->type));
             return -1;
         }
         const json_t *jf = json_field(rec->json, f->name);
@@ -2691,27 +2560,27 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
         if (!d)
             continue;
         bool ok = true;
-        switch (f->kind) {
-        case F_STR: ok = json_is_string(d); fd->s = json_string_value(d); break;
-        case F_OPT_STR:
+        switch (f->type) {
+        case FIELD_STR: ok = json_is_string(d); fd->s = json_string_value(d); break;
+        case FIELD_OPT_STR:
             ok = json_is_null(d) || json_is_string(d);
             fd->s = json_is_string(d) ? json_string_value(d) : NULL;
             break;
-        case F_INT:
-        case F_LONG: ok = json_is_integer(d); fd->i = json_integer_value(d); break;
-        case F_BOOL: ok = json_is_boolean(d); fd->b = json_is_true(d); break;
-        case F_OPT_DOUBLE:
+        case FIELD_INT:
+        case FIELD_LONG: ok = json_is_integer(d); fd->i = json_integer_value(d); break;
+        case FIELD_BOOL: ok = json_is_boolean(d); fd->b = json_is_true(d); break;
+        case FIELD_OPT_DOUBLE:
             ok = json_is_null(d) || json_is_number(d);
             fd->b = json_is_number(d);
             fd->d = json_is_number(d) ? json_number_value(d) : 0;
             break;
-        case F_ENUM: {
+        case FIELD_ENUM: {
             int v;
             ok = json_is_string(d) && f->parse(json_string_value(d), &v) == 0;
             fd->i = ok ? v : 0;
             break;
         }
-        case F_STRMAP: ok = json_is_object(d) && json_object_size(d) == 0; break;
+        case FIELD_STRMAP: ok = json_is_object(d) && json_object_size(d) == 0; break;
         }
         if (!ok) {
             errf(err, errlen, "%s: field '%s': unsupported default value", rec->path,
@@ -2809,13 +2678,13 @@ static int build_direct(struct wschema *w, char *err, size_t errlen)
         d->name = avro_schema_record_field_name(w->schema, (int)j);
         d->sc = skip_links(avro_schema_record_field_get_by_index(w->schema, (int)j));
     }
-    for (size_t i = 0; i < rec_specs[w->rec].n; i++) {
-        const struct fspec *f = &rec_specs[w->rec].fields[i];
+    for (size_t i = 0; i < records_table[w->rec].n_fields; i++) {
+        const struct record_field *f = &records_table[w->rec].fields[i];
         if (w->field_idx[i] < 0)
             continue;
         struct direct_field *d = &w->direct[w->field_idx[i]];
         d->spec = f;
-        if (f->kind != F_ENUM)
+        if (f->type != FIELD_ENUM)
             continue;
         int ns = avro_schema_enum_number_of_symbols(d->sc);
         d->enum_val = calloc(ns > 0 ? (size_t)ns : 1, sizeof(int));
@@ -2884,14 +2753,14 @@ static int resolve_input(struct codec *c, struct wschema *w, char *err, size_t e
         avro_resolved_writer_set_dest(&w->resolved, &w->reader_value);
     }
 
-    size_t n = rec_specs[w->rec].n;
+    size_t n = records_table[w->rec].n_fields;
     w->field_idx = calloc(n, sizeof(int));
     if (!w->field_idx) {
         errf(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *name = rec_specs[w->rec].fields[i].name;
+        const char *name = records_table[w->rec].fields[i].name;
         w->field_idx[i] = avro_schema_record_field_get_index(w->eff, name);
         if (w->field_idx[i] < 0 && !rec->defaults[i].present) {
             errf(err, errlen, "schema id %" PRId32 " lacks field '%s'", w->id, name);
@@ -2960,8 +2829,8 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         struct record *rec = &c->rec[r];
         char path[4096];
         snprintf(rec->fullname, sizeof(rec->fullname), "%s.%s", CODEC_NAMESPACE,
-                 rec_names[r]);
-        snprintf(path, sizeof(path), "%s/%s.avsc", schemas->dir, rec_files[r]);
+                 records_table[r].record);
+        snprintf(path, sizeof(path), "%s/%s.avsc", schemas->dir, records_table[r].schema);
         if (load_schema(path, &rec->json, &rec->schema, err, errlen) < 0)
             goto out;
         rec->path = realpath(path, NULL);
@@ -3038,7 +2907,7 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
     for (int r = 0; r < REC_COUNT; r++) {
         if (c->rec[r].current < 0) {
             errf(err, errlen, "schemas.ids: no id names %s (the schema of %s)",
-                 c->rec[r].path, rec_names[r]);
+                 c->rec[r].path, records_table[r].record);
             goto out;
         }
     }

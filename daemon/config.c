@@ -1483,40 +1483,20 @@ static bool topic_name_ok(const char *s)
 static const char *topics_check(const void *obj)
 {
     const struct config_topics *t = obj;
-    const char *const all[] = {t->transcripts,        t->doc_annotations,
-                               t->iot_alerts,         t->registry_changes,
-                               t->opportunity_updates, t->lead_ratings,
-                               t->coaching_alerts,    t->meeting_metrics,
-                               t->dlq};
-    for (size_t i = 0; i < CFG_COUNT(all); i++)
-        if (all[i] && !topic_name_ok(all[i]))
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        if (t->name[i] && !topic_name_ok(t->name[i]))
             return "topic names are 1 to 249 characters of [a-zA-Z0-9._-]";
     return NULL;
 }
 
-#define TOPIC_KEY(F, DEF, DESC) \
-    CFG_KEY(struct config_topics, F, #F, CFG_STRING, DEF, DESC)
-
+/* One key per row of records.h; the union's two views must agree. */
+_Static_assert(sizeof(struct config_topics) == TOPIC_COUNT * sizeof(char *),
+               "struct config_topics: one name per topic");
 static const struct config_key topics_keys[] = {
-    TOPIC_KEY(transcripts, "sales.transcripts",
-              "Input: meeting transcript segments (TranscriptSegment)."),
-    TOPIC_KEY(doc_annotations, "sales.doc-annotations",
-              "Input: annotations from documents (DocumentAnnotation)."),
-    TOPIC_KEY(iot_alerts, "ops.iot-alerts",
-              "Input: alerts from customers' devices (IotAlert)."),
-    TOPIC_KEY(registry_changes, "ref.registry-changes",
-              "Input: company registry and market changes (RegistryChange)."),
-    TOPIC_KEY(opportunity_updates, "crm.opportunity-updates",
-              "Input: CRM opportunity stage changes (OpportunityUpdate)."),
-    TOPIC_KEY(lead_ratings, "sales.lead-ratings",
-              "Output: lead re-ratings (LeadRerating)."),
-    TOPIC_KEY(coaching_alerts, "sales.coaching-alerts",
-              "Output: coaching alerts for reps (CoachingAlert)."),
-    TOPIC_KEY(meeting_metrics, "sales.meeting-metrics",
-              "Output: one summary per finished meeting (MeetingSummary)."),
-    TOPIC_KEY(dlq, "dealstream.dlq",
-              "Output: records that could not be processed, with headers "
-              "naming the error and the source."),
+#define DS_X_TOPIC_KEY(kind, key, topic, rec, file, keyf, demo, desc)        \
+    CFG_KEY(struct config_topics, key, #key, CFG_STRING, topic, desc),
+    DS_TOPICS(DS_X_TOPIC_KEY)
+#undef DS_X_TOPIC_KEY
 };
 
 static const struct config_table topics_table = {

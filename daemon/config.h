@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "records.h"
+
 enum cfg_type {
     CFG_BOOL = 0, /* bool */
     CFG_INT,      /* int64_t */
@@ -119,16 +121,17 @@ struct config_kafka {
     int64_t embedded_partitions;  /* partitions per topic of the embedded broker */
 };
 
+/* One topic name per row of records.h: by config key (topics.transcripts)
+ * or by enum topic_id (topics.name[TOPIC_transcripts]). */
 struct config_topics {
-    char *transcripts;
-    char *doc_annotations;
-    char *iot_alerts;
-    char *registry_changes;
-    char *opportunity_updates;
-    char *lead_ratings;
-    char *coaching_alerts;
-    char *meeting_metrics;
-    char *dlq;
+    union {
+        struct {
+#define DS_X_TOPIC_FIELD(kind, key, ...) char *key;
+            DS_TOPICS(DS_X_TOPIC_FIELD)
+#undef DS_X_TOPIC_FIELD
+        };
+        char *name[TOPIC_COUNT];
+    };
 };
 
 struct config_schemas {

@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "records.h"
+
+/* One per input row of records.h, in its order. */
 enum event_kind {
-    EVENT_TRANSCRIPT = 0,
-    EVENT_ANNOTATION,
-    EVENT_IOT,
-    EVENT_REGISTRY,
-    EVENT_OPPORTUNITY,
+#define DS_X_EVENT_KIND(kind, ...) kind,
+    DS_INPUT_RECORDS(DS_X_EVENT_KIND)
+#undef DS_X_EVENT_KIND
     EVENT_KIND_COUNT
 };
 

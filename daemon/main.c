@@ -71,15 +71,9 @@ int cli_parse_long(const char *opt, const char *s, long min, long max,
 
 size_t cli_config_topics(const struct config *cfg, const char **out, size_t max)
 {
-    const struct config_topics *t = &cfg->topics;
-    const char *all[] = {t->transcripts,       t->doc_annotations,
-                         t->iot_alerts,        t->registry_changes,
-                         t->opportunity_updates, t->lead_ratings,
-                         t->coaching_alerts,   t->meeting_metrics,
-                         t->dlq};
     size_t n = 0;
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
-        out[n++] = all[i];
+    for (size_t i = 0; i < TOPIC_COUNT && n < max; i++)
+        out[n++] = cfg->topics.name[i];
     return n;
 }
 
@@ -99,8 +93,8 @@ int cli_brokers(const struct config *cfg, bool allow_embedded,
                 "kafka.bootstrap_servers=$(cat F)\n");
         return EXIT_CONFIG;
     }
-    const char *topics[16];
-    size_t n = cli_config_topics(cfg, topics, 16);
+    const char *topics[TOPIC_COUNT];
+    size_t n = cli_config_topics(cfg, topics, TOPIC_COUNT);
     char err[512];
     if (kafka_mock_start(1, topics, n, (int)cfg->kafka.embedded_partitions,
                          mock, err, sizeof(err)) != 0) {

@@ -514,14 +514,10 @@ static int setup(struct rt *rt)
     const struct config *cfg = rt->cfg;
     char err[512];
     const struct config_topics *t = &cfg->topics;
-    rt->input_topics[EVENT_TRANSCRIPT] = t->transcripts;
-    rt->input_topics[EVENT_ANNOTATION] = t->doc_annotations;
-    rt->input_topics[EVENT_IOT] = t->iot_alerts;
-    rt->input_topics[EVENT_REGISTRY] = t->registry_changes;
-    rt->input_topics[EVENT_OPPORTUNITY] = t->opportunity_updates;
-    rt->alert_topics[ALERT_LEAD_RERATING] = t->lead_ratings;
-    rt->alert_topics[ALERT_COACHING] = t->coaching_alerts;
-    rt->alert_topics[ALERT_MEETING_SUMMARY] = t->meeting_metrics;
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        rt->input_topics[k] = t->name[records_of_event(k)->id];
+    for (int k = 0; k < ALERT_KIND_COUNT; k++)
+        rt->alert_topics[k] = t->name[records_of_alert(k)->id];
 
     struct state_options so = {
         .dir = cfg->state.dir,

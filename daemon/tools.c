@@ -22,11 +22,6 @@
 
 /* ---- dev-kafka ---------------------------------------------------------- */
 
-static const char *const default_topics[] = {
-    "sales.transcripts",   "sales.doc-annotations", "ops.iot-alerts",
-    "ref.registry-changes", "crm.opportunity-updates", "sales.lead-ratings",
-    "sales.coaching-alerts", "sales.meeting-metrics", "dealstream.dlq"};
-
 /* Writes the file whole or not at all, so a reader never sees half. */
 static int write_atomically(const char *path, const char *text)
 {
@@ -81,13 +76,15 @@ int cmd_dev_kafka(int argc, char **argv)
     if (!bootstrap_file || optind < argc)
         goto usage;
 
-    const char *topics[16];
-    size_t n = sizeof(default_topics) / sizeof(default_topics[0]);
-    memcpy(topics, default_topics, sizeof(default_topics));
+    const char *topics[TOPIC_COUNT];
+    size_t n = 0;
     if (c.config_path) {
         if ((rc = cli_load_config(&c, &cfg)) != 0)
             goto out;
-        n = cli_config_topics(cfg, topics, 16);
+        n = cli_config_topics(cfg, topics, TOPIC_COUNT);
+    } else {
+        for (; n < TOPIC_COUNT; n++)
+            topics[n] = records_table[n].topic;
     }
     cli_install_signals();
     char err[512];
@@ -124,22 +121,9 @@ out:
 /* The record a topic carries, from the config's topic names. */
 static const char *record_of_topic(const struct config *cfg, const char *topic)
 {
-    const struct config_topics *t = &cfg->topics;
-    const struct {
-        const char *topic, *record;
-    } map[] = {
-        {t->transcripts, "TranscriptSegment"},
-        {t->doc_annotations, "DocumentAnnotation"},
-        {t->iot_alerts, "IotAlert"},
-        {t->registry_changes, "RegistryChange"},
-        {t->opportunity_updates, "OpportunityUpdate"},
-        {t->lead_ratings, "LeadRerating"},
-        {t->coaching_alerts, "CoachingAlert"},
-        {t->meeting_metrics, "MeetingSummary"},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].topic, topic) == 0)
-            return map[i].record;
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        if (records_table[i].record && strcmp(cfg->topics.name[i], topic) == 0)
+            return records_table[i].record;
     return NULL;
 }
 

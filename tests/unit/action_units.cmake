@@ -4,4 +4,4 @@ ds_unit_test(test_confusables SOURCES daemon/confusables.c daemon/utf8.c daemon/
 ds_unit_test(test_action_units SOURCES processors/action_units.c
   daemon/confusables.c daemon/matcher.c daemon/utf8.c tests/unit/harness.c daemon/ctx.c
   daemon/store.c daemon/keyfilter.c daemon/hmap.c daemon/state.c daemon/config.c daemon/jsonw.c
-  daemon/buf.c daemon/event.c daemon/alert.c daemon/log.c)
+  daemon/buf.c daemon/event.c daemon/records.c daemon/alert.c daemon/log.c)
