@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CODEC_MAX_DEPTH 32
 #define CODEC_MAX_SCHEMA_BYTES (1 << 20)
@@ -77,6 +78,7 @@ struct record {
     json_t *json;      /* the reader schema as JSON: defaults */
     avro_schema_t schema;
     struct fdefault *defaults; /* inputs: one per records_table field */
+    int key_field;             /* inputs: the field the message key equals */
     int current;               /* index into codec.ws, -1 before resolved */
 };
 
@@ -1258,8 +1260,9 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
         cerr(err, "wrong_record_type", "no such event kind %d", (int)kind);
         return -1;
     }
+    const struct record_field *kf = &records_table[kind].fields[c->rec[kind].key_field];
     if (!key || klen == 0) {
-        cerr(err, "missing_key", "message has no key (the customer id)");
+        cerr(err, "missing_key", "message has no key (the %s)", kf->name);
         return -1;
     }
     if (!utf8_valid(key, klen, &bad)) {
@@ -1280,6 +1283,7 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
                      .w = w};
     memset(&ev->u, 0, sizeof(ev->u));
     ev->kind = kind;
+    ev->key = ev->event_id = ev->customer_id = NULL; /* not every record has them */
     if (w->direct && !c->generic) {
         scan_event(&s, w, ev);
     } else {
@@ -1328,11 +1332,14 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
             return -1;
     }
 
-    if (strlen(ev->customer_id) != klen || memcmp(ev->customer_id, key, klen) != 0) {
-        cerr(err, "key_mismatch", "key '%.*s' differs from customer_id '%s'",
-             (int)(klen > 64 ? 64 : klen), (const char *)key, ev->customer_id);
+    const char *kv;
+    memcpy(&kv, (const char *)ev + kf->off, sizeof(kv));
+    if (strlen(kv) != klen || memcmp(kv, key, klen) != 0) {
+        cerr(err, "key_mismatch", "key '%.*s' differs from %s '%s'",
+             (int)(klen > 64 ? 64 : klen), (const char *)key, kf->name, kv);
         return -1;
     }
+    ev->key = kv;
     return 0;
 }
 
@@ -2351,6 +2358,11 @@ int codec_json_to_message(struct codec *c, const char *record,
         errf(err, errlen, "unknown record '%s'", record ? record : "(null)");
         return -1;
     }
+    if (c->rec[r].current < 0) {
+        errf(err, errlen, "schemas.ids: no id names %s.avsc (the schema of %s)",
+             records_table[r].schema, records_table[r].record);
+        return -1;
+    }
     struct wschema *w = &c->ws[c->rec[r].current];
     json_error_t je;
     json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
@@ -2372,13 +2384,14 @@ int codec_json_to_message(struct codec *c, const char *record,
     if (jf_value(&j, &w->value, w->schema, root) < 0)
         goto out;
     if (key) {
-        const char *cid = json_string_value(json_object_get(root, "customer_id"));
-        if (!cid || strlen(cid) >= keylen) {
-            errf(err, errlen, "customer_id %s", cid ? "too long for the key buffer"
-                                                    : "missing: no message key");
+        const char *kname = records_table[r].key_field;
+        const char *kv = json_string_value(json_object_get(root, kname));
+        if (!kv || strlen(kv) >= keylen) {
+            errf(err, errlen, "%s %s", kname, kv ? "too long for the key buffer"
+                                                 : "missing: no message key");
             goto out;
         }
-        memcpy(key, cid, strlen(cid) + 1);
+        memcpy(key, kv, strlen(kv) + 1);
     }
     rc = frame_value(c, w->id, &w->value, out, err, errlen);
 out:
@@ -2420,6 +2433,11 @@ int codec_avro_to_json(struct codec *c, const void *val, size_t vlen,
 /* ------------------------------------------------------------------------
  * Lookups
  */
+
+bool codec_reads(const struct codec *c, enum event_kind k)
+{
+    return (unsigned)k < EVENT_KIND_COUNT && c->rec[k].current >= 0;
+}
 
 const char *codec_record_of_alert(enum alert_kind k)
 {
@@ -2545,8 +2563,11 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
         errf(err, errlen, "out of memory");
         return -1;
     }
+    rec->key_field = -1;
     for (size_t i = 0; i < n; i++) {
         const struct record_field *f = &specs[i];
+        if (f->type == FIELD_STR && strcmp(f->name, records_table[r].key_field) == 0)
+            rec->key_field = (int)i;
         int idx = avro_schema_record_field_get_index(rec->schema, f->name);
         if (idx < 0 ||
             !fkind_matches(f->type, avro_schema_record_field_get_by_index(rec->schema, idx))) {
@@ -2588,6 +2609,11 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
             return -1;
         }
         fd->present = true;
+    }
+    if (rec->key_field < 0) {
+        errf(err, errlen, "%s: the key field '%s' is not a string field of %s",
+             rec->path, records_table[r].key_field, records_table[r].record);
+        return -1;
     }
     return 0;
 }
@@ -2831,6 +2857,11 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         snprintf(rec->fullname, sizeof(rec->fullname), "%s.%s", CODEC_NAMESPACE,
                  records_table[r].record);
         snprintf(path, sizeof(path), "%s/%s.avsc", schemas->dir, records_table[r].schema);
+        /* An input whose reader is absent stays unknown (codec_reads());
+         * a folder of schemas copied before the record existed still
+         * serves the others. */
+        if (r < REC_INPUTS && access(path, F_OK) != 0 && errno == ENOENT)
+            continue;
         if (load_schema(path, &rec->json, &rec->schema, err, errlen) < 0)
             goto out;
         rec->path = realpath(path, NULL);
@@ -2876,6 +2907,12 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         if (w->rec >= 0 && strncmp(w->fullname, CODEC_NAMESPACE ".",
                                    sizeof(CODEC_NAMESPACE)) != 0)
             w->rec = -1; /* same short name, another namespace: not ours */
+        if (w->rec >= 0 && !c->rec[w->rec].schema) {
+            errf(err, errlen, "schema id %" PRId32 " is %s, but %s/%s.avsc, "
+                 "its reader schema, is missing", w->id, w->fullname,
+                 schemas->dir, records_table[w->rec].schema);
+            goto out;
+        }
         w->iface = avro_generic_class_from_schema(w->schema);
         if (!w->iface || avro_generic_value_new(w->iface, &w->value) != 0) {
             errf(err, errlen, "schema id %" PRId32 ": %s", w->id, avro_strerror());
@@ -2904,7 +2941,10 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         if (w->rec >= 0 && w->rec < REC_INPUTS && resolve_input(c, w, err, errlen) < 0)
             goto out;
     }
-    for (int r = 0; r < REC_COUNT; r++) {
+    /* An input without a writer id cannot be read (its messages go to the
+     * DLQ as unknown_schema_id) but does not stop a config written before
+     * the record existed; every output needs one to be written. */
+    for (int r = REC_INPUTS; r < REC_COUNT; r++) {
         if (c->rec[r].current < 0) {
             errf(err, errlen, "schemas.ids: no id names %s (the schema of %s)",
                  c->rec[r].path, records_table[r].record);

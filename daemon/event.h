@@ -129,6 +129,15 @@ struct opportunity_update {
     double amount;
 };
 
+/* Who a rep reports to; keyed by rep_id (ref.reps). */
+struct rep_assignment {
+    const char *rep_id;
+    const char *name;
+    const char *team_id;
+    const char *manager_id;
+    const char *time_zone; /* NULL when absent; an IANA name, "Europe/Berlin" */
+};
+
 /* Where a record came from; alerts carry it back to their consumers. */
 struct event_source {
     const char *topic;
@@ -138,8 +147,11 @@ struct event_source {
 
 struct event {
     enum event_kind kind;
-    const char *event_id;
-    const char *customer_id;
+    /* The message key: the value of the record's key field (records.h),
+     * the customer id on most topics. Set by the codec. */
+    const char *key;
+    const char *event_id;    /* NULL for records without one (RepAssignment) */
+    const char *customer_id; /* NULL for records not keyed by customer */
     int64_t event_time; /* ms since epoch */
     struct event_source src;
     union {
@@ -148,6 +160,7 @@ struct event {
         struct iot_alert iot;
         struct registry_change registry;
         struct opportunity_update opportunity;
+        struct rep_assignment rep;
     } u;
 };
 

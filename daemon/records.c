@@ -97,6 +97,15 @@ static const struct record_field opportunity_updates_fields[] = {
      EV(u.opportunity.has_amount), NULL},
     COMMON_TAIL};
 
+/* Keyed by the rep, not the customer: no event_id or customer_id. */
+static const struct record_field reps_fields[] = {
+    {"rep_id", FIELD_STR, EV(u.rep.rep_id), 0, NULL},
+    {"name", FIELD_STR, EV(u.rep.name), 0, NULL},
+    {"team_id", FIELD_STR, EV(u.rep.team_id), 0, NULL},
+    {"manager_id", FIELD_STR, EV(u.rep.manager_id), 0, NULL},
+    {"time_zone", FIELD_OPT_STR, EV(u.rep.time_zone), 0, NULL},
+    COMMON_TAIL};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct record_def records_table[TOPIC_COUNT] = {

@@ -1191,6 +1191,58 @@ static void test_json_to_message_key(void **state)
     assert_non_null(strstr(err, "customer_id"));
 }
 
+/* A record keyed by something other than the customer: the key is checked
+ * against its key field, and the config written before it still loads. */
+static void test_rep_assignment(void **state)
+{
+    struct fx *f = *state;
+    char key[16], err[256] = "";
+    const char *line = "{\"rep_id\":\"rep-7\",\"name\":\"Ada\","
+                       "\"team_id\":\"north\",\"manager_id\":\"rep-1\","
+                       "\"event_time\":5}";
+    /* The fixture names no writer for RepAssignment. */
+    assert_false(codec_reads(f->c, EVENT_REP_ASSIGNMENT));
+    assert_true(codec_reads(f->c, EVENT_TRANSCRIPT));
+    assert_int_equal(codec_json_to_message(f->c, "RepAssignment", line, &f->b, key,
+                                           sizeof(key), err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "rep_assignment.avsc"));
+
+    struct cfg_kv ids[] = {{"1", SCHEMAS "/transcript_segment.avsc"},
+                           {"2", SCHEMAS "/document_annotation.avsc"},
+                           {"3", SCHEMAS "/iot_alert.avsc"},
+                           {"4", SCHEMAS "/registry_change.avsc"},
+                           {"5", SCHEMAS "/opportunity_update.avsc"},
+                           {"6", SCHEMAS "/lead_rerating.avsc"},
+                           {"7", SCHEMAS "/coaching_alert.avsc"},
+                           {"8", SCHEMAS "/meeting_summary.avsc"},
+                           {"9", SCHEMAS "/rep_assignment.avsc"}};
+    codec_free(f->c);
+    f->c = NULL;
+    assert_int_equal(open_codec(ids, 9, &f->c, err, sizeof(err)), 0);
+    assert_true(codec_reads(f->c, EVENT_REP_ASSIGNMENT));
+    assert_int_equal(codec_json_to_message(f->c, "RepAssignment", line, &f->b, key,
+                                           sizeof(key), err, sizeof(err)),
+                     0);
+    assert_string_equal(key, "rep-7");
+    assert_int_equal(decode(f, EVENT_REP_ASSIGNMENT, key, &f->b), 0);
+    assert_string_equal(f->ev.key, "rep-7");
+    assert_null(f->ev.event_id);
+    assert_null(f->ev.customer_id);
+    assert_string_equal(f->ev.u.rep.name, "Ada");
+    assert_string_equal(f->ev.u.rep.team_id, "north");
+    assert_string_equal(f->ev.u.rep.manager_id, "rep-1");
+    assert_null(f->ev.u.rep.time_zone);
+    assert_int_equal(f->ev.event_time, 5);
+    expect_error(f, EVENT_REP_ASSIGNMENT, "rep-8", f->b.data, f->b.len,
+                 "key_mismatch", "differs from rep_id 'rep-7'");
+    expect_error(f, EVENT_REP_ASSIGNMENT, NULL, f->b.data, f->b.len,
+                 "missing_key", "rep_id");
+    /* Customer-keyed records name their key as before. */
+    assert_int_equal(decode(f, EVENT_TRANSCRIPT, "cust-1", &f->b), -1);
+    assert_string_equal(f->e.reason, "wrong_record_type");
+}
+
 static void test_avro_to_json_inputs(void **state)
 {
     struct fx *f = *state;
@@ -1267,6 +1319,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_to_message_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avro_to_json_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rep_assignment, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
