@@ -106,7 +106,9 @@ struct rt {
     struct ahead ahead[RT_AHEAD]; /* polled, not applied: a ring */
     size_t ahead_first, n_ahead;
     void **inst; /* per processor, NULL when disabled */
-    const char *input_topics[EVENT_KIND_COUNT];
+    const char *input_topics[EVENT_KIND_COUNT]; /* NULL: no processor reads it */
+    const char *subscribed[EVENT_KIND_COUNT];
+    size_t n_subscribed;
     const char *alert_topics[ALERT_KIND_COUNT];
 
     struct tp_offset *offsets; /* applied in the open batch */
@@ -408,7 +410,7 @@ static void assigned(void *arg, size_t n)
 static int kind_of_topic(const struct rt *rt, const char *topic)
 {
     for (int k = 0; k < EVENT_KIND_COUNT; k++)
-        if (strcmp(rt->input_topics[k], topic) == 0)
+        if (rt->input_topics[k] && strcmp(rt->input_topics[k], topic) == 0)
             return k;
     return -1;
 }
@@ -514,8 +516,16 @@ static int setup(struct rt *rt)
     const struct config *cfg = rt->cfg;
     char err[512];
     const struct config_topics *t = &cfg->topics;
+    /* The inputs some enabled processor reads: a topic no one reads is
+     * not subscribed to, so a deployment need not create it. */
+    uint32_t read = 0;
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        if (cfg->plugin_enabled[i])
+            read |= rt->o->procs[i]->inputs;
     for (int k = 0; k < EVENT_KIND_COUNT; k++)
-        rt->input_topics[k] = t->name[records_of_event(k)->id];
+        if (read & EVENT_MASK(k))
+            rt->input_topics[k] = rt->subscribed[rt->n_subscribed++] =
+                t->name[records_of_event(k)->id];
     for (int k = 0; k < ALERT_KIND_COUNT; k++)
         rt->alert_topics[k] = t->name[records_of_alert(k)->id];
 
@@ -537,6 +547,19 @@ static int setup(struct rt *rt)
     if (codec_open(&cfg->schemas, &rt->codec, err, sizeof(err)) != 0) {
         LOG_ERR("codec", "%s", err);
         return -1;
+    }
+    if (rt->n_subscribed == 0) {
+        LOG_ERR("runtime", "no enabled processor reads any topic");
+        return -1;
+    }
+    for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+        const struct record_def *r = records_of_event(k);
+        if (rt->input_topics[k] && !codec_reads(rt->codec, k)) {
+            LOG_ERR("codec", "a processor reads topics.%s, but %s has no "
+                    "reader schema (%s.avsc in schemas.dir) or no writer id "
+                    "in schemas.ids", r->topic_key, r->record, r->schema);
+            return -1;
+        }
     }
     rt->inst = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(void *));
     for (size_t i = 0; i < rt->o->n_procs; i++) {
@@ -595,8 +618,8 @@ static int setup(struct rt *rt)
         .brokers = rt->o->brokers,
         .group_id = cfg->kafka.group_id,
         .properties = &cfg->kafka.properties,
-        .topics = rt->input_topics,
-        .n_topics = EVENT_KIND_COUNT,
+        .topics = rt->subscribed,
+        .n_topics = rt->n_subscribed,
         .rebalance = {.stored_offset = stored_offset,
                       .before_revoke = before_revoke,
                       .assigned = assigned,
