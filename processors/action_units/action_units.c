@@ -80,6 +80,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "processor.h"
+#include "statecodec.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -731,16 +732,6 @@ static void *au_xalloc(size_t n)
     return p;
 }
 
-static char *au_strdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    char *d = au_xalloc(n + 1);
-    memcpy(d, s, n);
-    return d;
-}
-
 /* Grows *v (n elements of `size`) by one zeroed element; returns it. */
 static void *au_push(void *vp, size_t *n, size_t size)
 {
@@ -785,7 +776,7 @@ static bool au_strvec_has(const struct au_strvec *sv, const char *s)
 static void au_strvec_add(struct au_strvec *sv, const char *s)
 {
     char **slot = au_push(&sv->v, &sv->n, sizeof(*sv->v));
-    *slot = au_strdup(s);
+    *slot = statecodec_strdup(s);
 }
 
 static void au_strvec_add_unique(struct au_strvec *sv, const char *s)
@@ -878,7 +869,7 @@ static void *au_state_new(const char *key)
     if (au_key_is_opp(key)) {
         struct au_opp *o = au_xalloc(sizeof(*o));
         o->type = AU_OBJ_OPP;
-        o->id = au_strdup(strstr(key, AU_OPP_INFIX) + strlen(AU_OPP_INFIX));
+        o->id = statecodec_strdup(strstr(key, AU_OPP_INFIX) + strlen(AU_OPP_INFIX));
         return o;
     }
     struct au_customer *c = au_xalloc(sizeof(*c));
@@ -1006,31 +997,11 @@ static void au_state_prefetch(const void *st, int depth)
         __builtin_prefetch(c->opps[i].id);
 }
 
-/* A count read from the wire; sets err when it cannot be genuine. */
-static size_t au_get_count(struct buf_reader *r)
-{
-    uint64_t n = buf_get_varint(r);
-    if (n > AU_HARD_CAP || n > (uint64_t)(r->end - r->p)) {
-        r->err = true; /* every element takes at least one byte */
-        return 0;
-    }
-    return (size_t)n;
-}
-
-/* A string that must be present. */
-static char *au_get_req(struct buf_reader *r)
-{
-    char *s = buf_get_str(r);
-    if (!s)
-        r->err = true;
-    return s;
-}
-
 static void au_dec_strvec(struct buf_reader *r, struct au_strvec *sv)
 {
-    size_t n = au_get_count(r);
+    size_t n = statecodec_count(r, AU_HARD_CAP);
     for (size_t i = 0; i < n && !r->err; i++) {
-        char *s = au_get_req(r);
+        char *s = statecodec_req_str(r);
         if (!s)
             break;
         char **slot = au_push(&sv->v, &sv->n, sizeof(*sv->v));
@@ -1040,10 +1011,10 @@ static void au_dec_strvec(struct buf_reader *r, struct au_strvec *sv)
 
 static void au_dec_docs(struct buf_reader *r, struct au_doc **docs, size_t *nd)
 {
-    size_t n = au_get_count(r);
+    size_t n = statecodec_count(r, AU_HARD_CAP);
     for (size_t i = 0; i < n && !r->err; i++) {
         struct au_doc *d = au_push(docs, nd, sizeof(**docs));
-        d->document_id = au_get_req(r);
+        d->document_id = statecodec_req_str(r);
         d->author_role = buf_get_str(r);
         d->industry = buf_get_str(r);
         d->event_time = buf_get_i64(r);
@@ -1073,7 +1044,7 @@ static int au_state_decode(const char *key, const uint8_t *data, size_t len,
         struct au_opp *o = au_xalloc(sizeof(*o));
         st = o;
         o->type = AU_OBJ_OPP;
-        o->id = au_get_req(&r);
+        o->id = statecodec_req_str(&r);
         o->industry = buf_get_str(&r);
         o->rep_id = buf_get_str(&r);
         o->stage = buf_get_str(&r);
@@ -1081,28 +1052,28 @@ static int au_state_decode(const char *key, const uint8_t *data, size_t len,
         o->lang = buf_get_u8(&r);
         au_dec_docs(&r, &o->docs, &o->n_docs);
         au_dec_strvec(&r, &o->alerted);
-        size_t nc = au_get_count(&r);
+        size_t nc = statecodec_count(&r, AU_HARD_CAP);
         for (size_t i = 0; i < nc && !r.err; i++) {
             struct au_claim *cl = au_push(&o->claims, &o->n_claims,
                                           sizeof(*o->claims));
             cl->event_id = buf_get_str(&r);
             cl->from = buf_get_str(&r);
-            cl->to = au_get_req(&r);
+            cl->to = statecodec_req_str(&r);
             cl->at = buf_get_i64(&r);
             au_dec_strvec(&r, &cl->stages);
         }
         o->status_industry = buf_get_str(&r);
-        size_t ns = au_get_count(&r);
+        size_t ns = statecodec_count(&r, AU_HARD_CAP);
         for (size_t i = 0; i < ns && !r.err; i++) {
             struct au_stage_status *s = au_push(&o->status, &o->n_status,
                                                 sizeof(*o->status));
-            s->name = au_get_req(&r);
+            s->name = statecodec_req_str(&r);
             s->supported = buf_get_u8(&r) != 0;
-            size_t nu = au_get_count(&r);
+            size_t nu = statecodec_count(&r, AU_HARD_CAP);
             for (size_t j = 0; j < nu && !r.err; j++) {
                 struct au_unit_status *u = au_push(&s->units, &s->n_units,
                                                    sizeof(*s->units));
-                u->name = au_get_req(&r);
+                u->name = statecodec_req_str(&r);
                 u->have = buf_get_i64(&r);
                 u->need = buf_get_i64(&r);
             }
@@ -1126,20 +1097,20 @@ static int au_state_decode(const char *key, const uint8_t *data, size_t len,
         c->type = AU_OBJ_CUSTOMER;
         c->industry = buf_get_str(&r);
         c->lang = buf_get_u8(&r);
-        size_t nc = au_get_count(&r);
+        size_t nc = statecodec_count(&r, AU_HARD_CAP);
         for (size_t i = 0; i < nc && !r.err; i++) {
             struct au_competitor *k = au_push(&c->comp, &c->n_comp,
                                               sizeof(*c->comp));
-            k->id = au_get_req(&r);
+            k->id = statecodec_req_str(&r);
             k->name = buf_get_str(&r);
             k->linked_at = buf_get_i64(&r);
         }
         au_dec_docs(&r, &c->docs, &c->n_docs);
-        size_t no = au_get_count(&r);
+        size_t no = statecodec_count(&r, AU_HARD_CAP);
         for (size_t i = 0; i < no && !r.err; i++) {
             struct au_opp_ref *o = au_push(&c->opps, &c->n_opps,
                                            sizeof(*c->opps));
-            o->id = au_get_req(&r);
+            o->id = statecodec_req_str(&r);
             o->last_seen = buf_get_i64(&r);
             o->watch_since = buf_get_i64(&r);
         }
@@ -1558,7 +1529,7 @@ static char *au_render_dup(const char *tpl, const struct au_var *vars,
     struct buf b;
     buf_init(&b);
     au_render(&b, tpl, vars, n);
-    char *s = au_strdup((const char *)b.data);
+    char *s = statecodec_strdup((const char *)b.data);
     buf_free(&b);
     return s;
 }
@@ -1574,7 +1545,7 @@ static char *au_join(const struct au_strvec *sv, const char *sep)
     }
     buf_reserve(&b, 1);
     b.data[b.len] = '\0';
-    char *s = au_strdup((const char *)b.data);
+    char *s = statecodec_strdup((const char *)b.data);
     buf_free(&b);
     return s;
 }
@@ -1830,7 +1801,7 @@ static void au_replace(char **field, const char *v)
     if (*field && v && strcmp(*field, v) == 0)
         return;
     free(*field);
-    *field = au_strdup(v);
+    *field = statecodec_strdup(v);
 }
 
 /* ---- pending deadlines: on_timer's index ---- */
@@ -1899,7 +1870,7 @@ static struct au_opp *au_opp_get(struct au_inst *inst, struct proc_ctx *ctx,
             au_remove(cust->opps, &cust->n_opps, sizeof(*cust->opps), old);
         }
         ref = au_push(&cust->opps, &cust->n_opps, sizeof(*cust->opps));
-        ref->id = au_strdup(opp_id);
+        ref->id = statecodec_strdup(opp_id);
         ref->last_seen = ev->event_time;
         ref->watch_since = -1;
     }
@@ -1908,7 +1879,7 @@ static struct au_opp *au_opp_get(struct au_inst *inst, struct proc_ctx *ctx,
     char *key = au_opp_key(ev->customer_id, opp_id);
     struct au_opp *opp = ctx_state(ctx, key, NULL);
     if (!opp->id)
-        opp->id = au_strdup(opp_id);
+        opp->id = statecodec_strdup(opp_id);
     if (ev->event_id && ev->src.topic) {
         au_replace(&opp->last_event_id, ev->event_id);
         au_replace(&opp->last_topic, ev->src.topic);
@@ -1940,7 +1911,7 @@ static void au_opp_refresh(struct au_inst *inst, const char *customer_id,
         const char *stage = ind->cfg->stages.v[s];
         struct au_stage_status *st = au_push(&opp->status, &opp->n_status,
                                              sizeof(*opp->status));
-        st->name = au_strdup(stage);
+        st->name = statecodec_strdup(stage);
         st->supported = true;
         const struct au_unit *u = ind->cfg->units.items;
         for (size_t i = 0; i < ind->cfg->units.n; i++) {
@@ -1950,7 +1921,7 @@ static void au_opp_refresh(struct au_inst *inst, const char *customer_id,
             au_eval_unit(&u[i], &docs, &e);
             struct au_unit_status *us = au_push(&st->units, &st->n_units,
                                                 sizeof(*st->units));
-            us->name = au_strdup(u[i].name);
+            us->name = statecodec_strdup(u[i].name);
             us->have = e.have;
             us->need = e.need;
             if (e.have < e.need)
@@ -1983,7 +1954,7 @@ static void au_refresh_all(struct au_inst *inst, struct proc_ctx *ctx,
         char *key = au_opp_key(ev->customer_id, cust->opps[i].id);
         struct au_opp *opp = ctx_state(ctx, key, NULL);
         if (!opp->id)
-            opp->id = au_strdup(cust->opps[i].id);
+            opp->id = statecodec_strdup(cust->opps[i].id);
         buf_reset(&before);
         buf_reset(&after);
         au_state_encode(opp, &before);
@@ -2032,7 +2003,7 @@ static void au_store_doc(const struct au_inst *inst,
             au_remove(*docs, n, sizeof(**docs), old);
         }
         d = au_push(docs, n, sizeof(**docs));
-        d->document_id = au_strdup(an->document_id);
+        d->document_id = statecodec_strdup(an->document_id);
         d->event_time = ev->event_time;
     }
     d->doc_type = (uint8_t)an->doc_type;
@@ -2126,7 +2097,7 @@ static void au_on_annotation(struct au_inst *inst, struct proc_ctx *ctx,
             opp->lang = lang;
     }
     if (opp && !opp->rep_id && an->rep_id)
-        opp->rep_id = au_strdup(an->rep_id);
+        opp->rep_id = statecodec_strdup(an->rep_id);
 
     const struct au_ind_rt *ind =
         au_industry_find(inst, au_opp_industry(inst, cust, opp));
@@ -2174,7 +2145,7 @@ static void au_on_registry(struct au_inst *inst, struct proc_ctx *ctx,
                 au_remove(cust->comp, &cust->n_comp, sizeof(*cust->comp), old);
             }
             c = au_push(&cust->comp, &cust->n_comp, sizeof(*cust->comp));
-            c->id = au_strdup(rc->entity_id);
+            c->id = statecodec_strdup(rc->entity_id);
             c->linked_at = ev->event_time;
         }
         if (rc->entity_name)
@@ -2285,9 +2256,9 @@ static void au_check_claim(struct au_inst *inst, struct proc_ctx *ctx,
     }
     struct au_claim *cl = au_push(&opp->claims, &opp->n_claims,
                                   sizeof(*opp->claims));
-    cl->event_id = au_strdup(ev->event_id);
-    cl->from = au_strdup(from_name);
-    cl->to = au_strdup(up->stage_to);
+    cl->event_id = statecodec_strdup(ev->event_id);
+    cl->from = statecodec_strdup(from_name);
+    cl->to = statecodec_strdup(up->stage_to);
     cl->at = ev->event_time;
     cl->stages = stages;
     stages.v = NULL;
@@ -2447,7 +2418,7 @@ static int au_collect_due(void *arg, const char *key, void *val)
         return 0;
     }
     struct au_due *e = au_push(&d->v, &d->n, sizeof(*d->v));
-    e->key = au_strdup(key);
+    e->key = statecodec_strdup(key);
     e->deadline = deadline;
     return 0;
 }

@@ -57,6 +57,7 @@
 #include "matcher.h"
 #include "meeting.h"
 #include "processor.h"
+#include "statecodec.h"
 
 #define CO_MAX_OBJECTIONS 64  /* bit sets below are 64 wide */
 #define CO_MAX_COMPETITORS 64
@@ -628,22 +629,12 @@ struct co_obj {
     } u;
 };
 
-static char *xstrdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort(); /* as buf.c: nothing useful to do without memory */
-    return d;
-}
-
 /* A copy cut to `max` bytes on a UTF-8 boundary, "…" marking the cut. */
 static char *dup_evidence(const char *s, size_t max)
 {
     size_t n = strlen(s ? s : "");
     if (n <= max)
-        return xstrdup(s ? s : "");
+        return statecodec_strdup(s ? s : "");
     while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
         max--;
     char *d = malloc(max + 4);
@@ -664,7 +655,7 @@ static char *fmt_evidence(const char *fmt, ...)
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return xstrdup("");
+        return statecodec_strdup("");
     char *tmp = malloc((size_t)n + 1);
     if (!tmp)
         abort();
@@ -679,7 +670,7 @@ static char *fmt_evidence(const char *fmt, ...)
 static void set_str(char **dst, const char *s)
 {
     free(*dst);
-    *dst = xstrdup(s);
+    *dst = statecodec_strdup(s);
 }
 
 static void meeting_free_fields(struct co_meeting *m)
@@ -859,25 +850,6 @@ static void co_state_prefetch(const void *st, int depth)
         __builtin_prefetch(c->closed[i].id);
 }
 
-/* A required string: absent counts as corrupt. */
-static char *get_req_str(struct buf_reader *r)
-{
-    char *s = buf_get_str(r);
-    if (!s)
-        r->err = true;
-    return s;
-}
-
-static size_t get_count(struct buf_reader *r, size_t max)
-{
-    uint64_t n = buf_get_varint(r);
-    if (n > max) {
-        r->err = true;
-        return 0;
-    }
-    return (size_t)n;
-}
-
 static int co_state_decode(const char *key, const uint8_t *data, size_t len,
                            void **st)
 {
@@ -908,18 +880,18 @@ static int co_state_decode(const char *key, const uint8_t *data, size_t len,
         m->last_offset = buf_get_i64(&r);
         m->last_event_time = buf_get_i64(&r);
         m->fired = (uint32_t)buf_get_varint(&r);
-        size_t n = get_count(&r, CO_MAX_PENDING);
+        size_t n = statecodec_count(&r, CO_MAX_PENDING);
         for (size_t i = 0; i < n && !r.err; i++) {
             struct co_pending *p = &m->pend[m->n_pend++];
-            p->name = get_req_str(&r);
+            p->name = statecodec_req_str(&r);
             p->raised_ms = buf_get_i64(&r);
             p->raise_no = (uint32_t)buf_get_varint(&r);
             p->evidence = buf_get_str(&r);
         }
-        n = get_count(&r, CO_MAX_TOPICS);
+        n = statecodec_count(&r, CO_MAX_TOPICS);
         for (size_t i = 0; i < n && !r.err; i++) {
             struct co_topic *t = &m->topics[m->n_topics++];
-            t->name = get_req_str(&r);
+            t->name = statecodec_req_str(&r);
             t->topic_ms = buf_get_i64(&r);
             t->addressed = buf_get_u8(&r) != 0;
             t->evidence = buf_get_str(&r);
@@ -930,29 +902,29 @@ static int co_state_decode(const char *key, const uint8_t *data, size_t len,
     } else {
         struct co_context *c = &o->u.c;
         c->newest = buf_get_i64(&r);
-        size_t n = get_count(&r, CO_MAX_ISSUES);
+        size_t n = statecodec_count(&r, CO_MAX_ISSUES);
         for (size_t i = 0; i < n && !r.err; i++) {
             CO_ROOM(c, issues, CO_MAX_ISSUES);
             struct co_issue *is = &c->issues[c->n_issues++];
-            is->link = get_req_str(&r);
-            is->kind = get_req_str(&r);
+            is->link = statecodec_req_str(&r);
+            is->kind = statecodec_req_str(&r);
             is->ref = buf_get_str(&r);
             is->at = buf_get_i64(&r);
             is->text = buf_get_str(&r);
         }
-        n = get_count(&r, CO_MAX_CTX_COMPETITORS);
+        n = statecodec_count(&r, CO_MAX_CTX_COMPETITORS);
         for (size_t i = 0; i < n && !r.err; i++) {
             CO_ROOM(c, comps, CO_MAX_CTX_COMPETITORS);
             struct co_named *cn = &c->comps[c->n_comps++];
-            cn->id = get_req_str(&r);
-            cn->name = get_req_str(&r);
+            cn->id = statecodec_req_str(&r);
+            cn->name = statecodec_req_str(&r);
             cn->at = buf_get_i64(&r);
         }
-        n = get_count(&r, CO_MAX_TOMBSTONES);
+        n = statecodec_count(&r, CO_MAX_TOMBSTONES);
         for (size_t i = 0; i < n && !r.err; i++) {
             CO_ROOM(c, closed, CO_MAX_TOMBSTONES);
             struct co_named *cn = &c->closed[c->n_closed++];
-            cn->id = get_req_str(&r);
+            cn->id = statecodec_req_str(&r);
             cn->at = buf_get_i64(&r);
         }
     }
@@ -1101,7 +1073,7 @@ static int norm_list(const struct cfg_strlist *in, struct cfg_strlist *out)
         buf_reset(&b);
         matcher_normalize(in->v[i], &b);
         if (b.len)
-            out->v[out->n++] = xstrdup((const char *)b.data);
+            out->v[out->n++] = statecodec_strdup((const char *)b.data);
     }
     buf_free(&b);
     return 0;
@@ -1124,7 +1096,7 @@ static int backchannel_list(const struct cfg_strlist *in,
     char form[MEETING_BACKCHANNEL_MAX];
     for (size_t i = 0; i < norm.n; i++)
         if (meeting_backchannel_form(norm.v[i], form, sizeof(form)) && form[0])
-            out->v[out->n++] = xstrdup(form);
+            out->v[out->n++] = statecodec_strdup(form);
     strlist_free(&norm);
     return 0;
 }
@@ -1219,7 +1191,7 @@ static int co_init(const void *cfgp, void **inst, char *err, size_t errlen)
         for (size_t k = 0; k < cp[i].names.n; k++) {
             buf_reset(&co->norm);
             matcher_normalize(cp[i].names.v[k], &co->norm);
-            co->comp_norm[co->n_comp_norm++] = xstrdup((char *)co->norm.data);
+            co->comp_norm[co->n_comp_norm++] = statecodec_strdup((char *)co->norm.data);
         }
     }
     const struct co_link *lk = cfg->context_links.items;
@@ -1801,9 +1773,9 @@ static void context_add_issue(struct co_context *c, const char *link,
     }
     CO_ROOM(c, issues, CO_MAX_ISSUES);
     c->issues[c->n_issues++] = (struct co_issue){
-        .link = xstrdup(link),
-        .kind = xstrdup(kind),
-        .ref = xstrdup(ref),
+        .link = statecodec_strdup(link),
+        .kind = statecodec_strdup(kind),
+        .ref = statecodec_strdup(ref),
         .at = at,
         .text = text,
     };
@@ -1924,7 +1896,7 @@ static int handle_registry(struct coaching *co, struct proc_ctx *ctx,
                 i = c->n_comps;
             }
             CO_ROOM(c, comps, CO_MAX_CTX_COMPETITORS);
-            c->comps[i].id = xstrdup(rc->entity_id);
+            c->comps[i].id = statecodec_strdup(rc->entity_id);
             c->comps[i].name = NULL;
             c->n_comps++;
         }
@@ -1996,7 +1968,7 @@ static void close_meeting(struct coaching *co, struct proc_ctx *ctx,
             c->n_closed--;
         }
         CO_ROOM(c, closed, CO_MAX_TOMBSTONES);
-        c->closed[c->n_closed].id = xstrdup(m->meeting_id);
+        c->closed[c->n_closed].id = statecodec_strdup(m->meeting_id);
         c->closed[c->n_closed].at = m->last_event_time;
         c->n_closed++;
         ctx_save(co, ctx, ckey, c);
@@ -2035,7 +2007,7 @@ static struct co_topic *topic_get(struct co_meeting *m, const char *name)
         return NULL;
     struct co_topic *t = &m->topics[m->n_topics++];
     memset(t, 0, sizeof(*t));
-    t->name = xstrdup(name);
+    t->name = statecodec_strdup(name);
     t->topic_ms = -1;
     return t;
 }
@@ -2085,7 +2057,7 @@ static void customer_objections(struct coaching *co, struct co_meeting *m,
         if (open || m->n_pend == CO_MAX_PENDING)
             continue; /* raised again while pending: one alert */
         m->pend[m->n_pend++] = (struct co_pending){
-            .name = xstrdup(ob[i].name),
+            .name = statecodec_strdup(ob[i].name),
             .raised_ms = ts->end_ms,
             .raise_no = m->mm.objections_raised,
             .evidence = dup_evidence(ts->text, CO_EVIDENCE_MAX),
@@ -2274,7 +2246,7 @@ static void keylist_add(struct keylist *kl, const char *key)
         if (!kl->v)
             abort();
     }
-    kl->v[kl->n++] = xstrdup(key);
+    kl->v[kl->n++] = statecodec_strdup(key);
 }
 
 static void keylist_free(struct keylist *kl)
