@@ -5,5 +5,5 @@ ds_unit_test(test_graph SOURCES processors/lead_rating/graph.c daemon/sstr.c dae
 ds_unit_test(test_lead_rating SOURCES processors/lead_rating/*.c
   daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c
   daemon/keyfilter.c daemon/hmap.c
-  daemon/state.c daemon/config.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
+  daemon/state.c daemon/config*.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
   daemon/alert.c daemon/log.c)
