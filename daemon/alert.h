@@ -1,5 +1,5 @@
 /*
- * alert.h - the output records of CONTRACT.md as plain C structs.
+ * alert.h - the output records (records.h) as plain C structs.
  *
  * A processor fills one of these and hands it to ctx_emit(); the runtime
  * stamps the provenance (trigger event, source topic/partition/offset, event

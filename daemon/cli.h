@@ -1,7 +1,7 @@
 /*
  * cli.h - the subcommands of the `dealstream` binary and what they share.
  *
- * Exit codes (CONTRACT.md): 0 ok, 64 usage, 78 configuration, 1 runtime.
+ * Exit codes (the contract; README.md): 0 ok, 64 usage, 78 configuration, 1 runtime.
  */
 #ifndef DS_CLI_H
 #define DS_CLI_H

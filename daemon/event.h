@@ -1,5 +1,5 @@
 /*
- * event.h - the input records of CONTRACT.md as plain C structs.
+ * event.h - the input records (records.h) as plain C structs.
  *
  * The codec decodes Avro into these, so processors never see Avro. Every
  * string is valid UTF-8 (the codec rejects anything else to the DLQ) and lives

@@ -2,24 +2,16 @@
  * runtime.c - one processing thread per instance; librdkafka has its own
  * I/O threads and the consumer group spreads partitions over instances.
  *
- * Delivery guarantees:
- *  - state effects exactly once: a batch's state and the offsets of the
- *    records it applied are written in one RocksDB WriteBatch, and on
- *    assignment each partition resumes from the offset stored with it;
- *  - alerts at least once with deterministic ids: they are produced as soon
- *    as a processor emits them, and a batch is committed only after every
- *    alert it caused is acknowledged. After a crash, the records of the
- *    uncommitted batch are applied again and their alerts re-emitted with
- *    the same ids.
- *  - the loop does not wait for those acknowledgements: a closed batch (its
- *    state objects encoded into a WriteBatch with its offsets, by the
- *    store's sealing thread) waits in a short FIFO while the next batch is
- *    applied, and is handed to the commit thread (committer.c) as soon as
- *    the alerts it caused are acknowledged, oldest first. Waiting in the
- *    loop made every commit a 40-50 ms pause, and the RocksDB write itself
- *    took ~16 % of the loop thread (docs/PERFORMANCE.md).
- *  - a record that cannot be decoded or processed goes to the DLQ with its
- *    original key and value and headers naming the reason; the loop goes on.
+ * State effects exactly once: a batch's state and the offsets of the
+ * records it applied go into one RocksDB WriteBatch, and on assignment each
+ * partition resumes from the offset stored with it. Alerts at least once
+ * with deterministic ids: produced as soon as a processor emits them, and
+ * a batch is committed only after every alert it caused is acknowledged,
+ * so after a crash the uncommitted batch re-emits the same ids. The loop
+ * does not wait for those acknowledgements: a closed batch waits in a
+ * short FIFO while the next one is applied, then goes to the commit thread
+ * (committer.c), oldest first. A record that cannot be decoded or
+ * processed goes to the DLQ with headers naming the reason.
  */
 #include "runtime.h"
 

@@ -165,7 +165,8 @@ int cli_produce_lines(const struct config *cfg, const char *brokers,
         const char *s = line + strspn(line, " \t");
         if (!*s || *s == '#')
             continue;
-        /* The key is the customer id (CONTRACT.md). */
+        /* The key is the record's key field (records.h): the customer id on
+         * most topics. */
         char key[1024];
         if (codec_json_to_message(codec, record, s, &out, key, sizeof(key), err,
                                   sizeof(err)) != 0) {

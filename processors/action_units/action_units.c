@@ -2,69 +2,16 @@
  * action_units.c - verifies the atomic actions ("action units") of a sales
  * stage from document evidence, and flags stage claims that lack them.
  *
- * CRM stage fields are unreliable (DOMAIN.md, Shift 2), so this processor
- * keeps its own view of each opportunity: which documents evidence which of
- * its industry's action units, which stage the CRM says it is in and since
- * when. Three rules come out of that:
- *   - missing_keywords: a VISIT_REPORT lacking the industry's required
- *     keywords (WARNING, naming what is missing);
- *   - stage_claim_unsupported: an OpportunityUpdate that moves past a stage
- *     whose units are not all evidenced (RED, with exactly what is missing);
- *   - action_units_incomplete: a stage entered N days ago (event time) with
- *     units still missing (WARNING, once per opportunity and stage).
- *
- * Matching. Texts come from OCR of handwriting, PDF highlights and typed
- * notes, so both the text and every keyword pass through the confusable
- * canonicalisation (confusables.h: 己/已/巳, 0/O, ...) before the
- * multi-pattern matcher (daemon/matcher.h), which adds case, full-width and
- * ASR-space tolerance. One matcher per industry holds the required
- * keywords, every scenario synonym and every unit keyword.
- *
- * Decisions worth knowing:
- *   - An annotation without opportunity_id is attached to the customer and
- *     counts as evidence for every opportunity of that customer (a director
- *     interview informs all of the customer's deals). A document id seen on
- *     both levels counts once.
- *   - Several annotations of one document (a highlight and a comment) merge
- *     into one evidence record: the union of what each named. The keyword
- *     rule judges each annotation on its own.
- *   - Which scenarios a document names is fixed when it arrives; whether
- *     they are "uncovered" is judged at evaluation time against the
- *     competitors linked to the customer then (COMPETITOR_LINKED adds,
- *     RELATION_REMOVED removes), so a later link can un-support a stage.
- *   - A move is checked from the lower of the update's stage_from and the
- *     stage last seen up to stage_to: skipping stages counts as passing
- *     them; moving backwards or sideways raises nothing; an update with no
- *     known previous stage is the opportunity's creation and raises nothing.
- *   - action_units_incomplete is judged on event time only, never the wall
- *     clock, so replays decide alike. Two paths, either fires once per
- *     opportunity and stage (opp->alerted): a later event of the customer
- *     at or past the deadline (stage entry + `after`), or on_timer once the
- *     stream-time watermark passes it. The watermark is the largest
- *     event_time of any event this instance handled, of any customer; it
- *     only grows and lives in memory: after a restart it is unknown (no
- *     timer firing) until events arrive again and rebuild it. A stalled
- *     opportunity gets no events of its own, which is why the second path
- *     exists. on_timer reads an in-memory index of pending deadlines
- *     (opportunity key -> deadline, mirroring the customers' watch_since),
- *     returns at once while its smallest deadline is past the watermark,
- *     and is rebuilt once with ctx_state_foreach on the first tick after a
- *     start. Its alerts carry the provenance of the opportunity's last
- *     event (kept in its state) and event_time = the deadline. Residual
- *     order dependence: evidence arriving after the watermark passed the
- *     deadline counts if it is handled before the tick that judges it.
- *   - Messages follow the language of the documents: the CJK share of the
- *     annotation's text, or of the latest document for opportunity alerts.
- *
- * State: one object per customer (key "<customer>") with the linked
- * competitors, customer-level documents and the list of opportunities, and
- * one per opportunity (key "<customer>/opp/<id>") with its documents, stage,
- * alerts already raised, the provenance of its last event (format 2; absent
- * in format-1 records until the opportunity's next event, and on_timer
- * leaves such opportunities to the per-event path) and a per-stage status
- * snapshot for `inspect`.
- * Bounded by max_opportunities (least recently seen dropped), max_documents
- * per level (oldest dropped), max_competitors, AU_MAX_CLAIMS claims.
+ * CRM stage fields are unreliable, so the processor keeps its own view of
+ * each opportunity: which documents evidence which of its industry's units,
+ * which stage the CRM says it is in and since when. Three rules:
+ * missing_keywords (a VISIT_REPORT lacking required keywords),
+ * stage_claim_unsupported (a move past a stage whose units are not all
+ * evidenced) and action_units_incomplete (a stage entered `after` ago, in
+ * event time, with units still missing). Texts and keywords pass through
+ * the confusable canonicalisation (confusables.h) before the matcher, as
+ * OCR mixes up 己/已/巳 and 0/O. The decisions behind the rules are in
+ * docs/PROCESSORS.md; config, state and evidence have files of their own.
  */
 #include <ctype.h>
 #include <stdbool.h>

@@ -465,6 +465,6 @@ const struct config_table action_units_config_table = {
     .n_keys = CFG_COUNT(au_config_keys),
     .elem_size = sizeof(struct au_config),
     .check = au_config_check,
-    .doc = "Action-unit verification (DOMAIN.md Shift 2): document evidence "
+    .doc = "Action-unit verification: document evidence "
            "per opportunity, required visit-report keywords, stage gates.",
 };
