@@ -21,7 +21,11 @@ enum event_kind {
 #define DS_X_EVENT_KIND(kind, ...) kind,
     DS_INPUT_RECORDS(DS_X_EVENT_KIND)
 #undef DS_X_EVENT_KIND
-    EVENT_KIND_COUNT
+    EVENT_KIND_COUNT,
+    /* Not a topic of the table: a processor's own records read back from
+     * its repartition topic (ctx_repartition()); only that processor
+     * sees them, when its inputs include EVENT_MASK(EVENT_REPARTITION). */
+    EVENT_REPARTITION = EVENT_KIND_COUNT
 };
 
 #define EVENT_MASK(kind) (1u << (kind))
@@ -145,6 +149,18 @@ struct event_source {
     int64_t offset;
 };
 
+/* A record a processor sent itself through its repartition topic, keyed
+ * by something other than the customer; the bytes are its own encoding. */
+struct repartition_record {
+    const uint8_t *data;
+    size_t len;
+    /* The input record whose handling sent it, and its number among the
+     * records that handling sent (from 0): together they identify it, so
+     * a copy re-sent after a crash can be recognised. */
+    struct event_source origin;
+    uint32_t seq;
+};
+
 struct event {
     enum event_kind kind;
     /* The message key: the value of the record's key field (records.h),
@@ -161,6 +177,7 @@ struct event {
         struct registry_change registry;
         struct opportunity_update opportunity;
         struct rep_assignment rep;
+        struct repartition_record repartition;
     } u;
 };
 

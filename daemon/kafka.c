@@ -524,6 +524,83 @@ int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
     return 0;
 }
 
+/* The partition count of topic in md, or -1 when md lacks it. */
+static int partition_count(const struct rd_kafka_metadata *md, const char *topic)
+{
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
+            return md->topics[i].partition_cnt;
+    return -1;
+}
+
+int kafka_topic_ensure(struct kafka_producer *p, const char *topic,
+                       const char *like, int timeout_ms, char *err,
+                       size_t errlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_NewTopic_t *nt = NULL;
+    rd_kafka_event_t *ev = NULL;
+    int rc = -1;
+    /* All topics: asking for one by name would let a broker with
+     * auto.create.topics.enable make it with its default partition count. */
+    rd_kafka_resp_err_t ke = rd_kafka_metadata(p->rk, 1, NULL, &md, timeout_ms);
+    if (ke) {
+        snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(ke));
+        goto out;
+    }
+    int want = partition_count(md, like), have = partition_count(md, topic);
+    if (want < 0) {
+        snprintf(err, errlen, "topic %s: unknown to the cluster", like);
+        goto out;
+    }
+    if (have >= 0) {
+        if (have != want) {
+            snprintf(err, errlen, "topic %s has %d partitions, %s has %d: "
+                     "they must be equal", topic, have, like, want);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+    char e[256];
+    nt = rd_kafka_NewTopic_new(topic, want, -1, e, sizeof(e));
+    q = rd_kafka_queue_new(p->rk);
+    if (!nt || !q) {
+        snprintf(err, errlen, "creating %s: %s", topic, nt ? "no memory" : e);
+        goto out;
+    }
+    rd_kafka_CreateTopics(p->rk, &nt, 1, NULL, q);
+    ev = rd_kafka_queue_poll(q, timeout_ms);
+    const rd_kafka_CreateTopics_result_t *res =
+        ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+    if (!res) {
+        snprintf(err, errlen, "creating %s: %s", topic,
+                 ev ? rd_kafka_event_error_string(ev) : "timed out");
+        goto out;
+    }
+    size_t n;
+    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+    rd_kafka_resp_err_t te = n == 1 ? rd_kafka_topic_result_error(tr[0])
+                                    : RD_KAFKA_RESP_ERR__FAIL;
+    if (te && te != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        snprintf(err, errlen, "creating %s: %s", topic, rd_kafka_err2str(te));
+        goto out;
+    }
+    LOG_INF("kafka", "created %s with %d partitions, as %s has", topic, want, like);
+    rc = 0;
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    if (nt)
+        rd_kafka_NewTopic_destroy(nt);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
 int kafka_produce(struct kafka_producer *p, const char *topic,
                   const void *key, size_t klen, const void *val, size_t vlen,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,

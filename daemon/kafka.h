@@ -102,6 +102,17 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
  * on first use). */
 int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
                         size_t n, int timeout_ms, char *err, size_t errlen);
+
+/*
+ * Makes sure `topic` exists with as many partitions as `like` (an input
+ * topic), creating it through the admin API when it does not: a
+ * repartition topic must be co-partitioned with the inputs. 0; or -1 with
+ * err when `like` is unknown, the creation fails, or an existing topic has
+ * another partition count.
+ */
+int kafka_topic_ensure(struct kafka_producer *p, const char *topic,
+                       const char *like, int timeout_ms, char *err,
+                       size_t errlen);
 void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag);
 /* Serves delivery reports; returns the number served. */
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms);

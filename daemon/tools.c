@@ -76,19 +76,19 @@ int cmd_dev_kafka(int argc, char **argv)
     if (!bootstrap_file || optind < argc)
         goto usage;
 
-    const char *topics[TOPIC_COUNT];
-    size_t n = 0;
+    struct cli_topics topics = {.n = 0};
     if (c.config_path) {
         if ((rc = cli_load_config(&c, &cfg)) != 0)
             goto out;
-        n = cli_config_topics(cfg, topics, TOPIC_COUNT);
+        cli_config_topics(cfg, &topics);
     } else {
-        for (; n < TOPIC_COUNT; n++)
-            topics[n] = records_table[n].topic;
+        for (; topics.n < TOPIC_COUNT; topics.n++)
+            topics.name[topics.n] = records_table[topics.n].topic;
     }
+    size_t n = topics.n;
     cli_install_signals();
     char err[512];
-    if (kafka_mock_start((int)brokers, topics, n, (int)partitions, &mock, err,
+    if (kafka_mock_start((int)brokers, topics.name, n, (int)partitions, &mock, err,
                          sizeof(err)) != 0) {
         LOG_ERR("dev-kafka", "%s", err);
         rc = EXIT_RUNTIME;
