@@ -114,7 +114,7 @@ static void bind_plugins(struct ctx *c, struct config *cfg,
     for (size_t i = 0; i < n; i++) {
         const struct config_table *t = plugins[i].table;
         size_t esz = t && t->elem_size ? t->elem_size : 1;
-        cfg->plugin_enabled[i] = true;
+        cfg->plugin_enabled[i] = !(t && t->off_by_default);
         if (!(cfg->plugin_cfg[i] = calloc(1, esz))) {
             c->oom = true;
             continue;
@@ -136,8 +136,9 @@ static void bind_plugins(struct ctx *c, struct config *cfg,
         }
         char *ep = config_sub_path(c, path, "enabled");
         if (ep && en)
-            config_bind_value(c, &config_enabled_key, (char *)&cfg->plugin_enabled[i], en,
-                       ep);
+            config_bind_value(c, t && t->off_by_default ? &config_enabled_off_key
+                                                        : &config_enabled_key,
+                              (char *)&cfg->plugin_enabled[i], en, ep);
         free(ep);
         free(path);
     }
@@ -475,7 +476,10 @@ void config_write_docs(FILE *fp, const struct config_plugin *plugins,
     for (size_t i = 0; i < n_plugins; i++) {
         char *path = config_fmt("processors.%s", plugins[i].name);
         if (path)
-            write_table(fp, plugins[i].table, path, 2, &config_enabled_key);
+            write_table(fp, plugins[i].table, path, 2,
+                        plugins[i].table && plugins[i].table->off_by_default
+                            ? &config_enabled_off_key
+                            : &config_enabled_key);
         free(path);
     }
 }

@@ -89,6 +89,9 @@ struct config_table {
      * static/constant message reported at the section's location. */
     const char *(*check)(const void *obj);
     const char *doc; /* optional paragraph for the docs */
+    /* A processor's section: processors.<name>.enabled defaults to false,
+     * for a processor that needs topics a deployment may not have. */
+    bool off_by_default;
 };
 
 /* Helpers for declaring keys. `T` is the struct, `F` the field. */

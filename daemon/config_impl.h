@@ -133,5 +133,7 @@ char *config_fmt(const char *f, ...)
  * processor section has. */
 extern const struct config_table config_root_table;
 extern const struct config_key config_enabled_key;
+/* The same for a processor that is off by default. */
+extern const struct config_key config_enabled_off_key;
 
 #endif

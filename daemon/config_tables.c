@@ -214,4 +214,11 @@ const struct config_key config_enabled_key = {
     .desc = "Run this processor; `false` keeps it configured but idle.",
 };
 
+const struct config_key config_enabled_off_key = {
+    .name = "enabled",
+    .type = CFG_BOOL,
+    .def = "false",
+    .desc = "Run this processor; off unless set to `true`.",
+};
+
 /* ------------------------------------------------------------------------ */
