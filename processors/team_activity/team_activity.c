@@ -9,7 +9,9 @@
  * from there to the team's partition ('T'), where it is counted. Each hop
  * remembers per origin partition the last record it applied
  * (team_activity_mark), so a record re-sent after a crash counts once.
- * A rep that ref.reps has not named yet is counted under unassigned_team.
+ * ref.reps and the repartition topic are not ordered against each other:
+ * updates of a rep not named yet wait in the rep's state, summed, and go
+ * on when the assignment arrives.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,14 +62,6 @@ static bool is_won(const struct ta_config *cfg, const char *stage)
     return false;
 }
 
-/* The outcome both hops carry: won or not, and the amount if any. */
-static void put_outcome(struct buf *b, bool won, bool has_amount, double amount)
-{
-    buf_put_u8(b, won);
-    buf_put_u8(b, has_amount);
-    buf_put_double(b, has_amount ? amount : 0);
-}
-
 static int send(struct proc_ctx *ctx, const char *key, const struct buf *b)
 {
     if (ctx_repartition(ctx, key, b->data, b->len) != 0) {
@@ -83,23 +77,50 @@ static int to_rep(struct ta_inst *ta, struct proc_ctx *ctx, const struct event *
     const struct opportunity_update *up = &ev->u.opportunity;
     if (!up->rep_id || !*up->rep_id)
         return 0;
+    bool won = is_won(ta->cfg, up->stage_to);
+    struct ta_counts c = {1, won, won && up->has_amount ? up->amount : 0};
     buf_reset(&ta->out);
     buf_put_u8(&ta->out, TA_TO_REP);
-    put_outcome(&ta->out, is_won(ta->cfg, up->stage_to), up->has_amount, up->amount);
+    team_activity_counts_put(&c, &ta->out);
     return send(ctx, up->rep_id, &ta->out);
 }
 
+/* Rep partition: counts go on to the rep's team. */
+static int to_team(struct ta_inst *ta, struct proc_ctx *ctx, const char *team,
+                   const struct ta_counts *c)
+{
+    buf_reset(&ta->out);
+    buf_put_u8(&ta->out, TA_TO_TEAM);
+    team_activity_counts_put(c, &ta->out);
+    return send(ctx, team, &ta->out);
+}
+
+static void add(struct ta_counts *to, const struct ta_counts *c)
+{
+    to->updates += c->updates;
+    to->won += c->won;
+    to->won_amount += c->won_amount;
+}
+
+static struct ta_obj *rep_state(struct proc_ctx *ctx, const char *rep, char *key,
+                                size_t n)
+{
+    if (state_key(key, n, rep, TA_REP_SUFFIX) != 0) {
+        ctx_fail(ctx, "rep id too long");
+        return NULL;
+    }
+    return ctx_state(ctx, key, NULL);
+}
+
 /* Rep partition: ref.reps names the rep's team; the latest assignment by
- * event time holds. */
-static int assign(struct proc_ctx *ctx, const struct event *ev)
+ * event time holds. Updates that waited for it go on now. */
+static int assign(struct ta_inst *ta, struct proc_ctx *ctx, const struct event *ev)
 {
     const struct rep_assignment *ra = &ev->u.rep;
     char key[512];
-    if (state_key(key, sizeof(key), ev->key, TA_REP_SUFFIX) != 0) {
-        ctx_fail(ctx, "rep id too long");
+    struct ta_obj *o = rep_state(ctx, ev->key, key, sizeof(key));
+    if (!o)
         return -1;
-    }
-    struct ta_obj *o = ctx_state(ctx, key, NULL);
     struct ta_rep *rep = &o->u.rep;
     if (rep->team_id && ev->event_time < rep->assigned_at)
         return 0; /* an older assignment arriving late */
@@ -109,59 +130,45 @@ static int assign(struct proc_ctx *ctx, const struct event *ev)
     rep->name = statecodec_strdup(ra->name);
     rep->assigned_at = ev->event_time;
     ctx_state_dirty(ctx, key);
-    return 0;
+    if (!rep->pending.updates)
+        return 0;
+    struct ta_counts c = rep->pending;
+    rep->pending = (struct ta_counts){0};
+    return to_team(ta, ctx, rep->team_id, &c);
 }
 
-/* Rep partition: an update of the rep goes on to its team. */
-static int to_team(struct ta_inst *ta, struct proc_ctx *ctx, const struct event *ev,
-                   struct buf_reader *r)
+/* Rep partition: an update of the rep, on to its team or waiting for it. */
+static int at_rep(struct ta_inst *ta, struct proc_ctx *ctx, const struct event *ev,
+                  const struct ta_counts *c)
 {
     char key[512];
-    if (state_key(key, sizeof(key), ev->key, TA_REP_SUFFIX) != 0) {
-        ctx_fail(ctx, "rep id too long");
+    struct ta_obj *o = rep_state(ctx, ev->key, key, sizeof(key));
+    if (!o)
         return -1;
-    }
-    bool won = buf_get_u8(r), has_amount = buf_get_u8(r);
-    double amount = buf_get_double(r);
-    if (r->err) {
-        ctx_fail(ctx, "truncated team_activity record");
-        return -1;
-    }
-    struct ta_obj *o = ctx_state(ctx, key, NULL);
     if (!team_activity_mark(&o->u.rep.marks, &ev->u.repartition))
         return 0; /* a copy re-sent after a crash */
     ctx_state_dirty(ctx, key);
-    const char *team = o->u.rep.team_id ? o->u.rep.team_id : ta->cfg->unassigned_team;
-    buf_reset(&ta->out);
-    buf_put_u8(&ta->out, TA_TO_TEAM);
-    put_outcome(&ta->out, won, has_amount, amount);
-    return send(ctx, team, &ta->out);
+    if (!o->u.rep.team_id) {
+        add(&o->u.rep.pending, c);
+        return 0;
+    }
+    return to_team(ta, ctx, o->u.rep.team_id, c);
 }
 
 /* Team partition: counted. */
-static int count(struct proc_ctx *ctx, const struct event *ev, struct buf_reader *r)
+static int at_team(struct proc_ctx *ctx, const struct event *ev,
+                   const struct ta_counts *c)
 {
     char key[512];
     if (state_key(key, sizeof(key), ev->key, TA_TEAM_SUFFIX) != 0) {
         ctx_fail(ctx, "team id too long");
         return -1;
     }
-    bool won = buf_get_u8(r), has_amount = buf_get_u8(r);
-    double amount = buf_get_double(r);
-    if (r->err) {
-        ctx_fail(ctx, "truncated team_activity record");
-        return -1;
-    }
     struct ta_obj *o = ctx_state(ctx, key, NULL);
     struct ta_team *t = &o->u.team;
     if (!team_activity_mark(&t->marks, &ev->u.repartition))
         return 0;
-    t->updates++;
-    if (won) {
-        t->won++;
-        if (has_amount)
-            t->won_amount += amount;
-    }
+    add(&t->counts, c);
     if (ev->event_time > t->last_event_time)
         t->last_event_time = ev->event_time;
     ctx_state_dirty(ctx, key);
@@ -175,17 +182,18 @@ static int ta_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
     case EVENT_OPPORTUNITY:
         return to_rep(ta, ctx, ev);
     case EVENT_REP_ASSIGNMENT:
-        return assign(ctx, ev);
+        return assign(ta, ctx, ev);
     case EVENT_REPARTITION: {
         struct buf_reader r;
+        struct ta_counts c;
         buf_reader_init(&r, ev->u.repartition.data, ev->u.repartition.len);
         uint8_t type = buf_get_u8(&r);
-        if (type == TA_TO_REP)
-            return to_team(ta, ctx, ev, &r);
-        if (type == TA_TO_TEAM)
-            return count(ctx, ev, &r);
-        ctx_fail(ctx, "unknown team_activity record type %u", type);
-        return -1;
+        team_activity_counts_get(&c, &r);
+        if (r.err || r.p != r.end || (type != TA_TO_REP && type != TA_TO_TEAM)) {
+            ctx_fail(ctx, "not a team_activity record");
+            return -1;
+        }
+        return type == TA_TO_REP ? at_rep(ta, ctx, ev, &c) : at_team(ctx, ev, &c);
     }
     default:
         return 0;

@@ -14,7 +14,6 @@
 
 struct ta_config {
     struct cfg_strlist won_stages; /* stage_to values that count as won */
-    char *unassigned_team;         /* team of a rep not in ref.reps yet */
 };
 
 extern const struct config_table team_activity_config_table;
@@ -39,17 +38,25 @@ struct ta_marks {
     size_t n;
 };
 
+/* Opportunity updates: how many, how many won, the amount won. */
+struct ta_counts {
+    int64_t updates;
+    int64_t won;
+    double won_amount;
+};
+
 struct ta_rep {
     char *team_id; /* NULL until ref.reps names it */
     char *name;
     int64_t assigned_at; /* event time of the assignment held */
+    /* Updates that arrived before ref.reps named the team (the two topics
+     * are not ordered): sent on when it does. */
+    struct ta_counts pending;
     struct ta_marks marks;
 };
 
 struct ta_team {
-    int64_t updates; /* opportunity updates of its reps */
-    int64_t won;     /* of which moved to a won stage */
-    double won_amount;
+    struct ta_counts counts;
     int64_t last_event_time;
     struct ta_marks marks;
 };
@@ -67,6 +74,10 @@ struct ta_obj {
 /* Whether the record (origin, seq) is newer than what marks hold; if so it
  * is recorded. false: a copy already applied. */
 bool team_activity_mark(struct ta_marks *m, const struct repartition_record *rr);
+
+/* The counts on the wire and in state. */
+void team_activity_counts_put(const struct ta_counts *c, struct buf *out);
+void team_activity_counts_get(struct ta_counts *c, struct buf_reader *r);
 
 void *team_activity_state_new(const char *key);
 void team_activity_state_encode(const void *st, struct buf *out);

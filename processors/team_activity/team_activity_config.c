@@ -8,10 +8,6 @@ static const struct config_key ta_keys[] = {
     CFG_KEY(struct ta_config, won_stages, "won_stages", CFG_STRLIST,
             "[closed_won, won]",
             "Opportunity stages (stage_to) that count as won."),
-    CFG_KEY(struct ta_config, unassigned_team, "unassigned_team", CFG_STRING,
-            "unassigned",
-            "Team credited with the updates of a rep ref.reps has not "
-            "named yet."),
 };
 
 const struct config_table team_activity_config_table = {
@@ -22,7 +18,8 @@ const struct config_table team_activity_config_table = {
     .doc = "Opportunity updates and wins per sales team: each update goes "
            "to its rep's partition through the repartition topic, meets the "
            "rep's team from ref.reps there, and is counted in the team's "
-           "partition. The state is keyed by rep and by team (`inspect "
+           "partition; updates of a rep not named yet wait in the rep's "
+           "state. The state is keyed by rep and by team (`inspect "
            "--customer <team_id>`).",
     .off_by_default = true,
 };

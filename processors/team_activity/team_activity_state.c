@@ -69,6 +69,32 @@ void team_activity_state_free(void *st)
     free(o);
 }
 
+void team_activity_counts_put(const struct ta_counts *c, struct buf *out)
+{
+    buf_put_i64(out, c->updates);
+    buf_put_i64(out, c->won);
+    buf_put_double(out, c->won_amount);
+}
+
+void team_activity_counts_get(struct ta_counts *c, struct buf_reader *r)
+{
+    c->updates = buf_get_i64(r);
+    c->won = buf_get_i64(r);
+    c->won_amount = buf_get_double(r);
+}
+
+
+static void counts_json(const char *name, const struct ta_counts *c, struct jw *w)
+{
+    if (name)
+        jw_obj_begin(w, name);
+    jw_int(w, "updates", c->updates);
+    jw_int(w, "won", c->won);
+    jw_double(w, "won_amount", c->won_amount);
+    if (name)
+        jw_obj_end(w);
+}
+
 static void marks_encode(const struct ta_marks *m, struct buf *out)
 {
     buf_put_varint(out, m->n);
@@ -104,11 +130,10 @@ void team_activity_state_encode(const void *st, struct buf *out)
         buf_put_str(out, o->u.rep.team_id);
         buf_put_str(out, o->u.rep.name);
         buf_put_i64(out, o->u.rep.assigned_at);
+        team_activity_counts_put(&o->u.rep.pending, out);
         marks_encode(&o->u.rep.marks, out);
     } else {
-        buf_put_i64(out, o->u.team.updates);
-        buf_put_i64(out, o->u.team.won);
-        buf_put_double(out, o->u.team.won_amount);
+        team_activity_counts_put(&o->u.team.counts, out);
         buf_put_i64(out, o->u.team.last_event_time);
         marks_encode(&o->u.team.marks, out);
     }
@@ -127,11 +152,10 @@ int team_activity_state_decode(const char *key, const uint8_t *data, size_t len,
         o->u.rep.team_id = buf_get_str(&r);
         o->u.rep.name = buf_get_str(&r);
         o->u.rep.assigned_at = buf_get_i64(&r);
+        team_activity_counts_get(&o->u.rep.pending, &r);
         marks_decode(&o->u.rep.marks, &r);
     } else {
-        o->u.team.updates = buf_get_i64(&r);
-        o->u.team.won = buf_get_i64(&r);
-        o->u.team.won_amount = buf_get_double(&r);
+        team_activity_counts_get(&o->u.team.counts, &r);
         o->u.team.last_event_time = buf_get_i64(&r);
         marks_decode(&o->u.team.marks, &r);
     }
@@ -158,11 +182,10 @@ void team_activity_state_to_json(const void *st, struct jw *w)
         else
             jw_null(w, "name");
         jw_int(w, "assigned_at", o->u.rep.assigned_at);
+        counts_json("pending", &o->u.rep.pending, w);
     } else {
         jw_str(w, "type", "team");
-        jw_int(w, "updates", o->u.team.updates);
-        jw_int(w, "won", o->u.team.won);
-        jw_double(w, "won_amount", o->u.team.won_amount);
+        counts_json(NULL, &o->u.team.counts, w);
         jw_int(w, "last_event_time", o->u.team.last_event_time);
     }
     const struct ta_marks *m = o->type == TA_REP ? &o->u.rep.marks : &o->u.team.marks;

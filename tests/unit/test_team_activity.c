@@ -1,8 +1,8 @@
 /*
  * test_team_activity.c - the team_activity processor through the in-memory
  * harness, whose repartition topic hands records back in order: updates
- * reach their rep's team in two hops, re-sent copies count once, and the
- * state survives a restart.
+ * reach their rep's team in two hops (waiting for ref.reps when it comes
+ * late), re-sent copies count once, and the state survives a restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,9 +74,18 @@ static void test_counts_per_team(void **state)
     assert_int_equal(harness_repartitioned(h), 6);
     expect_team(h, "north", "\"updates\":2,\"won\":1,\"won_amount\":1000");
     expect_team(h, "south", "\"updates\":1,\"won\":1,\"won_amount\":250.5");
-    /* A rep ref.reps does not know yet. */
+    /* A rep ref.reps does not name yet: its updates wait in its state
+     * and go to its team when the assignment comes. */
     assert_int_equal(feed_update(h, "e4", "rep-9", "proposal", 0, T0 + 4), 0);
-    expect_team(h, "unassigned", "\"updates\":1,\"won\":0");
+    assert_int_equal(feed_update(h, "e6", "rep-9", "won", 3, T0 + 4), 0);
+    char *rep = harness_state_json(h, "rep-9/rep");
+    assert_non_null(strstr(rep, "\"pending\":{\"updates\":2,\"won\":1"));
+    free(rep);
+    assert_int_equal(feed_rep(h, "rep-9", "north", T0 + 1), 0);
+    expect_team(h, "north", "\"updates\":4,\"won\":2,\"won_amount\":1003");
+    rep = harness_state_json(h, "rep-9/rep");
+    assert_non_null(strstr(rep, "\"pending\":{\"updates\":0"));
+    free(rep);
     /* A later assignment moves the rep; an older one arriving late does
      * not move it back. */
     assert_int_equal(feed_rep(h, "rep-1", "south", T0 + 10), 0);
