@@ -37,7 +37,7 @@ void codec_errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 void codec_cerr(struct codec_error *e, const char *reason, const char *fmt,
-                 ...)
+                ...)
 {
     if (!e)
         return;
@@ -191,7 +191,7 @@ static int load_schema(const char *path, json_t **json, avro_schema_t *schema,
     size_t n = fread(text, 1, CODEC_MAX_SCHEMA_BYTES + 1, fp);
     if (ferror(fp) || n > CODEC_MAX_SCHEMA_BYTES) {
         codec_errf(err, errlen, "%s: %s", path,
-             ferror(fp) ? "read error" : "larger than 1 MiB");
+                   ferror(fp) ? "read error" : "larger than 1 MiB");
         goto out;
     }
     json_error_t je;
@@ -286,7 +286,7 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
         if (idx < 0 ||
             !fkind_matches(f->type, avro_schema_record_field_get_by_index(rec->schema, idx))) {
             codec_errf(err, errlen, "%s: field '%s' must exist with type %s", rec->path,
-                 f->name, fkind_avro(f->type));
+                       f->name, fkind_avro(f->type));
             return -1;
         }
         const json_t *jf = codec_json_field(rec->json, f->name);
@@ -319,14 +319,14 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
         }
         if (!ok) {
             codec_errf(err, errlen, "%s: field '%s': unsupported default value", rec->path,
-                 f->name);
+                       f->name);
             return -1;
         }
         fd->present = true;
     }
     if (rec->key_field < 0) {
         codec_errf(err, errlen, "%s: the key field '%s' is not a string field of %s",
-             rec->path, records_table[r].key_field, records_table[r].record);
+                   rec->path, records_table[r].key_field, records_table[r].record);
         return -1;
     }
     return 0;
@@ -459,9 +459,9 @@ static int resolve_input(struct codec *c, struct wschema *w, char *err, size_t e
             continue;
         if (!json_object_get(f, "default")) {
             codec_errf(err, errlen,
-                 "schema id %" PRId32 " (%s) cannot be read as %s: it lacks field "
-                 "'%s', which has no default in %s",
-                 w->id, w->path, rec->fullname, name, rec->path);
+                       "schema id %" PRId32 " (%s) cannot be read as %s: it lacks field "
+                       "'%s', which has no default in %s",
+                       w->id, w->path, rec->fullname, name, rec->path);
             goto out;
         }
         json_array_remove(fields, i);
@@ -469,7 +469,7 @@ static int resolve_input(struct codec *c, struct wschema *w, char *err, size_t e
     text = json_dumps(eff, JSON_COMPACT);
     if (!text || avro_schema_from_json_length(text, strlen(text), &w->eff) != 0) {
         codec_errf(err, errlen, "schema id %" PRId32 ": cannot build its reader: %s", w->id,
-             avro_strerror());
+                   avro_strerror());
         goto out;
     }
     w->reader_iface = avro_generic_class_from_schema(w->eff);
@@ -483,7 +483,7 @@ static int resolve_input(struct codec *c, struct wschema *w, char *err, size_t e
         w->resolver = avro_resolved_writer_new(w->schema, w->eff);
         if (!w->resolver) {
             codec_errf(err, errlen, "schema id %" PRId32 " (%s) cannot be read as %s: %s",
-                 w->id, w->path, rec->fullname, avro_strerror());
+                       w->id, w->path, rec->fullname, avro_strerror());
             goto out;
         }
         if (avro_resolved_writer_new_value(w->resolver, &w->resolved) != 0) {
@@ -604,7 +604,7 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         struct wschema *w = &c->ws[c->n_ws];
         if (parse_id(kv->key, &w->id) < 0) {
             codec_errf(err, errlen, "schemas.ids: '%s' is not a schema id (0..2147483647)",
-                 kv->key);
+                       kv->key);
             goto out;
         }
         w->rec = -1;
@@ -623,8 +623,8 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
             w->rec = -1; /* same short name, another namespace: not ours */
         if (w->rec >= 0 && !c->rec[w->rec].schema) {
             codec_errf(err, errlen, "schema id %" PRId32 " is %s, but %s/%s.avsc, "
-                 "its reader schema, is missing", w->id, w->fullname,
-                 schemas->dir, records_table[w->rec].schema);
+                       "its reader schema, is missing", w->id, w->fullname,
+                       schemas->dir, records_table[w->rec].schema);
             goto out;
         }
         w->iface = avro_generic_class_from_schema(w->schema);
@@ -646,8 +646,8 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         if (w->rec >= 0 && same_file(c->rec[w->rec].path, w->path)) {
             if (c->rec[w->rec].current >= 0) {
                 codec_errf(err, errlen, "schemas.ids: ids %" PRId32 " and %" PRId32
-                     " both name %s", c->ws[c->rec[w->rec].current].id, w->id,
-                     c->rec[w->rec].path);
+                           " both name %s", c->ws[c->rec[w->rec].current].id, w->id,
+                           c->rec[w->rec].path);
                 goto out;
             }
             c->rec[w->rec].current = (int)i;
@@ -661,15 +661,15 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
     for (int r = REC_INPUTS; r < REC_COUNT; r++) {
         if (c->rec[r].current < 0) {
             codec_errf(err, errlen, "schemas.ids: no id names %s (the schema of %s)",
-                 c->rec[r].path, records_table[r].record);
+                       c->rec[r].path, records_table[r].record);
             goto out;
         }
     }
     /* Alerts are written with each record's current schema. */
     for (int r = REC_INPUTS; r < REC_COUNT; r++)
         if (codec_prepare_alert_writer(&c->ws[c->rec[r].current],
-                                 (enum alert_kind)(r - REC_INPUTS), err,
-                                 errlen) < 0)
+                                       (enum alert_kind)(r - REC_INPUTS), err,
+                                       errlen) < 0)
             goto out;
     rc = 0;
 out:

@@ -205,7 +205,7 @@ static int scan_len(struct scan *s, const char *what, size_t *out)
 /* A string: checked, then copied into the arena when feeding a value. On
  * return *str is the arena copy (feeding) or the raw bytes. */
 int codec_scan_string_bytes(struct scan *s, const char *what, bool want_copy,
-                             const char **str, size_t *n)
+                            const char **str, size_t *n)
 {
     size_t len;
     if (scan_len(s, what, &len) < 0)
@@ -215,11 +215,11 @@ int codec_scan_string_bytes(struct scan *s, const char *what, bool want_copy,
     size_t bad;
     if (!codec_utf8_valid(raw, len, &bad))
         codec_scan_fail(s, SCAN_UTF8, "%sinvalid UTF-8 at byte %zu",
-                  strcmp(what, "string") ? "map key: " : "", bad);
+                        strcmp(what, "string") ? "map key: " : "", bad);
     else if (len && memchr(raw, 0, len))
         codec_scan_fail(s, SCAN_FIELD, "%sNUL byte at byte %zu",
-                  strcmp(what, "string") ? "map key: " : "",
-                  (size_t)((const uint8_t *)memchr(raw, 0, len) - raw));
+                        strcmp(what, "string") ? "map key: " : "",
+                        (size_t)((const uint8_t *)memchr(raw, 0, len) - raw));
     *n = len;
     *str = want_copy ? arena_strndup(s->arena, (const char *)raw, len)
                      : (const char *)raw;
@@ -286,7 +286,7 @@ int codec_scan_enum_index(struct scan *s, avro_schema_t sc, int *out)
     int n = avro_schema_enum_number_of_symbols(sc);
     if (idx < 0 || idx >= n) {
         codec_scan_fail(s, SCAN_FIELD, "enum index %" PRId64 " out of range 0..%d", idx,
-                  n - 1);
+                        n - 1);
         return 0;
     }
     *out = (int)idx;
@@ -548,7 +548,7 @@ int codec_scan_value(struct scan *s, avro_schema_t sc, avro_value_t *dest)
             }
             s->path[s->depth++] = name;
             int rc = codec_scan_value(s, avro_schema_record_field_get_by_index(sc, (int)i),
-                                cp);
+                                      cp);
             s->depth--;
             if (rc < 0)
                 return -1;
@@ -571,7 +571,7 @@ void codec_scan_datum(struct scan *s, avro_schema_t sc, avro_value_t *dest)
 {
     if (codec_scan_value(s, sc, dest) == 0 && s->p != s->end)
         codec_scan_fail(s, SCAN_HARD, "%zu trailing bytes after the datum",
-                  codec_scan_left(s));
+                        codec_scan_left(s));
 }
 
 /* ------------------------------------------------------------------------
@@ -579,7 +579,7 @@ void codec_scan_datum(struct scan *s, avro_schema_t sc, avro_value_t *dest)
  */
 
 int codec_frame_parse(const struct codec *c, const uint8_t *v, size_t vlen,
-                       struct wschema **w, struct codec_error *err)
+                      struct wschema **w, struct codec_error *err)
 {
     if (!v || vlen == 0) {
         codec_cerr(err, "empty_value", "empty value");
@@ -587,12 +587,12 @@ int codec_frame_parse(const struct codec *c, const uint8_t *v, size_t vlen,
     }
     if (v[0] != 0) {
         codec_cerr(err, "bad_magic", "first byte is 0x%02x, expected 0x00 (Confluent framing)",
-             v[0]);
+                   v[0]);
         return -1;
     }
     if (vlen < 5) {
         codec_cerr(err, "truncated_header", "value of %zu bytes is shorter than the 5-byte header",
-             vlen);
+                   vlen);
         return -1;
     }
     int32_t id = (int32_t)((uint32_t)v[1] << 24 | (uint32_t)v[2] << 16 |
@@ -614,7 +614,7 @@ void codec_frame_header(struct buf *out, int32_t id)
 
 /* Writes header + datum of v into out (reset first). */
 int codec_frame_value(struct codec *c, int32_t id, avro_value_t *v,
-                       struct buf *out, char *msg, size_t msglen)
+                      struct buf *out, char *msg, size_t msglen)
 {
     size_t size;
     if (avro_value_sizeof(v, &size) != 0) {

@@ -129,7 +129,7 @@ static int scan_field_into(struct scan *s, const struct direct_field *d,
         int v = d->enum_val[idx];
         if (v == ENUM_UNHANDLED)
             codec_scan_fail(s, SCAN_FIELD, "symbol '%s' is not handled",
-                      avro_schema_enum_get(d->sc, idx));
+                            avro_schema_enum_get(d->sc, idx));
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
@@ -162,7 +162,7 @@ static void scan_event(struct scan *s, const struct wschema *w,
     }
     if (s->p != s->end)
         codec_scan_fail(s, SCAN_HARD, "%zu trailing bytes after the datum",
-                  codec_scan_left(s));
+                        codec_scan_left(s));
 }
 
 /* ------------------------------------------------------------------------
@@ -300,7 +300,7 @@ static int extract_field(const struct record_field *f, avro_value_t *v,
         const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
         if (!sym || f->parse(sym, &cv) != 0) {
             codec_cerr(err, "invalid_field", "field '%s': symbol '%s' is not handled",
-                 f->name, sym ? sym : "?");
+                       f->name, sym ? sym : "?");
             return -1;
         }
         memcpy(dst, &cv, sizeof(cv));
@@ -330,7 +330,7 @@ static int extract_field(const struct record_field *f, avro_value_t *v,
     }
     if (rc != 0) {
         codec_cerr(err, "invalid_field", "field '%s': unexpected value in the reader record",
-             f->name);
+                   f->name);
         return -1;
     }
     return 0;
@@ -382,7 +382,7 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
         return -1;
     if (w->rec != (int)kind) {
         codec_cerr(err, "wrong_record_type", "schema id %" PRId32 " is %s, topic carries %s",
-             w->id, w->fullname, c->rec[kind].fullname);
+                   w->id, w->fullname, c->rec[kind].fullname);
         return -1;
     }
 
@@ -402,7 +402,7 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
         if ((w->resolver && fresh_resolved(w) != 0) ||
             avro_value_reset(dest) != 0) {
             codec_cerr(err, "decode_failed", "cannot reset the reader value: %s",
-                 avro_strerror());
+                       avro_strerror());
             return -1;
         }
         codec_scan_datum(&s, w->schema, dest);
@@ -432,7 +432,7 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
             avro_value_t f;
             if (avro_value_get_by_index(&w->reader_value, (size_t)idx, &f, NULL) != 0) {
                 codec_cerr(err, "decode_failed", "field '%s': %s", specs[i].name,
-                     avro_strerror());
+                           avro_strerror());
                 return -1;
             }
             rc = extract_field(&specs[i], &f, a, ev, err);
@@ -445,7 +445,7 @@ int codec_decode_event(struct codec *c, enum event_kind kind, const void *key,
     memcpy(&kv, (const char *)ev + kf->off, sizeof(kv));
     if (strlen(kv) != klen || memcmp(kv, key, klen) != 0) {
         codec_cerr(err, "key_mismatch", "key '%.*s' differs from %s '%s'",
-             (int)(klen > 64 ? 64 : klen), (const char *)key, kf->name, kv);
+                   (int)(klen > 64 ? 64 : klen), (const char *)key, kf->name, kv);
         return -1;
     }
     ev->key = kv;

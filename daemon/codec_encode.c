@@ -637,7 +637,7 @@ static bool alert_has_field(enum alert_kind k, const char *name)
  * producer of the topic, say), each with its default. A field without
  * one is refused here, or no alert could be sent. */
 int codec_prepare_alert_writer(struct wschema *w, enum alert_kind k,
-                                char *err, size_t errlen)
+                               char *err, size_t errlen)
 {
     w->plan = alert_plan_new(w, k);
     size_t n = avro_schema_record_size(w->schema);
@@ -649,8 +649,8 @@ int codec_prepare_alert_writer(struct wschema *w, enum alert_kind k,
         const json_t *d = jf ? json_object_get(jf, "default") : NULL;
         if (!d) {
             codec_errf(err, errlen,
-                 "%s: field '%s' is not one dealstream fills, and has no default",
-                 w->path, name);
+                       "%s: field '%s' is not one dealstream fills, and has no default",
+                       w->path, name);
             return -1;
         }
         struct other_field *o =
@@ -678,7 +678,7 @@ static int fill_other_fields(struct wschema *w, avro_value_t *v,
         avro_value_t f;
         if (avro_value_get_by_index(v, (size_t)idx, &f, NULL) != 0 ||
             codec_jf_value(&j, &f, avro_schema_record_field_get_by_index(w->schema, idx),
-                     w->others[i].def) < 0) {
+                           w->others[i].def) < 0) {
             codec_cerr(err, "encode_failed", "field '%s': its default: %s", name, msg);
             return -1;
         }

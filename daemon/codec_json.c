@@ -172,7 +172,7 @@ static int jf_record(struct jfill *j, avro_value_t *v, avro_schema_t s,
         int rc = avro_value_get_by_index(v, i, &f, NULL) != 0
                      ? jf_fail(j, "%s", avro_strerror())
                      : codec_jf_value(j, &f, avro_schema_record_field_get_by_index(s, (int)i),
-                                jv);
+                                      jv);
         jf_pop(j, saved);
         if (rc < 0)
             return -1;
@@ -219,7 +219,7 @@ static int jf_union(struct jfill *j, avro_value_t *v, avro_schema_t s,
 }
 
 int codec_jf_value(struct jfill *j, avro_value_t *v, avro_schema_t s,
-                    const json_t *js)
+                   const json_t *js)
 {
     s = codec_skip_links(s);
     int rc = 0;
@@ -352,7 +352,7 @@ int codec_json_to_message(struct codec *c, const char *record,
     }
     if (c->rec[r].current < 0) {
         codec_errf(err, errlen, "schemas.ids: no id names %s.avsc (the schema of %s)",
-             records_table[r].schema, records_table[r].record);
+                   records_table[r].schema, records_table[r].record);
         return -1;
     }
     struct wschema *w = &c->ws[c->rec[r].current];
@@ -361,7 +361,7 @@ int codec_json_to_message(struct codec *c, const char *record,
     int rc = -1;
     if (!root) {
         codec_errf(err, errlen, "invalid JSON at line %d column %d: %s", je.line,
-             je.column, je.text);
+                   je.column, je.text);
         goto out;
     }
     if (!json_is_object(root)) {
@@ -380,7 +380,7 @@ int codec_json_to_message(struct codec *c, const char *record,
         const char *kv = json_string_value(json_object_get(root, kname));
         if (!kv || strlen(kv) >= keylen) {
             codec_errf(err, errlen, "%s %s", kname, kv ? "too long for the key buffer"
-                                                 : "missing: no message key");
+                       : "missing: no message key");
             goto out;
         }
         memcpy(key, kv, strlen(kv) + 1);

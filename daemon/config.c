@@ -44,8 +44,8 @@ static void check_schema_ids(struct ctx *c, struct config *cfg,
         if (!config_all_digits(kn->str, strlen(kn->str)) ||
             config_parse_int(kn->str, &id) < 0 || id < 1 || id > INT32_MAX) {
             config_ctx_err(c, kn->src, kn->line, kn->col, path,
-                    "schema id '%s' is not an integer from 1 to 2147483647",
-                    kn->str);
+                           "schema id '%s' is not an integer from 1 to 2147483647",
+                           kn->str);
         } else {
             char *canon = config_fmt("%lld", (long long)id);
             if (canon) {
@@ -57,18 +57,18 @@ static void check_schema_ids(struct ctx *c, struct config *cfg,
             for (size_t j = 0; j < i; j++)
                 if (m->v[j].key && strcmp(m->v[j].key, m->v[i].key) == 0)
                     config_ctx_err(c, kn->src, kn->line, kn->col, path,
-                            "schema id %lld is given twice (first at line "
-                            "%d:%d)", (long long)id, ids->keys[j]->line,
-                            ids->keys[j]->col);
+                                   "schema id %lld is given twice (first at line "
+                                   "%d:%d)", (long long)id, ids->keys[j]->line,
+                                   ids->keys[j]->col);
         }
         char *file = config_join_path(c, c->dir, m->v[i].value);
         struct stat st;
         if (file && stat(file, &st) != 0)
             config_ctx_err(c, vn->src, vn->line, vn->col, path,
-                    "schema file '%s' not found (%s)", file, strerror(errno));
+                           "schema file '%s' not found (%s)", file, strerror(errno));
         else if (file && !S_ISREG(st.st_mode))
             config_ctx_err(c, vn->src, vn->line, vn->col, path,
-                    "schema file '%s' is not a regular file", file);
+                           "schema file '%s' is not a regular file", file);
         if (file) {
             free(m->v[i].value);
             m->v[i].value = file;
@@ -86,8 +86,8 @@ static void bind_plugins(struct ctx *c, struct config *cfg,
     if (procs && procs->kind != NODE_MAP) {
         char wb[64];
         config_ctx_err(c, procs->src, procs->line, procs->col, "processors",
-                "expected a map of processor name -> section, got %s",
-                config_node_what(procs, wb, sizeof(wb)));
+                       "expected a map of processor name -> section, got %s",
+                       config_node_what(procs, wb, sizeof(wb)));
         procs = NULL;
     }
     for (size_t i = 0; procs && i < procs->n; i++) {
@@ -104,11 +104,11 @@ static void bind_plugins(struct ctx *c, struct config *cfg,
         char *p = config_sub_path(c, "processors", name);
         if (sg.best)
             config_ctx_err(c, kn->src, kn->line, kn->col, p ? p : "processors",
-                    "unknown processor '%s' (did you mean '%s'?)", name,
-                    sg.best);
+                           "unknown processor '%s' (did you mean '%s'?)", name,
+                           sg.best);
         else
             config_ctx_err(c, kn->src, kn->line, kn->col, p ? p : "processors",
-                    "unknown processor '%s'", name);
+                           "unknown processor '%s'", name);
         free(p);
     }
     for (size_t i = 0; i < n; i++) {
@@ -128,16 +128,16 @@ static void bind_plugins(struct ctx *c, struct config *cfg,
         if (sec && !config_node_is_null(sec) && sec->kind != NODE_MAP) {
             char wb[64];
             config_ctx_err(c, sec->src, sec->line, sec->col, path,
-                    "expected a map, got %s", config_node_what(sec, wb, sizeof(wb)));
+                           "expected a map, got %s", config_node_what(sec, wb, sizeof(wb)));
         } else {
             config_bind_table(c, t ? t : &empty, cfg->plugin_cfg[i],
-                       config_node_is_null(sec) ? NULL : sec,
-                       sec ? sec : procs ? procs : top, path, "enabled", &en);
+                              config_node_is_null(sec) ? NULL : sec,
+                              sec ? sec : procs ? procs : top, path, "enabled", &en);
         }
         char *ep = config_sub_path(c, path, "enabled");
         if (ep && en)
             config_bind_value(c, t && t->off_by_default ? &config_enabled_off_key
-                                                        : &config_enabled_key,
+                              : &config_enabled_key,
                               (char *)&cfg->plugin_enabled[i], en, ep);
         free(ep);
         free(path);
@@ -179,8 +179,8 @@ int config_load(const char *path, const char *const *sets, size_t n_sets,
     if (root && !config_node_is_null(root) && root->kind != NODE_MAP) {
         char wb[64];
         config_ctx_err(&c, root->src, root->line, root->col, "",
-                "expected a map of sections at the top level, got %s",
-                config_node_what(root, wb, sizeof(wb)));
+                       "expected a map of sections at the top level, got %s",
+                       config_node_what(root, wb, sizeof(wb)));
         goto out;
     }
     if (n_sets && !(set_src = calloc(n_sets, sizeof(*set_src)))) {
@@ -207,7 +207,7 @@ int config_load(const char *path, const char *const *sets, size_t n_sets,
     }
     if (!(cfg->dir = abs_dir_of(&c, path))) {
         config_ctx_err(&c, &file, 1, 1, "", "cannot resolve the file's folder: %s",
-                strerror(errno));
+                       strerror(errno));
         goto out;
     }
     c.dir = cfg->dir;
@@ -226,7 +226,7 @@ int config_load(const char *path, const char *const *sets, size_t n_sets,
     const struct node *procs = NULL;
     struct node top = {.kind = NODE_MAP, .src = &file, .line = 1, .col = 1};
     config_bind_table(&c, &config_root_table, (char *)cfg, root, root ? root : &top, "",
-               "processors", &procs);
+                      "processors", &procs);
     check_schema_ids(&c, cfg, root);
     bind_plugins(&c, cfg, procs, root ? root : &top, plugins, n_plugins);
     if (c.n_errs == 0 && !c.oom) {
@@ -424,9 +424,9 @@ static void write_table(FILE *fp, const struct config_table *t,
                         k->type != CFG_MAP))
             continue;
         sub = config_fmt("%s.%s%s", path, k->name,
-                  k->type == CFG_LIST ? "[]"
-                  : k->type == CFG_MAP ? ".<name>"
-                                       : "");
+                         k->type == CFG_LIST ? "[]"
+                         : k->type == CFG_MAP ? ".<name>"
+                         : "");
         if (sub)
             write_table(fp, k->sub, sub, level + 1, NULL);
         free(sub);

@@ -282,7 +282,7 @@ static void err_expect(struct ctx *c, const struct config_key *k,
 {
     char eb[256], wb[64];
     config_ctx_err(c, n->src, n->line, n->col, path, "expected %s, got %s",
-            type_expect(k, eb, sizeof(eb)), config_node_what(n, wb, sizeof(wb)));
+                   type_expect(k, eb, sizeof(eb)), config_node_what(n, wb, sizeof(wb)));
 }
 
 char *config_join_path(struct ctx *c, const char *dir, const char *p)
@@ -316,7 +316,7 @@ static void check_count(struct ctx *c, const struct config_key *k,
     if (!k->bounded || ((double)count >= k->min && (double)count <= k->max))
         return;
     config_ctx_err(c, n->src, n->line, n->col, path,
-            "has %zu entries, expected %.0f to %.0f", count, k->min, k->max);
+                   "has %zu entries, expected %.0f to %.0f", count, k->min, k->max);
 }
 
 static void bind_scalar(struct ctx *c, const struct config_key *k, char *field,
@@ -335,7 +335,7 @@ static void bind_scalar(struct ctx *c, const struct config_key *k, char *field,
         int rc = config_parse_int(s, &v);
         if (rc == -2) {
             config_ctx_err(c, n->src, n->line, n->col, path,
-                    "integer '%s' is out of range", s);
+                           "integer '%s' is out of range", s);
             return;
         }
         if (rc < 0) {
@@ -402,9 +402,9 @@ static void bind_scalar(struct ctx *c, const struct config_key *k, char *field,
         char eb[256], wb[64];
         if (sg.best)
             config_ctx_err(c, n->src, n->line, n->col, path,
-                    "expected %s, got %s (did you mean '%s'?)",
-                    type_expect(k, eb, sizeof(eb)),
-                    config_node_what(n, wb, sizeof(wb)), sg.best);
+                           "expected %s, got %s (did you mean '%s'?)",
+                           type_expect(k, eb, sizeof(eb)),
+                           config_node_what(n, wb, sizeof(wb)), sg.best);
         else
             err_expect(c, k, n, path);
         return;
@@ -416,7 +416,7 @@ static void bind_scalar(struct ctx *c, const struct config_key *k, char *field,
         config_fmt_value(lo, sizeof(lo), k->type, k->min);
         config_fmt_value(hi, sizeof(hi), k->type, k->max);
         config_ctx_err(c, n->src, n->line, n->col, path,
-                "%s is out of range (%s..%s)", s, lo, hi);
+                       "%s is out of range (%s..%s)", s, lo, hi);
     }
 }
 
@@ -450,8 +450,8 @@ void config_bind_value(struct ctx *c, const struct config_key *k, char *field,
             if (it->kind != NODE_SCALAR || config_node_is_null(it)) {
                 char wb[64];
                 config_ctx_err(c, it->src, it->line, it->col, path,
-                        "expected a string as list item %zu, got %s", i + 1,
-                        config_node_what(it, wb, sizeof(wb)));
+                               "expected a string as list item %zu, got %s", i + 1,
+                               config_node_what(it, wb, sizeof(wb)));
                 continue;
             }
             l->v[i] = config_xstrdup(c, it->str);
@@ -478,8 +478,8 @@ void config_bind_value(struct ctx *c, const struct config_key *k, char *field,
                 char wb[64];
                 char *p = config_sub_path(c, path, n->keys[i]->str);
                 config_ctx_err(c, v->src, v->line, v->col, p ? p : path,
-                        "expected a string value, got %s",
-                        config_node_what(v, wb, sizeof(wb)));
+                               "expected a string value, got %s",
+                               config_node_what(v, wb, sizeof(wb)));
                 free(p);
                 continue;
             }
@@ -530,11 +530,11 @@ void config_bind_value(struct ctx *c, const struct config_key *k, char *field,
             if (v->kind != NODE_MAP && (k->type == CFG_LIST || !vnull)) {
                 char wb[64];
                 config_ctx_err(c, v->src, v->line, v->col, p,
-                        "expected a map, got %s",
-                        config_node_what(v, wb, sizeof(wb)));
+                               "expected a map, got %s",
+                               config_node_what(v, wb, sizeof(wb)));
             } else {
                 config_bind_table(c, k->sub, item, vnull ? NULL : v, v, p, NULL,
-                           NULL);
+                                  NULL);
             }
             free(p);
         }
@@ -609,11 +609,11 @@ void config_bind_table(struct ctx *c, const struct config_table *t, char *obj,
             char *p = config_sub_path(c, path, name);
             if (sg.best)
                 config_ctx_err(c, kn->src, kn->line, kn->col, p ? p : path,
-                        "unknown key '%s' (did you mean '%s'?)", name,
-                        sg.best);
+                               "unknown key '%s' (did you mean '%s'?)", name,
+                               sg.best);
             else
                 config_ctx_err(c, kn->src, kn->line, kn->col, p ? p : path,
-                        "unknown key '%s'", name);
+                               "unknown key '%s'", name);
             free(p);
         }
     }
@@ -628,10 +628,10 @@ void config_bind_table(struct ctx *c, const struct config_table *t, char *obj,
             config_bind_value(c, k, field, v, p);
         else if (k->required && loc)
             config_ctx_err(c, loc->src, loc->line, loc->col, p,
-                    "missing required key '%s'", k->name);
+                           "missing required key '%s'", k->name);
         else if (k->required) /* a default section with a required key */
             config_ctx_err(c, &(struct src){.name = "<defaults>", .rank = INT_MAX},
-                    1, 1, p, "missing required key '%s'", k->name);
+                           1, 1, p, "missing required key '%s'", k->name);
         else
             bind_default(c, k, field, p);
         free(p);
@@ -642,7 +642,7 @@ void config_bind_table(struct ctx *c, const struct config_table *t, char *obj,
             config_ctx_err(c, loc->src, loc->line, loc->col, path, "%s", msg);
         else if (msg)
             config_ctx_err(c, &(struct src){.name = "<defaults>", .rank = INT_MAX},
-                    1, 1, path, "%s", msg);
+                           1, 1, path, "%s", msg);
     }
 }
 

@@ -56,7 +56,7 @@ char *config_xstrdup(struct ctx *c, const char *s)
 }
 
 void config_ctx_err(struct ctx *c, const struct src *s, int line, int col,
-        const char *path, const char *f, ...)
+                    const char *path, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
@@ -321,7 +321,7 @@ perr(struct parser *p, int line0, int col0, const char *f, ...)
     char *path = parser_path(p);
     if (m)
         config_ctx_err(p->c, p->src, line0 + 1, col0 + 1 + p->col_off, path, "%s",
-                m);
+                       m);
     else
         p->c->oom = true;
     free(m);
@@ -463,8 +463,8 @@ static struct node *parse_collection(struct parser *p, yaml_event_t *ev,
             char *full = path ? config_fmt(*path ? "%s.%s" : "%s%s", path, key->str)
                               : NULL;
             config_ctx_err(p->c, p->src, key->line, key->col, full ? full : "",
-                    "duplicate key '%s' (first at line %d:%d)", key->str,
-                    first->line, first->col);
+                           "duplicate key '%s' (first at line %d:%d)", key->str,
+                           first->line, first->col);
             free(path);
             free(full);
         }
@@ -808,8 +808,8 @@ void config_apply_set(struct ctx *c, struct node **rootp, const struct src *s,
             unsigned long idx = strtoul(seg, NULL, 10);
             if (idx >= cur->n) {
                 config_ctx_err(c, s, 1, col, path,
-                        "index %lu is out of range (the list has %zu items)",
-                        idx, cur->n);
+                               "index %lu is out of range (the list has %zu items)",
+                               idx, cur->n);
                 goto out;
             }
             slot = &cur->vals[idx];
@@ -846,7 +846,7 @@ void config_apply_set(struct ctx *c, struct node **rootp, const struct src *s,
                 goto out;
         } else if ((*slot)->kind == NODE_SCALAR) {
             config_ctx_err(c, s, 1, col, path,
-                    "is a value, not a section: cannot set keys below it");
+                           "is a value, not a section: cannot set keys below it");
             goto out;
         }
         cur = *slot;
