@@ -37,6 +37,9 @@ struct kafka_consumer {
     rd_kafka_t *rk;
     struct kafka_rebalance_ops rb;
     size_t assigned;
+    const char *const *topics; /* subscribed; the caller's, outlive us */
+    size_t n_topics;
+    char refused[256]; /* why an assignment was refused; "" while none */
 };
 
 struct kafka_producer {
@@ -124,6 +127,32 @@ fail:
 
 /* ---- consumer ---------------------------------------------------------- */
 
+/* A stored offset below the log start means records were deleted (by
+ * retention) before this group applied them: say how many, never skip them
+ * silently, and go on from the log start. */
+static int64_t skip_retention_gap(struct kafka_consumer *c,
+                                  const rd_kafka_topic_partition_t *tp,
+                                  int64_t next)
+{
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        c->rk, tp->topic, tp->partition, &low, &high, 10000);
+    if (e) {
+        LOG_WRN("kafka", "%s[%d]: log start unknown (%s); resuming at %lld",
+                tp->topic, tp->partition, rd_kafka_err2str(e),
+                (long long)next);
+        return next;
+    }
+    if (next >= low)
+        return next;
+    LOG_WRN("kafka", "%s[%d]: stored offset %lld is below the log start "
+            "%lld: %lld records were deleted (retention) before they were "
+            "applied; resuming from the log start",
+            tp->topic, tp->partition, (long long)next, (long long)low,
+            (long long)(low - next));
+    return low;
+}
+
 static void set_start_offsets(struct kafka_consumer *c,
                               rd_kafka_topic_partition_list_t *parts)
 {
@@ -134,11 +163,39 @@ static void set_start_offsets(struct kafka_consumer *c,
                      ? c->rb.stored_offset(c->rb.arg, tp->topic,
                                            tp->partition, &next)
                      : 0;
-        tp->offset = rc == 1 ? next : RD_KAFKA_OFFSET_BEGINNING;
+        tp->offset = rc == 1 ? skip_retention_gap(c, tp, next)
+                             : RD_KAFKA_OFFSET_BEGINNING;
         LOG_INF("kafka", "assigned %s[%d] from %s %lld", tp->topic,
                 tp->partition, rc == 1 ? "state offset" : "the beginning",
-                rc == 1 ? (long long)next : 0LL);
+                rc == 1 ? (long long)tp->offset : 0LL);
     }
+}
+
+/* A customer's events must meet one state: partition p of every subscribed
+ * topic belongs to the same instance. 0, or -1 with c->refused set. */
+static int check_copartitioned(struct kafka_consumer *c,
+                               const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        for (size_t t = 0; t < c->n_topics; t++) {
+            bool found = false;
+            for (int j = 0; j < parts->cnt && !found; j++)
+                found = parts->elems[j].partition == p &&
+                        strcmp(parts->elems[j].topic, c->topics[t]) == 0;
+            if (!found) {
+                snprintf(c->refused, sizeof(c->refused),
+                         "assignment refused: it holds %s[%d] but not %s[%d]; "
+                         "co-partitioned topics must move together (all "
+                         "instances of the group need the same input topics "
+                         "with the same partition counts and the range "
+                         "assignor)",
+                         parts->elems[i].topic, p, c->topics[t], p);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -151,7 +208,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (check_copartitioned(c, parts) != 0) {
+            LOG_ERR("kafka", "%s", c->refused);
+            return; /* nothing assigned; the next poll stops the loop */
+        }
         set_start_offsets(c, parts);
+        LOG_INF("kafka", "assignment: %d partitions, partition p of all %zu "
+                "input topics together", parts->cnt, c->n_topics);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
@@ -204,6 +267,9 @@ static const char *const consumer_defaults[][2] = {
     {"socket.nagle.disable", "true"},
     {"session.timeout.ms", "10000"},
     {"heartbeat.interval.ms", "1000"},
+    /* Range gives partition p of every topic to one member when the
+     * partition counts are equal; cooperative-sticky does not promise it. */
+    {"partition.assignment.strategy", "range"},
     {NULL, NULL}};
 
 int kafka_consumer_new(const struct kafka_consumer_opts *opts,
@@ -220,6 +286,8 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
     if (conf_set(conf, "group.id", opts->group_id, err, errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
+    c->topics = opts->topics;
+    c->n_topics = opts->n_topics;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 
@@ -329,6 +397,12 @@ int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
                         struct kafka_msg *m, char *err, size_t errlen)
 {
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (c->refused[0]) {
+        if (rkm)
+            rd_kafka_message_destroy(rkm);
+        snprintf(err, errlen, "%s", c->refused);
+        return -1;
+    }
     if (!rkm)
         return 0;
     if (rkm->err) {
@@ -524,83 +598,6 @@ int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
     return 0;
 }
 
-/* The partition count of topic in md, or -1 when md lacks it. */
-static int partition_count(const struct rd_kafka_metadata *md, const char *topic)
-{
-    for (int i = 0; i < md->topic_cnt; i++)
-        if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
-            return md->topics[i].partition_cnt;
-    return -1;
-}
-
-int kafka_topic_ensure(struct kafka_producer *p, const char *topic,
-                       const char *like, int timeout_ms, char *err,
-                       size_t errlen)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_queue_t *q = NULL;
-    rd_kafka_NewTopic_t *nt = NULL;
-    rd_kafka_event_t *ev = NULL;
-    int rc = -1;
-    /* All topics: asking for one by name would let a broker with
-     * auto.create.topics.enable make it with its default partition count. */
-    rd_kafka_resp_err_t ke = rd_kafka_metadata(p->rk, 1, NULL, &md, timeout_ms);
-    if (ke) {
-        snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(ke));
-        goto out;
-    }
-    int want = partition_count(md, like), have = partition_count(md, topic);
-    if (want < 0) {
-        snprintf(err, errlen, "topic %s: unknown to the cluster", like);
-        goto out;
-    }
-    if (have >= 0) {
-        if (have != want) {
-            snprintf(err, errlen, "topic %s has %d partitions, %s has %d: "
-                     "they must be equal", topic, have, like, want);
-            goto out;
-        }
-        rc = 0;
-        goto out;
-    }
-    char e[256];
-    nt = rd_kafka_NewTopic_new(topic, want, -1, e, sizeof(e));
-    q = rd_kafka_queue_new(p->rk);
-    if (!nt || !q) {
-        snprintf(err, errlen, "creating %s: %s", topic, nt ? "no memory" : e);
-        goto out;
-    }
-    rd_kafka_CreateTopics(p->rk, &nt, 1, NULL, q);
-    ev = rd_kafka_queue_poll(q, timeout_ms);
-    const rd_kafka_CreateTopics_result_t *res =
-        ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
-    if (!res) {
-        snprintf(err, errlen, "creating %s: %s", topic,
-                 ev ? rd_kafka_event_error_string(ev) : "timed out");
-        goto out;
-    }
-    size_t n;
-    const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
-    rd_kafka_resp_err_t te = n == 1 ? rd_kafka_topic_result_error(tr[0])
-                                    : RD_KAFKA_RESP_ERR__FAIL;
-    if (te && te != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        snprintf(err, errlen, "creating %s: %s", topic, rd_kafka_err2str(te));
-        goto out;
-    }
-    LOG_INF("kafka", "created %s with %d partitions, as %s has", topic, want, like);
-    rc = 0;
-out:
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    if (q)
-        rd_kafka_queue_destroy(q);
-    if (nt)
-        rd_kafka_NewTopic_destroy(nt);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    return rc;
-}
-
 int kafka_produce(struct kafka_producer *p, const char *topic,
                   const void *key, size_t klen, const void *val, size_t vlen,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,
@@ -783,4 +780,153 @@ void kafka_mock_stop(struct kafka_mock *m)
         rd_kafka_destroy(m->rk);
     free(m->bootstrap);
     free(m);
+}
+
+/* ---- admin: topics as production creates them --------------------------- */
+
+struct kafka_admin {
+    rd_kafka_t *rk;
+};
+
+static const char *const admin_defaults[][2] = {
+    /* Looking a topic up must never create it with the broker's defaults. */
+    {"allow.auto.create.topics", "false"},
+    {NULL, NULL}};
+
+int kafka_admin_new(const char *brokers, const struct cfg_strmap *properties,
+                    struct kafka_admin **out, char *err, size_t errlen)
+{
+    struct kafka_admin *a = calloc(1, sizeof(*a));
+    rd_kafka_conf_t *conf =
+        conf_build(brokers, admin_defaults, properties, err, errlen);
+    if (!a || !conf)
+        goto fail;
+    char e[512];
+    a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+    if (!a->rk) {
+        snprintf(err, errlen, "creating the admin client: %s", e);
+        goto fail;
+    }
+    *out = a;
+    return 0;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    free(a);
+    return -1;
+}
+
+void kafka_admin_free(struct kafka_admin *a)
+{
+    if (!a)
+        return;
+    rd_kafka_destroy(a->rk);
+    free(a);
+}
+
+int kafka_admin_partitions(struct kafka_admin *a, const char *topic,
+                           int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(a->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = -1;
+    if (!rkt) {
+        snprintf(err, errlen, "topic %s: %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_metadata(a->rk, 0, rkt, &md, timeout_ms);
+    if (e) {
+        snprintf(err, errlen, "metadata of %s: %s", topic,
+                 rd_kafka_err2str(e));
+        goto out;
+    }
+    if (md->topic_cnt != 1) {
+        snprintf(err, errlen, "metadata of %s: %d topics in the answer",
+                 topic, md->topic_cnt);
+        goto out;
+    }
+    e = md->topics[0].err;
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        rc = 0;
+    else if (e)
+        snprintf(err, errlen, "metadata of %s: %s", topic, rd_kafka_err2str(e));
+    else
+        rc = md->topics[0].partition_cnt;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+int kafka_admin_create(struct kafka_admin *a,
+                       const struct kafka_topic_spec *specs, size_t n,
+                       int timeout_ms, char *err, size_t errlen)
+{
+    int rc = -1;
+    rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof(*nt));
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(a->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
+    rd_kafka_event_t *ev = NULL;
+    char e[512];
+    if (!nt)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct kafka_topic_spec *s = &specs[i];
+        nt[i] = rd_kafka_NewTopic_new(s->name, s->partitions,
+                                      s->replication_factor, e, sizeof(e));
+        if (!nt[i]) {
+            snprintf(err, errlen, "topic %s: %s", s->name, e);
+            goto out;
+        }
+        for (size_t j = 0; s->configs && j < s->configs->n; j++)
+            rd_kafka_NewTopic_set_config(nt[i], s->configs->v[j].key,
+                                         s->configs->v[j].value);
+        if (s->compact)
+            rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", "compact");
+    }
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, e, sizeof(e));
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, e, sizeof(e));
+    rd_kafka_CreateTopics(a->rk, nt, n, opts, q);
+    ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+    if (!ev) {
+        snprintf(err, errlen, "creating topics: no answer within %d ms",
+                 timeout_ms + 5000);
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(err, errlen, "creating topics: %s",
+                 rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
+        rd_kafka_event_CreateTopics_result(ev), &cnt);
+    rc = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_resp_err_t te = rd_kafka_topic_result_error(res[i]);
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) /* a peer won */
+            continue;
+        if (te) {
+            const char *why = rd_kafka_topic_result_error_string(res[i]);
+            snprintf(err, errlen, "creating %s: %s", name,
+                     why ? why : rd_kafka_err2str(te));
+            rc = -1;
+            break;
+        }
+        LOG_INF("kafka", "created topic %s", name);
+    }
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(opts);
+    for (size_t i = 0; nt && i < n; i++)
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    free(nt);
+    return rc;
 }

@@ -660,7 +660,8 @@ static int setup(struct rt *rt)
                             5000, err, sizeof(err)) != 0)
         LOG_WRN("kafka", "%s; learnt on first use", err);
     /* A processor that reads EVENT_REPARTITION gets its repartition topic,
-     * made with the inputs' partition count and consumed like them. */
+     * consumed like the inputs (provision.c made it with their partition
+     * count). */
     for (size_t i = 0; i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
         char topic[512];
@@ -670,11 +671,6 @@ static int setup(struct rt *rt)
                               sizeof(topic)) != 0 ||
             !(rt->repart_topics[i] = strdup(topic))) {
             LOG_ERR("runtime", "processor %s: no repartition topic name", ops->name);
-            return -1;
-        }
-        if (kafka_topic_ensure(rt->producer, topic, rt->subscribed[0], 10000,
-                               err, sizeof(err)) != 0) {
-            LOG_ERR("kafka", "repartition topic of %s: %s", ops->name, err);
             return -1;
         }
         rt->subscribed[rt->n_subscribed++] = rt->repart_topics[i];
