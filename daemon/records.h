@@ -38,7 +38,7 @@
       "Input: company registry and market changes (RegistryChange).")         \
     X(EVENT_OPPORTUNITY, opportunity_updates, "crm.opportunity-updates",      \
       "OpportunityUpdate", "opportunity_update", "customer_id", 1,            \
-      "Input: CRM opportunity stage changes (OpportunityUpdate).")           \
+      "Input: CRM opportunity stage changes (OpportunityUpdate).")            \
     X(EVENT_REP_ASSIGNMENT, reps, "ref.reps", "RepAssignment",                \
       "rep_assignment", "rep_id", 0,                                          \
       "Input: each rep's team, manager and time zone (RepAssignment), "       \

@@ -69,8 +69,7 @@ check() { # check <state-dir> <to>
 
 gen 1 $N >"$WORK/first.jsonl"
 produce crm.opportunity-updates "$WORK/first.jsonl" || fail "produce updates"
-"$DS_BIN" run -c "$CFG" $(sets state g-ta) $EN --exit-when-idle 3000 >"$WORK/run1.log" 2>&1 ||
-  fail "daemon exited non-zero (see run1.log)"
+run_until_idle state g-ta run1.log $EN
 check state $N
 pass "$N updates counted per team through ref.reps and the repartition topic"
 
@@ -82,15 +81,7 @@ pass "repartition records spread over the topic's 4 partitions"
 # kill -9 mid-stream with large batches, then restart: counted once.
 gen $((N + 1)) $((3 * N)) >"$WORK/second.jsonl"
 produce crm.opportunity-updates "$WORK/second.jsonl" || fail "produce more updates"
-"$DS_BIN" run -c "$CFG" $(sets state g-ta) $EN --set state.batch_max_events=700 \
-  --set state.batch_interval=30s --set log.level=debug >"$WORK/crash.log" 2>&1 &
-pid=$!
-PIDS+=($pid)
-wait_for 60 grep -qs "committed" "$WORK/crash.log" || fail "crash run never committed"
-sleep 0.5
-kill -9 $pid
-wait $pid 2>/dev/null || true
-"$DS_BIN" run -c "$CFG" $(sets state g-ta) $EN --exit-when-idle 3000 >"$WORK/run2.log" 2>&1 ||
-  fail "restart exited non-zero (see run2.log)"
+crash_mid_stream state g-ta crash.log $EN
+run_until_idle state g-ta run2.log $EN
 check state $((3 * N))
 pass "killed -9 mid-stream and restarted: every update counted exactly once"
