@@ -20,22 +20,29 @@
 enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000,
        MAX_TOPICS = TOPIC_COUNT + CLI_MAX_REPARTITION };
 
-/* The topics the consumer subscribes to (runtime.c's setup()): the inputs
- * an enabled processor reads, then the repartition topics (t->name[] past
- * TOPIC_COUNT). */
-static size_t input_topics(const struct config *cfg, const struct cli_topics *t,
-                           const char **out)
+/* What a topic is to the daemon. Inputs and repartition topics are what
+ * the consumer subscribes to (runtime.c's setup()). */
+enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION };
+
+/* The topics this config uses, into out[] with their roles: the outputs
+ * and the DLQ, the inputs an enabled processor reads (a deployment need
+ * not have the others) and the repartition topics. */
+static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
+                          const char **out, enum topic_role *role)
 {
     uint32_t read = 0;
     size_t n = 0;
     for (size_t i = 0; i < registry_count; i++)
         if (cfg->plugin_enabled[i])
             read |= registry_processors[i]->inputs;
-    for (int k = 0; k < EVENT_KIND_COUNT; k++)
-        if (read & EVENT_MASK(k))
-            out[n++] = cfg->topics.name[records_of_event(k)->id];
-    for (size_t i = TOPIC_COUNT; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
+        const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
+        if (r && r->dir == RECORD_INPUT && !(read & EVENT_MASK(r->kind)))
+            continue;
+        role[n] = !r ? ROLE_REPARTITION
+                     : r->dir == RECORD_INPUT ? ROLE_INPUT : ROLE_OUTPUT;
         out[n++] = t->name[i];
+    }
     return n;
 }
 
@@ -82,13 +89,14 @@ int provision_topics(const struct config *cfg, const char *brokers,
                      size_t errlen)
 {
     struct cli_topics t;
+    const char *topics[MAX_TOPICS];
+    enum topic_role role[MAX_TOPICS];
     int counts[MAX_TOPICS];
     struct kafka_topic_spec missing[MAX_TOPICS];
     size_t n_missing = 0;
     struct kafka_admin *a = NULL;
     cli_config_topics(cfg, &t);
-    const char **topics = t.name;
-    size_t n = t.n;
+    size_t n = used_topics(cfg, &t, topics, role);
     int rc = -1;
 
     if (kafka_admin_new(brokers, &cfg->kafka.properties, &a, err, errlen) != 0)
@@ -104,8 +112,8 @@ int provision_topics(const struct config *cfg, const char *brokers,
     /* A repartition topic must match the inputs: it takes the partition
      * count of the first existing one. */
     int32_t like = (int32_t)cfg->kafka.topic_partitions;
-    for (size_t i = 0; i < TOPIC_COUNT && i < n; i++)
-        if (records_table[i].dir == RECORD_INPUT && counts[i] > 0) {
+    for (size_t i = 0; i < n; i++)
+        if (role[i] == ROLE_INPUT && counts[i] > 0) {
             like = counts[i];
             break;
         }
@@ -114,8 +122,9 @@ int provision_topics(const struct config *cfg, const char *brokers,
             continue;
         missing[n_missing++] = (struct kafka_topic_spec){
             .name = topics[i],
-            .partitions = i >= TOPIC_COUNT ? like
-                                           : (int32_t)cfg->kafka.topic_partitions,
+            .partitions = role[i] == ROLE_REPARTITION
+                              ? like
+                              : (int32_t)cfg->kafka.topic_partitions,
             .replication_factor = (int16_t)cfg->kafka.replication_factor,
             .configs = &cfg->kafka.topic_configs,
         };
@@ -137,11 +146,13 @@ int provision_topics(const struct config *cfg, const char *brokers,
     }
     const char *inputs[MAX_TOPICS];
     int in_counts[MAX_TOPICS];
-    size_t n_inputs = input_topics(cfg, &t, inputs);
-    for (size_t i = 0; i < n_inputs; i++)
-        for (size_t j = 0; j < n; j++)
-            if (!strcmp(inputs[i], topics[j]))
-                in_counts[i] = counts[j];
+    size_t n_inputs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (role[i] == ROLE_OUTPUT)
+            continue;
+        inputs[n_inputs] = topics[i];
+        in_counts[n_inputs++] = counts[i];
+    }
     rc = check_copartitioned(inputs, n_inputs, in_counts, err, errlen);
     if (rc == 0)
         LOG_INF("kafka", "%zu topics ready (%zu created); %zu input topics "

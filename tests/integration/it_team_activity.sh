@@ -7,9 +7,12 @@
 . "$(dirname "$0")/lib.sh"
 EN="--set processors.team_activity.enabled=true"
 if [ "$DS_BROKER" = real ]; then
-  # The shipped topics with 4 partitions; the daemon's start creates the
-  # repartition topic with as many, through the admin API.
+  # The topics of the default processors with 4 partitions, then ref.reps,
+  # which only team_activity reads; the daemon's start creates the
+  # repartition topic with as many partitions, through the admin API.
   start_broker 4
+  "$DS_BIN" create-topics -c "$CFG" $(sets) $EN --set kafka.topic_partitions=4 \
+    >>"$WORK/create-topics.log" 2>&1 || fail "create-topics: $(tail -3 "$WORK/create-topics.log")"
 else
   # dev-kafka makes the config's topics, the repartition topic of the
   # group's enabled processors among them (the mock has no admin API).
