@@ -200,6 +200,24 @@ static int ta_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
     }
 }
 
+/* See processor_ops.state_keys: the rep or the team the event is for. */
+static size_t ta_state_keys(const void *inst, const struct event *ev,
+                            struct state_key *out, size_t max)
+{
+    (void)inst;
+    const char *suffix = NULL;
+    if (ev->kind == EVENT_REP_ASSIGNMENT)
+        suffix = TA_REP_SUFFIX;
+    else if (ev->kind == EVENT_REPARTITION && ev->u.repartition.len)
+        suffix = ev->u.repartition.data[0] == TA_TO_REP    ? TA_REP_SUFFIX
+                 : ev->u.repartition.data[0] == TA_TO_TEAM ? TA_TEAM_SUFFIX
+                                                           : NULL;
+    if (!max || !suffix || !ev->key)
+        return 0;
+    out[0] = (struct state_key){{ev->key, suffix}};
+    return 1;
+}
+
 const struct processor_ops processor_team_activity = {
     .name = "team_activity",
     .description = "Opportunity updates and wins per sales team, through "
@@ -214,5 +232,6 @@ const struct processor_ops processor_team_activity = {
     .state_encode = team_activity_state_encode,
     .state_decode = team_activity_state_decode,
     .state_free = team_activity_state_free,
+    .state_keys = ta_state_keys,
     .state_to_json = team_activity_state_to_json,
 };

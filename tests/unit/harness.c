@@ -202,6 +202,8 @@ static int queue_repartition(void *arg, size_t proc, const char *key,
     return 0;
 }
 
+static void check_state_keys(struct harness *h, const struct event *ev);
+
 /* Hands sent record i back to the processor, from partition 0 of its
  * repartition topic at offset i. */
 static int deliver(struct harness *h, size_t i)
@@ -218,6 +220,8 @@ static int deliver(struct harness *h, size_t i)
     ev.src.offset = (int64_t)i;
     ctx_begin(&h->ctx, 0, &ev);
     int rc = h->ops->handle(h->inst, &h->ctx, &ev);
+    if (rc == 0)
+        check_state_keys(h, &ev);
     store_flush(h->store, NULL);
     return rc;
 }
