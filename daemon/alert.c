@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const kind_names[] = {"LeadRerating", "CoachingAlert",
-                                         "MeetingSummary"};
 static const char *const category_names[] = {
     "DISCOVERY_TIME",       "SELF_FOCUS", "UNANSWERED_OBJECTION",
     "MISSED_CONTEXT",       "TALK_RATIO", "MONOLOGUE",
@@ -24,7 +22,11 @@ static const char *const severity_names[] = {"INFO", "WARNING", "RED"};
 #define NAME_OF(table, v)                                                     \
     ((size_t)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(v)] : "?")
 
-const char *alert_kind_name(enum alert_kind k) { return NAME_OF(kind_names, k); }
+const char *alert_kind_name(enum alert_kind k)
+{
+    const struct record_def *r = records_of_alert((int)k);
+    return r ? r->record : "?";
+}
 const char *coaching_category_name(enum coaching_category c)
 {
     return NAME_OF(category_names, c);

@@ -1,5 +1,5 @@
 /*
- * alert.h - the output records of CONTRACT.md as plain C structs.
+ * alert.h - the output records (records.h) as plain C structs.
  *
  * A processor fills one of these and hands it to ctx_emit(); the runtime
  * stamps the provenance (trigger event, source topic/partition/offset, event
@@ -14,10 +14,11 @@
 
 #include "event.h"
 
+/* One per output row of records.h, in its order. */
 enum alert_kind {
-    ALERT_LEAD_RERATING = 0,
-    ALERT_COACHING,
-    ALERT_MEETING_SUMMARY,
+#define DS_X_ALERT_KIND(kind, ...) kind,
+    DS_OUTPUT_RECORDS(DS_X_ALERT_KIND)
+#undef DS_X_ALERT_KIND
     ALERT_KIND_COUNT
 };
 

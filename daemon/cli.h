@@ -1,7 +1,7 @@
 /*
  * cli.h - the subcommands of the `dealstream` binary and what they share.
  *
- * Exit codes (CONTRACT.md): 0 ok, 64 usage, 78 configuration, 1 runtime.
+ * Exit codes (the contract; README.md): 0 ok, 64 usage, 78 configuration, 1 runtime.
  */
 #ifndef DS_CLI_H
 #define DS_CLI_H
@@ -34,8 +34,15 @@ int cli_load_config(const struct cli_common *c, struct config **cfg);
 int cli_brokers(const struct config *cfg, bool allow_embedded,
                 struct kafka_mock **mock, const char **brokers);
 
-/* All topics named by the config, inputs, outputs and the DLQ. */
-size_t cli_config_topics(const struct config *cfg, const char **out, size_t max);
+/* Every topic the config names - inputs, outputs, the DLQ - and the
+ * repartition topic of each enabled processor that has one. */
+#define CLI_MAX_REPARTITION 16
+struct cli_topics {
+    const char *name[TOPIC_COUNT + CLI_MAX_REPARTITION];
+    size_t n;
+    char repartition[CLI_MAX_REPARTITION][256]; /* storage for their names */
+};
+void cli_config_topics(const struct config *cfg, struct cli_topics *out);
 
 /* A whole decimal number within [min, max] for a command-line option;
  * 0, or -1 after printing what was wrong. */

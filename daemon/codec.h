@@ -92,6 +92,12 @@ int codec_json_to_message(struct codec *c, const char *record,
 int codec_avro_to_json(struct codec *c, const void *val, size_t vlen,
                        struct buf *out, char *err, size_t errlen);
 
+/* Whether records of input kind k can be decoded: its reader schema is in
+ * schemas.dir and an id in schemas.ids names it. An input without them
+ * (one added after the config was written) is not an error until
+ * something reads it; its messages go to the DLQ as unknown_schema_id. */
+bool codec_reads(const struct codec *c, enum event_kind k);
+
 /* The record name of an alert kind: "LeadRerating", "CoachingAlert",
  * "MeetingSummary"; NULL for an invalid kind. Input records: see
  * event_record_name(). */

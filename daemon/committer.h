@@ -1,11 +1,11 @@
 /*
  * committer.h - a thread that writes closed batches to RocksDB, in order.
  *
- * The RocksDB write of a batch (memtable inserts for every dirty object plus
- * the WAL append) was ~16 % of the processing thread's time; this module
- * moves it to a thread of its own, so the loop applies the next batch while
- * the previous one is written. Batches are written strictly in the order
- * they were submitted: the offsets stored with them must only move forward.
+ * The RocksDB write of a batch (memtable inserts and the WAL append) is
+ * moved off the processing thread, so the loop applies the next batch
+ * while the previous one is written. Batches are written strictly in the
+ * order they were submitted: the offsets stored with them only move
+ * forward.
  *
  * Ownership: a submitted batch stays the caller's, but the caller must not
  * touch it until committer_written() has counted it.

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "records.h"
+
 enum cfg_type {
     CFG_BOOL = 0, /* bool */
     CFG_INT,      /* int64_t */
@@ -87,6 +89,9 @@ struct config_table {
      * static/constant message reported at the section's location. */
     const char *(*check)(const void *obj);
     const char *doc; /* optional paragraph for the docs */
+    /* A processor's section: processors.<name>.enabled defaults to false,
+     * for a processor that needs topics a deployment may not have. */
+    bool off_by_default;
 };
 
 /* Helpers for declaring keys. `T` is the struct, `F` the field. */
@@ -123,16 +128,17 @@ struct config_kafka {
     struct cfg_strmap topic_configs; /* topic configs of the topics it creates */
 };
 
+/* One topic name per row of records.h: by config key (topics.transcripts)
+ * or by enum topic_id (topics.name[TOPIC_transcripts]). */
 struct config_topics {
-    char *transcripts;
-    char *doc_annotations;
-    char *iot_alerts;
-    char *registry_changes;
-    char *opportunity_updates;
-    char *lead_ratings;
-    char *coaching_alerts;
-    char *meeting_metrics;
-    char *dlq;
+    union {
+        struct {
+#define DS_X_TOPIC_FIELD(kind, key, ...) char *key;
+            DS_TOPICS(DS_X_TOPIC_FIELD)
+#undef DS_X_TOPIC_FIELD
+        };
+        char *name[TOPIC_COUNT];
+    };
 };
 
 struct config_schemas {

@@ -4,6 +4,8 @@
  */
 #include "ctx.h"
 
+#include "repartition.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,10 +19,19 @@ void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,
     ctx->sink_arg = sink_arg;
 }
 
+void ctx_set_repartition(struct proc_ctx *ctx, ctx_repartition_fn fn, void *arg)
+{
+    ctx->repartition = fn;
+    ctx->repartition_arg = arg;
+}
+
+void ctx_destroy(struct proc_ctx *ctx) { buf_free(&ctx->repartition_buf); }
+
 void ctx_begin(struct proc_ctx *ctx, size_t proc, const struct event *ev)
 {
     ctx->proc = proc;
     ctx->ev = ev;
+    ctx->repartition_seq = 0;
     ctx->failed = false;
     ctx->fail[0] = '\0';
 }
@@ -86,6 +97,19 @@ int ctx_emit(struct proc_ctx *ctx, struct alert *a)
     alert_compute_id(a);
     ctx->emitted++;
     return ctx->sink ? ctx->sink(ctx->sink_arg, a) : 0;
+}
+
+int ctx_repartition(struct proc_ctx *ctx, const char *key, const void *data,
+                    size_t len)
+{
+    if (!ctx->repartition || !ctx->ev || !key || !*key)
+        return -1;
+    repartition_encode(&ctx->repartition_buf, &ctx->ev->src,
+                       ctx->repartition_seq++, ctx->ev->event_id,
+                       ctx->ev->event_time, data, len);
+    return ctx->repartition(ctx->repartition_arg, ctx->proc, key,
+                            ctx->repartition_buf.data,
+                            ctx->repartition_buf.len);
 }
 
 void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)

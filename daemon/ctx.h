@@ -14,6 +14,9 @@
 #include "store.h"
 
 typedef int (*ctx_sink_fn)(void *arg, const struct alert *a);
+/* Where ctx_repartition() sends: processor index, key, framed value. */
+typedef int (*ctx_repartition_fn)(void *arg, size_t proc, const char *key,
+                                  const void *val, size_t vlen);
 
 struct proc_ctx {
     struct store *store;
@@ -24,10 +27,18 @@ struct proc_ctx {
     char fail[256];
     bool failed;
     uint64_t emitted; /* alerts emitted through this context */
+    ctx_repartition_fn repartition; /* NULL: ctx_repartition() fails */
+    void *repartition_arg;
+    uint32_t repartition_seq; /* records sent by this handle() call */
+    struct buf repartition_buf;
 };
 
 void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,
               void *sink_arg);
+/* Where ctx_repartition() sends its records. */
+void ctx_set_repartition(struct proc_ctx *ctx, ctx_repartition_fn fn, void *arg);
+/* Frees what the context holds (not the store). */
+void ctx_destroy(struct proc_ctx *ctx);
 /* Points the context at processor `proc` handling `ev` (NULL: timer). */
 void ctx_begin(struct proc_ctx *ctx, size_t proc, const struct event *ev);
 /* The reason given with ctx_fail(), or a generic one; NULL if none. */

@@ -29,30 +29,28 @@
 #include "runtime.h"
 #include "tmpdir.h"
 
-struct demo_input {
-    const char *file; /* examples/<file>.jsonl */
-    const char *topic;
-};
-
-/* Produces the inputs' sample events (n entries, unused ones NULL), then
- * runs the daemon until it has been idle for a moment. */
-static int demo_round(const struct config *cfg, const char *brokers,
-                      const struct demo_input *inputs, size_t n)
+/* Produces the sample events of the inputs whose demo round (records.h)
+ * is `round`, from examples/<config key>.jsonl, then runs the daemon until
+ * it has been idle for a moment. */
+static int demo_round(const struct config *cfg, const char *brokers, int round)
 {
-    for (size_t i = 0; i < n && inputs[i].file; i++) {
+    for (size_t i = 0; i < TOPIC_COUNT; i++) {
+        const struct record_def *r = &records_table[i];
+        if (r->dir != RECORD_INPUT || r->demo_round != round)
+            continue;
         char file[4096];
         snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
-                 inputs[i].file);
+                 r->topic_key);
         FILE *in = fopen(file, "r");
         if (!in)
             continue; /* a processor without sample data yet */
+        const char *topic = cfg->topics.name[i];
         size_t produced = 0;
-        int refused =
-            cli_produce_lines(cfg, brokers, inputs[i].topic, in, file, &produced);
+        int refused = cli_produce_lines(cfg, brokers, topic, in, file, &produced);
         fclose(in);
         if (refused != 0)
             return -1;
-        printf("  produced %3zu sample events to %s\n", produced, inputs[i].topic);
+        printf("  produced %3zu sample events to %s\n", produced, topic);
     }
     struct runtime_opts o = {.cfg = cfg,
                              .brokers = brokers,
@@ -227,13 +225,6 @@ int cmd_demo(int argc, char **argv)
 
     printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
            brokers);
-    const struct config_topics *t = &cfg->topics;
-    const struct demo_input rounds[][4] = {
-        {{"registry_changes", t->registry_changes},
-         {"iot_alerts", t->iot_alerts},
-         {"doc_annotations", t->doc_annotations},
-         {"opportunity_updates", t->opportunity_updates}},
-        {{"transcripts", t->transcripts}}};
     const char *round_names[] = {"the customers' context", "the meetings"};
     rc = EXIT_RUNTIME;
     /* Each round joins a consumer group of its own: rejoining the group
@@ -241,13 +232,12 @@ int cmd_demo(int argc, char **argv)
      * rebalance. Where a round starts reading comes from the offsets
      * stored with the state, not from the group. */
     char *group = cfg->kafka.group_id;
-    for (size_t r = 0; r < sizeof(rounds) / sizeof(rounds[0]); r++) {
+    for (size_t r = 0; r < sizeof(round_names) / sizeof(round_names[0]); r++) {
         char round_group[256];
         snprintf(round_group, sizeof(round_group), "%s-%zu", group, r + 1);
         cfg->kafka.group_id = round_group;
         printf("%s%s:\n", r ? "\n" : "", round_names[r]);
-        int failed = demo_round(cfg, brokers, rounds[r],
-                                sizeof(rounds[r]) / sizeof(rounds[r][0]));
+        int failed = demo_round(cfg, brokers, (int)r + 1);
         cfg->kafka.group_id = group;
         if (failed)
             goto out;
@@ -259,12 +249,19 @@ int cmd_demo(int argc, char **argv)
         LOG_ERR("demo", "%s", err);
         goto out;
     }
-    printf("%s:\n", t->lead_ratings);
-    size_t n = print_topic(cfg, codec, brokers, t->lead_ratings, print_rerating);
-    printf("\n%s:\n", t->coaching_alerts);
-    n += print_topic(cfg, codec, brokers, t->coaching_alerts, print_coaching);
-    printf("\n%s:\n", t->meeting_metrics);
-    n += print_topic(cfg, codec, brokers, t->meeting_metrics, print_summary);
+    /* Every output topic, with the printer of its kind (or none). */
+    static void (*const printers[ALERT_KIND_COUNT])(json_t *) = {
+        [ALERT_LEAD_RERATING] = print_rerating,
+        [ALERT_COACHING] = print_coaching,
+        [ALERT_MEETING_SUMMARY] = print_summary};
+    size_t n = 0;
+    for (int k = 0; k < ALERT_KIND_COUNT; k++) {
+        const char *topic = cfg->topics.name[records_of_alert(k)->id];
+        if (!printers[k])
+            continue;
+        printf("%s%s:\n", k ? "\n" : "", topic);
+        n += print_topic(cfg, codec, brokers, topic, printers[k]);
+    }
     printf("\n%zu alerts read back from Kafka.\n", n);
     rc = EXIT_OK;
 out:

@@ -1,17 +1,12 @@
 /*
  * event.c - names of the input enums, shared by the codec, the config
- * tables and the processors so one spelling is used everywhere.
+ * tables and the processors so one spelling is used everywhere. The kinds'
+ * names come from the table in records.c.
  */
 #include "event.h"
 
 #include <string.h>
 
-static const char *const kind_names[] = {
-    "transcripts", "doc_annotations", "iot_alerts", "registry_changes",
-    "opportunity_updates"};
-static const char *const record_names[] = {
-    "TranscriptSegment", "DocumentAnnotation", "IotAlert", "RegistryChange",
-    "OpportunityUpdate"};
 static const char *const role_names[] = {"REP", "CUSTOMER", "OTHER", NULL};
 static const char *const doc_type_names[] = {
     "VISIT_REPORT", "INTERVIEW_NOTE", "QUOTE", "PROPOSAL",
@@ -34,8 +29,18 @@ static const char *const entity_names[] = {
          ? (table)[(v)]                                                       \
          : "?")
 
-const char *event_kind_name(enum event_kind k) { return NAME_OF(kind_names, k); }
-const char *event_record_name(enum event_kind k) { return NAME_OF(record_names, k); }
+const char *event_kind_name(enum event_kind k)
+{
+    const struct record_def *r = records_of_event((int)k);
+    return r ? r->topic_key : "?";
+}
+
+const char *event_record_name(enum event_kind k)
+{
+    const struct record_def *r = records_of_event((int)k);
+    return r ? r->record : "?";
+}
+
 const char *role_name(enum role r) { return NAME_OF(role_names, r); }
 const char *doc_type_name(enum doc_type t) { return NAME_OF(doc_type_names, t); }
 const char *doc_source_name(enum doc_source s) { return NAME_OF(source_names, s); }

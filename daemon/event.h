@@ -1,5 +1,5 @@
 /*
- * event.h - the input records of CONTRACT.md as plain C structs.
+ * event.h - the input records (records.h) as plain C structs.
  *
  * The codec decodes Avro into these, so processors never see Avro. Every
  * string is valid UTF-8 (the codec rejects anything else to the DLQ) and lives
@@ -14,13 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "records.h"
+
+/* One per input row of records.h, in its order. */
 enum event_kind {
-    EVENT_TRANSCRIPT = 0,
-    EVENT_ANNOTATION,
-    EVENT_IOT,
-    EVENT_REGISTRY,
-    EVENT_OPPORTUNITY,
-    EVENT_KIND_COUNT
+#define DS_X_EVENT_KIND(kind, ...) kind,
+    DS_INPUT_RECORDS(DS_X_EVENT_KIND)
+#undef DS_X_EVENT_KIND
+    EVENT_KIND_COUNT,
+    /* Not a topic of the table: a processor's own records read back from
+     * its repartition topic (ctx_repartition()); only that processor
+     * sees them, when its inputs include EVENT_MASK(EVENT_REPARTITION). */
+    EVENT_REPARTITION = EVENT_KIND_COUNT
 };
 
 #define EVENT_MASK(kind) (1u << (kind))
@@ -128,6 +133,15 @@ struct opportunity_update {
     double amount;
 };
 
+/* Who a rep reports to; keyed by rep_id (ref.reps). */
+struct rep_assignment {
+    const char *rep_id;
+    const char *name;
+    const char *team_id;
+    const char *manager_id;
+    const char *time_zone; /* NULL when absent; an IANA name, "Europe/Berlin" */
+};
+
 /* Where a record came from; alerts carry it back to their consumers. */
 struct event_source {
     const char *topic;
@@ -135,10 +149,25 @@ struct event_source {
     int64_t offset;
 };
 
+/* A record a processor sent itself through its repartition topic, keyed
+ * by something other than the customer; the bytes are its own encoding. */
+struct repartition_record {
+    const uint8_t *data;
+    size_t len;
+    /* The input record whose handling sent it, and its number among the
+     * records that handling sent (from 0): together they identify it, so
+     * a copy re-sent after a crash can be recognised. */
+    struct event_source origin;
+    uint32_t seq;
+};
+
 struct event {
     enum event_kind kind;
-    const char *event_id;
-    const char *customer_id;
+    /* The message key: the value of the record's key field (records.h),
+     * the customer id on most topics. Set by the codec. */
+    const char *key;
+    const char *event_id;    /* NULL for records without one (RepAssignment) */
+    const char *customer_id; /* NULL for records not keyed by customer */
     int64_t event_time; /* ms since epoch */
     struct event_source src;
     union {
@@ -147,6 +176,8 @@ struct event {
         struct iot_alert iot;
         struct registry_change registry;
         struct opportunity_update opportunity;
+        struct rep_assignment rep;
+        struct repartition_record repartition;
     } u;
 };
 

@@ -1,7 +1,7 @@
 /*
  * kafka.c - librdkafka behind our own types.
  *
- * Choices that matter (see DESIGN.md):
+ * Choices that matter:
  *  - rd_kafka_consumer_poll() one message at a time: 2.0.x's batch-consume
  *    calls lose messages around pause/seek/rebalance.
  *  - enable.auto.offset.store=false: only offsets whose effects are in the

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "provision.h"
 #include "registry.h"
+#include "repartition.h"
 #include "runtime.h"
 
 volatile sig_atomic_t cli_stop;
@@ -70,18 +71,21 @@ int cli_parse_long(const char *opt, const char *s, long min, long max,
     return 0;
 }
 
-size_t cli_config_topics(const struct config *cfg, const char **out, size_t max)
+void cli_config_topics(const struct config *cfg, struct cli_topics *out)
 {
-    const struct config_topics *t = &cfg->topics;
-    const char *all[] = {t->transcripts,       t->doc_annotations,
-                         t->iot_alerts,        t->registry_changes,
-                         t->opportunity_updates, t->lead_ratings,
-                         t->coaching_alerts,   t->meeting_metrics,
-                         t->dlq};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
-        out[n++] = all[i];
-    return n;
+    size_t r = 0;
+    out->n = 0;
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        out->name[out->n++] = cfg->topics.name[i];
+    for (size_t i = 0; i < registry_count && r < CLI_MAX_REPARTITION; i++) {
+        const struct processor_ops *ops = registry_processors[i];
+        if (!cfg->plugin_enabled[i] ||
+            !(ops->inputs & EVENT_MASK(EVENT_REPARTITION)) ||
+            repartition_topic(cfg->kafka.group_id, ops->name, out->repartition[r],
+                              sizeof(out->repartition[r])) != 0)
+            continue;
+        out->name[out->n++] = out->repartition[r++];
+    }
 }
 
 int cli_brokers(const struct config *cfg, bool allow_embedded,
@@ -100,10 +104,10 @@ int cli_brokers(const struct config *cfg, bool allow_embedded,
                 "kafka.bootstrap_servers=$(cat F)\n");
         return EXIT_CONFIG;
     }
-    const char *topics[16];
-    size_t n = cli_config_topics(cfg, topics, 16);
+    struct cli_topics topics;
+    cli_config_topics(cfg, &topics);
     char err[512];
-    if (kafka_mock_start(1, topics, n, (int)cfg->kafka.embedded_partitions,
+    if (kafka_mock_start(1, topics.name, topics.n, (int)cfg->kafka.embedded_partitions,
                          mock, err, sizeof(err)) != 0) {
         LOG_ERR("main", "embedded broker: %s", err);
         return EXIT_RUNTIME;

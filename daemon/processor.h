@@ -1,16 +1,17 @@
 /*
  * processor.h - what a processor is, and what it may ask of the runtime.
  *
- * A processor is one file in processors/ exporting one
+ * A processor is a folder processors/<name>/ exporting one
  * `const struct processor_ops`. Its logic is pure over (event, state, config)
  * -> (state', alerts): it reads and writes its state and emits alerts only
  * through the `struct proc_ctx` it is handed, so it is unit-tested with an
  * in-memory store and no Kafka, RocksDB or sleeps.
  *
  * State is a set of objects in the processor's own namespace, keyed by a
- * string the processor chooses; the key must start with the customer id
- * (the Kafka key) followed by '/' or end there, so a customer's state lives
- * with its partition. The processor owns the object's type: it supplies
+ * string the processor chooses; the key must start with the event's key
+ * (ev->key: the customer id on customer topics) followed by '/' or end
+ * there, so a key's state lives with its partition. State keyed by
+ * anything else gets there through ctx_repartition(). The processor owns the object's type: it supplies
  * new/encode/decode/free/to_json. The runtime caches decoded objects and
  * writes dirty ones back once per batch, in the same RocksDB WriteBatch as
  * the input offsets.
@@ -105,6 +106,18 @@ void ctx_state_foreach(struct proc_ctx *ctx,
  * encoded and produced at once; everything it points to is borrowed.
  */
 int ctx_emit(struct proc_ctx *ctx, struct alert *a);
+
+/*
+ * Sends `len` bytes of the processor's own encoding to its repartition
+ * topic under `key` (repartition.h); they come back to its handle() as an
+ * event of kind EVENT_REPARTITION whose key is `key`, in the partition
+ * that owns it. Only during handle(). Delivery is at least once: after a
+ * crash the batch that sent a record is applied again and sends it again,
+ * with the same origin and seq, so the receiving side can skip copies it
+ * has applied. 0, or -1 when it cannot be sent.
+ */
+int ctx_repartition(struct proc_ctx *ctx, const char *key, const void *data,
+                    size_t len);
 
 /* Records why handle() is about to return -1 (for the DLQ headers). */
 void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)

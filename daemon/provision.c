@@ -15,19 +15,35 @@
 
 #include "log.h"
 #include "now.h"
+#include "registry.h"
 
-enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000, MAX_TOPICS = 32 };
+enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000,
+       MAX_TOPICS = TOPIC_COUNT + CLI_MAX_REPARTITION };
 
-/* The topics the consumer subscribes to (runtime.c's setup()). */
-static size_t input_topics(const struct config *cfg, const char **out)
+/* What a topic is to the daemon. Inputs and repartition topics are what
+ * the consumer subscribes to (runtime.c's setup()). */
+enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION };
+
+/* The topics this config uses, into out[] with their roles: the outputs
+ * and the DLQ, the inputs an enabled processor reads (a deployment need
+ * not have the others) and the repartition topics. */
+static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
+                          const char **out, enum topic_role *role)
 {
-    const struct config_topics *t = &cfg->topics;
-    out[0] = t->transcripts;
-    out[1] = t->doc_annotations;
-    out[2] = t->iot_alerts;
-    out[3] = t->registry_changes;
-    out[4] = t->opportunity_updates;
-    return 5;
+    uint32_t read = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < registry_count; i++)
+        if (cfg->plugin_enabled[i])
+            read |= registry_processors[i]->inputs;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
+        if (r && r->dir == RECORD_INPUT && !(read & EVENT_MASK(r->kind)))
+            continue;
+        role[n] = !r ? ROLE_REPARTITION
+                     : r->dir == RECORD_INPUT ? ROLE_INPUT : ROLE_OUTPUT;
+        out[n++] = t->name[i];
+    }
+    return n;
 }
 
 /* Partition counts of topics[], retried while a topic just created is not
@@ -72,12 +88,15 @@ int provision_topics(const struct config *cfg, const char *brokers,
                      bool create, volatile sig_atomic_t *stop, char *err,
                      size_t errlen)
 {
+    struct cli_topics t;
     const char *topics[MAX_TOPICS];
+    enum topic_role role[MAX_TOPICS];
     int counts[MAX_TOPICS];
     struct kafka_topic_spec missing[MAX_TOPICS];
     size_t n_missing = 0;
     struct kafka_admin *a = NULL;
-    size_t n = cli_config_topics(cfg, topics, MAX_TOPICS);
+    cli_config_topics(cfg, &t);
+    size_t n = used_topics(cfg, &t, topics, role);
     int rc = -1;
 
     if (kafka_admin_new(brokers, &cfg->kafka.properties, &a, err, errlen) != 0)
@@ -90,12 +109,22 @@ int provision_topics(const struct config *cfg, const char *brokers,
         LOG_RL(LOG_WARN, "kafka", "waiting for the cluster: %s", err);
         usleep(500 * 1000);
     }
+    /* A repartition topic must match the inputs: it takes the partition
+     * count of the first existing one. */
+    int32_t like = (int32_t)cfg->kafka.topic_partitions;
+    for (size_t i = 0; i < n; i++)
+        if (role[i] == ROLE_INPUT && counts[i] > 0) {
+            like = counts[i];
+            break;
+        }
     for (size_t i = 0; i < n; i++) {
         if (counts[i] > 0)
             continue;
         missing[n_missing++] = (struct kafka_topic_spec){
             .name = topics[i],
-            .partitions = (int32_t)cfg->kafka.topic_partitions,
+            .partitions = role[i] == ROLE_REPARTITION
+                              ? like
+                              : (int32_t)cfg->kafka.topic_partitions,
             .replication_factor = (int16_t)cfg->kafka.replication_factor,
             .configs = &cfg->kafka.topic_configs,
         };
@@ -117,11 +146,13 @@ int provision_topics(const struct config *cfg, const char *brokers,
     }
     const char *inputs[MAX_TOPICS];
     int in_counts[MAX_TOPICS];
-    size_t n_inputs = input_topics(cfg, inputs);
-    for (size_t i = 0; i < n_inputs; i++)
-        for (size_t j = 0; j < n; j++)
-            if (!strcmp(inputs[i], topics[j]))
-                in_counts[i] = counts[j];
+    size_t n_inputs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (role[i] == ROLE_OUTPUT)
+            continue;
+        inputs[n_inputs] = topics[i];
+        in_counts[n_inputs++] = counts[i];
+    }
     rc = check_copartitioned(inputs, n_inputs, in_counts, err, errlen);
     if (rc == 0)
         LOG_INF("kafka", "%zu topics ready (%zu created); %zu input topics "

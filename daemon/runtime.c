@@ -2,24 +2,16 @@
  * runtime.c - one processing thread per instance; librdkafka has its own
  * I/O threads and the consumer group spreads partitions over instances.
  *
- * Delivery guarantees:
- *  - state effects exactly once: a batch's state and the offsets of the
- *    records it applied are written in one RocksDB WriteBatch, and on
- *    assignment each partition resumes from the offset stored with it;
- *  - alerts at least once with deterministic ids: they are produced as soon
- *    as a processor emits them, and a batch is committed only after every
- *    alert it caused is acknowledged. After a crash, the records of the
- *    uncommitted batch are applied again and their alerts re-emitted with
- *    the same ids.
- *  - the loop does not wait for those acknowledgements: a closed batch (its
- *    state objects encoded into a WriteBatch with its offsets, by the
- *    store's sealing thread) waits in a short FIFO while the next batch is
- *    applied, and is handed to the commit thread (committer.c) as soon as
- *    the alerts it caused are acknowledged, oldest first. Waiting in the
- *    loop made every commit a 40-50 ms pause, and the RocksDB write itself
- *    took ~16 % of the loop thread (docs/PERFORMANCE.md).
- *  - a record that cannot be decoded or processed goes to the DLQ with its
- *    original key and value and headers naming the reason; the loop goes on.
+ * State effects exactly once: a batch's state and the offsets of the
+ * records it applied go into one RocksDB WriteBatch, and on assignment each
+ * partition resumes from the offset stored with it. Alerts at least once
+ * with deterministic ids: produced as soon as a processor emits them, and
+ * a batch is committed only after every alert it caused is acknowledged,
+ * so after a crash the uncommitted batch re-emits the same ids. The loop
+ * does not wait for those acknowledgements: a closed batch waits in a
+ * short FIFO while the next one is applied, then goes to the commit thread
+ * (committer.c), oldest first. A record that cannot be decoded or
+ * processed goes to the DLQ with headers naming the reason.
  */
 #include "runtime.h"
 
@@ -35,6 +27,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "now.h"
+#include "repartition.h"
 #include "state.h"
 #include "store.h"
 
@@ -84,6 +77,7 @@ struct pending {
 struct ahead {
     struct kafka_msg m;
     int kind;       /* -1: no processor reads its topic */
+    size_t proc;    /* EVENT_REPARTITION: the processor it goes back to */
     bool decoded;   /* ev holds the record; else cerr says why not */
     struct event ev;
     struct codec_error cerr;
@@ -106,7 +100,10 @@ struct rt {
     struct ahead ahead[RT_AHEAD]; /* polled, not applied: a ring */
     size_t ahead_first, n_ahead;
     void **inst; /* per processor, NULL when disabled */
-    const char *input_topics[EVENT_KIND_COUNT];
+    const char *input_topics[EVENT_KIND_COUNT]; /* NULL: no processor reads it */
+    char **repart_topics; /* per processor: its repartition topic, or NULL */
+    const char **subscribed; /* inputs, then repartition topics */
+    size_t n_subscribed;
     const char *alert_topics[ALERT_KIND_COUNT];
 
     struct tp_offset *offsets; /* applied in the open batch */
@@ -170,6 +167,28 @@ static int sink(void *arg, const struct alert *a)
     rt->stats.alerts++;
     LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
             a->alert_id, cid);
+    return 0;
+}
+
+/* ctx_repartition(): counted with the batch like an alert, so the batch
+ * is committed only once its repartition records are acknowledged. */
+static int repartition_sink(void *arg, size_t proc, const char *key,
+                            const void *val, size_t vlen)
+{
+    struct rt *rt = arg;
+    char err[256];
+    if (!rt->repart_topics[proc]) {
+        LOG_RL(LOG_ERROR, "runtime", "processor %s has no repartition topic "
+               "(its inputs lack EVENT_REPARTITION)", rt->o->procs[proc]->name);
+        return -1;
+    }
+    if (kafka_produce(rt->producer, rt->repart_topics[proc], key, strlen(key),
+                      val, vlen, NULL, 0, err, sizeof(err)) != 0) {
+        LOG_RL(LOG_ERROR, "runtime", "%s", err);
+        rt->delivery_failed = true;
+        return -1;
+    }
+    rt->inflight[rt->batch_no % RT_RING]++;
     return 0;
 }
 
@@ -405,12 +424,28 @@ static void assigned(void *arg, size_t n)
 
 /* ---- records ------------------------------------------------------------ */
 
-static int kind_of_topic(const struct rt *rt, const char *topic)
+/* The kind a topic carries, -1 for none; for a repartition topic
+ * EVENT_REPARTITION and *proc, the processor it belongs to. */
+static int kind_of_topic(const struct rt *rt, const char *topic, size_t *proc)
 {
     for (int k = 0; k < EVENT_KIND_COUNT; k++)
-        if (strcmp(rt->input_topics[k], topic) == 0)
+        if (rt->input_topics[k] && strcmp(rt->input_topics[k], topic) == 0)
             return k;
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        if (rt->repart_topics[i] && strcmp(rt->repart_topics[i], topic) == 0) {
+            *proc = i;
+            return EVENT_REPARTITION;
+        }
+    }
     return -1;
+}
+
+/* Whether processor i handles the record waiting in a. */
+static bool reads(const struct rt *rt, size_t i, const struct ahead *a)
+{
+    if (!rt->inst[i] || !(rt->o->procs[i]->inputs & EVENT_MASK(a->kind)))
+        return false;
+    return a->kind != EVENT_REPARTITION || a->proc == i;
 }
 
 /* Decodes a polled record into the look-ahead ring and starts on its
@@ -419,18 +454,25 @@ static void take(struct rt *rt, const struct kafka_msg *m)
 {
     struct ahead *a = &rt->ahead[(rt->ahead_first + rt->n_ahead) % RT_AHEAD];
     a->m = *m;
-    a->kind = kind_of_topic(rt, m->topic);
+    a->kind = kind_of_topic(rt, m->topic, &a->proc);
     a->n_hash = 0;
     memset(&a->cerr, 0, sizeof(a->cerr));
     arena_reset(a->arena);
-    a->decoded = a->kind >= 0 &&
-                 codec_decode_event(rt->codec, (enum event_kind)a->kind, m->key,
-                                    m->klen, m->value, m->vlen, a->arena,
-                                    &a->ev, &a->cerr) == 0;
+    if (a->kind == EVENT_REPARTITION) {
+        a->decoded = repartition_decode(m->key, m->klen, m->value, m->vlen,
+                                        a->arena, &a->ev, a->cerr.message,
+                                        sizeof(a->cerr.message)) == 0;
+        if (!a->decoded)
+            a->cerr.reason = "decode_failed";
+    } else {
+        a->decoded = a->kind >= 0 &&
+                     codec_decode_event(rt->codec, (enum event_kind)a->kind,
+                                        m->key, m->klen, m->value, m->vlen,
+                                        a->arena, &a->ev, &a->cerr) == 0;
+    }
     for (size_t i = 0; a->decoded && i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
-        if (!rt->inst[i] || !ops->state_keys ||
-            !(ops->inputs & EVENT_MASK(a->kind)))
+        if (!ops->state_keys || !reads(rt, i, a))
             continue;
         struct state_key keys[RT_AHEAD_KEYS];
         size_t n = ops->state_keys(rt->inst[i], &a->ev, keys,
@@ -472,7 +514,7 @@ static void apply(struct rt *rt)
     ev->src.offset = m->offset;
     for (size_t i = 0; i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
-        if (!rt->inst[i] || !(ops->inputs & EVENT_MASK(a->kind)))
+        if (!reads(rt, i, a))
             continue;
         ctx_begin(&rt->ctx, i, ev);
         if (ops->handle(rt->inst[i], &rt->ctx, ev) != 0)
@@ -514,14 +556,22 @@ static int setup(struct rt *rt)
     const struct config *cfg = rt->cfg;
     char err[512];
     const struct config_topics *t = &cfg->topics;
-    rt->input_topics[EVENT_TRANSCRIPT] = t->transcripts;
-    rt->input_topics[EVENT_ANNOTATION] = t->doc_annotations;
-    rt->input_topics[EVENT_IOT] = t->iot_alerts;
-    rt->input_topics[EVENT_REGISTRY] = t->registry_changes;
-    rt->input_topics[EVENT_OPPORTUNITY] = t->opportunity_updates;
-    rt->alert_topics[ALERT_LEAD_RERATING] = t->lead_ratings;
-    rt->alert_topics[ALERT_COACHING] = t->coaching_alerts;
-    rt->alert_topics[ALERT_MEETING_SUMMARY] = t->meeting_metrics;
+    /* The inputs some enabled processor reads: a topic no one reads is
+     * not subscribed to, so a deployment need not create it. */
+    uint32_t read = 0;
+    rt->subscribed = calloc(EVENT_KIND_COUNT + rt->o->n_procs, sizeof(char *));
+    rt->repart_topics = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(char *));
+    if (!rt->subscribed || !rt->repart_topics)
+        return -1;
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        if (cfg->plugin_enabled[i])
+            read |= rt->o->procs[i]->inputs;
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        if (read & EVENT_MASK(k))
+            rt->input_topics[k] = rt->subscribed[rt->n_subscribed++] =
+                t->name[records_of_event(k)->id];
+    for (int k = 0; k < ALERT_KIND_COUNT; k++)
+        rt->alert_topics[k] = t->name[records_of_alert(k)->id];
 
     struct state_options so = {
         .dir = cfg->state.dir,
@@ -541,6 +591,19 @@ static int setup(struct rt *rt)
     if (codec_open(&cfg->schemas, &rt->codec, err, sizeof(err)) != 0) {
         LOG_ERR("codec", "%s", err);
         return -1;
+    }
+    if (rt->n_subscribed == 0) {
+        LOG_ERR("runtime", "no enabled processor reads any topic");
+        return -1;
+    }
+    for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+        const struct record_def *r = records_of_event(k);
+        if (rt->input_topics[k] && !codec_reads(rt->codec, k)) {
+            LOG_ERR("codec", "a processor reads topics.%s, but %s has no "
+                    "reader schema (%s.avsc in schemas.dir) or no writer id "
+                    "in schemas.ids", r->topic_key, r->record, r->schema);
+            return -1;
+        }
     }
     rt->inst = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(void *));
     for (size_t i = 0; i < rt->o->n_procs; i++) {
@@ -573,6 +636,7 @@ static int setup(struct rt *rt)
         LOG_WRN("state", "could not start the key filter; every new "
                 "object's first get reads RocksDB");
     ctx_init(&rt->ctx, rt->store, sink, rt);
+    ctx_set_repartition(&rt->ctx, repartition_sink, rt);
     for (size_t i = 0; i < RT_AHEAD; i++)
         rt->ahead[i].arena = arena_new(64 * 1024);
     buf_init(&rt->enc);
@@ -595,12 +659,28 @@ static int setup(struct rt *rt)
     if (kafka_producer_warm(rt->producer, out_topics, ALERT_KIND_COUNT + 1,
                             5000, err, sizeof(err)) != 0)
         LOG_WRN("kafka", "%s; learnt on first use", err);
+    /* A processor that reads EVENT_REPARTITION gets its repartition topic,
+     * consumed like the inputs (provision.c made it with their partition
+     * count). */
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        const struct processor_ops *ops = rt->o->procs[i];
+        char topic[512];
+        if (!cfg->plugin_enabled[i] || !(ops->inputs & EVENT_MASK(EVENT_REPARTITION)))
+            continue;
+        if (repartition_topic(cfg->kafka.group_id, ops->name, topic,
+                              sizeof(topic)) != 0 ||
+            !(rt->repart_topics[i] = strdup(topic))) {
+            LOG_ERR("runtime", "processor %s: no repartition topic name", ops->name);
+            return -1;
+        }
+        rt->subscribed[rt->n_subscribed++] = rt->repart_topics[i];
+    }
     struct kafka_consumer_opts co = {
         .brokers = rt->o->brokers,
         .group_id = cfg->kafka.group_id,
         .properties = &cfg->kafka.properties,
-        .topics = rt->input_topics,
-        .n_topics = EVENT_KIND_COUNT,
+        .topics = rt->subscribed,
+        .n_topics = rt->n_subscribed,
         .rebalance = {.stored_offset = stored_offset,
                       .before_revoke = before_revoke,
                       .assigned = assigned,
@@ -622,6 +702,11 @@ static void teardown(struct rt *rt)
         if (rt->inst[i] && rt->o->procs[i]->destroy)
             rt->o->procs[i]->destroy(rt->inst[i]);
     free(rt->inst);
+    for (size_t i = 0; rt->repart_topics && i < rt->o->n_procs; i++)
+        free(rt->repart_topics[i]);
+    free(rt->repart_topics);
+    free((void *)rt->subscribed);
+    ctx_destroy(&rt->ctx);
     /* Before the batches it may be writing are freed. */
     committer_stop(rt->committer);
     rt->committer = NULL;

@@ -2,28 +2,17 @@
  * store.c - decoded-state cache with LRU eviction of clean objects and a
  * dirty list flushed once per batch.
  *
- * Two tiers. Hot entries hold the decoded object (bounded by count). A
- * clean, written entry pushed out of the hot tier becomes warm: its object
- * is encoded into bytes of its own - what the backend holds for it - and
- * freed, or, for an object known to be absent, nothing is kept but the
- * key (bounded by bytes). A get that finds a warm entry decodes those bytes
- * instead of reading RocksDB: a read of an evicted object cost 8-10 us
- * (index and data block seeks, block cache misses, LZ4), several times the
- * decode itself, and with every customer hot such reads were a fifth of
- * the processing thread. Encoded, an object takes a fraction of its
- * decoded size, so the same memory covers several times the objects.
+ * Two tiers: hot entries hold the decoded object; a clean, written entry
+ * pushed out of the hot tier becomes warm, kept as its encoded bytes, so a
+ * later get decodes them instead of reading RocksDB and the same memory
+ * covers several times the objects (docs/PERFORMANCE.md has the costs).
  *
- * Sealing can run on a thread of its own (store_seal_async): encoding the
- * dirty objects of a closed batch was a fifth of the processing thread.
- * Each entry of a seal carries an atomic state, pending -> claimed -> done;
- * whichever thread claims a pending entry encodes it. The sealer walks the
- * seal claiming what it can; the processing thread claims an entry before
- * it hands it to a processor (every change goes through store_get or
- * store_delete), or, if the sealer holds it, waits the microsecond until it
- * is done. So an object is never changed while it is encoded, and the seal
- * holds each object exactly as it was at store_seal(). The sealer touches
- * nothing else of the store but the seal's batch (under a mutex) and the
- * counters below.
+ * Sealing may run on a thread of its own (store_seal_async). Each entry of
+ * a seal carries an atomic state, pending -> claimed -> done; whichever
+ * thread claims a pending entry encodes it, and the processing thread
+ * claims an entry before handing it to a processor, so an object is never
+ * changed while it is encoded and a seal holds each object as it was at
+ * store_seal().
  */
 #include "store.h"
 

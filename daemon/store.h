@@ -1,21 +1,16 @@
 /*
  * store.h - the cache of decoded processor state, written back per batch.
  *
- * Measured on this hardware, a RocksDB Get+Put per event caps the loop near
- * 80k events/s while batched puts reach ~250k/s, so processors work on
- * decoded objects held here and each dirty object is encoded and written
- * once per batch, whatever the number of events that touched it.
+ * Processors work on decoded objects held here; each dirty object is
+ * encoded and written once per batch, whatever the number of events that
+ * touched it, because a RocksDB get and put per event would cap the loop
+ * far below the target rate. The backend is an open `struct state`
+ * (RocksDB) or, when NULL, an in-memory map of encoded bytes, so unit tests
+ * run the same encode/decode paths without a database.
  *
- * The backend is either an open `struct state` (RocksDB) or, when NULL, an
- * in-memory map of encoded bytes: the same code paths (encode on flush,
- * decode on load) run in unit tests without a database.
- *
- * Objects are namespaced by processor: the backend key is
- * "<processor name>/<key>". Only clean objects whose last batch is written
- * leave the decoded (hot) tier, least recently used first, so nothing
- * changed since the last commit is ever lost; they go to the warm tier as
- * their encoded bytes (those the sealer made, when kept), and from there,
- * least recently used first, out of memory.
+ * Objects are namespaced by processor ("<processor name>/<key>"). Only
+ * clean objects whose last batch is written leave the hot tier, least
+ * recently used first, so nothing changed since the last commit is lost.
  */
 #ifndef DS_STORE_H
 #define DS_STORE_H

@@ -22,11 +22,6 @@
 
 /* ---- dev-kafka ---------------------------------------------------------- */
 
-static const char *const default_topics[] = {
-    "sales.transcripts",   "sales.doc-annotations", "ops.iot-alerts",
-    "ref.registry-changes", "crm.opportunity-updates", "sales.lead-ratings",
-    "sales.coaching-alerts", "sales.meeting-metrics", "dealstream.dlq"};
-
 /* Writes the file whole or not at all, so a reader never sees half. */
 static int write_atomically(const char *path, const char *text)
 {
@@ -81,17 +76,19 @@ int cmd_dev_kafka(int argc, char **argv)
     if (!bootstrap_file || optind < argc)
         goto usage;
 
-    const char *topics[16];
-    size_t n = sizeof(default_topics) / sizeof(default_topics[0]);
-    memcpy(topics, default_topics, sizeof(default_topics));
+    struct cli_topics topics = {.n = 0};
     if (c.config_path) {
         if ((rc = cli_load_config(&c, &cfg)) != 0)
             goto out;
-        n = cli_config_topics(cfg, topics, 16);
+        cli_config_topics(cfg, &topics);
+    } else {
+        for (; topics.n < TOPIC_COUNT; topics.n++)
+            topics.name[topics.n] = records_table[topics.n].topic;
     }
+    size_t n = topics.n;
     cli_install_signals();
     char err[512];
-    if (kafka_mock_start((int)brokers, topics, n, (int)partitions, &mock, err,
+    if (kafka_mock_start((int)brokers, topics.name, n, (int)partitions, &mock, err,
                          sizeof(err)) != 0) {
         LOG_ERR("dev-kafka", "%s", err);
         rc = EXIT_RUNTIME;
@@ -124,22 +121,9 @@ out:
 /* The record a topic carries, from the config's topic names. */
 static const char *record_of_topic(const struct config *cfg, const char *topic)
 {
-    const struct config_topics *t = &cfg->topics;
-    const struct {
-        const char *topic, *record;
-    } map[] = {
-        {t->transcripts, "TranscriptSegment"},
-        {t->doc_annotations, "DocumentAnnotation"},
-        {t->iot_alerts, "IotAlert"},
-        {t->registry_changes, "RegistryChange"},
-        {t->opportunity_updates, "OpportunityUpdate"},
-        {t->lead_ratings, "LeadRerating"},
-        {t->coaching_alerts, "CoachingAlert"},
-        {t->meeting_metrics, "MeetingSummary"},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].topic, topic) == 0)
-            return map[i].record;
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        if (records_table[i].record && strcmp(cfg->topics.name[i], topic) == 0)
+            return records_table[i].record;
     return NULL;
 }
 
@@ -181,7 +165,8 @@ int cli_produce_lines(const struct config *cfg, const char *brokers,
         const char *s = line + strspn(line, " \t");
         if (!*s || *s == '#')
             continue;
-        /* The key is the customer id (CONTRACT.md). */
+        /* The key is the record's key field (records.h): the customer id on
+         * most topics. */
         char key[1024];
         if (codec_json_to_message(codec, record, s, &out, key, sizeof(key), err,
                                   sizeof(err)) != 0) {

@@ -12,7 +12,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *     -DDS_SOURCE_DIR="\"$PWD\"" -Idaemon tests/fuzz/fuzz_codec.c \
- *     daemon/codec.c daemon/arena.c daemon/event.c daemon/alert.c daemon/buf.c \
+ *     daemon/codec*.c daemon/arena.c daemon/event.c daemon/records.c daemon/alert.c daemon/buf.c \
  *     $(pkg-config --cflags --libs avro-c jansson) -lm -o fuzz_codec
  *   mkdir -p corpus && ./fuzz_codec -max_len=4096 corpus
  */

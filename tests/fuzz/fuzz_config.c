@@ -10,7 +10,7 @@
  * Not built by default. Build and run with clang:
  *
  *   clang -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *       -Idaemon tests/fuzz/fuzz_config.c daemon/config.c \
+ *       -Idaemon tests/fuzz/fuzz_config.c daemon/config*.c \
  *       $(pkg-config --cflags --libs yaml-0.1) -lm -o fuzz_config
  *   mkdir -p corpus && cp processor.yaml corpus/ && ./fuzz_config corpus
  */

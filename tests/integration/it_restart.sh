@@ -32,18 +32,10 @@ consume sales.lead-ratings 1000000 >"$WORK/ref-alerts.jsonl"
 ref_alerts=$(wc -l <"$WORK/ref-alerts.jsonl")
 [ "$ref_alerts" -gt 0 ] || fail "the reference run emitted no alerts"
 
-# The crashed run: large batches, so a kill -9 leaves applied but
-# uncommitted work behind.
-"$DS_BIN" run -c "$CFG" $(sets crash g-crash) --set state.batch_max_events=700 \
-  --set state.batch_interval=30s --set log.level=debug >"$WORK/crash.log" 2>&1 &
-pid=$!
-PIDS+=($pid)
-# Kill once at least one batch is committed; the tail of the stream (less
-# than one batch) is then applied and its alerts sent, but not committed.
-wait_for 60 grep -qs "committed" "$WORK/crash.log" || fail "crash run never committed"
-sleep 1
-kill -9 $pid
-wait $pid 2>/dev/null || true
+# The crashed run: killed once at least one batch is committed; the tail of
+# the stream (less than one batch) is then applied and its alerts sent, but
+# not committed.
+crash_mid_stream crash g-crash crash.log
 pass "killed -9 mid-stream"
 run_until_idle crash g-crash crash2.log
 grep -q "stopped cleanly" "$WORK/crash2.log" || fail "restart did not finish"

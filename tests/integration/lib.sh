@@ -107,10 +107,26 @@ start_daemon() {
   PIDS+=($DAEMON)
 }
 
-# run_until_idle <state-dir-name> <group> <log>: applies everything there is.
+# run_until_idle <state-dir-name> <group> <log> [run args...]: applies
+# everything there is.
 run_until_idle() {
-  "$DS_BIN" run -c "$CFG" $(sets "$1" "$2") --exit-when-idle 3000 \
+  "$DS_BIN" run -c "$CFG" $(sets "$1" "$2") --exit-when-idle 3000 "${@:4}" \
     >"$WORK/$3" 2>&1 || fail "daemon exited non-zero (see $3)"
+}
+
+# crash_mid_stream <state-dir-name> <group> <log> [run args...]: runs the
+# daemon with large batches and kills it (-9) once one is committed, so
+# the tail it applied, with the outputs it sent, is left uncommitted.
+crash_mid_stream() {
+  "$DS_BIN" run -c "$CFG" $(sets "$1" "$2") --set state.batch_max_events=700 \
+    --set state.batch_interval=30s --set log.level=debug "${@:4}" \
+    >"$WORK/$3" 2>&1 &
+  local pid=$!
+  PIDS+=($pid)
+  wait_for 60 grep -qs "committed" "$WORK/$3" || fail "crash run never committed"
+  sleep 1
+  kill -9 $pid
+  wait $pid 2>/dev/null || true
 }
 
 wait_for() { # wait_for <seconds> <command...>: poll until it succeeds

@@ -1,1 +1,2 @@
-ds_unit_test(test_config SOURCES daemon/config.c daemon/log.c)
+ds_unit_test(test_config SOURCES daemon/config*.c daemon/records.c daemon/event.c
+  daemon/log.c)

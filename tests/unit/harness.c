@@ -13,9 +13,11 @@
 
 #include <cmocka.h>
 
+#include "arena.h"
 #include "config.h"
 #include "ctx.h"
 #include "hash.h"
+#include "repartition.h"
 #include "store.h"
 
 struct copied {
@@ -34,6 +36,14 @@ struct harness {
     struct copied *alerts;
     size_t n_alerts, cap_alerts;
     int64_t next_offset;
+    /* Every record sent to the repartition topic, in order; [delivered]
+     * onwards are still to be handed back. */
+    struct sent {
+        char *key;
+        struct buf val;
+    } *sent;
+    size_t n_sent, delivered;
+    struct arena *arena;
 };
 
 static void *own(struct copied *c, void *p)
@@ -175,6 +185,55 @@ static void start(struct harness *h)
         fail_msg("%s init failed: %s", h->ops->name, err);
 }
 
+/* ctx_repartition(): kept, and delivered by harness_feed() once the
+ * record that sent it is handled, as the repartition topic would. */
+static int queue_repartition(void *arg, size_t proc, const char *key,
+                             const void *val, size_t vlen)
+{
+    struct harness *h = arg;
+    (void)proc;
+    h->sent = realloc(h->sent, (h->n_sent + 1) * sizeof(*h->sent));
+    assert_non_null(h->sent);
+    struct sent *s = &h->sent[h->n_sent++];
+    s->key = strdup(key);
+    assert_non_null(s->key);
+    buf_init(&s->val);
+    buf_append(&s->val, val, vlen);
+    return 0;
+}
+
+static void check_state_keys(struct harness *h, const struct event *ev);
+
+/* Hands sent record i back to the processor, from partition 0 of its
+ * repartition topic at offset i. */
+static int deliver(struct harness *h, size_t i)
+{
+    struct event ev;
+    char err[256];
+    arena_reset(h->arena);
+    struct sent *s = &h->sent[i];
+    if (repartition_decode(s->key, strlen(s->key), s->val.data, s->val.len,
+                           h->arena, &ev, err, sizeof(err)) != 0)
+        fail_msg("repartition record %zu: %s", i, err);
+    ev.src.topic = "repartition";
+    ev.src.partition = 0;
+    ev.src.offset = (int64_t)i;
+    ctx_begin(&h->ctx, 0, &ev);
+    int rc = h->ops->handle(h->inst, &h->ctx, &ev);
+    if (rc == 0)
+        check_state_keys(h, &ev);
+    store_flush(h->store, NULL);
+    return rc;
+}
+
+size_t harness_repartitioned(const struct harness *h) { return h->n_sent; }
+
+int harness_resend(struct harness *h, size_t i)
+{
+    assert_true(i < h->n_sent);
+    return deliver(h, i);
+}
+
 struct harness *harness_new(const struct processor_ops *ops,
                             const char *section_yaml)
 {
@@ -191,6 +250,8 @@ struct harness *harness_new(const struct processor_ops *ops,
     start(h);
     h->store = store_new(h->ops_arr, 1, NULL, 1000000);
     ctx_init(&h->ctx, h->store, collect, h);
+    ctx_set_repartition(&h->ctx, queue_repartition, h);
+    h->arena = arena_new(4096);
     return h;
 }
 
@@ -210,6 +271,13 @@ void harness_free(struct harness *h)
         return;
     harness_clear_alerts(h);
     free(h->alerts);
+    for (size_t i = 0; i < h->n_sent; i++) {
+        free(h->sent[i].key);
+        buf_free(&h->sent[i].val);
+    }
+    free(h->sent);
+    arena_free(h->arena);
+    ctx_destroy(&h->ctx);
     store_free(h->store);
     if (h->ops->destroy)
         h->ops->destroy(h->inst);
@@ -257,6 +325,10 @@ int harness_feed(struct harness *h, struct event *ev)
     if (rc == 0)
         check_state_keys(h, ev);
     store_flush(h->store, NULL);
+    /* What it sent to its repartition topic comes back now, and what
+     * that sends in turn. */
+    while (rc == 0 && h->delivered < h->n_sent)
+        rc = deliver(h, h->delivered++);
     return rc;
 }
 

@@ -39,5 +39,10 @@ void harness_clear_alerts(struct harness *h);
 void *harness_state(struct harness *h, const char *key);
 char *harness_state_json(struct harness *h, const char *key); /* malloc'd */
 void harness_restart(struct harness *h);
+/* Records sent with ctx_repartition() so far; harness_feed() hands each
+ * back to the processor after the event that sent it. */
+size_t harness_repartitioned(const struct harness *h);
+/* Hands sent record i back once more, as after a crash; handle()'s result. */
+int harness_resend(struct harness *h, size_t i);
 
 #endif

@@ -1,9 +1,9 @@
 # lead_rating: the pure graph/scoring module, then the processor through the
 # in-memory harness.
 ds_unit_test(test_sstr SOURCES daemon/sstr.c)
-ds_unit_test(test_graph SOURCES daemon/graph.c daemon/sstr.c daemon/buf.c daemon/hmap.c)
-ds_unit_test(test_lead_rating SOURCES processors/lead_rating.c daemon/graph.c
+ds_unit_test(test_graph SOURCES processors/lead_rating/graph.c daemon/sstr.c daemon/buf.c daemon/hmap.c)
+ds_unit_test(test_lead_rating SOURCES processors/lead_rating/*.c
   daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c
   daemon/keyfilter.c daemon/hmap.c
-  daemon/state.c daemon/config.c daemon/jsonw.c daemon/buf.c daemon/event.c
+  daemon/state.c daemon/config*.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
   daemon/alert.c daemon/log.c)

@@ -1040,6 +1040,40 @@ static char *docs(const struct config_plugin *pl, size_t n)
     return buf;
 }
 
+/* Every topic key, its default and its line in the docs come from the
+ * record table; a processor's section can be off by default. */
+static void test_topics_from_record_table(void **state)
+{
+    (void)state;
+    const char *path = put("t.yaml", "topics:\n  reps: my.reps\n");
+    struct config *cfg = load_ok(path, NULL, 0);
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        if (i != TOPIC_reps)
+            assert_string_equal(cfg->topics.name[i], records_table[i].topic);
+    assert_string_equal(cfg->topics.reps, "my.reps");
+    assert_ptr_equal(cfg->topics.name[TOPIC_reps], cfg->topics.reps);
+    assert_ptr_equal(cfg->topics.name[TOPIC_dlq], cfg->topics.dlq);
+    config_free(cfg);
+
+    static const struct config_table off_table = {.name = "later",
+                                                  .off_by_default = true};
+    const struct config_plugin pl[] = {{.name = "later", .table = &off_table}};
+    path = put("p.yaml", "processors:\n  later: {}\n");
+    struct config_errors errs = {0};
+    assert_int_equal(config_load(path, NULL, 0, pl, 1, &cfg, &errs), 0);
+    assert_false(cfg->plugin_enabled[0]);
+    config_free(cfg);
+    const char *const on[] = {"processors.later.enabled=true"};
+    assert_int_equal(config_load(path, on, 1, pl, 1, &cfg, &errs), 0);
+    assert_true(cfg->plugin_enabled[0]);
+    config_free(cfg);
+
+    char *d = docs(pl, 1);
+    assert_non_null(strstr(d, "| `reps` | string | `ref.reps` |  | Input: "));
+    assert_non_null(strstr(d, "| `enabled` | bool | `false` |"));
+    free(d);
+}
+
 static void test_docs(void **state)
 {
     (void)state;
@@ -1117,6 +1151,7 @@ int main(void)
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T_(test_good_file_binds_every_core_field),
         T_(test_defaults),
+        T_(test_topics_from_record_table),
         T_(test_plugin_from_file),
         T_(test_null_sections_take_defaults),
         T_(test_relative_config_path),

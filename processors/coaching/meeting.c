@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "statecodec.h"
 #include "utf8.h"
 
 void meeting_metrics_init(struct meeting_metrics *mm)
@@ -378,27 +379,19 @@ void meeting_metrics_encode(const struct meeting_metrics *mm, struct buf *out)
     buf_put_varint(out, mm->objections_unanswered);
 }
 
-static uint32_t get_u32(struct buf_reader *r)
-{
-    uint64_t v = buf_get_varint(r);
-    if (v > UINT32_MAX)
-        r->err = true;
-    return (uint32_t)v;
-}
-
 int meeting_metrics_decode(struct meeting_metrics *mm, struct buf_reader *r)
 {
     meeting_metrics_clear(mm);
     mm->first_start_ms = buf_get_i64(r);
     mm->last_end_ms = buf_get_i64(r);
-    mm->segments = get_u32(r);
+    mm->segments = statecodec_u32(r);
     for (int i = 0; i < 3; i++) {
         mm->talk_ms[i] = buf_get_i64(r);
-        mm->turns_by_role[i] = get_u32(r);
+        mm->turns_by_role[i] = statecodec_u32(r);
         mm->longest_turn_ms[i] = buf_get_i64(r);
     }
-    mm->turns = get_u32(r);
-    mm->switches = get_u32(r);
+    mm->turns = statecodec_u32(r);
+    mm->switches = statecodec_u32(r);
     mm->turn_speaker = buf_get_str(r);
     uint8_t role = buf_get_u8(r);
     if (role > ROLE_OTHER)
@@ -406,8 +399,8 @@ int meeting_metrics_decode(struct meeting_metrics *mm, struct buf_reader *r)
     mm->turn_role = (enum role)(role > ROLE_OTHER ? ROLE_OTHER : role);
     mm->turn_start_ms = buf_get_i64(r);
     mm->turn_end_ms = buf_get_i64(r);
-    mm->rep_questions = get_u32(r);
-    mm->rep_questions_discovery = get_u32(r);
+    mm->rep_questions = statecodec_u32(r);
+    mm->rep_questions_discovery = statecodec_u32(r);
     mm->phase = buf_get_str(r);
     uint8_t flags = buf_get_u8(r);
     mm->any_phase = flags & 1;
@@ -418,11 +411,11 @@ int meeting_metrics_decode(struct meeting_metrics *mm, struct buf_reader *r)
     mm->disc_last_end_ms = buf_get_i64(r);
     mm->cjk_chars = buf_get_varint(r);
     mm->latin_chars = buf_get_varint(r);
-    mm->product_focus = get_u32(r);
-    mm->customer_focus = get_u32(r);
-    mm->competitor_mentions = get_u32(r);
-    mm->objections_raised = get_u32(r);
-    mm->objections_unanswered = get_u32(r);
+    mm->product_focus = statecodec_u32(r);
+    mm->customer_focus = statecodec_u32(r);
+    mm->competitor_mentions = statecodec_u32(r);
+    mm->objections_raised = statecodec_u32(r);
+    mm->objections_unanswered = statecodec_u32(r);
     if (r->err) {
         meeting_metrics_clear(mm);
         return -1;

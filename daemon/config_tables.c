@@ -1,0 +1,251 @@
+/*
+ * config_tables.c - the product's own sections of processor.yaml (kafka,
+ * topics, schemas, state, log, runtime) as tables for the engine. The
+ * topics come from the rows of records.h.
+ */
+#include <string.h>
+
+#include "config_impl.h"
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug",
+                                         NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+
+static const char *kafka_check(const void *obj)
+{
+    const struct config_kafka *k = obj;
+    if (k->bootstrap_servers && !*k->bootstrap_servers)
+        return "bootstrap_servers must not be empty (use 'embedded' for the "
+               "development broker)";
+    if (k->group_id && !*k->group_id)
+        return "group_id must not be empty";
+    if (k->replication_factor == 0)
+        return "replication_factor must be -1 (the broker's default) or at "
+               "least 1";
+    for (size_t i = 0; i < k->properties.n; i++)
+        if (!strcmp(k->properties.v[i].key, "partition.assignment.strategy") &&
+            strcmp(k->properties.v[i].value, "range") != 0)
+            return "properties.partition.assignment.strategy must be `range`: "
+                   "only it keeps partition p of every input topic on one "
+                   "instance, where a customer's events meet its state";
+    return NULL;
+}
+
+static const struct config_key kafka_keys[] = {
+    CFG_KEY(struct config_kafka, bootstrap_servers, "bootstrap_servers",
+            CFG_STRING, "embedded",
+            "Kafka brokers as host:port[,host:port...]; `embedded` starts an "
+            "in-process development broker instead."),
+    CFG_KEY(struct config_kafka, group_id, "group_id", CFG_STRING,
+            "dealstream",
+            "Consumer group id; instances sharing it split the input "
+            "partitions between them."),
+    CFG_KEY(struct config_kafka, properties, "properties", CFG_STRMAP, "{}",
+            "Extra librdkafka properties (for example `security.protocol`), "
+            "passed through unchanged."),
+    CFG_KEY_RANGE(struct config_kafka, embedded_partitions,
+                  "embedded_partitions", CFG_INT, "4", 1, 256,
+                  "Partitions per topic created by the embedded development "
+                  "broker."),
+    CFG_KEY(struct config_kafka, create_topics, "create_topics", CFG_BOOL,
+            "true",
+            "Create missing topics through the admin API at start (and with "
+            "`dealstream create-topics`), with the partitions, replication "
+            "factor and topic configs below. Input topics must have equal "
+            "partition counts either way, or the daemon refuses to start."),
+    CFG_KEY_RANGE(struct config_kafka, topic_partitions, "topic_partitions",
+                  CFG_INT, "12", 1, 100000,
+                  "Partitions of each topic it creates; the most instances of "
+                  "the group that can share the work."),
+    CFG_KEY_RANGE(struct config_kafka, replication_factor,
+                  "replication_factor", CFG_INT, "-1", -1, 32,
+                  "Replication factor of each topic it creates; -1 takes the "
+                  "broker's `default.replication.factor`."),
+    CFG_KEY(struct config_kafka, topic_configs, "topic_configs", CFG_STRMAP,
+            "{}",
+            "Topic configs of each topic it creates (for example "
+            "`min.insync.replicas`, `retention.ms`), passed through unchanged."),
+};
+
+static const struct config_table kafka_table = {
+    .name = "kafka",
+    .keys = kafka_keys,
+    .n_keys = CFG_COUNT(kafka_keys),
+    .elem_size = sizeof(struct config_kafka),
+    .check = kafka_check,
+    .doc = "Connection to the Kafka cluster the daemon consumes from and "
+           "produces to.",
+};
+
+/* Kafka's own rule for topic names. */
+static bool topic_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 249 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' ||
+              s[i] == '-'))
+            return false;
+    return true;
+}
+
+static const char *topics_check(const void *obj)
+{
+    const struct config_topics *t = obj;
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        if (t->name[i] && !topic_name_ok(t->name[i]))
+            return "topic names are 1 to 249 characters of [a-zA-Z0-9._-]";
+    return NULL;
+}
+
+/* One key per row of records.h; the union's two views must agree. */
+_Static_assert(sizeof(struct config_topics) == TOPIC_COUNT * sizeof(char *),
+               "struct config_topics: one name per topic");
+static const struct config_key topics_keys[] = {
+#define DS_X_TOPIC_KEY(kind, key, topic, rec, file, keyf, demo, desc)        \
+    CFG_KEY(struct config_topics, key, #key, CFG_STRING, topic, desc),
+    DS_TOPICS(DS_X_TOPIC_KEY)
+#undef DS_X_TOPIC_KEY
+};
+
+static const struct config_table topics_table = {
+    .name = "topics",
+    .keys = topics_keys,
+    .n_keys = CFG_COUNT(topics_keys),
+    .elem_size = sizeof(struct config_topics),
+    .check = topics_check,
+    .doc = "Kafka topic names; inputs are consumed, outputs produced.",
+};
+
+static const struct config_key schemas_keys[] = {
+    CFG_KEY(struct config_schemas, dir, "dir", CFG_PATH, "schemas",
+            "Folder of the reader schemas, one `<record>.avsc` per record "
+            "name."),
+    CFG_KEY(struct config_schemas, ids, "ids", CFG_STRMAP, "{}",
+            "Writer schemas by id: each key is the integer id (1 to "
+            "2147483647) carried in a message's framing, each value the "
+            "`.avsc` file, which must exist."),
+};
+
+static const struct config_table schemas_table = {
+    .name = "schemas",
+    .keys = schemas_keys,
+    .n_keys = CFG_COUNT(schemas_keys),
+    .elem_size = sizeof(struct config_schemas),
+    .doc = "Avro schemas: messages name their writer schema by id, records "
+           "are read with the reader schema of the same record name.",
+};
+
+static const struct config_key state_keys[] = {
+    CFG_KEY(struct config_state, dir, "dir", CFG_PATH, "var/state",
+            "Folder of the local state store (RocksDB)."),
+    CFG_KEY_RANGE(struct config_state, batch_max_events, "batch_max_events",
+                  CFG_INT, "5000", 1, 1000000,
+                  "A batch is committed after this many events."),
+    CFG_KEY_RANGE(struct config_state, batch_interval_ms, "batch_interval",
+                  CFG_DURATION, "200ms", 1, 60000,
+                  "A batch is committed at the latest this long after its "
+                  "first event."),
+    CFG_KEY_RANGE(struct config_state, cache_max_entries, "cache_max_entries",
+                  CFG_INT, "50000", 1, 100000000,
+                  "Decoded state objects kept in memory between batches."),
+    CFG_KEY_RANGE(struct config_state, encoded_cache_bytes, "encoded_cache",
+                  CFG_SIZE, "128MiB", 0, 1099511627776.0,
+                  "Memory for state objects pushed out of the decoded cache, "
+                  "kept encoded so reading one back needs no RocksDB read; "
+                  "up to half of it also holds decoded objects' last "
+                  "written bytes (0: off)."),
+    CFG_KEY_RANGE(struct config_state, block_cache_bytes, "block_cache",
+                  CFG_SIZE, "64MiB", 1 << 20, 1099511627776.0,
+                  "Size of the block cache shared by all partitions."),
+    CFG_KEY_RANGE(struct config_state, write_buffer_bytes, "write_buffer",
+                  CFG_SIZE, "16MiB", 1 << 16, 4294967296.0,
+                  "Memtable size before RocksDB flushes it to disk."),
+    CFG_KEY(struct config_state, sync_commit, "sync_commit", CFG_BOOL,
+            "false",
+            "Fsync the write-ahead log at every batch commit (survives power "
+            "loss, costs latency)."),
+};
+
+static const struct config_table state_table = {
+    .name = "state",
+    .keys = state_keys,
+    .n_keys = CFG_COUNT(state_keys),
+    .elem_size = sizeof(struct config_state),
+    .doc = "Local state and how often it is committed together with the "
+           "input offsets.",
+};
+
+static const struct config_key log_keys[] = {
+    CFG_KEY_ENUM(struct config_log, level, "level", "info", log_levels,
+                 "Least severe level that is logged."),
+    CFG_KEY_ENUM(struct config_log, format, "format", "text", log_formats,
+                 "Line format on stderr: readable text or one JSON object "
+                 "per line."),
+};
+
+static const struct config_table log_table = {
+    .name = "log",
+    .keys = log_keys,
+    .n_keys = CFG_COUNT(log_keys),
+    .elem_size = sizeof(struct config_log),
+    .doc = "Logging to stderr.",
+};
+
+static const struct config_key runtime_keys[] = {
+    CFG_KEY_RANGE(struct config_runtime, idle_check_interval_ms,
+                  "idle_check_interval", CFG_DURATION, "1s", 10, 3600000,
+                  "How often processors check for idle meetings and periods "
+                  "(wall clock)."),
+    CFG_KEY_RANGE(struct config_runtime, shutdown_timeout_ms,
+                  "shutdown_timeout", CFG_DURATION, "10s", 0, 3600000,
+                  "Longest time spent draining and committing at shutdown."),
+};
+
+static const struct config_table runtime_table = {
+    .name = "runtime",
+    .keys = runtime_keys,
+    .n_keys = CFG_COUNT(runtime_keys),
+    .elem_size = sizeof(struct config_runtime),
+    .doc = "The processing loop.",
+};
+
+static const struct config_key root_keys[] = {
+    CFG_KEY_SUB(struct config, kafka, "kafka", CFG_SECTION, &kafka_table,
+                "Kafka connection."),
+    CFG_KEY_SUB(struct config, topics, "topics", CFG_SECTION, &topics_table,
+                "Topic names."),
+    CFG_KEY_SUB(struct config, schemas, "schemas", CFG_SECTION,
+                &schemas_table, "Avro schemas."),
+    CFG_KEY_SUB(struct config, state, "state", CFG_SECTION, &state_table,
+                "Local state."),
+    CFG_KEY_SUB(struct config, log, "log", CFG_SECTION, &log_table,
+                "Logging."),
+    CFG_KEY_SUB(struct config, runtime, "runtime", CFG_SECTION,
+                &runtime_table, "Processing loop."),
+};
+
+const struct config_table config_root_table = {
+    .name = "",
+    .keys = root_keys,
+    .n_keys = CFG_COUNT(root_keys),
+    .elem_size = sizeof(struct config),
+};
+
+const struct config_key config_enabled_key = {
+    .name = "enabled",
+    .type = CFG_BOOL,
+    .def = "true",
+    .desc = "Run this processor; `false` keeps it configured but idle.",
+};
+
+const struct config_key config_enabled_off_key = {
+    .name = "enabled",
+    .type = CFG_BOOL,
+    .def = "false",
+    .desc = "Run this processor; off unless set to `true`.",
+};
+
+/* ------------------------------------------------------------------------ */

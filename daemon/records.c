@@ -1,0 +1,166 @@
+/*
+ * records.c - the rows of records.h, and for each input record the fields
+ * the codec stores in struct event (its decoder entry).
+ */
+#include "records.h"
+
+#include <string.h>
+
+#include "alert.h"
+#include "event.h"
+
+/* The C enums are stored through an int: make sure that is their size. */
+_Static_assert(sizeof(enum role) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum doc_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum doc_source) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum iot_severity) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum change_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum entity_type) == sizeof(int), "enum size");
+
+#define ENUM_PARSER(fn, parse, type)                                          \
+    static int fn(const char *s, int *out)                                    \
+    {                                                                         \
+        type v;                                                               \
+        if (parse(s, &v) != 0)                                                \
+            return -1;                                                        \
+        *out = (int)v;                                                        \
+        return 0;                                                             \
+    }
+ENUM_PARSER(p_role, role_parse, enum role)
+ENUM_PARSER(p_doc_type, doc_type_parse, enum doc_type)
+ENUM_PARSER(p_doc_source, doc_source_parse, enum doc_source)
+ENUM_PARSER(p_iot_severity, iot_severity_parse, enum iot_severity)
+ENUM_PARSER(p_change_type, change_type_parse, enum change_type)
+ENUM_PARSER(p_entity_type, entity_type_parse, enum entity_type)
+
+/* Field lists, named <config key>_fields after their row. */
+#define EV(f) offsetof(struct event, f)
+#define COMMON_HEAD                                                           \
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},                           \
+    {"customer_id", FIELD_STR, EV(customer_id), 0, NULL}
+#define COMMON_TAIL {"event_time", FIELD_LONG, EV(event_time), 0, NULL}
+
+static const struct record_field transcripts_fields[] = {
+    COMMON_HEAD,
+    {"meeting_id", FIELD_STR, EV(u.transcript.meeting_id), 0, NULL},
+    {"rep_id", FIELD_STR, EV(u.transcript.rep_id), 0, NULL},
+    {"seq", FIELD_INT, EV(u.transcript.seq), 0, NULL},
+    {"speaker_id", FIELD_STR, EV(u.transcript.speaker_id), 0, NULL},
+    {"speaker_role", FIELD_ENUM, EV(u.transcript.speaker_role), 0, p_role},
+    {"start_ms", FIELD_LONG, EV(u.transcript.start_ms), 0, NULL},
+    {"end_ms", FIELD_LONG, EV(u.transcript.end_ms), 0, NULL},
+    {"text", FIELD_STR, EV(u.transcript.text), 0, NULL},
+    {"phase", FIELD_OPT_STR, EV(u.transcript.phase), 0, NULL},
+    {"is_final", FIELD_BOOL, EV(u.transcript.is_final), 0, NULL},
+    COMMON_TAIL};
+
+static const struct record_field doc_annotations_fields[] = {
+    COMMON_HEAD,
+    {"rep_id", FIELD_STR, EV(u.annotation.rep_id), 0, NULL},
+    {"opportunity_id", FIELD_OPT_STR, EV(u.annotation.opportunity_id), 0, NULL},
+    {"document_id", FIELD_STR, EV(u.annotation.document_id), 0, NULL},
+    {"doc_type", FIELD_ENUM, EV(u.annotation.doc_type), 0, p_doc_type},
+    {"source", FIELD_ENUM, EV(u.annotation.source), 0, p_doc_source},
+    {"author_role", FIELD_STR, EV(u.annotation.author_role), 0, NULL},
+    {"text", FIELD_STR, EV(u.annotation.text), 0, NULL},
+    COMMON_TAIL};
+
+static const struct record_field iot_alerts_fields[] = {
+    COMMON_HEAD,
+    {"device_id", FIELD_STR, EV(u.iot.device_id), 0, NULL},
+    {"alert_type", FIELD_STR, EV(u.iot.alert_type), 0, NULL},
+    {"severity", FIELD_ENUM, EV(u.iot.severity), 0, p_iot_severity},
+    {"count", FIELD_INT, EV(u.iot.count), 0, NULL},
+    {"value", FIELD_OPT_DOUBLE, EV(u.iot.value), EV(u.iot.has_value), NULL},
+    COMMON_TAIL};
+
+static const struct record_field registry_changes_fields[] = {
+    COMMON_HEAD,
+    {"change_type", FIELD_ENUM, EV(u.registry.change_type), 0, p_change_type},
+    {"entity_id", FIELD_STR, EV(u.registry.entity_id), 0, NULL},
+    {"entity_type", FIELD_ENUM, EV(u.registry.entity_type), 0, p_entity_type},
+    {"entity_name", FIELD_OPT_STR, EV(u.registry.entity_name), 0, NULL},
+    {"attributes", FIELD_STRMAP, EV(u.registry.attributes),
+     EV(u.registry.n_attributes), NULL},
+    {"amount", FIELD_OPT_DOUBLE, EV(u.registry.amount),
+     EV(u.registry.has_amount), NULL},
+    COMMON_TAIL};
+
+static const struct record_field opportunity_updates_fields[] = {
+    COMMON_HEAD,
+    {"opportunity_id", FIELD_STR, EV(u.opportunity.opportunity_id), 0, NULL},
+    {"rep_id", FIELD_STR, EV(u.opportunity.rep_id), 0, NULL},
+    {"industry", FIELD_OPT_STR, EV(u.opportunity.industry), 0, NULL},
+    {"stage_from", FIELD_OPT_STR, EV(u.opportunity.stage_from), 0, NULL},
+    {"stage_to", FIELD_STR, EV(u.opportunity.stage_to), 0, NULL},
+    {"amount", FIELD_OPT_DOUBLE, EV(u.opportunity.amount),
+     EV(u.opportunity.has_amount), NULL},
+    COMMON_TAIL};
+
+/* Keyed by the rep, not the customer: no event_id or customer_id. */
+static const struct record_field reps_fields[] = {
+    {"rep_id", FIELD_STR, EV(u.rep.rep_id), 0, NULL},
+    {"name", FIELD_STR, EV(u.rep.name), 0, NULL},
+    {"team_id", FIELD_STR, EV(u.rep.team_id), 0, NULL},
+    {"manager_id", FIELD_STR, EV(u.rep.manager_id), 0, NULL},
+    {"time_zone", FIELD_OPT_STR, EV(u.rep.time_zone), 0, NULL},
+    COMMON_TAIL};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct record_def records_table[TOPIC_COUNT] = {
+#define DS_X_INPUT(KIND, KEY, TOPIC, REC, FILE, KEYF, DEMO, DESC)             \
+    [TOPIC_##KEY] = {TOPIC_##KEY, RECORD_INPUT, KIND, #KEY, TOPIC, REC, FILE,   \
+                     KEYF, DEMO, DESC, KEY##_fields, N_OF(KEY##_fields)},
+#define DS_X_OTHER(DIR, KIND, KEY, TOPIC, REC, FILE, KEYF, DEMO, DESC)        \
+    [TOPIC_##KEY] = {TOPIC_##KEY, DIR, KIND, #KEY, TOPIC, REC, FILE, KEYF,      \
+                     DEMO, DESC, NULL, 0},
+#define DS_X_OUTPUT(...) DS_X_OTHER(RECORD_OUTPUT, __VA_ARGS__)
+#define DS_X_PLAIN(...) DS_X_OTHER(RECORD_PLAIN, __VA_ARGS__)
+    DS_INPUT_RECORDS(DS_X_INPUT)
+    DS_OUTPUT_RECORDS(DS_X_OUTPUT)
+    DS_PLAIN_TOPICS(DS_X_PLAIN)
+#undef DS_X_INPUT
+#undef DS_X_OTHER
+#undef DS_X_OUTPUT
+#undef DS_X_PLAIN
+};
+
+/* Inputs first, then outputs, in kind order: records.h promises it. */
+#define DS_X_CHECK_IN(KIND, KEY, ...)                                         \
+    _Static_assert((int)TOPIC_##KEY == (int)(KIND), "input order");
+#define DS_X_CHECK_OUT(KIND, KEY, ...)                                        \
+    _Static_assert((int)TOPIC_##KEY == EVENT_KIND_COUNT + (int)(KIND),         \
+                   "output order");
+DS_INPUT_RECORDS(DS_X_CHECK_IN)
+DS_OUTPUT_RECORDS(DS_X_CHECK_OUT)
+#undef DS_X_CHECK_IN
+#undef DS_X_CHECK_OUT
+
+const struct record_def *records_of_event(int event_kind)
+{
+    if (event_kind < 0 || event_kind >= EVENT_KIND_COUNT)
+        return NULL;
+    return &records_table[event_kind];
+}
+
+const struct record_def *records_of_alert(int alert_kind)
+{
+    if (alert_kind < 0 || alert_kind >= ALERT_KIND_COUNT)
+        return NULL;
+    return &records_table[EVENT_KIND_COUNT + alert_kind];
+}
+
+#define RECORDS_NAMESPACE "dealstream."
+
+const struct record_def *records_find(const char *record)
+{
+    if (!record)
+        return NULL;
+    if (strncmp(record, RECORDS_NAMESPACE, strlen(RECORDS_NAMESPACE)) == 0)
+        record += strlen(RECORDS_NAMESPACE);
+    for (size_t i = 0; i < TOPIC_COUNT; i++)
+        if (records_table[i].record && strcmp(records_table[i].record, record) == 0)
+            return &records_table[i];
+    return NULL;
+}

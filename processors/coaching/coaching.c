@@ -1,0 +1,1158 @@
+/*
+ * coaching.c - real-time conversation coaching from meeting transcripts.
+ *
+ * Per meeting ("<customer>/m/<meeting_id>") the processor folds ASR segments
+ * into conversation metrics (meeting.h) and judges coaching rules
+ * while the meeting runs, so the rep is told during the call:
+ *   UNANSWERED_OBJECTION  a customer concern from the objection library not
+ *                         answered by a rep turn within `window` of meeting
+ *                         time; judged on the first segment starting after
+ *                         the window, or at meeting end; once per raise,
+ *   SELF_FOCUS            rep product-centric phrases > ratio x customer-
+ *                         centric ones, after a minimum count,
+ *   DISCOVERY_TIME        the discovery phase ended (or the meeting ended in
+ *                         or without it) shorter than a threshold,
+ *   QUESTIONS             too few rep questions during discovery (judged
+ *                         with DISCOVERY_TIME),
+ *   MISSED_CONTEXT        the rep raises a topic linked to an open issue of
+ *                         the customer (IoT alert, complaining document in
+ *                         the last N days) and does not address the issue
+ *                         within a window,
+ *   MONOLOGUE             a rep turn longer than a threshold (on the spot),
+ *   TALK_RATIO            rep share of talk time too high (meeting end),
+ *   COMPETITOR_MENTION    the customer names a configured competitor or one
+ *                         linked to it in the registry; carries the
+ *                         battlecard.
+ * Every rule fires at most once per meeting, objections once per raise.
+ * Messages use the meeting's language: Chinese when CJK characters make up
+ * at least `language_cjk_ratio` of the letters seen so far.
+ *
+ * The customer's context ("<customer>/ctx") is fed by IoT alerts, document
+ * annotations and registry changes: open issues per context link (bounded,
+ * pruned after `rules.missed_context.lookback` of the customer's event
+ * time), competitors linked in the registry, and tombstones of closed
+ * meetings.
+ *
+ * Meeting end: on is_final, or when no segment arrived for `idle_timeout` of
+ * wall clock (on_timer). End-of-meeting rules run, a MeetingSummary is
+ * emitted, and the meeting object is deleted at once; a tombstone (meeting
+ * id, close time) stays in the customer's context for `closed_ttl` of the
+ * customer's event time so late segments are dropped instead of reopening
+ * the meeting or firing twice. The idle index lives in memory only: touched
+ * meetings get the wall-clock time of the next timer tick, and after a
+ * restart the first tick rebuilds the index from the store, treating every
+ * meeting found as last seen then.
+ *
+ * Segments of a meeting must arrive in seq order (the Kafka key is the
+ * customer, so one producer's order is kept); a seq not above the last one
+ * is a duplicate and is ignored.
+ *
+ * The config table is coaching_config.c, the state objects
+ * coaching_state.c, the customer's context coaching_context.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coaching.h"
+#include "log.h"
+
+/* ------------------------------------------------------------------ */
+/* Instance                                                             */
+/* ------------------------------------------------------------------ */
+
+static void strlist_free(struct cfg_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int norm_list(const struct cfg_strlist *in, struct cfg_strlist *out)
+{
+    struct buf b;
+    buf_init(&b);
+    out->v = calloc(in->n ? in->n : 1, sizeof(char *));
+    if (!out->v)
+        return -1;
+    for (size_t i = 0; i < in->n; i++) {
+        buf_reset(&b);
+        matcher_normalize(in->v[i], &b);
+        if (b.len)
+            out->v[out->n++] = statecodec_strdup((const char *)b.data);
+    }
+    buf_free(&b);
+    return 0;
+}
+
+/* Backchannels in the form meeting.c compares them in; one that has no
+ * such form (too long, or only punctuation) could never match and is left
+ * out. */
+static int backchannel_list(const struct cfg_strlist *in,
+                            struct cfg_strlist *out)
+{
+    struct cfg_strlist norm = {0};
+    if (norm_list(in, &norm) != 0)
+        return -1;
+    out->v = calloc(norm.n ? norm.n : 1, sizeof(char *));
+    if (!out->v) {
+        strlist_free(&norm);
+        return -1;
+    }
+    char form[MEETING_BACKCHANNEL_MAX];
+    for (size_t i = 0; i < norm.n; i++)
+        if (meeting_backchannel_form(norm.v[i], form, sizeof(form)) && form[0])
+            out->v[out->n++] = statecodec_strdup(form);
+    strlist_free(&norm);
+    return 0;
+}
+
+static int add_list(struct matcher_builder *mb, const struct cfg_strlist *l,
+                    enum co_lib lib, size_t idx, const char *what, char *err,
+                    size_t errlen)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (matcher_builder_add(mb, l->v[i], LIB_ID(lib, idx)) != 0) {
+            snprintf(err, errlen, "%s: empty phrase", what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void co_destroy(void *inst)
+{
+    struct coaching *co = inst;
+    if (!co)
+        return;
+    matcher_free(co->matcher);
+    strlist_free(&co->bc);
+    strlist_free(&co->cues);
+    strlist_free(&co->openers);
+    for (size_t i = 0; i < co->n_comp_norm; i++)
+        free(co->comp_norm[i]);
+    free(co->comp_norm);
+    hmap_free(co->idle, free);
+    buf_free(&co->norm);
+    free(co);
+}
+
+static int co_init(const void *cfgp, void **inst, char *err, size_t errlen)
+{
+    const struct co_config *cfg = cfgp;
+    struct coaching *co = calloc(1, sizeof(*co));
+    struct matcher_builder *mb = matcher_builder_new();
+    int rc = -1;
+
+    *inst = NULL;
+    if (!co || !mb) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    co->cfg = cfg;
+    buf_init(&co->norm);
+    co->idle = hmap_new();
+    if (!co->idle || backchannel_list(&cfg->backchannels, &co->bc) ||
+        norm_list(&cfg->question_cues, &co->cues) ||
+        norm_list(&cfg->question_openers, &co->openers)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    co->lx = (struct meeting_lexicon){
+        .discovery_phase = cfg->discovery_phase,
+        .backchannels = (const char *const *)co->bc.v,
+        .n_backchannels = co->bc.n,
+        .question_cues = (const char *const *)co->cues.v,
+        .n_question_cues = co->cues.n,
+        .question_openers = (const char *const *)co->openers.v,
+        .n_question_openers = co->openers.n,
+    };
+
+    const struct co_objection *obj = cfg->objections.items;
+    for (size_t i = 0; i < cfg->objections.n; i++)
+        if (add_list(mb, &obj[i].phrases, LIB_OBJECTION, i, "objections", err,
+                     errlen) ||
+            add_list(mb, &obj[i].answers, LIB_ANSWER, i, "objections", err,
+                     errlen))
+            goto out;
+    if (add_list(mb, &cfg->product_focus, LIB_PRODUCT, 0, "product_focus", err,
+                 errlen) ||
+        add_list(mb, &cfg->customer_focus, LIB_CUSTOMER, 0, "customer_focus",
+                 err, errlen))
+        goto out;
+    const struct co_competitor *cp = cfg->competitors.items;
+    size_t n_names = 0;
+    for (size_t i = 0; i < cfg->competitors.n; i++) {
+        if (add_list(mb, &cp[i].names, LIB_COMPETITOR, i, "competitors", err,
+                     errlen))
+            goto out;
+        n_names += cp[i].names.n;
+    }
+    co->comp_norm = calloc(n_names ? n_names : 1, sizeof(char *));
+    if (!co->comp_norm) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->competitors.n; i++) {
+        for (size_t k = 0; k < cp[i].names.n; k++) {
+            buf_reset(&co->norm);
+            matcher_normalize(cp[i].names.v[k], &co->norm);
+            co->comp_norm[co->n_comp_norm++] = statecodec_strdup((char *)co->norm.data);
+        }
+    }
+    const struct co_link *lk = cfg->context_links.items;
+    for (size_t i = 0; i < cfg->context_links.n; i++)
+        if (add_list(mb, &lk[i].topics, LIB_TOPIC, i, "context_links", err,
+                     errlen) ||
+            add_list(mb, &lk[i].addressed_by, LIB_ADDRESSED, i,
+                     "context_links", err, errlen) ||
+            add_list(mb, &lk[i].doc_keywords, LIB_DOC_KEYWORD, i,
+                     "context_links", err, errlen))
+            goto out;
+    if (matcher_build(mb, &co->matcher, err, errlen) != 0)
+        goto out;
+    rc = 0;
+out:
+    matcher_builder_free(mb);
+    if (rc == 0)
+        *inst = co;
+    else
+        co_destroy(co);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanning a text                                                      */
+/* ------------------------------------------------------------------ */
+
+static int on_hit(void *arg, unsigned id, size_t from, size_t to)
+{
+    struct co_hits *h = arg;
+    unsigned lib = id >> 24, idx = id & 0xffffffu;
+    if (lib == 0 || lib >= LIB_COUNT)
+        return 0;
+    /* Overlapping phrases of one library ("等保三级" inside
+     * "等保三级合规性") count once. */
+    bool overlap = h->counted_any[lib] && from < h->last_to[lib];
+    if (!overlap) {
+        h->counted_any[lib] = true;
+        h->last_to[lib] = to;
+    }
+    switch (lib) {
+    case LIB_OBJECTION: h->objection |= 1ull << (idx & 63); break;
+    case LIB_ANSWER: h->answer |= 1ull << (idx & 63); break;
+    case LIB_COMPETITOR:
+        h->competitor |= 1ull << (idx & 63);
+        h->competitor_n += !overlap;
+        break;
+    case LIB_PRODUCT: h->product += !overlap; break;
+    case LIB_CUSTOMER: h->customer += !overlap; break;
+    case LIB_TOPIC: h->topic |= 1u << (idx & 31); break;
+    case LIB_ADDRESSED: h->addressed |= 1u << (idx & 31); break;
+    case LIB_DOC_KEYWORD: h->doc_keyword |= 1u << (idx & 31); break;
+    default: break;
+    }
+    return 0;
+}
+
+int coaching_scan_text(struct coaching *co, const char *text, struct co_hits *h)
+{
+    memset(h, 0, sizeof(*h));
+    return matcher_scan(co->matcher, text, &co->norm, on_hit, h);
+}
+
+/* Occurrences of normalised `name` in normalised `text`, with the same
+ * Latin word-start rule as the matcher. */
+static unsigned count_occurrences(const char *text, const char *name)
+{
+    size_t nl = strlen(name);
+    unsigned n = 0;
+    if (!nl)
+        return 0;
+    bool word = (name[0] >= 'a' && name[0] <= 'z') ||
+                (name[0] >= '0' && name[0] <= '9');
+    for (const char *p = strstr(text, name); p; p = strstr(p + nl, name)) {
+        char b = p > text ? p[-1] : ' ';
+        if (word && ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')))
+            continue;
+        n++;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages and alerts                                                  */
+/* ------------------------------------------------------------------ */
+
+struct tvar {
+    const char *name;
+    const char *value;
+};
+
+/* Expands {name} placeholders; unknown ones are kept as written. */
+static void render(struct buf *out, const char *tpl, const struct tvar *v,
+                   size_t n)
+{
+    buf_reset(out);
+    for (const char *p = tpl ? tpl : ""; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        bool done = false;
+        for (size_t i = 0; close && i < n && !done; i++) {
+            size_t nl = strlen(v[i].name);
+            if ((size_t)(close - p - 1) == nl &&
+                memcmp(p + 1, v[i].name, nl) == 0) {
+                buf_append(out, v[i].value, strlen(v[i].value));
+                p = close + 1;
+                done = true;
+            }
+        }
+        if (!done)
+            buf_append(out, p++, 1);
+    }
+    buf_put_u8(out, 0);
+}
+
+/* Number formatting for templates: integers without decimals. */
+static const char *fmt_num(char *b, size_t n, double v)
+{
+    if (v == (double)(long long)v)
+        snprintf(b, n, "%lld", (long long)v);
+    else
+        snprintf(b, n, "%.1f", v);
+    return b;
+}
+
+static bool meeting_zh(const struct coaching *co, const struct co_meeting *m)
+{
+    return meeting_is_chinese(&m->mm, co->cfg->cjk_ratio);
+}
+
+/* What one rule emission needs besides the rule itself. */
+struct co_fire {
+    enum coaching_category cat;
+    const char *discriminator; /* for the dedup key; may be NULL */
+    const struct tvar *vars;
+    size_t n_vars;
+    const struct metric *metrics;
+    size_t n_metrics;
+    const char *const *evidence;
+    size_t n_evidence;
+};
+
+/* Emits one coaching alert for meeting `m`. `from_timer`: no current event,
+ * so the provenance is the meeting's last segment. */
+static void fire(struct coaching *co, struct proc_ctx *ctx,
+                 struct co_meeting *m, const struct co_rule *rule,
+                 const struct co_fire *f, bool from_timer)
+{
+    struct buf msg;
+    struct alert a;
+
+    buf_init(&msg);
+    render(&msg, meeting_zh(co, m) ? rule->message_zh : rule->message_en,
+           f->vars, f->n_vars);
+    char dk[CO_KEY_MAX];
+    snprintf(dk, sizeof(dk), "%s|%s|%s", rule->id, m->meeting_id,
+             f->discriminator ? f->discriminator : "");
+    memset(&a, 0, sizeof(a));
+    a.kind = ALERT_COACHING;
+    a.customer_id = m->customer_id;
+    a.dedup_key = dk;
+    a.u.coaching = (struct coaching_alert){
+        .rep_id = m->rep_id,
+        .meeting_id = m->meeting_id,
+        .rule = rule->id,
+        .category = f->cat,
+        .severity = (enum alert_severity)rule->severity,
+        .message = (const char *)msg.data,
+        .metrics = f->metrics,
+        .n_metrics = f->n_metrics,
+        .evidence = f->evidence,
+        .n_evidence = f->n_evidence,
+    };
+    if (from_timer) {
+        a.trigger_event_id = m->last_event_id;
+        a.src.topic = m->last_topic;
+        a.src.partition = m->last_partition;
+        a.src.offset = m->last_offset;
+        a.event_time = m->last_event_time;
+    }
+    ctx_emit(ctx, &a);
+    m->fired |= 1u << f->cat;
+    buf_free(&msg);
+}
+
+static bool can_fire(const struct co_meeting *m, const struct co_rule *r,
+                     enum coaching_category cat)
+{
+    return r->enabled && !(m->fired & (1u << cat));
+}
+
+static const struct co_objection *find_objection(const struct co_config *cfg,
+                                                 const char *name, size_t *idx)
+{
+    const struct co_objection *o = cfg->objections.items;
+    for (size_t i = 0; i < cfg->objections.n; i++)
+        if (strcmp(o[i].name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return &o[i];
+        }
+    return NULL;
+}
+
+static const struct co_link *find_link(const struct co_config *cfg,
+                                       const char *name, size_t *idx)
+{
+    const struct co_link *l = cfg->context_links.items;
+    for (size_t i = 0; i < cfg->context_links.n; i++)
+        if (strcmp(l[i].name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return &l[i];
+        }
+    return NULL;
+}
+
+/* "a / b / c" from the first few entries of a list; an entry that does not
+ * fit whole is left out, so the text stays valid UTF-8. */
+static void join_list(char *out, size_t n, const struct cfg_strlist *l,
+                      size_t max)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < l->n && i < max; i++) {
+        size_t need = strlen(l->v[i]) + (i ? 3 : 0);
+        if (o + need >= n)
+            break;
+        snprintf(out + o, n - o, "%s%s", i ? " / " : "", l->v[i]);
+        o += need;
+    }
+}
+
+static void fire_objection(struct coaching *co, struct proc_ctx *ctx,
+                           struct co_meeting *m, const struct co_pending *p,
+                           int64_t now_ms, bool from_timer)
+{
+    const struct co_r_objection *r = &co->cfg->rules.objection;
+    const struct co_objection *o = find_objection(co->cfg, p->name, NULL);
+    char answers[256], win[32], disc[128];
+    const char *label = o && o->phrases.n ? o->phrases.v[0] : p->name;
+
+    if (!r->r.enabled)
+        return;
+    if (o)
+        join_list(answers, sizeof(answers), &o->answers, 3);
+    else
+        answers[0] = '\0';
+    fmt_num(win, sizeof(win), (double)r->window_ms / 1000.0);
+    struct tvar vars[] = {{"objection", label}, {"answers", answers},
+                          {"window_s", win}};
+    m->mm.objections_unanswered++;
+    struct metric met[] = {
+        {"window_s", (double)r->window_ms / 1000.0},
+        {"elapsed_s", (double)(now_ms - p->raised_ms) / 1000.0},
+        {"objections_raised", m->mm.objections_raised},
+        {"objections_unanswered", m->mm.objections_unanswered},
+    };
+    const char *ev[] = {p->evidence ? p->evidence : ""};
+    snprintf(disc, sizeof(disc), "%s#%u", p->name, p->raise_no);
+    struct co_fire f = {CAT_UNANSWERED_OBJECTION, disc, vars, 3, met, 4, ev,
+                        1};
+    fire(co, ctx, m, &r->r, &f, from_timer);
+    /* Per raise, not per meeting: clear the once-per-meeting bit. */
+    m->fired &= ~(1u << CAT_UNANSWERED_OBJECTION);
+}
+
+static void pending_remove(struct co_meeting *m, size_t i)
+{
+    free(m->pend[i].name);
+    free(m->pend[i].evidence);
+    memmove(&m->pend[i], &m->pend[i + 1],
+            (m->n_pend - i - 1) * sizeof(m->pend[0]));
+    m->n_pend--;
+}
+
+/* Objections whose window closed before `now_ms` (meeting time); all of them
+ * when `all` (meeting end). */
+static void judge_objections(struct coaching *co, struct proc_ctx *ctx,
+                             struct co_meeting *m, int64_t now_ms, bool all,
+                             bool from_timer)
+{
+    int64_t win = co->cfg->rules.objection.window_ms;
+    for (size_t i = 0; i < m->n_pend;) {
+        if (all || now_ms > m->pend[i].raised_ms + win) {
+            fire_objection(co, ctx, m, &m->pend[i],
+                           all ? m->mm.last_end_ms : now_ms, from_timer);
+            pending_remove(m, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+static void judge_context(struct coaching *co, struct proc_ctx *ctx,
+                          struct co_meeting *m, int64_t now_ms, bool all,
+                          bool from_timer)
+{
+    const struct co_r_context *r = &co->cfg->rules.context;
+    if (!can_fire(m, &r->r, CAT_MISSED_CONTEXT))
+        return;
+    for (size_t i = 0; i < m->n_topics; i++) {
+        struct co_topic *t = &m->topics[i];
+        if (t->topic_ms < 0 || t->addressed)
+            continue;
+        if (!all && now_ms <= t->topic_ms + r->window_ms)
+            continue;
+        const struct co_link *l = find_link(co->cfg, t->name, NULL);
+        bool zh = meeting_zh(co, m);
+        const char *topic = l && l->topics.n ? l->topics.v[0] : t->name;
+        if (l)
+            for (size_t k = 0; k < l->topics.n; k++) {
+                /* The topic in the meeting's own language when possible. */
+                uint64_t cjk = 0, lat = 0;
+                meeting_count_script(l->topics.v[k], &cjk, &lat);
+                if ((zh && cjk) || (!zh && !cjk)) {
+                    topic = l->topics.v[k];
+                    break;
+                }
+            }
+        const char *issue = l ? (zh ? l->issue_zh : l->issue_en) : "";
+        if (!issue || !issue[0])
+            issue = t->issue ? t->issue : "";
+        struct tvar vars[] = {{"topic", topic}, {"issue", issue}};
+        struct metric met[] = {
+            {"window_s", (double)r->window_ms / 1000.0},
+            {"elapsed_s", (double)(now_ms - t->topic_ms) / 1000.0},
+        };
+        const char *ev[] = {t->evidence ? t->evidence : "",
+                            t->issue ? t->issue : ""};
+        struct co_fire f = {CAT_MISSED_CONTEXT, t->name, vars, 2, met, 2, ev,
+                            2};
+        fire(co, ctx, m, &r->r, &f, from_timer);
+        return; /* once per meeting */
+    }
+}
+
+/* DISCOVERY_TIME and QUESTIONS, when discovery ends or the meeting does. */
+static void judge_discovery(struct coaching *co, struct proc_ctx *ctx,
+                            struct co_meeting *m, const char *evidence,
+                            bool at_end, bool from_timer)
+{
+    const struct co_rules *rs = &co->cfg->rules;
+    const struct meeting_metrics *mm = &m->mm;
+    int64_t disc = meeting_discovery_ms(mm);
+    bool judge = mm->discovery_seen ||
+                 (at_end && mm->any_phase && rs->discovery.fire_if_skipped);
+    char a[32], b[32];
+
+    if (!judge)
+        return;
+    if (can_fire(m, &rs->discovery.r, CAT_DISCOVERY_TIME) &&
+        disc < rs->discovery.min_ms) {
+        struct tvar vars[] = {
+            {"discovery_min", fmt_num(a, sizeof(a), (double)(disc / 6000) / 10.0)},
+            {"min_min", fmt_num(b, sizeof(b),
+                                (double)(rs->discovery.min_ms / 6000) / 10.0)},
+        };
+        struct metric met[] = {
+            {"discovery_s", (double)disc / 1000.0},
+            {"threshold_s", (double)rs->discovery.min_ms / 1000.0},
+            {"discovery_questions", mm->rep_questions_discovery},
+        };
+        const char *ev[] = {evidence ? evidence : ""};
+        struct co_fire f = {CAT_DISCOVERY_TIME, NULL, vars, 2, met, 3, ev,
+                            evidence ? 1 : 0};
+        fire(co, ctx, m, &rs->discovery.r, &f, from_timer);
+    }
+    if (mm->discovery_seen &&
+        can_fire(m, &rs->questions.r, CAT_QUESTIONS) &&
+        mm->rep_questions_discovery < (uint64_t)rs->questions.min_questions) {
+        struct tvar vars[] = {
+            {"questions", fmt_num(a, sizeof(a), mm->rep_questions_discovery)},
+            {"min", fmt_num(b, sizeof(b), (double)rs->questions.min_questions)},
+        };
+        struct metric met[] = {
+            {"discovery_questions", mm->rep_questions_discovery},
+            {"min_questions", (double)rs->questions.min_questions},
+            {"discovery_s", (double)disc / 1000.0},
+        };
+        struct co_fire f = {CAT_QUESTIONS, NULL, vars, 2, met, 3, NULL, 0};
+        fire(co, ctx, m, &rs->questions.r, &f, from_timer);
+    }
+}
+
+static void judge_self_focus(struct coaching *co, struct proc_ctx *ctx,
+                             struct co_meeting *m, const char *evidence)
+{
+    const struct co_r_self_focus *r = &co->cfg->rules.self_focus;
+    const struct meeting_metrics *mm = &m->mm;
+    char a[32], b[32], c[32];
+    if (!can_fire(m, &r->r, CAT_SELF_FOCUS) ||
+        mm->product_focus < (uint64_t)r->min_count ||
+        (double)mm->product_focus <= r->ratio * (double)mm->customer_focus)
+        return;
+    struct tvar vars[] = {
+        {"product", fmt_num(a, sizeof(a), mm->product_focus)},
+        {"customer", fmt_num(b, sizeof(b), mm->customer_focus)},
+        {"ratio", fmt_num(c, sizeof(c), r->ratio)},
+    };
+    struct metric met[] = {
+        {"product_focus", mm->product_focus},
+        {"customer_focus", mm->customer_focus},
+        {"ratio", mm->customer_focus
+                      ? (double)mm->product_focus / mm->customer_focus
+                      : (double)mm->product_focus},
+        {"threshold_ratio", r->ratio},
+    };
+    const char *ev[] = {evidence};
+    struct co_fire f = {CAT_SELF_FOCUS, NULL, vars, 3, met, 4, ev, 1};
+    fire(co, ctx, m, &r->r, &f, false);
+}
+
+static void judge_monologue(struct coaching *co, struct proc_ctx *ctx,
+                            struct co_meeting *m,
+                            const struct meeting_delta *d,
+                            const char *evidence)
+{
+    const struct co_r_monologue *r = &co->cfg->rules.monologue;
+    char a[32], b[32];
+    if (!can_fire(m, &r->r, CAT_MONOLOGUE) || d->turn_role != ROLE_REP ||
+        d->turn_ms <= r->max_ms)
+        return;
+    struct tvar vars[] = {
+        {"monologue_s", fmt_num(a, sizeof(a), (double)(d->turn_ms / 1000))},
+        {"max_s", fmt_num(b, sizeof(b), (double)(r->max_ms / 1000))},
+    };
+    struct metric met[] = {
+        {"monologue_s", (double)d->turn_ms / 1000.0},
+        {"threshold_s", (double)r->max_ms / 1000.0},
+    };
+    const char *ev[] = {evidence};
+    struct co_fire f = {CAT_MONOLOGUE, NULL, vars, 2, met, 2, ev, 1};
+    fire(co, ctx, m, &r->r, &f, false);
+}
+
+static void judge_talk_ratio(struct coaching *co, struct proc_ctx *ctx,
+                             struct co_meeting *m, bool from_timer)
+{
+    const struct co_r_talk *r = &co->cfg->rules.talk;
+    const struct meeting_metrics *mm = &m->mm;
+    double share = meeting_rep_share(mm);
+    char a[32], b[32];
+    if (!can_fire(m, &r->r, CAT_TALK_RATIO) ||
+        meeting_total_talk_ms(mm) < r->min_talk_ms || share <= r->max_share)
+        return;
+    struct tvar vars[] = {
+        {"share", fmt_num(a, sizeof(a), (double)(long long)(share * 100 + 0.5))},
+        {"max", fmt_num(b, sizeof(b),
+                        (double)(long long)(r->max_share * 100 + 0.5))},
+    };
+    struct metric met[] = {
+        {"talk_ratio", share},
+        {"threshold", r->max_share},
+        {"rep_talk_s", (double)mm->talk_ms[ROLE_REP] / 1000.0},
+        {"customer_talk_s", (double)mm->talk_ms[ROLE_CUSTOMER] / 1000.0},
+    };
+    struct co_fire f = {CAT_TALK_RATIO, NULL, vars, 2, met, 4, NULL, 0};
+    fire(co, ctx, m, &r->r, &f, from_timer);
+}
+
+static const char *battlecard_for(const struct coaching *co,
+                                  const struct co_competitor *c, bool zh)
+{
+    if (!c)
+        return co->cfg->rules.competitor.default_battlecard;
+    if (zh && c->battlecard_zh && c->battlecard_zh[0])
+        return c->battlecard_zh;
+    if (c->battlecard && c->battlecard[0])
+        return c->battlecard;
+    return co->cfg->rules.competitor.default_battlecard;
+}
+
+static void fire_competitor(struct coaching *co, struct proc_ctx *ctx,
+                            struct co_meeting *m, const char *name,
+                            const struct co_competitor *c,
+                            const char *evidence)
+{
+    const struct co_r_competitor *r = &co->cfg->rules.competitor;
+    if (!can_fire(m, &r->r, CAT_COMPETITOR_MENTION))
+        return;
+    const char *card = battlecard_for(co, c, meeting_zh(co, m));
+    struct tvar vars[] = {{"competitor", name}, {"battlecard", card}};
+    struct metric met[] = {
+        {"competitor_mentions", m->mm.competitor_mentions},
+    };
+    const char *ev[] = {evidence, card};
+    struct co_fire f = {CAT_COMPETITOR_MENTION, name, vars, 2, met, 1, ev, 2};
+    fire(co, ctx, m, &r->r, &f, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Meetings                                                             */
+/* ------------------------------------------------------------------ */
+
+static void summary(struct coaching *co, struct proc_ctx *ctx,
+                    struct co_meeting *m, const char *closed_by,
+                    bool from_timer)
+{
+    struct metric met[MEETING_N_METRICS];
+    size_t n = meeting_metrics_export(&m->mm, met, MEETING_N_METRICS);
+    char dk[CO_KEY_MAX];
+    struct alert a;
+
+    (void)co;
+    snprintf(dk, sizeof(dk), "summary|%s", m->meeting_id);
+    memset(&a, 0, sizeof(a));
+    a.kind = ALERT_MEETING_SUMMARY;
+    a.customer_id = m->customer_id;
+    a.dedup_key = dk;
+    a.u.summary = (struct meeting_summary){
+        .meeting_id = m->meeting_id,
+        .rep_id = m->rep_id,
+        .closed_by = closed_by,
+        .metrics = met,
+        .n_metrics = n,
+    };
+    if (from_timer) {
+        a.trigger_event_id = m->last_event_id;
+        a.src.topic = m->last_topic;
+        a.src.partition = m->last_partition;
+        a.src.offset = m->last_offset;
+        a.event_time = m->last_event_time;
+    }
+    ctx_emit(ctx, &a);
+}
+
+/* End-of-meeting rules, the summary, the tombstone; deletes the meeting
+ * object (`m` is invalid afterwards). */
+static void close_meeting(struct coaching *co, struct proc_ctx *ctx,
+                          const char *mkey, struct co_meeting *m,
+                          const char *closed_by, bool from_timer)
+{
+    char ckey[CO_KEY_MAX];
+
+    judge_objections(co, ctx, m, m->mm.last_end_ms, true, from_timer);
+    judge_context(co, ctx, m, m->mm.last_end_ms, true, from_timer);
+    judge_discovery(co, ctx, m, NULL, true, from_timer);
+    judge_talk_ratio(co, ctx, m, from_timer);
+    summary(co, ctx, m, closed_by, from_timer);
+
+    if (coaching_make_key(ckey, sizeof(ckey), m->customer_id, NULL) == 0) {
+        struct co_obj *o = ctx_state(ctx, ckey, NULL);
+        struct co_context *c = &o->u.c;
+        coaching_context_seen(c, m->last_event_time);
+        if (c->n_closed == CO_MAX_TOMBSTONES) {
+            coaching_named_free(&c->closed[0]);
+            memmove(&c->closed[0], &c->closed[1],
+                    (c->n_closed - 1) * sizeof(c->closed[0]));
+            c->n_closed--;
+        }
+        CO_ROOM(c, closed, CO_MAX_TOMBSTONES);
+        c->closed[c->n_closed].id = statecodec_strdup(m->meeting_id);
+        c->closed[c->n_closed].at = m->last_event_time;
+        c->n_closed++;
+        coaching_ctx_save(co, ctx, ckey, c);
+    }
+    free(hmap_del(co->idle, mkey));
+    ctx_state_delete(ctx, mkey);
+}
+
+static bool is_tombstoned(const struct co_context *c, const char *meeting_id)
+{
+    for (size_t i = 0; c && i < c->n_closed; i++)
+        if (strcmp(c->closed[i].id, meeting_id) == 0)
+            return true;
+    return false;
+}
+
+static bool issue_open(const struct coaching *co, const struct co_context *c,
+                       const char *link, int64_t now, const char **text)
+{
+    int64_t lookback = co->cfg->rules.context.lookback_ms;
+    for (size_t i = 0; c && i < c->n_issues; i++)
+        if (strcmp(c->issues[i].link, link) == 0 &&
+            c->issues[i].at >= now - lookback) {
+            *text = c->issues[i].text;
+            return true;
+        }
+    return false;
+}
+
+static struct co_topic *topic_get(struct co_meeting *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_topics; i++)
+        if (strcmp(m->topics[i].name, name) == 0)
+            return &m->topics[i];
+    if (m->n_topics == CO_MAX_TOPICS)
+        return NULL;
+    struct co_topic *t = &m->topics[m->n_topics++];
+    memset(t, 0, sizeof(*t));
+    t->name = statecodec_strdup(name);
+    t->topic_ms = -1;
+    return t;
+}
+
+static void rep_context(struct coaching *co, struct co_meeting *m,
+                        const struct co_context *c, const struct co_hits *h,
+                        const struct event *ev)
+{
+    const struct transcript_segment *ts = &ev->u.transcript;
+    const struct co_link *lk = co->cfg->context_links.items;
+    for (size_t i = 0; i < co->cfg->context_links.n; i++) {
+        bool topic = h->topic & (1u << i);
+        bool addr = h->addressed & (1u << i);
+        const char *issue = NULL;
+        if (!topic && !addr)
+            continue;
+        struct co_topic *t = NULL;
+        if (addr) {
+            t = topic_get(m, lk[i].name);
+            if (t)
+                t->addressed = true;
+        }
+        if (topic && issue_open(co, c, lk[i].name, ev->event_time, &issue)) {
+            t = t ? t : topic_get(m, lk[i].name);
+            if (t && t->topic_ms < 0) {
+                t->topic_ms = ts->end_ms;
+                free(t->evidence);
+                t->evidence = coaching_dup_evidence(ts->text, CO_EVIDENCE_MAX);
+                coaching_set_str(&t->issue, issue);
+            }
+        }
+    }
+}
+
+static void customer_objections(struct coaching *co, struct co_meeting *m,
+                                const struct co_hits *h,
+                                const struct transcript_segment *ts)
+{
+    const struct co_objection *ob = co->cfg->objections.items;
+    for (size_t i = 0; i < co->cfg->objections.n; i++) {
+        if (!(h->objection & (1ull << i)))
+            continue;
+        m->mm.objections_raised++;
+        bool open = false;
+        for (size_t k = 0; k < m->n_pend && !open; k++)
+            open = strcmp(m->pend[k].name, ob[i].name) == 0;
+        if (open || m->n_pend == CO_MAX_PENDING)
+            continue; /* raised again while pending: one alert */
+        m->pend[m->n_pend++] = (struct co_pending){
+            .name = statecodec_strdup(ob[i].name),
+            .raised_ms = ts->end_ms,
+            .raise_no = m->mm.objections_raised,
+            .evidence = coaching_dup_evidence(ts->text, CO_EVIDENCE_MAX),
+        };
+    }
+}
+
+static void rep_answers(struct co_meeting *m, const struct coaching *co,
+                        const struct co_hits *h)
+{
+    for (size_t i = 0; i < m->n_pend;) {
+        size_t idx;
+        if (find_objection(co->cfg, m->pend[i].name, &idx) &&
+            (h->answer & (1ull << idx)))
+            pending_remove(m, i);
+        else
+            i++;
+    }
+}
+
+/* Competitor mentions: configured names (matcher) and the customer's
+ * registry-linked competitors (substring search, few names). */
+static void competitors(struct coaching *co, struct proc_ctx *ctx,
+                        struct co_meeting *m, const struct co_context *c,
+                        const struct co_hits *h,
+                        const struct transcript_segment *ts)
+{
+    const char *norm = (const char *)co->norm.data;
+    const struct co_competitor *cp = co->cfg->competitors.items;
+    const char *first = NULL;
+    const struct co_competitor *first_cfg = NULL;
+    unsigned n = h->competitor_n;
+
+    for (size_t i = 0; i < co->cfg->competitors.n && !first; i++)
+        if (h->competitor & (1ull << i)) {
+            first = cp[i].names.v[0];
+            first_cfg = &cp[i];
+        }
+    for (size_t i = 0; c && i < c->n_comps; i++) {
+        struct buf b;
+        buf_init(&b);
+        matcher_normalize(c->comps[i].name, &b);
+        bool configured = false;
+        for (size_t k = 0; k < co->n_comp_norm && !configured; k++)
+            configured = strcmp(co->comp_norm[k], (char *)b.data) == 0;
+        unsigned k = configured ? 0 : count_occurrences(norm, (char *)b.data);
+        buf_free(&b);
+        if (k && !first)
+            first = c->comps[i].name;
+        n += k;
+    }
+    m->mm.competitor_mentions += n;
+    if (first && ts->speaker_role == ROLE_CUSTOMER)
+        fire_competitor(co, ctx, m, first, first_cfg, ts->text);
+}
+
+static void idle_touch(struct coaching *co, const char *key)
+{
+    struct co_idle *e = hmap_get(co->idle, key);
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e)
+            abort();
+        hmap_put(co->idle, key, e);
+    }
+    e->touched = true;
+}
+
+static int handle_segment(struct coaching *co, struct proc_ctx *ctx,
+                          const struct event *ev, const char *ckey)
+{
+    const struct transcript_segment *ts = &ev->u.transcript;
+    char mkey[CO_KEY_MAX];
+    struct co_hits h;
+    int created = 0;
+
+    if (!ts->meeting_id || !ts->meeting_id[0] ||
+        coaching_make_key(mkey, sizeof(mkey), ev->customer_id, ts->meeting_id) != 0) {
+        ctx_fail(ctx, "coaching: missing or oversized meeting_id");
+        return -1;
+    }
+    const struct co_obj *cobj = ctx_state_find(ctx, ckey);
+    const struct co_context *c = cobj ? &cobj->u.c : NULL;
+    if (is_tombstoned(c, ts->meeting_id)) {
+        LOG_RL(LOG_DEBUG, "coaching", "late segment %d of closed meeting %s",
+               (int)ts->seq, ts->meeting_id);
+        return 0;
+    }
+    struct co_obj *o = ctx_state(ctx, mkey, &created);
+    struct co_meeting *m = &o->u.m;
+    if (m->has_seq && ts->seq <= m->last_seq)
+        return 0; /* duplicate or out of order */
+    if (created || !m->meeting_id) {
+        coaching_set_str(&m->customer_id, ev->customer_id);
+        coaching_set_str(&m->meeting_id, ts->meeting_id);
+    }
+    if (ts->rep_id && ts->rep_id[0] && !m->rep_id)
+        coaching_set_str(&m->rep_id, ts->rep_id);
+    m->has_seq = true;
+    m->last_seq = ts->seq;
+    coaching_set_str(&m->last_event_id, ev->event_id);
+    coaching_set_str(&m->last_topic, ev->src.topic);
+    m->last_partition = ev->src.partition;
+    m->last_offset = ev->src.offset;
+    m->last_event_time = ev->event_time;
+
+    if (coaching_scan_text(co, ts->text, &h) != 0) {
+        ctx_fail(ctx, "coaching: keyword scan failed");
+        return -1;
+    }
+    const char *norm = (const char *)co->norm.data;
+
+    /* Windows that closed before this segment began are judged first: an
+     * answer in this (late) segment no longer counts. */
+    judge_objections(co, ctx, m, ts->start_ms, false, false);
+    judge_context(co, ctx, m, ts->start_ms, false, false);
+
+    struct meeting_seg seg = {
+        .speaker_id = ts->speaker_id,
+        .role = ts->speaker_role,
+        .start_ms = ts->start_ms,
+        .end_ms = ts->end_ms,
+        .norm = norm,
+        .phase = ts->phase,
+    };
+    struct meeting_delta d;
+    meeting_apply(&m->mm, &seg, &co->lx, &d);
+
+    if (ts->speaker_role == ROLE_REP) {
+        rep_answers(m, co, &h);
+        rep_context(co, m, c, &h, ev);
+        m->mm.product_focus += h.product;
+        m->mm.customer_focus += h.customer;
+        if (h.product)
+            judge_self_focus(co, ctx, m, ts->text);
+        judge_monologue(co, ctx, m, &d, ts->text);
+    } else if (ts->speaker_role == ROLE_CUSTOMER) {
+        customer_objections(co, m, &h, ts);
+    }
+    competitors(co, ctx, m, c, &h, ts);
+    if (d.discovery_ended)
+        judge_discovery(co, ctx, m, ts->text, false, false);
+
+    if (ts->is_final) {
+        close_meeting(co, ctx, mkey, m, "final", false);
+        return 0;
+    }
+    ctx_state_dirty(ctx, mkey);
+    idle_touch(co, mkey);
+    return 0;
+}
+
+static int co_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
+{
+    struct coaching *co = inst;
+    char ckey[CO_KEY_MAX];
+
+    if (!ev->customer_id || !ev->customer_id[0] ||
+        coaching_make_key(ckey, sizeof(ckey), ev->customer_id, NULL) != 0) {
+        ctx_fail(ctx, "coaching: missing or oversized customer_id");
+        return -1;
+    }
+    switch (ev->kind) {
+    case EVENT_TRANSCRIPT: return handle_segment(co, ctx, ev, ckey);
+    case EVENT_IOT: return coaching_handle_iot(co, ctx, ev, ckey);
+    case EVENT_ANNOTATION: return coaching_handle_annotation(co, ctx, ev, ckey);
+    case EVENT_REGISTRY: return coaching_handle_registry(co, ctx, ev, ckey);
+    default: return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Timer: idle meetings                                                 */
+/* ------------------------------------------------------------------ */
+
+struct keylist {
+    char **v;
+    size_t n, cap;
+};
+
+static void keylist_add(struct keylist *kl, const char *key)
+{
+    if (kl->n == kl->cap) {
+        kl->cap = kl->cap ? kl->cap * 2 : 16;
+        kl->v = realloc(kl->v, kl->cap * sizeof(char *));
+        if (!kl->v)
+            abort();
+    }
+    kl->v[kl->n++] = statecodec_strdup(key);
+}
+
+static void keylist_free(struct keylist *kl)
+{
+    for (size_t i = 0; i < kl->n; i++)
+        free(kl->v[i]);
+    free(kl->v);
+}
+
+static int collect_meeting_key(void *arg, const char *key)
+{
+    if (coaching_type_of_key(key) == CO_MEETING)
+        keylist_add(arg, key);
+    return 0;
+}
+
+struct tick {
+    int64_t now;
+    int64_t idle_ms;
+    struct keylist idle;
+};
+
+static int tick_entry(void *arg, const char *key, void *val)
+{
+    struct tick *t = arg;
+    struct co_idle *e = val;
+    if (e->touched) {
+        e->touched = false;
+        e->last_seen = t->now;
+    } else if (t->now - e->last_seen >= t->idle_ms) {
+        keylist_add(&t->idle, key);
+    }
+    return 0;
+}
+
+static void co_on_timer(void *inst, struct proc_ctx *ctx, int64_t now_ms)
+{
+    struct coaching *co = inst;
+    struct tick t = {.now = now_ms, .idle_ms = co->cfg->idle_timeout_ms};
+
+    if (!co->indexed) {
+        /* After a (re)start: every meeting in the store is open (closed
+         * ones are deleted) and counts as seen now. */
+        struct keylist kl = {0};
+        ctx_state_foreach(ctx, collect_meeting_key, &kl);
+        for (size_t i = 0; i < kl.n; i++)
+            idle_touch(co, kl.v[i]);
+        keylist_free(&kl);
+        co->indexed = true;
+    }
+    hmap_each(co->idle, tick_entry, &t);
+    for (size_t i = 0; i < t.idle.n; i++) {
+        struct co_obj *o = ctx_state_find(ctx, t.idle.v[i]);
+        if (!o || o->type != CO_MEETING || !o->u.m.meeting_id) {
+            free(hmap_del(co->idle, t.idle.v[i]));
+            continue;
+        }
+        close_meeting(co, ctx, t.idle.v[i], &o->u.m, "idle", true);
+    }
+    keylist_free(&t.idle);
+}
+
+/* Whether coaching_handle_iot() keeps anything of an alert of this type. */
+static bool iot_linked(const struct coaching *co, const char *alert_type)
+{
+    const struct co_link *lk = co->cfg->context_links.items;
+    for (size_t i = 0; i < co->cfg->context_links.n; i++)
+        for (size_t k = 0; k < lk[i].iot_alert_types.n; k++)
+            if (strcmp(lk[i].iot_alert_types.v[k], alert_type) == 0)
+                return true;
+    return false;
+}
+
+/* See processor_ops.state_keys: coaching_make_key()'s keys, unjoined. An annotation
+ * reaches the context only if its text matches, which only the scan in
+ * handle() tells, so it names none. */
+static size_t co_state_keys(const void *inst, const struct event *ev,
+                            struct state_key *out, size_t max)
+{
+    const struct coaching *co = inst;
+    if (!max || !ev->customer_id || !ev->customer_id[0])
+        return 0;
+    const struct state_key ctx_key = {{ev->customer_id, CO_CTX_SUFFIX}};
+    switch (ev->kind) {
+    case EVENT_TRANSCRIPT: {
+        const char *meeting = ev->u.transcript.meeting_id;
+        if (max < 2 || !meeting || !meeting[0])
+            return 0;
+        out[0] = ctx_key;
+        out[1] = (struct state_key){{ev->customer_id, CO_MEETING_INFIX, meeting}};
+        return 2;
+    }
+    case EVENT_IOT:
+        if (!ev->u.iot.alert_type || !iot_linked(co, ev->u.iot.alert_type))
+            return 0;
+        out[0] = ctx_key;
+        return 1;
+    case EVENT_REGISTRY:
+        if (!coaching_competitor_change(&ev->u.registry))
+            return 0;
+        out[0] = ctx_key;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+const struct processor_ops processor_coaching = {
+    .name = "coaching",
+    .description = "Real-time conversation coaching from meeting transcripts",
+    .inputs = EVENT_MASK(EVENT_TRANSCRIPT) | EVENT_MASK(EVENT_ANNOTATION) |
+              EVENT_MASK(EVENT_IOT) | EVENT_MASK(EVENT_REGISTRY),
+    .config = &coaching_config_table,
+    .init = co_init,
+    .handle = co_handle,
+    .on_timer = co_on_timer,
+    .destroy = co_destroy,
+    .state_new = coaching_state_new,
+    .state_encode = coaching_state_encode,
+    .state_prefetch = coaching_state_prefetch,
+    .state_keys = co_state_keys,
+    .state_decode = coaching_state_decode,
+    .state_free = coaching_state_free,
+    .state_to_json = coaching_state_to_json,
+};
