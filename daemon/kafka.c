@@ -41,8 +41,8 @@ struct kafka_consumer {
 
 struct kafka_producer {
     rd_kafka_t *rk;
-    void (*on_delivery)(void *arg, uint64_t tag, int failed,
-                        const char *errstr);
+    void (*on_delivery)(void *arg, uint64_t tag, enum kafka_fail failed,
+                        const char *errstr, const struct kafka_msg *m);
     void *arg;
     int inflight;
     uint64_t tag; /* carried by the messages produced from now on */
@@ -422,15 +422,38 @@ void kafka_consumer_close(struct kafka_consumer *c)
 
 /* ---- producer ---------------------------------------------------------- */
 
+/* Errors that reject one message for what it is, so that producing it
+ * again can never succeed while other messages still can. */
+static bool rejects_message(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
     struct kafka_producer *p = opaque;
     p->inflight--;
-    if (p->on_delivery)
-        p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private,
-                       rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR,
-                       rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
+    if (!p->on_delivery)
+        return;
+    struct kafka_msg m = {
+        .topic = rd_kafka_topic_name(rkm->rkt),
+        .partition = rkm->partition,
+        .offset = rkm->offset,
+        .key = rkm->key,
+        .klen = rkm->key_len,
+        .value = rkm->payload,
+        .vlen = rkm->len,
+        .timestamp = -1,
+        .opaque = (void *)rkm,
+    };
+    enum kafka_fail f = !rkm->err                 ? KAFKA_DELIVERED
+                        : rejects_message(rkm->err) ? KAFKA_REJECTED
+                                                    : KAFKA_FAILED;
+    p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private, f,
+                   rkm->err ? rd_kafka_err2str(rkm->err) : NULL, &m);
 }
 
 static const char *const producer_defaults[][2] = {
@@ -557,7 +580,7 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             snprintf(err, errlen, "producing to %s: %s", topic,
                      rd_kafka_err2str(e));
-            return -1;
+            return rejects_message(e) ? -KAFKA_REJECTED : -KAFKA_FAILED;
         }
         rd_kafka_poll(p->rk, 100); /* make room, then try again */
     }
@@ -566,6 +589,18 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
 void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag)
 {
     p->tag = tag;
+}
+
+uint64_t kafka_producer_tag(const struct kafka_producer *p) { return p->tag; }
+
+int64_t kafka_producer_max_message(const struct kafka_producer *p)
+{
+    char v[32];
+    size_t n = sizeof(v);
+    if (rd_kafka_conf_get(rd_kafka_conf(p->rk), "message.max.bytes", v, &n) !=
+        RD_KAFKA_CONF_OK)
+        return 1000000; /* librdkafka's default */
+    return strtoll(v, NULL, 10);
 }
 
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms)
