@@ -130,6 +130,10 @@ struct rt {
     int64_t first_record_cpu;
     bool delivery_failed;
     int64_t dlq_max; /* bytes per DLQ record (dlq_fit) */
+    /* An alert of the processor being called could not be encoded: the
+     * record it handles goes to the DLQ, like a processor failure. */
+    bool emit_failed;
+    char emit_fail[512];
     struct buf enc;
     struct runtime_stats stats;
 };
@@ -256,6 +260,10 @@ static int sink(void *arg, const struct alert *a)
     if (codec_encode_alert(rt->codec, a, &rt->enc, &cerr) != 0) {
         LOG_RL(LOG_ERROR, "runtime", "alert %s of %s not encodable: %s",
                alert_kind_name(a->kind), a->customer_id, cerr.message);
+        rt->stats.poison_outputs++;
+        rt->emit_failed = true;
+        snprintf(rt->emit_fail, sizeof(rt->emit_fail), "%s %s: %s",
+                 alert_kind_name(a->kind), a->alert_id, cerr.message);
         return -1;
     }
     char err[256];
@@ -578,10 +586,14 @@ static void apply(struct rt *rt)
         if (!rt->inst[i] || !(ops->inputs & EVENT_MASK(a->kind)))
             continue;
         ctx_begin(&rt->ctx, i, ev);
+        rt->emit_failed = false;
         if (ops->handle(rt->inst[i], &rt->ctx, ev) != 0)
             to_dlq(rt, m, "process", "processor_failed",
                    ctx_failure(&rt->ctx) ? ctx_failure(&rt->ctx)
                                          : "processor failed",
+                   ops->name);
+        else if (rt->emit_failed)
+            to_dlq(rt, m, "process", "alert_encode_failed", rt->emit_fail,
                    ops->name);
     }
     rt->stats.events++;
@@ -606,6 +618,7 @@ static void run_timers(struct rt *rt)
         if (!rt->inst[i] || !rt->o->procs[i]->on_timer)
             continue;
         ctx_begin(&rt->ctx, i, NULL);
+        rt->emit_failed = false; /* no record to send: logged and counted */
         rt->o->procs[i]->on_timer(rt->inst[i], &rt->ctx, now);
     }
 }
