@@ -37,6 +37,9 @@ struct kafka_consumer {
     rd_kafka_t *rk;
     struct kafka_rebalance_ops rb;
     size_t assigned;
+    /* Why an assignment was refused (set_start_offsets); the next poll
+     * returns it as a fatal error. Empty while all is well. */
+    char refused[512];
 };
 
 struct kafka_producer {
@@ -124,21 +127,91 @@ fail:
 
 /* ---- consumer ---------------------------------------------------------- */
 
-static void set_start_offsets(struct kafka_consumer *c,
-                              rd_kafka_topic_partition_list_t *parts)
+/* Refuses stored offsets past their partition's log end: librdkafka
+ * would answer OFFSET_OUT_OF_RANGE with auto.offset.reset, replaying the
+ * partition from the start (or skipping it) without a word. A topic
+ * recreated under the same name or an unclean leader election is for an
+ * operator to judge. One ListOffsets round per leader (timestamp -1: the
+ * log end) for the partitions that have a stored offset. 0, or -1 with
+ * c->refused set, also when the log ends cannot be learnt. */
+static int check_log_end(struct kafka_consumer *c,
+                         const rd_kafka_topic_partition_list_t *parts,
+                         const bool *stored)
 {
-    for (int i = 0; i < parts->cnt; i++) {
+    rd_kafka_topic_partition_list_t *ends =
+        rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (stored[i] && parts->elems[i].offset > 0)
+            rd_kafka_topic_partition_list_add(ends, parts->elems[i].topic,
+                                              parts->elems[i].partition)
+                ->offset = RD_KAFKA_OFFSET_END;
+    int rc = 0;
+    rd_kafka_resp_err_t e = ends->cnt ? rd_kafka_offsets_for_times(c->rk, ends,
+                                                                   10000)
+                                      : RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < ends->cnt && rc == 0; i++) {
+        const rd_kafka_topic_partition_t *end = &ends->elems[i];
+        const rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            parts, end->topic, end->partition);
+        if (e || end->err || end->offset < 0) {
+            snprintf(c->refused, sizeof(c->refused),
+                     "%s[%d]: could not read the log end to check the offset "
+                     "stored with the state (%s); refusing the assignment "
+                     "rather than risk a silent reset",
+                     end->topic, end->partition,
+                     rd_kafka_err2str(e ? e : end->err));
+            rc = -1;
+        } else if (tp->offset > end->offset) {
+            snprintf(c->refused, sizeof(c->refused),
+                     "%s[%d]: the offset stored with the state (%lld) is past "
+                     "the log end (%lld): the topic was recreated or records "
+                     "were lost (unclean leader election). Refusing to reset "
+                     "it; move state.dir aside to rebuild the state from what "
+                     "the topic holds now",
+                     end->topic, end->partition, (long long)tp->offset,
+                     (long long)end->offset);
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+    return rc;
+}
+
+/* 0, or -1 with c->refused set: the assignment must not be taken. */
+static int set_start_offsets(struct kafka_consumer *c,
+                             rd_kafka_topic_partition_list_t *parts)
+{
+    bool *stored = calloc((size_t)parts->cnt + 1, sizeof(*stored));
+    if (!stored)
+        abort();
+    int rc = 0;
+    for (int i = 0; i < parts->cnt && rc == 0; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t next = 0;
-        int rc = c->rb.stored_offset
-                     ? c->rb.stored_offset(c->rb.arg, tp->topic,
-                                           tp->partition, &next)
-                     : 0;
-        tp->offset = rc == 1 ? next : RD_KAFKA_OFFSET_BEGINNING;
+        int got = c->rb.stored_offset
+                      ? c->rb.stored_offset(c->rb.arg, tp->topic,
+                                            tp->partition, &next)
+                      : 0;
+        if (got < 0) {
+            /* Not "no offset": that would apply every event again. */
+            snprintf(c->refused, sizeof(c->refused),
+                     "%s[%d]: the offset stored with the state cannot be "
+                     "read; refusing the assignment rather than replay the "
+                     "partition from its first record",
+                     tp->topic, tp->partition);
+            rc = -1;
+            break;
+        }
+        stored[i] = got == 1;
+        tp->offset = got == 1 ? next : RD_KAFKA_OFFSET_BEGINNING;
         LOG_INF("kafka", "assigned %s[%d] from %s %lld", tp->topic,
-                tp->partition, rc == 1 ? "state offset" : "the beginning",
-                rc == 1 ? (long long)next : 0LL);
+                tp->partition, got == 1 ? "state offset" : "the beginning",
+                got == 1 ? (long long)next : 0LL);
     }
+    if (rc == 0)
+        rc = check_log_end(c, parts, stored);
+    free(stored);
+    return rc;
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -151,7 +224,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        set_start_offsets(c, parts);
+        if (set_start_offsets(c, parts) != 0) {
+            /* Nothing of it is consumed; the poll reports c->refused. */
+            LOG_ERR("kafka", "%s", c->refused);
+            return;
+        }
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
@@ -328,7 +405,14 @@ out:
 int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
                         struct kafka_msg *m, char *err, size_t errlen)
 {
-    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    rd_kafka_message_t *rkm =
+        c->refused[0] ? NULL : rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (c->refused[0]) { /* set by the rebalance callback in that poll */
+        if (rkm)
+            rd_kafka_message_destroy(rkm);
+        snprintf(err, errlen, "%s", c->refused);
+        return -1;
+    }
     if (!rkm)
         return 0;
     if (rkm->err) {

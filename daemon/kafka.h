@@ -38,7 +38,11 @@ struct kafka_header {
  * Called from inside kafka_consumer_poll() around a rebalance.
  * stored_offset: 1 and *next when the state holds an offset for the
  * partition, 0 when it does not (the partition then starts at the earliest
- * record), -1 on error. before_revoke: the runtime commits what it has
+ * record), -1 on error: then the assignment is refused and the next
+ * kafka_consumer_poll() fails, since starting from the earliest record
+ * would apply every event a second time. A stored offset past the
+ * partition's log end (topic recreated, unclean leader election) is
+ * refused the same way rather than reset. before_revoke: the runtime commits what it has
  * applied before partitions leave this instance.
  */
 struct kafka_rebalance_ops {
