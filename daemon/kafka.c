@@ -40,6 +40,8 @@ struct kafka_consumer {
     /* Why an assignment was refused (set_start_offsets); the next poll
      * returns it as a fatal error. Empty while all is well. */
     char refused[512];
+    /* The partitions owned now, read back after every rebalance. */
+    rd_kafka_topic_partition_list_t *owned;
 };
 
 struct kafka_producer {
@@ -214,6 +216,19 @@ static int set_start_offsets(struct kafka_consumer *c,
     return rc;
 }
 
+/* Keeps c->owned current for kafka_consumer_owns(): read back from
+ * librdkafka after each change rather than mirrored, so the eager and
+ * cooperative protocols and a lost assignment all come out right. */
+static void track_assignment(struct kafka_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *now = NULL;
+    if (rd_kafka_assignment(c->rk, &now) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        now = rd_kafka_topic_partition_list_new(0); /* owns nothing */
+    if (c->owned)
+        rd_kafka_topic_partition_list_destroy(c->owned);
+    c->owned = now;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -267,6 +282,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (rerr) {
         LOG_ERR("kafka", "assign: %s", rd_kafka_err2str(rerr));
     }
+    track_assignment(c);
 }
 
 static const char *const consumer_defaults[][2] = {
@@ -482,6 +498,13 @@ size_t kafka_consumer_assigned(const struct kafka_consumer *c)
     return c->assigned;
 }
 
+bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
+                         int32_t partition)
+{
+    return c->owned &&
+           rd_kafka_topic_partition_list_find(c->owned, topic, partition);
+}
+
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                               int32_t partition, int64_t *low, int64_t *high,
                               int timeout_ms)
@@ -501,6 +524,8 @@ void kafka_consumer_close(struct kafka_consumer *c)
     if (e)
         LOG_WRN("kafka", "closing the consumer: %s", rd_kafka_err2str(e));
     rd_kafka_destroy(c->rk);
+    if (c->owned)
+        rd_kafka_topic_partition_list_destroy(c->owned);
     free(c);
 }
 

@@ -77,6 +77,9 @@ void kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic,
 /* Leaves the group cleanly (runs the revoke callback). Accepts NULL. */
 void kafka_consumer_close(struct kafka_consumer *c);
 size_t kafka_consumer_assigned(const struct kafka_consumer *c);
+/* Whether topic/partition is assigned to this consumer now. */
+bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
+                         int32_t partition);
 
 /* How a message failed, in kafka_produce()'s return and on_delivery's
  * `failed`. REJECTED: this message can never be produced as it is (larger

@@ -505,6 +505,7 @@ static void before_revoke(void *arg)
                 "replays from the last committed offset");
     /* A partition may come back after another member changed its state. */
     store_drop_cache(rt->store);
+    rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
 }
 
 static void assigned(void *arg, size_t n)
@@ -512,6 +513,13 @@ static void assigned(void *arg, size_t n)
     struct rt *rt = arg;
     (void)n;
     rt->assigned_at = now_mono_ms();
+    rt->ctx.assignment++;
+}
+
+static bool owns(void *arg, const char *topic, int32_t partition)
+{
+    struct rt *rt = arg;
+    return kafka_consumer_owns(rt->consumer, topic, partition);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -729,6 +737,7 @@ static int setup(struct rt *rt)
         LOG_ERR("kafka", "%s", err);
         return -1;
     }
+    ctx_set_owner(&rt->ctx, owns, rt);
     return 0;
 }
 

@@ -41,15 +41,18 @@
  *     opportunity and stage (opp->alerted): a later event of the customer
  *     at or past the deadline (stage entry + `after`), or on_timer once the
  *     stream-time watermark passes it. The watermark is the largest
- *     event_time of any event this instance handled, of any customer; it
- *     only grows and lives in memory: after a restart it is unknown (no
- *     timer firing) until events arrive again and rebuild it. A stalled
+ *     event_time of any event of the opportunity's input partition this
+ *     instance handled, of any customer; it only grows and lives in
+ *     memory: after a restart it is unknown (no timer firing) until events
+ *     arrive again and rebuild it. on_timer judges only opportunities of
+ *     partitions this instance owns now (ctx_owns); the others' copies are
+ *     stale and their new owner judges them. A stalled
  *     opportunity gets no events of its own, which is why the second path
  *     exists. on_timer reads an in-memory index of pending deadlines
  *     (opportunity key -> deadline, mirroring the customers' watch_since),
  *     returns at once while its smallest deadline is past the watermark,
- *     and is rebuilt once with ctx_state_foreach on the first tick after a
- *     start. Its alerts carry the provenance of the opportunity's last
+ *     and is rebuilt with ctx_state_foreach on the first tick after a
+ *     start or a rebalance. Its alerts carry the provenance of the opportunity's last
  *     event (kept in its state) and event_time = the deadline. Residual
  *     order dependence: evidence arriving after the watermark passed the
  *     deadline counts if it is handled before the tick that judges it.
@@ -1322,6 +1325,13 @@ struct au_inst {
      * (has_watermark false) after a start until the first event. */
     int64_t watermark;
     bool has_watermark;
+    /* The same per input partition number (the customer's events of every
+     * topic share it): a deadline is judged by its own partition's stream
+     * time, not by whichever partitions this instance also handles. Index
+     * = partition; INT64_MIN: no event yet. */
+    int64_t *part_wm;
+    size_t n_part_wm;
+    uint64_t indexed_at; /* ctx_assignment() the index was rebuilt at */
     /* Pending action_units_incomplete deadlines: opportunity key ->
      * malloc'd int64_t (stage entry + after, event time). One entry per
      * opportunity whose customer watches it (watch_since >= 0), so it is
@@ -1345,6 +1355,7 @@ static void au_destroy(void *vinst)
     buf_free(&inst->canon);
     free(inst->hit);
     hmap_free(inst->pending, free);
+    free(inst->part_wm);
     free(inst);
 }
 
@@ -2483,6 +2494,36 @@ static int au_rebuild_key(void *arg, const char *key)
     return 0;
 }
 
+/* Stream time for a deadline of opp: its partition's, or the instance's
+ * without provenance (format-1 records). */
+static int64_t au_stream_time(const struct au_inst *inst,
+                              const struct au_opp *opp)
+{
+    if (opp && opp->last_topic && opp->last_partition >= 0 &&
+        (size_t)opp->last_partition < inst->n_part_wm)
+        return inst->part_wm[opp->last_partition];
+    return opp && opp->last_topic ? INT64_MIN : inst->watermark;
+}
+
+static void au_stream_time_advance(struct au_inst *inst, int32_t partition,
+                                   int64_t event_time)
+{
+    if (partition < 0 || partition > 65535)
+        return; /* not from Kafka (tests) or absurd: the global one serves */
+    if ((size_t)partition >= inst->n_part_wm) {
+        size_t n = (size_t)partition + 1;
+        int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
+        if (!v)
+            abort();
+        for (size_t i = inst->n_part_wm; i < n; i++)
+            v[i] = INT64_MIN;
+        inst->part_wm = v;
+        inst->n_part_wm = n;
+    }
+    if (event_time > inst->part_wm[partition])
+        inst->part_wm[partition] = event_time;
+}
+
 /* A due index entry: re-checked against the state, which is the truth. */
 static void au_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
                            const char *key)
@@ -2503,12 +2544,19 @@ static void au_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
         au_pending_del(inst, key); /* judged or dropped meanwhile */
         goto out;
     }
+    struct au_opp *opp = ctx_state_find(ctx, key);
+    if (opp && opp->last_topic &&
+        !ctx_owns(ctx, opp->last_topic, opp->last_partition)) {
+        /* Its partition moved to another instance, which judges it; this
+         * copy is stale. Back in the index if the partition returns. */
+        au_pending_del(inst, key);
+        goto out;
+    }
     int64_t deadline = au_deadline(inst, ref->watch_since);
-    if (deadline > inst->watermark) {
+    if (deadline > au_stream_time(inst, opp)) {
         au_pending_put(inst, key, deadline); /* stale entry */
         goto out;
     }
-    struct au_opp *opp = ctx_state_find(ctx, key);
     if (!opp || !opp->last_event_id) {
         /* No event to cite (a format-1 record untouched since the
          * upgrade): left to the per-event path, which still watches it. */
@@ -2534,13 +2582,14 @@ static void au_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
     struct au_inst *inst = vinst;
     if (!inst->cfg->rules.action_units_incomplete.enabled)
         return;
-    if (!inst->indexed) {
+    if (!inst->indexed || inst->indexed_at != ctx_assignment(ctx)) {
         /* First tick since init: the index knows only what events touched
          * since; the state knows every watch. Entries already there are
          * overwritten with the same values. */
         struct au_rebuild rb = {inst, ctx};
         ctx_state_foreach(ctx, au_rebuild_key, &rb);
         inst->indexed = true;
+        inst->indexed_at = ctx_assignment(ctx);
     }
     if (!inst->has_watermark || inst->next_due > inst->watermark)
         return;
@@ -2569,6 +2618,7 @@ static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         inst->watermark = ev->event_time;
         inst->has_watermark = true;
     }
+    au_stream_time_advance(inst, ev->src.partition, ev->event_time);
     /* Registry traffic is mostly about customers this processor has no
      * business with: only a competitor link creates state. */
     if (ev->kind == EVENT_REGISTRY &&

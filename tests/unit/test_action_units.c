@@ -672,6 +672,41 @@ static void expect_alert_id(const struct alert *a, const char *cust,
     assert_string_equal(a->alert_id, x.alert_id);
 }
 
+/* Stream time and ownership are the opportunity's partition's (issue 26):
+ * another partition's events do not judge it, and while its partition is
+ * another instance's this one does not either. */
+static void test_timer_follows_partition(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(
+        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery",
+                              T0),
+                     0);
+    director(h, "a1", "OPP-S", "D-1", "日间手术、院感监测", T0 + DAY_MS);
+    harness_set_partition(h, 0);
+    assert_int_equal(feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED,
+                                  "t-1", NULL, T0 + 10 * DAY_MS),
+                     0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED,
+                                  "t-2", NULL, T0 + 4 * DAY_MS),
+                     0);
+    harness_own(h, 1, false);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+
+    harness_own(h, 1, true);
+    harness_timer(h, 0);
+    assert_int_equal(count_incomplete(h, "OPP-S"), 1);
+    assert_int_equal(find_incomplete(h, "OPP-S")->src.partition, 1);
+    harness_free(h);
+}
+
 static void test_timer_fires_stalled_opportunity(void **unused)
 {
     (void)unused;
@@ -1224,6 +1259,7 @@ int main(void)
         cmocka_unit_test(test_incomplete_after_days),
         cmocka_unit_test(test_incomplete_not_raised_when_evidenced),
         cmocka_unit_test(test_timer_fires_stalled_opportunity),
+        cmocka_unit_test(test_timer_follows_partition),
         cmocka_unit_test(test_timer_respects_evidence),
         cmocka_unit_test(test_event_path_then_timer_once),
         cmocka_unit_test(test_timer_after_restart),
