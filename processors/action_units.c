@@ -1595,13 +1595,15 @@ static char *au_join(const struct au_strvec *sv, const char *sep)
  * runtime stamps the event being handled. */
 static void au_emit_from(struct proc_ctx *ctx, const char *customer_id,
                          const struct au_opp *prov, int64_t at,
-                         const char *dedup, const struct coaching_alert *ca)
+                         const char *dedup, bool id_from_state,
+                         const struct coaching_alert *ca)
 {
     struct alert a;
     memset(&a, 0, sizeof(a));
     a.kind = ALERT_COACHING;
     a.customer_id = customer_id;
     a.dedup_key = dedup;
+    a.id_from_state = id_from_state;
     a.u.coaching = *ca;
     if (prov) {
         a.trigger_event_id = prov->last_event_id;
@@ -1618,7 +1620,7 @@ static void au_emit_from(struct proc_ctx *ctx, const char *customer_id,
 static void au_emit(struct proc_ctx *ctx, const struct event *ev,
                     const char *dedup, const struct coaching_alert *ca)
 {
-    au_emit_from(ctx, ev->customer_id, NULL, 0, dedup, ca);
+    au_emit_from(ctx, ev->customer_id, NULL, 0, dedup, false, ca);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2342,7 +2344,8 @@ static void au_on_opportunity(struct au_inst *inst, struct proc_ctx *ctx,
  * deadline, and stops watching it: the rule fires at most once per stage
  * whichever path gets here first. From the timer (`timer`) the alert cites
  * the opportunity's last event and event_time = `at`, the deadline; from an
- * event the runtime stamps that event.
+ * event the runtime stamps that event. Either way the alert_id is derived
+ * from the opportunity and stage alone (alert.id_from_state).
  */
 static void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
                                 const char *customer_id,
@@ -2402,7 +2405,11 @@ static void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
             .evidence = (const char *const *)evid.v,
             .n_evidence = evid.n,
         };
-        au_emit_from(ctx, customer_id, timer ? opp : NULL, at, dedup, &ca);
+        /* Once per opportunity and stage, by the timer or by a later
+         * event, whichever comes first: which one depends on timing, so
+         * the id must not (issue 26, case 4). */
+        au_emit_from(ctx, customer_id, timer ? opp : NULL, at, dedup, true,
+                     &ca);
         au_strvec_add(&opp->alerted, opp->stage);
         free(dedup);
         free(msg);
