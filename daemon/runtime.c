@@ -197,33 +197,44 @@ static int output_to_dlq(struct rt *rt, const char *topic, const void *key,
 }
 
 /* A DLQ record the broker rejected although it fits dlq_max (the topic's
- * max.message.bytes is lower): once more with its headers and key but no
+ * max.message.bytes is lower): once more with its key and headers but no
  * value. 0, or -1 when there is nothing left to cut. */
 static int dlq_retry_bare(struct rt *rt, const struct kafka_msg *m)
 {
     if (m->vlen == 0)
         return -1;
     struct kafka_header h[12];
-    char vals[12][256];
+    char vals[10][256], size[24];
     size_t n = 0;
     const char *name;
     const void *v;
     size_t len;
-    for (size_t i = 0; n < 12 && kafka_msg_header(m, i, &name, &v, &len) == 0;
-         i++) {
-        if (strncmp(name, "dealstream.dlq.", 15) == 0)
-            continue; /* dlq_fit() adds them anew */
+    snprintf(size, sizeof(size), "%zu", m->vlen);
+    for (size_t i = 0; kafka_msg_header(m, i, &name, &v, &len) == 0; i++) {
+        if (strcmp(name, DLQ_HDR_VALUE_SIZE) == 0)
+            snprintf(size, sizeof(size), "%.*s", (int)len,
+                     v ? (const char *)v : "");
+        if (strncmp(name, "dealstream.dlq.", 15) == 0 || n == 10)
+            continue; /* set anew below */
         snprintf(vals[n], sizeof(vals[n]), "%.*s", (int)len,
                  v ? (const char *)v : "");
         h[n] = (struct kafka_header){name, vals[n]};
         n++;
     }
-    int64_t max = rt->dlq_max;
-    rt->dlq_max = 1; /* whatever the size: no value */
-    int rc = dlq_produce(rt, DLQ_REFERENCE, m->key, m->klen, m->value, m->vlen,
-                         h, n);
-    rt->dlq_max = max;
-    return rc;
+    h[n++] = (struct kafka_header){DLQ_HDR_OVERSIZE, "reference"};
+    h[n++] = (struct kafka_header){DLQ_HDR_VALUE_SIZE, size};
+    rt->stats.poison_outputs++;
+    LOG_RL(LOG_WARN, "dlq", "the broker rejected a dead-letter record of %zu "
+           "bytes; sent again without its value (set runtime.dlq_max_bytes "
+           "below the topic's max.message.bytes)", m->vlen);
+    char err[256];
+    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, m->key, m->klen, "",
+                      0, h, n, err, sizeof(err)) != 0) {
+        LOG_ERR("dlq", "%s", err);
+        return -1;
+    }
+    rt->inflight[kafka_producer_tag(rt->producer) % RT_RING]++;
+    return 0;
 }
 
 static void on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
