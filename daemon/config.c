@@ -1437,6 +1437,15 @@ static const char *kafka_check(const void *obj)
                "development broker)";
     if (k->group_id && !*k->group_id)
         return "group_id must not be empty";
+    if (k->replication_factor == 0)
+        return "replication_factor must be -1 (the broker's default) or at "
+               "least 1";
+    for (size_t i = 0; i < k->properties.n; i++)
+        if (!strcmp(k->properties.v[i].key, "partition.assignment.strategy") &&
+            strcmp(k->properties.v[i].value, "range") != 0)
+            return "properties.partition.assignment.strategy must be `range`: "
+                   "only it keeps partition p of every input topic on one "
+                   "instance, where a customer's events meet its state";
     return NULL;
 }
 
@@ -1456,6 +1465,24 @@ static const struct config_key kafka_keys[] = {
                   "embedded_partitions", CFG_INT, "4", 1, 256,
                   "Partitions per topic created by the embedded development "
                   "broker."),
+    CFG_KEY(struct config_kafka, create_topics, "create_topics", CFG_BOOL,
+            "true",
+            "Create missing topics through the admin API at start (and with "
+            "`dealstream create-topics`), with the partitions, replication "
+            "factor and topic configs below. Input topics must have equal "
+            "partition counts either way, or the daemon refuses to start."),
+    CFG_KEY_RANGE(struct config_kafka, topic_partitions, "topic_partitions",
+                  CFG_INT, "12", 1, 100000,
+                  "Partitions of each topic it creates; the most instances of "
+                  "the group that can share the work."),
+    CFG_KEY_RANGE(struct config_kafka, replication_factor,
+                  "replication_factor", CFG_INT, "-1", -1, 32,
+                  "Replication factor of each topic it creates; -1 takes the "
+                  "broker's `default.replication.factor`."),
+    CFG_KEY(struct config_kafka, topic_configs, "topic_configs", CFG_STRMAP,
+            "{}",
+            "Topic configs of each topic it creates (for example "
+            "`min.insync.replicas`, `retention.ms`), passed through unchanged."),
 };
 
 static const struct config_table kafka_table = {

@@ -117,6 +117,10 @@ struct config_kafka {
     char *group_id;
     struct cfg_strmap properties; /* passed to librdkafka as they are */
     int64_t embedded_partitions;  /* partitions per topic of the embedded broker */
+    bool create_topics;           /* create missing topics at start */
+    int64_t topic_partitions;     /* of the topics it creates */
+    int64_t replication_factor;   /* of the topics it creates; -1: broker's */
+    struct cfg_strmap topic_configs; /* topic configs of the topics it creates */
 };
 
 struct config_topics {

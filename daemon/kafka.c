@@ -37,8 +37,10 @@ struct kafka_consumer {
     rd_kafka_t *rk;
     struct kafka_rebalance_ops rb;
     size_t assigned;
-    /* Why an assignment was refused (set_start_offsets); the next poll
-     * returns it as a fatal error. Empty while all is well. */
+    const char *const *topics; /* subscribed; the caller's, outlive us */
+    size_t n_topics;
+    /* Why an assignment was refused (co-partitioning, offsets); the
+     * next poll returns it as a fatal error. Empty while all is well. */
     char refused[512];
     /* The partitions owned now, read back after every rebalance. */
     rd_kafka_topic_partition_list_t *owned;
@@ -129,6 +131,32 @@ fail:
 
 /* ---- consumer ---------------------------------------------------------- */
 
+/* A stored offset below the log start means records were deleted (by
+ * retention) before this group applied them: say how many, never skip them
+ * silently, and go on from the log start. */
+static int64_t skip_retention_gap(struct kafka_consumer *c,
+                                  const rd_kafka_topic_partition_t *tp,
+                                  int64_t next)
+{
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        c->rk, tp->topic, tp->partition, &low, &high, 10000);
+    if (e) {
+        LOG_WRN("kafka", "%s[%d]: log start unknown (%s); resuming at %lld",
+                tp->topic, tp->partition, rd_kafka_err2str(e),
+                (long long)next);
+        return next;
+    }
+    if (next >= low)
+        return next;
+    LOG_WRN("kafka", "%s[%d]: stored offset %lld is below the log start "
+            "%lld: %lld records were deleted (retention) before they were "
+            "applied; resuming from the log start",
+            tp->topic, tp->partition, (long long)next, (long long)low,
+            (long long)(low - next));
+    return low;
+}
+
 /* Refuses stored offsets past their partition's log end: librdkafka
  * would answer OFFSET_OUT_OF_RANGE with auto.offset.reset, replaying the
  * partition from the start (or skipping it) without a word. A topic
@@ -205,10 +233,11 @@ static int set_start_offsets(struct kafka_consumer *c,
             break;
         }
         stored[i] = got == 1;
-        tp->offset = got == 1 ? next : RD_KAFKA_OFFSET_BEGINNING;
+        tp->offset = got == 1 ? skip_retention_gap(c, tp, next)
+                               : RD_KAFKA_OFFSET_BEGINNING;
         LOG_INF("kafka", "assigned %s[%d] from %s %lld", tp->topic,
                 tp->partition, got == 1 ? "state offset" : "the beginning",
-                got == 1 ? (long long)next : 0LL);
+                got == 1 ? (long long)tp->offset : 0LL);
     }
     if (rc == 0)
         rc = check_log_end(c, parts, stored);
@@ -229,6 +258,33 @@ static void track_assignment(struct kafka_consumer *c)
     c->owned = now;
 }
 
+/* A customer's events must meet one state: partition p of every subscribed
+ * topic belongs to the same instance. 0, or -1 with c->refused set. */
+static int check_copartitioned(struct kafka_consumer *c,
+                               const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        for (size_t t = 0; t < c->n_topics; t++) {
+            bool found = false;
+            for (int j = 0; j < parts->cnt && !found; j++)
+                found = parts->elems[j].partition == p &&
+                        strcmp(parts->elems[j].topic, c->topics[t]) == 0;
+            if (!found) {
+                snprintf(c->refused, sizeof(c->refused),
+                         "assignment refused: it holds %s[%d] but not %s[%d]; "
+                         "co-partitioned topics must move together (all "
+                         "instances of the group need the same input topics "
+                         "with the same partition counts and the range "
+                         "assignor)",
+                         parts->elems[i].topic, p, c->topics[t], p);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -239,11 +295,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (set_start_offsets(c, parts) != 0) {
+        if (check_copartitioned(c, parts) != 0 ||
+            set_start_offsets(c, parts) != 0) {
             /* Nothing of it is consumed; the poll reports c->refused. */
             LOG_ERR("kafka", "%s", c->refused);
             return;
         }
+        LOG_INF("kafka", "assignment: %d partitions, partition p of all %zu "
+                "input topics together", parts->cnt, c->n_topics);
         if (cooperative)
             error = rd_kafka_incremental_assign(rk, parts);
         else
@@ -297,6 +356,9 @@ static const char *const consumer_defaults[][2] = {
     {"socket.nagle.disable", "true"},
     {"session.timeout.ms", "10000"},
     {"heartbeat.interval.ms", "1000"},
+    /* Range gives partition p of every topic to one member when the
+     * partition counts are equal; cooperative-sticky does not promise it. */
+    {"partition.assignment.strategy", "range"},
     {NULL, NULL}};
 
 int kafka_consumer_new(const struct kafka_consumer_opts *opts,
@@ -313,6 +375,8 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
     if (conf_set(conf, "group.id", opts->group_id, err, errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
+    c->topics = opts->topics;
+    c->n_topics = opts->n_topics;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 
@@ -850,4 +914,153 @@ void kafka_mock_stop(struct kafka_mock *m)
         rd_kafka_destroy(m->rk);
     free(m->bootstrap);
     free(m);
+}
+
+/* ---- admin: topics as production creates them --------------------------- */
+
+struct kafka_admin {
+    rd_kafka_t *rk;
+};
+
+static const char *const admin_defaults[][2] = {
+    /* Looking a topic up must never create it with the broker's defaults. */
+    {"allow.auto.create.topics", "false"},
+    {NULL, NULL}};
+
+int kafka_admin_new(const char *brokers, const struct cfg_strmap *properties,
+                    struct kafka_admin **out, char *err, size_t errlen)
+{
+    struct kafka_admin *a = calloc(1, sizeof(*a));
+    rd_kafka_conf_t *conf =
+        conf_build(brokers, admin_defaults, properties, err, errlen);
+    if (!a || !conf)
+        goto fail;
+    char e[512];
+    a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+    if (!a->rk) {
+        snprintf(err, errlen, "creating the admin client: %s", e);
+        goto fail;
+    }
+    *out = a;
+    return 0;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    free(a);
+    return -1;
+}
+
+void kafka_admin_free(struct kafka_admin *a)
+{
+    if (!a)
+        return;
+    rd_kafka_destroy(a->rk);
+    free(a);
+}
+
+int kafka_admin_partitions(struct kafka_admin *a, const char *topic,
+                           int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(a->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int rc = -1;
+    if (!rkt) {
+        snprintf(err, errlen, "topic %s: %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_metadata(a->rk, 0, rkt, &md, timeout_ms);
+    if (e) {
+        snprintf(err, errlen, "metadata of %s: %s", topic,
+                 rd_kafka_err2str(e));
+        goto out;
+    }
+    if (md->topic_cnt != 1) {
+        snprintf(err, errlen, "metadata of %s: %d topics in the answer",
+                 topic, md->topic_cnt);
+        goto out;
+    }
+    e = md->topics[0].err;
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        rc = 0;
+    else if (e)
+        snprintf(err, errlen, "metadata of %s: %s", topic, rd_kafka_err2str(e));
+    else
+        rc = md->topics[0].partition_cnt;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+int kafka_admin_create(struct kafka_admin *a,
+                       const struct kafka_topic_spec *specs, size_t n,
+                       int timeout_ms, char *err, size_t errlen)
+{
+    int rc = -1;
+    rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof(*nt));
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(a->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
+    rd_kafka_event_t *ev = NULL;
+    char e[512];
+    if (!nt)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct kafka_topic_spec *s = &specs[i];
+        nt[i] = rd_kafka_NewTopic_new(s->name, s->partitions,
+                                      s->replication_factor, e, sizeof(e));
+        if (!nt[i]) {
+            snprintf(err, errlen, "topic %s: %s", s->name, e);
+            goto out;
+        }
+        for (size_t j = 0; s->configs && j < s->configs->n; j++)
+            rd_kafka_NewTopic_set_config(nt[i], s->configs->v[j].key,
+                                         s->configs->v[j].value);
+        if (s->compact)
+            rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", "compact");
+    }
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, e, sizeof(e));
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, e, sizeof(e));
+    rd_kafka_CreateTopics(a->rk, nt, n, opts, q);
+    ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+    if (!ev) {
+        snprintf(err, errlen, "creating topics: no answer within %d ms",
+                 timeout_ms + 5000);
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(err, errlen, "creating topics: %s",
+                 rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
+        rd_kafka_event_CreateTopics_result(ev), &cnt);
+    rc = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_resp_err_t te = rd_kafka_topic_result_error(res[i]);
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) /* a peer won */
+            continue;
+        if (te) {
+            const char *why = rd_kafka_topic_result_error_string(res[i]);
+            snprintf(err, errlen, "creating %s: %s", name,
+                     why ? why : rd_kafka_err2str(te));
+            rc = -1;
+            break;
+        }
+        LOG_INF("kafka", "created topic %s", name);
+    }
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(opts);
+    for (size_t i = 0; nt && i < n; i++)
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    free(nt);
+    return rc;
 }

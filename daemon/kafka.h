@@ -57,6 +57,9 @@ struct kafka_consumer_opts {
     const char *brokers;
     const char *group_id;
     const struct cfg_strmap *properties; /* optional pass-through */
+    /* Co-partitioned inputs: every assignment must hold partition p of all
+     * of them or of none (else the consumer refuses it). Must outlive the
+     * consumer. */
     const char *const *topics;
     size_t n_topics;
     struct kafka_rebalance_ops rebalance;
@@ -153,6 +156,31 @@ int kafka_consumer_new_reader(const char *brokers,
                               const char *topic, bool from_beginning,
                               struct kafka_consumer **out, char *err,
                               size_t errlen);
+
+/* The admin client: topics looked up and created the way production does,
+ * through the admin API. */
+struct kafka_admin;
+
+struct kafka_topic_spec {
+    const char *name;
+    int32_t partitions;
+    int16_t replication_factor;         /* -1: the broker's default */
+    const struct cfg_strmap *configs;   /* optional topic configs */
+    bool compact;                       /* state: cleanup.policy=compact */
+};
+
+int kafka_admin_new(const char *brokers, const struct cfg_strmap *properties,
+                    struct kafka_admin **out, char *err, size_t errlen);
+void kafka_admin_free(struct kafka_admin *a); /* accepts NULL */
+/* The partition count of `topic`, 0 when it does not exist, -1 with err on
+ * any other failure. Never creates it. */
+int kafka_admin_partitions(struct kafka_admin *a, const char *topic,
+                           int timeout_ms, char *err, size_t errlen);
+/* Creates the topics in one request; one that exists already (created by a
+ * peer meanwhile) is not an error. 0, or -1 with err. */
+int kafka_admin_create(struct kafka_admin *a,
+                       const struct kafka_topic_spec *specs, size_t n,
+                       int timeout_ms, char *err, size_t errlen);
 
 /* Reads header `name` of a consumed message into buf; 0 or -1 if absent. */
 int kafka_msg_header(const struct kafka_msg *m, size_t idx, const char **name,

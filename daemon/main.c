@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "provision.h"
 #include "registry.h"
 #include "runtime.h"
 
@@ -198,6 +199,18 @@ int cmd_run(int argc, char **argv)
     cli_install_signals();
     if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
         goto out;
+    char err[1024];
+    int prc = provision_topics(cfg, brokers, cfg->kafka.create_topics,
+                               &cli_stop, err, sizeof(err));
+    if (prc != 0 && cli_stop) {
+        LOG_INF("main", "stopped before the cluster answered");
+        goto out;
+    }
+    if (prc != 0) {
+        LOG_ERR("kafka", "%s", err);
+        rc = prc == PROVISION_REFUSED ? EXIT_CONFIG : EXIT_RUNTIME;
+        goto out;
+    }
     struct runtime_opts o = {
         .cfg = cfg,
         .brokers = brokers,
@@ -224,6 +237,8 @@ static const struct {
      "run -c FILE [--set K=V]... [--exit-when-idle MS]  the daemon"},
     {"check-config", cmd_check_config,
      "check-config -c FILE [--set K=V]... validate (exit 0 ok, 78 invalid)"},
+    {"create-topics", cmd_create_topics,
+     "create-topics -c FILE [--set K=V]... create missing topics, check inputs"},
     {"dev-kafka", cmd_dev_kafka,
      "dev-kafka [-c FILE] [--brokers N] [--partitions N] --bootstrap-file PATH"},
     {"produce", cmd_produce,

@@ -2,6 +2,7 @@
 # Action units through Kafka (issue 5): an opportunity moved out of discovery
 # with 2 of the 3 required director interviews raises the RED
 # STAGE_CLAIM_UNSUPPORTED alert; one with every unit evidenced raises none.
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 2
 T0=1793700000000

@@ -3,6 +3,7 @@
 # the meeting is still running - before its final segment is even produced -
 # and a meeting whose final segment never comes is closed by the idle
 # timeout with a MeetingSummary.
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 2
 

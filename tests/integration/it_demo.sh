@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `dealstream demo` as a new user runs it: exit 0 and real alerts of every
 # kind, read back through Kafka.
+# brokers: mock
 . "$(dirname "$0")/lib.sh"
 (cd "$DS_SRC" && "$DS_BIN" demo) >"$WORK/demo.log" 2>&1 || fail "demo exited $?"
 # MISSED_CONTEXT needs the IoT alert applied before the meeting: the demo's

@@ -2,14 +2,15 @@
 # Bad input never stops the loop: each kind of broken record lands in the
 # DLQ with its original key and value and __connect.errors.* headers, and
 # the good records around them are applied.
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 1
-TOPIC=ops.iot-alerts
+TOPIC=$(topic ops.iot-alerts)
 
 cat >"$WORK/good.jsonl" <<'J'
 {"event_id":"g1","customer_id":"C1","device_id":"DEVXX","alert_type":"vibration_anomaly","severity":"WARNING","count":1,"value":null,"event_time":1767225600000}
 J
-produce $TOPIC "$WORK/good.jsonl" || fail "producing the good record"
+produce ops.iot-alerts "$WORK/good.jsonl" || fail "producing the good record"
 # The exact bytes of a valid record, to break in controlled ways.
 kcat -C -b "$BROKERS" -t $TOPIC -o beginning -c 1 -e -f '%s' >"$WORK/valid.bin" 2>/dev/null
 [ -s "$WORK/valid.bin" ] || fail "could not read the valid record back"
@@ -34,7 +35,7 @@ send "$WORK/truncated.bin" C1
 send "$WORK/utf8.bin" C1
 send "$WORK/valid.bin"          # no key
 send "$WORK/valid.bin" C2       # key is not the record's customer
-produce $TOPIC "$WORK/good.jsonl" || fail "producing the second good record"
+produce ops.iot-alerts "$WORK/good.jsonl" || fail "producing the second good record"
 
 run_until_idle state g-dlq daemon.log
 grep -q "events=2 dlq=8" "$WORK/daemon.log" ||

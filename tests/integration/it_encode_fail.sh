@@ -3,6 +3,7 @@
 # case 5) instead of being dropped while the batch commits. Here the
 # configured MeetingSummary writer schema knows only closed_by "idle", so
 # the summary of a meeting closed by its final segment cannot be written.
+# brokers: mock
 . "$(dirname "$0")/lib.sh"
 start_broker 1
 

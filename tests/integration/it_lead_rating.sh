@@ -2,6 +2,7 @@
 # Lead re-rating through Kafka (issue 3): the shipped defaults on the
 # shipped sample story, a flood of INFO alerts, decay over two years, and
 # state that survives a restart unchanged.
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 2
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The daemon's life: config checks with exit codes, SIGTERM exits 0 after a
 # clean commit, and an unreachable broker gives log lines, not a crash.
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 
 "$DS_BIN" check-config -c "$CFG" >/dev/null || fail "shipped config refused"

@@ -4,6 +4,7 @@
 # first record and every event applied twice. A stored offset past the
 # log end (topic recreated) was reset to the earliest record without a
 # word. Both now refuse the start: exit 1, a clear message, state intact.
+# brokers: mock
 . "$(dirname "$0")/lib.sh"
 : "${DS_IT_OFFSET:?DS_IT_OFFSET must point at the ds_it_offset tool}"
 start_broker 1

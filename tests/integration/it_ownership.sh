@@ -6,6 +6,7 @@
 # A drop the meeting's later segments once the partition came back.
 # Now A closes only what it owns, and a partition that comes back is
 # indexed again: one summary per meeting, no segment lost.
+# brokers: mock
 . "$(dirname "$0")/lib.sh"
 start_broker 2
 N=20

@@ -3,6 +3,7 @@
 # The final state must equal an uninterrupted run's, and the alerts of the
 # crashed run must be exactly the uninterrupted run's alerts by alert_id
 # (some possibly re-emitted: at least once, same ids).
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 4
 N_CUST=150

@@ -3,6 +3,7 @@
 # works on them and leaves. The first instance then owns everything again,
 # resumes each partition from the offset stored with its own state, and ends
 # with exactly the state of a single uninterrupted instance.
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 4
 gen() { # gen <first-event> <last-event>: every customer's events i..j

@@ -1,8 +1,12 @@
 # lib.sh - shared set-up for the integration tests (sourced).
 #
-# Each test gets a scratch dir, its own dev-kafka process and a config that
-# is the shipped processor.yaml with --set overrides. Waits are bounded
-# polls on observable outputs; nothing asserts on speed.
+# Each test gets a scratch dir and a config that is the shipped
+# processor.yaml with --set overrides. DS_BROKER picks the broker:
+#   mock  its own `dealstream dev-kafka` process (librdkafka's mock cluster);
+#   real  the suite's Apache Kafka (scripts/kafka, started once by ctest), or
+#         the cluster named by DS_KAFKA_BOOTSTRAP; every topic of the test is
+#         then prefixed with the test's own name, so tests never share data.
+# Waits are bounded polls on observable outputs; nothing asserts on speed.
 set -euo pipefail
 
 : "${DS_BIN:?DS_BIN must point at the dealstream binary}"
@@ -10,9 +14,11 @@ set -euo pipefail
 WORK=$(mktemp -d /tmp/ds-it-XXXXXX)
 CFG="$DS_SRC/processor.yaml"
 PIDS=()
+ON_EXIT=() # commands a test adds, run first at exit (e.g. restart the broker)
 
 cleanup() {
   local rc=$?
+  for h in "${ON_EXIT[@]}"; do eval "$h" || true; done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ $rc -ne 0 ]; then
@@ -27,28 +33,69 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
-# start_broker [partitions]: a dev-kafka process; sets BROKERS.
+DS_BROKER=${DS_BROKER:-mock}
+# Topic names and consumer groups of this test: unique per run on a shared
+# real broker (a prefix), the shipped names on a test's own dev-kafka.
+PREFIX=""
+if [ "$DS_BROKER" = real ]; then
+  PREFIX="it-$(basename "$0" .sh | sed 's/^it_//')-$(date +%s)-$$."
+fi
+
+# topic <shipped-name>: the name this test uses for it.
+topic() { echo "$PREFIX$1"; }
+
+# --set flags naming every topic of the config with this test's prefix; the
+# keys and shipped names come from the config reference, so a topic added
+# to the record table is covered without a change here.
+topic_sets() {
+  [ -n "$PREFIX" ] || return 0
+  "$DS_BIN" config-docs | awk -v p="$PREFIX" '
+    /^## `topics`/ { on = 1; next }
+    /^## / { on = 0 }
+    on && /^\| `[a-z_]+` \| string \| `[^`]+`/ {
+      split($0, f, "`"); printf "--set topics.%s=%s%s ", f[2], p, f[4] }'
+}
+
+# start_broker [partitions]: sets BROKERS and, for the real broker, creates
+# the test's topics with that many partitions.
 start_broker() {
-  "$DS_BIN" dev-kafka -c "$CFG" --partitions "${1:-4}" \
+  local parts=${1:-4}
+  if [ "$DS_BROKER" = real ]; then
+    if [ -n "${DS_KAFKA_BOOTSTRAP:-}" ]; then
+      BROKERS=$DS_KAFKA_BOOTSTRAP
+    else
+      [ -s "${DS_KAFKA_BOOTSTRAP_FILE:-}" ] ||
+        fail "no real broker: DS_KAFKA_BOOTSTRAP_FILE (${DS_KAFKA_BOOTSTRAP_FILE:-unset}) is empty"
+      BROKERS=$(cat "$DS_KAFKA_BOOTSTRAP_FILE")
+    fi
+    TOPIC_SETS=$(topic_sets)
+    "$DS_BIN" create-topics -c "$CFG" $(sets) \
+      --set kafka.topic_partitions="$parts" >"$WORK/create-topics.log" 2>&1 ||
+      fail "create-topics: $(tail -3 "$WORK/create-topics.log")"
+    return 0
+  fi
+  "$DS_BIN" dev-kafka -c "$CFG" --partitions "$parts" \
     --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
   [ -s "$WORK/bootstrap" ] || fail "dev-kafka did not write its bootstrap file"
   BROKERS=$(cat "$WORK/bootstrap")
 }
+TOPIC_SETS=""
 
-# The --set flags every command of a test shares: broker, state dir, group.
+# The --set flags every command of a test shares: broker, topics, state dir,
+# group.
 sets() { # sets <state-dir-name> [group]
-  echo "--set kafka.bootstrap_servers=$BROKERS --set state.dir=$WORK/${1:-state} --set kafka.group_id=${2:-it-group}"
+  echo "--set kafka.bootstrap_servers=$BROKERS $TOPIC_SETS--set state.dir=$WORK/${1:-state} --set kafka.group_id=$PREFIX${2:-it-group}"
 }
 
-produce() { # produce <topic> <file>
-  "$DS_BIN" produce -c "$CFG" $(sets) --topic "$1" "$2" 2>>"$WORK/produce.log"
+produce() { # produce <shipped-topic-name> <file>
+  "$DS_BIN" produce -c "$CFG" $(sets) --topic "$(topic "$1")" "$2" 2>>"$WORK/produce.log"
 }
 
-consume() { # consume <topic> <max> [extra args]: JSON lines on stdout
-  local topic=$1 max=$2; shift 2
-  "$DS_BIN" consume -c "$CFG" $(sets) --topic "$topic" --from-beginning \
+consume() { # consume <shipped-topic-name> <max> [extra args]: JSON lines on stdout
+  local t=$1 max=$2; shift 2
+  "$DS_BIN" consume -c "$CFG" $(sets) --topic "$(topic "$t")" --from-beginning \
     --max "$max" --idle-exit 5000 "$@" 2>>"$WORK/consume.log"
 }
 

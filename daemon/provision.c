@@ -1,0 +1,181 @@
+/*
+ * provision.c - the topics the config names, on the cluster, before anything
+ * is consumed: missing ones created through the admin API with the
+ * configured partitions, replication factor and topic configs (as a platform
+ * team's tooling would), and the input topics checked to be co-partitioned,
+ * since partition p of every input must meet one instance's state.
+ */
+#include "provision.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "now.h"
+
+enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000, MAX_TOPICS = 32 };
+
+/* The topics the consumer subscribes to (runtime.c's setup()). */
+static size_t input_topics(const struct config *cfg, const char **out)
+{
+    const struct config_topics *t = &cfg->topics;
+    out[0] = t->transcripts;
+    out[1] = t->doc_annotations;
+    out[2] = t->iot_alerts;
+    out[3] = t->registry_changes;
+    out[4] = t->opportunity_updates;
+    return 5;
+}
+
+/* Partition counts of topics[], retried while a topic just created is not
+ * yet in the metadata. */
+static int partition_counts(struct kafka_admin *a, const char **topics,
+                            size_t n, int *counts, int64_t wait_ms,
+                            char *err, size_t errlen)
+{
+    int64_t deadline = now_mono_ms() + wait_ms;
+    for (size_t i = 0; i < n; i++) {
+        for (;;) {
+            counts[i] = kafka_admin_partitions(a, topics[i],
+                                               LOOKUP_TIMEOUT_MS, err, errlen);
+            if (counts[i] != 0 || now_mono_ms() >= deadline)
+                break;
+            usleep(100 * 1000);
+        }
+        if (counts[i] < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_copartitioned(const char **inputs,
+                               size_t n, const int *counts, char *err,
+                               size_t errlen)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (counts[i] == counts[0])
+            continue;
+        snprintf(err, errlen,
+                 "input topics are not co-partitioned: %s has %d partitions, "
+                 "%s has %d; a customer's events must meet one state, so every "
+                 "input topic needs the same partition count",
+                 inputs[0], counts[0], inputs[i], counts[i]);
+        return PROVISION_REFUSED;
+    }
+    return 0;
+}
+
+int provision_topics(const struct config *cfg, const char *brokers,
+                     bool create, volatile sig_atomic_t *stop, char *err,
+                     size_t errlen)
+{
+    const char *topics[MAX_TOPICS];
+    int counts[MAX_TOPICS];
+    struct kafka_topic_spec missing[MAX_TOPICS];
+    size_t n_missing = 0;
+    struct kafka_admin *a = NULL;
+    size_t n = cli_config_topics(cfg, topics, MAX_TOPICS);
+    int rc = -1;
+
+    if (kafka_admin_new(brokers, &cfg->kafka.properties, &a, err, errlen) != 0)
+        goto out;
+    /* A cluster that is down at start is waited for, as the consumer
+     * would wait for it. */
+    while (partition_counts(a, topics, n, counts, 0, err, errlen) != 0) {
+        if (*stop)
+            goto out;
+        LOG_RL(LOG_WARN, "kafka", "waiting for the cluster: %s", err);
+        usleep(500 * 1000);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (counts[i] > 0)
+            continue;
+        missing[n_missing++] = (struct kafka_topic_spec){
+            .name = topics[i],
+            .partitions = (int32_t)cfg->kafka.topic_partitions,
+            .replication_factor = (int16_t)cfg->kafka.replication_factor,
+            .configs = &cfg->kafka.topic_configs,
+        };
+    }
+    if (n_missing && !create) {
+        snprintf(err, errlen, "topic %s does not exist (and %zu more); create "
+                 "it, or set kafka.create_topics: true",
+                 missing[0].name, n_missing - 1);
+        rc = PROVISION_REFUSED;
+        goto out;
+    }
+    if (n_missing) {
+        if (kafka_admin_create(a, missing, n_missing, PROVISION_TIMEOUT_MS,
+                               err, errlen) != 0)
+            goto out;
+        if (partition_counts(a, topics, n, counts, PROVISION_TIMEOUT_MS, err,
+                             errlen) != 0)
+            goto out;
+    }
+    const char *inputs[MAX_TOPICS];
+    int in_counts[MAX_TOPICS];
+    size_t n_inputs = input_topics(cfg, inputs);
+    for (size_t i = 0; i < n_inputs; i++)
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(inputs[i], topics[j]))
+                in_counts[i] = counts[j];
+    rc = check_copartitioned(inputs, n_inputs, in_counts, err, errlen);
+    if (rc == 0)
+        LOG_INF("kafka", "%zu topics ready (%zu created); %zu input topics "
+                "with %d partitions each",
+                n, n_missing, n_inputs, in_counts[0]);
+out:
+    kafka_admin_free(a);
+    return rc;
+}
+
+int cmd_create_topics(int argc, char **argv)
+{
+    static const char usage[] =
+        "dealstream create-topics -c FILE [--set K=V]...";
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
+    struct config *cfg = NULL;
+    struct kafka_mock *mock = NULL;
+    const char *brokers = NULL;
+    char err[1024];
+    int rc = EXIT_USAGE, ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+        if (ch == 'c') {
+            c.config_path = optarg;
+        } else if (ch == 's') {
+            c.sets[c.n_sets++] = optarg;
+        } else {
+            fprintf(ch == 'h' ? stdout : stderr, "usage: %s\n", usage);
+            rc = ch == 'h' ? EXIT_OK : EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (optind < argc || !c.config_path) {
+        fprintf(stderr, "usage: %s\n", usage);
+        goto out;
+    }
+    if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
+    if ((rc = cli_brokers(cfg, false, &mock, &brokers)) != 0)
+        goto out;
+    cli_install_signals();
+    int prc = provision_topics(cfg, brokers, true, &cli_stop, err,
+                               sizeof(err));
+    if (prc != 0) {
+        fprintf(stderr, "dealstream: %s\n", err);
+        rc = prc == PROVISION_REFUSED ? EXIT_CONFIG : EXIT_RUNTIME;
+    }
+out:
+    kafka_mock_stop(mock);
+    config_free(cfg);
+    free(c.sets);
+    return rc;
+}
