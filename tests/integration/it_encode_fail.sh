@@ -3,7 +3,7 @@
 # case 5) instead of being dropped while the batch commits. Here the
 # configured MeetingSummary writer schema knows only closed_by "idle", so
 # the summary of a meeting closed by its final segment cannot be written.
-# brokers: mock
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 1
 
@@ -22,7 +22,7 @@ cat >"$WORK/seg.jsonl" <<'J'
 {"event_id":"s1","customer_id":"C1","meeting_id":"M1","rep_id":"r1","seq":0,"speaker_id":"r1","speaker_role":"REP","start_ms":0,"end_ms":5000,"text":"Hello, what matters most to you this year?","phase":null,"is_final":false,"event_time":1793872825000}
 {"event_id":"s2","customer_id":"C1","meeting_id":"M1","rep_id":"r1","seq":1,"speaker_id":"c1","speaker_role":"CUSTOMER","start_ms":5000,"end_ms":9000,"text":"Uptime of the lab, mostly.","phase":null,"is_final":true,"event_time":1793872834000}
 J
-"$DS_BIN" produce -c "$CFG" $(sets) $SCHEMAS --topic sales.transcripts "$WORK/seg.jsonl" \
+"$DS_BIN" produce -c "$CFG" $(sets) $SCHEMAS --topic "$(topic sales.transcripts)" "$WORK/seg.jsonl" \
   2>>"$WORK/produce.log" || fail "producing the segments"
 "$DS_BIN" run -c "$CFG" $(sets state g-enc) $SCHEMAS --exit-when-idle 3000 \
   >"$WORK/daemon.log" 2>&1 || fail "daemon exited non-zero"

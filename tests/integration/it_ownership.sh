@@ -6,7 +6,7 @@
 # A drop the meeting's later segments once the partition came back.
 # Now A closes only what it owns, and a partition that comes back is
 # indexed again: one summary per meeting, no segment lost.
-# brokers: mock
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 2
 N=20
@@ -19,7 +19,7 @@ for m in $(seq 1 $N); do for s in 1 2 3; do seg "$m" "$s"; done; done >"$WORK/s1
 produce sales.transcripts "$WORK/s123.jsonl" || fail "produce segments 1-3"
 
 # Which partition each meeting is on, from the records themselves.
-"$DS_BIN" consume -c "$CFG" $(sets) --topic sales.transcripts --from-beginning \
+"$DS_BIN" consume -c "$CFG" $(sets) --topic "$(topic sales.transcripts)" --from-beginning \
   --max $((N * 3)) --idle-exit 5000 --envelope 2>>"$WORK/consume.log" |
   sed -n 's/.*"partition":\([0-9]\).*"meeting_id":"\(M[0-9]*\)".*/\2 \1/p' | sort -u >"$WORK/parts"
 [ "$(wc -l <"$WORK/parts")" -eq $N ] || fail "could not map meetings to partitions: $(head -3 "$WORK/parts")"
@@ -42,8 +42,9 @@ wait_for 60 applied b.log $((N * 3)) || fail "B never applied segments 1-3"
 # A joins with a short idle timeout and gets one partition.
 member a a.log 3s
 A=$DAEMON
-wait_for 60 grep -qs "assigned sales.transcripts" "$WORK/a.log" || fail "A never got a partition"
-PA=$(grep -o 'assigned sales.transcripts\[[0-9]\]' "$WORK/a.log" | tail -1 | grep -o '[0-9]')
+T=$(topic sales.transcripts)
+wait_for 90 grep -qsF "assigned $T[" "$WORK/a.log" || fail "A never got a partition"
+PA=$(grep -F "assigned $T[" "$WORK/a.log" | tail -1 | sed 's/.*\[\([0-9]*\)\].*/\1/')
 PB=$((1 - PA))
 mine=$(awk -v p="$PA" '$2 == p' "$WORK/parts" | wc -l)
 theirs=$(awk -v p="$PB" '$2 == p' "$WORK/parts" | wc -l)

@@ -5,7 +5,7 @@
 # to be re-judged after the restart by the customer's next event, whose
 # id went into the alert_id: a second alert no consumer could de-duplicate.
 # A meeting closed by the idle timer cites its last segment either way.
-# brokers: mock
+# brokers: mock real
 . "$(dirname "$0")/lib.sh"
 start_broker 1
 T0=1793700000000
