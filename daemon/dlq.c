@@ -12,7 +12,7 @@ static size_t header_bytes(const struct kafka_header *h, size_t n)
 {
     size_t sum = 0;
     for (size_t i = 0; i < n; i++)
-        sum += strlen(h[i].name) + strlen(h[i].value) + 8;
+        sum += strlen(h[i].name) + strlen(h[i].value) + DLQ_HEADER_OVERHEAD;
     return sum;
 }
 
@@ -27,7 +27,7 @@ void dlq_fit(enum dlq_oversize mode, int64_t max_bytes,
      * never pushes a record that was cut over the limit. */
     size_t fixed = header_bytes(hdrs, n_hdrs) + DLQ_FRAMING_BYTES +
                    (sizeof(DLQ_HDR_OVERSIZE) + sizeof(DLQ_HDR_VALUE_SIZE) +
-                    sizeof(DLQ_HDR_KEY_SIZE) + 3 * (24 + 8));
+                    sizeof(DLQ_HDR_KEY_SIZE) + 3 * (24 + DLQ_HEADER_OVERHEAD));
     size_t room = max_bytes > 0 && (uint64_t)max_bytes > fixed
                       ? (size_t)max_bytes - fixed
                       : 0;

@@ -26,8 +26,11 @@ enum dlq_oversize { DLQ_TRUNCATE = 0, DLQ_REFERENCE };
 #define DLQ_MAX_EXTRA_HEADERS 3
 
 /* Room left for record framing beside key, value and headers: librdkafka
- * counts a v2 record's worst-case overhead against message.max.bytes. */
-#define DLQ_FRAMING_BYTES 512
+ * counts a v2 record's worst-case overhead (36 bytes of varints and
+ * attributes) against message.max.bytes; the rest is margin. */
+#define DLQ_FRAMING_BYTES 64
+/* A header's worst-case varints (name and value lengths). */
+#define DLQ_HEADER_OVERHEAD 10
 /* A key is cut only when it alone would take more than this share (1/n)
  * of the room: a key is normally a short customer id. */
 #define DLQ_KEY_SHARE 4

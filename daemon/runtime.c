@@ -158,9 +158,10 @@ static int dlq_produce(struct rt *rt, enum dlq_oversize mode, const void *key,
         rt->stats.poison_outputs++;
         LOG_RL(LOG_WARN, "dlq", "a dead-letter record of %zu bytes (key %zu) "
                "is over %lld bytes: %s", vlen, klen, (long long)rt->dlq_max,
-               fit.vlen < vlen ? (fit.vlen ? "value truncated"
-                                           : "value replaced by a reference")
-                               : "key truncated");
+               fit.vlen == vlen ? "key truncated"
+               : fit.vlen       ? "value truncated"
+               : mode == DLQ_REFERENCE ? "value replaced by a reference"
+                                       : "no room left for the value");
     }
     char err[256];
     if (kafka_produce(rt->producer, rt->cfg->topics.dlq, key, fit.klen, val,

@@ -54,3 +54,24 @@ line=$(sed -n 2p "$WORK/dlq2.jsonl")
 grep -q '"dealstream.dlq.oversize":"reference"' <<<"$line" || fail "no reference header: ${line:0:400}"
 grep -q '"value_hex":""' <<<"$line" || fail "reference mode kept a value: ${line:0:300}"
 pass "reference mode keeps headers only"
+
+# An alert Kafka refuses for its size (a producer limit of 1000 bytes,
+# librdkafka's least, below this MeetingSummary: its rep id is long)
+# goes to the DLQ with the reason; the loop goes on and the batch commits.
+REP="rep-$(head -c 1200 /dev/zero | tr '\0' 'x')"
+seg='{"event_id":"m1-s%d","customer_id":"C9","meeting_id":"M9","rep_id":"%s","seq":%d,"speaker_id":"s%d","speaker_role":"%s","start_ms":%d,"end_ms":%d,"text":"%s","phase":null,"is_final":%s,"event_time":%d}\n'
+{ printf "$seg" 0 "$REP" 0 0 REP 0 5000 "What matters most to you this year?" false 1793872825000
+  printf "$seg" 1 "$REP" 1 1 CUSTOMER 5000 9000 "Uptime of the lab, mostly." true 1793872834000
+} >"$WORK/meeting.jsonl"
+produce sales.transcripts "$WORK/meeting.jsonl" || fail "producing the meeting"
+"$DS_BIN" run -c "$CFG" $(sets small g-small) --set kafka.properties.message.max.bytes=1000 \
+  --exit-when-idle 3000 >"$WORK/small.log" 2>&1 || fail "daemon (small limit) exited non-zero"
+grep -q "a record for sales.meeting-metrics was rejected" "$WORK/small.log" ||
+  fail "no rejected summary logged: $(grep -E 'error|stopped' "$WORK/small.log" | head -3)"
+consume dealstream.dlq 100 >"$WORK/dlq3.jsonl"
+line=$(grep '"output_rejected"' "$WORK/dlq3.jsonl" | head -1)
+[ -n "$line" ] || fail "no output_rejected record in the DLQ"
+grep -q '"__connect.errors.topic":"sales.meeting-metrics"' <<<"$line" || fail "topic header: ${line:0:300}"
+grep -q '"__connect.errors.stage":"produce"' <<<"$line" || fail "stage header: ${line:0:300}"
+grep -q '"key":"C9"' <<<"$line" || fail "key: ${line:0:300}"
+pass "a MeetingSummary over the producer's limit is in the DLQ; the daemon went on"

@@ -22,9 +22,10 @@ static size_t weight(const struct dlq_fit *f)
 {
     size_t w = f->klen + f->vlen + DLQ_FRAMING_BYTES;
     for (size_t i = 0; i < N_HDRS; i++)
-        w += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 8;
+        w += strlen(hdrs[i].name) + strlen(hdrs[i].value) + DLQ_HEADER_OVERHEAD;
     for (size_t i = 0; i < f->n_extra; i++)
-        w += strlen(f->extra[i].name) + strlen(f->extra[i].value) + 8;
+        w += strlen(f->extra[i].name) + strlen(f->extra[i].value) +
+             DLQ_HEADER_OVERHEAD;
     return w;
 }
 
