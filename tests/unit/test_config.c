@@ -655,6 +655,29 @@ static void test_set_errors(void **state)
 /* ------------------------------------------------------------------------ */
 /* Errors */
 
+/* Only `range` keeps partition p of every input topic on one instance. */
+static void test_assignor_pinned(void **state)
+{
+    (void)state;
+    const char *path = put("p.yaml", "kafka:\n  group_id: g1\n");
+    const char *const ok[] = {"kafka.properties.partition.assignment.strategy=range"};
+    struct config *cfg = load_ok(path, ok, CFG_COUNT(ok));
+    config_free(cfg);
+    const char *const bad[] = {
+        "kafka.properties.partition.assignment.strategy=cooperative-sticky",
+        "kafka.replication_factor=0",
+    };
+    for (size_t i = 0; i < CFG_COUNT(bad); i++) {
+        struct config_errors errs;
+        load_bad(path, &bad[i], 1, plugins, N_PLUGINS, &errs);
+        assert_int_equal(errs.n, 1);
+        assert_non_null(strstr(errs.msgs[0], i == 0
+                                                 ? "must be `range`"
+                                                 : "replication_factor must be -1"));
+        config_errors_free(&errs);
+    }
+}
+
 static void test_syntax_error(void **state)
 {
     (void)state;
@@ -1100,6 +1123,7 @@ int main(void)
         T_(test_set_overrides),
         T_(test_set_list_index),
         T_(test_set_errors),
+        T_(test_assignor_pinned),
         T_(test_syntax_error),
         T_(test_unknown_key_did_you_mean),
         T_(test_type_errors_all_in_one_run),
