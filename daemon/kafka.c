@@ -181,8 +181,9 @@ static int check_log_end(struct kafka_consumer *c,
                                       : RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int i = 0; i < ends->cnt && rc == 0; i++) {
         const rd_kafka_topic_partition_t *end = &ends->elems[i];
-        const rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
-            parts, end->topic, end->partition);
+        const rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(parts, end->topic,
+                                               end->partition);
         if (e || end->err || end->offset < 0) {
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: could not read the log end to check the offset "

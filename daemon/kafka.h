@@ -42,8 +42,8 @@ struct kafka_header {
  * kafka_consumer_poll() fails, since starting from the earliest record
  * would apply every event a second time. A stored offset past the
  * partition's log end (topic recreated, unclean leader election) is
- * refused the same way rather than reset. before_revoke: the runtime commits what it has
- * applied before partitions leave this instance.
+ * refused the same way rather than reset. before_revoke: the runtime
+ * commits what it has applied before partitions leave this instance.
  */
 struct kafka_rebalance_ops {
     int (*stored_offset)(void *arg, const char *topic, int32_t partition,

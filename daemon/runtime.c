@@ -724,7 +724,8 @@ static int setup(struct rt *rt)
         return -1;
     }
     rt->dlq_max = kafka_producer_max_message(rt->producer);
-    if (cfg->runtime.dlq_max_bytes > 0 && cfg->runtime.dlq_max_bytes < rt->dlq_max)
+    if (cfg->runtime.dlq_max_bytes > 0 &&
+        cfg->runtime.dlq_max_bytes < rt->dlq_max)
         rt->dlq_max = cfg->runtime.dlq_max_bytes;
     /* Alert and DLQ topics: their metadata now rather than on the first
      * alert. Not fatal: a topic created later is learnt on first use. */
@@ -873,8 +874,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     struct store_stats ss;
     store_stats(rt.store, &ss);
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
-            "poison=%llu span_ms=%lld first_ms=%lld last_ms=%lld state_gets=%llu "
-            "state_warm=%llu state_reads=%llu state_absent=%llu "
+            "poison=%llu span_ms=%lld first_ms=%lld last_ms=%lld "
+            "state_gets=%llu state_warm=%llu state_reads=%llu state_absent=%llu "
             "state_filtered=%llu "
             "seal_waits=%llu loop_cpu_ms=%lld seal_cpu_ms=%lld "
             "commit_cpu_ms=%lld",

@@ -46,13 +46,13 @@
  *     memory: after a restart it is unknown (no timer firing) until events
  *     arrive again and rebuild it. on_timer judges only opportunities of
  *     partitions this instance owns now (ctx_owns); the others' copies are
- *     stale and their new owner judges them. A stalled
- *     opportunity gets no events of its own, which is why the second path
- *     exists. on_timer reads an in-memory index of pending deadlines
- *     (opportunity key -> deadline, mirroring the customers' watch_since),
- *     returns at once while its smallest deadline is past the watermark,
- *     and is rebuilt with ctx_state_foreach on the first tick after a
- *     start or a rebalance. Its alerts carry the provenance of the opportunity's last
+ *     stale and their new owner judges them. A stalled opportunity gets
+ *     no events of its own, which is why the second path exists. on_timer
+ *     reads an in-memory index of pending deadlines (opportunity key ->
+ *     deadline, mirroring the customers' watch_since), returns at once
+ *     while its smallest deadline is past the watermark, and is rebuilt
+ *     with ctx_state_foreach on the first tick after a start or a
+ *     rebalance. Its alerts carry the provenance of the opportunity's last
  *     event (kept in its state) and event_time = the deadline. Residual
  *     order dependence: evidence arriving after the watermark passed the
  *     deadline counts if it is handled before the tick that judges it.
