@@ -53,6 +53,7 @@ struct kafka_producer {
     void *arg;
     int inflight;
     uint64_t tag; /* carried by the messages produced from now on */
+    bool in_report; /* inside on_delivery: producing must not poll */
     /* Topic handles by name: producing by name makes librdkafka find the
      * topic under its handle-wide write lock for every message. A handful
      * of topics (the alert topics and the DLQ), so a scan. */
@@ -626,8 +627,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
     enum kafka_fail f = !rkm->err                 ? KAFKA_DELIVERED
                         : rejects_message(rkm->err) ? KAFKA_REJECTED
                                                     : KAFKA_FAILED;
+    p->in_report = true;
     p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private, f,
                    rkm->err ? rd_kafka_err2str(rkm->err) : NULL, &m);
+    p->in_report = false;
 }
 
 static const char *const producer_defaults[][2] = {
@@ -751,7 +754,9 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
         }
         if (h)
             rd_kafka_headers_destroy(h); /* not taken over on failure */
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || p->in_report) {
+            /* From a delivery report a full queue is not waited out: that
+             * would serve reports from inside one. */
             snprintf(err, errlen, "producing to %s: %s", topic,
                      rd_kafka_err2str(e));
             return rejects_message(e) ? -KAFKA_REJECTED : -KAFKA_FAILED;

@@ -98,7 +98,8 @@ struct kafka_producer_opts {
     /* Called from kafka_producer_poll() per delivered or failed message,
      * with the tag that was current when the message was produced; m is
      * the message (topic, key, value; offset and partition as reported),
-     * valid during the call. The callback may produce. */
+     * valid during the call. The callback may produce; a full queue then
+     * fails the produce (KAFKA_FAILED) instead of waiting. */
     void (*on_delivery)(void *arg, uint64_t tag, enum kafka_fail failed,
                         const char *errstr, const struct kafka_msg *m);
     void *arg;
