@@ -3,8 +3,9 @@
  *
  *   ds-bench-gen produce -c CFG --brokers B --events N --customers C
  *                [--zipf S] [--seed X] [--tag T] [--span-ms MS]
- *                [--rate R [--start-file PATH]]
+ *                [--rate R [--start-file PATH]] [--set K=V]...
  *   ds-bench-gen latency -c CFG --brokers B --since MS [--dump PATH]
+ *                [--set K=V]...
  *   kcat ... -f '\n' | ds-bench-gen linetime
  *
  * `produce` writes a realistic mix of the five input records (IoT alerts,
@@ -438,13 +439,15 @@ struct opts {
     double zipf, rate;
     int64_t span_ms, since;
     uint64_t seed;
+    const char **sets; /* --set K=V, as the daemon takes them (topic names) */
+    size_t n_sets;
 };
 
-static int load_config(const char *path, struct config **cfg)
+static int load_config(const struct opts *o, struct config **cfg)
 {
     struct config_errors errs = {0};
-    if (config_load(path, NULL, 0, registry_plugins(), registry_count, cfg,
-                    &errs) != 0) {
+    if (config_load(o->config, o->sets, o->n_sets, registry_plugins(),
+                    registry_count, cfg, &errs) != 0) {
         config_errors_print(&errs, stderr);
         config_errors_free(&errs);
         return -1;
@@ -883,6 +886,7 @@ int main(int argc, char **argv)
         {"tag", required_argument, 0, 't'},
         {"dump", required_argument, 0, 'd'},
         {"start-file", required_argument, 0, 'F'},
+        {"set", required_argument, 0, 'o'},
         {0, 0, 0, 0}};
     struct opts o = {.events = 100000, .customers = 100000, .tag = "b",
                      .span_ms = 7LL * 86400000, .seed = 1};
@@ -891,7 +895,7 @@ int main(int argc, char **argv)
         "       ds-bench-gen produce|latency -c CFG --brokers B [--events N]\n"
         "       [--customers N] [--zipf S] [--rate R] [--span-ms MS]\n"
         "       [--since MS] [--seed X] [--tag T] [--dump PATH]\n"
-        "       [--start-file PATH]\n";
+        "       [--start-file PATH] [--set K=V]...\n";
     if (argc < 2) {
         fputs(usage, stderr);
         return 64;
@@ -900,6 +904,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "linetime") == 0)
         return cmd_linetime();
     int ch;
+    o.sets = calloc((size_t)argc, sizeof(char *));
     optind = 2;
     while ((ch = getopt_long(argc, argv, "c:", lopts, NULL)) != -1) {
         switch (ch) {
@@ -915,6 +920,7 @@ int main(int argc, char **argv)
         case 't': o.tag = optarg; break;
         case 'd': o.dump = optarg; break;
         case 'F': o.start_file = optarg; break;
+        case 'o': o.sets[o.n_sets++] = optarg; break;
         default: fputs(usage, stderr); return 64;
         }
     }
@@ -927,7 +933,7 @@ int main(int argc, char **argv)
         rng_state = 1;
     log_setup(LOG_WARN, LOG_FORMAT_TEXT);
     struct config *cfg = NULL;
-    if (load_config(o.config, &cfg) != 0)
+    if (load_config(&o, &cfg) != 0)
         return 78;
     int rc;
     if (strcmp(mode, "produce") == 0)
@@ -939,5 +945,6 @@ int main(int argc, char **argv)
         rc = 64;
     }
     config_free(cfg);
+    free(o.sets);
     return rc;
 }
