@@ -59,7 +59,7 @@ void alert_compute_id(struct alert *a)
     struct digest d = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
     digest_feed(&d, alert_kind_name(a->kind));
     digest_feed(&d, a->customer_id);
-    digest_feed(&d, a->trigger_event_id);
+    digest_feed(&d, a->id_from_state ? NULL : a->trigger_event_id);
     digest_feed(&d, a->dedup_key);
     snprintf(a->alert_id, sizeof(a->alert_id), "%016llx%016llx",
              (unsigned long long)hash_mix64(d.a),

@@ -9,6 +9,7 @@
 #ifndef DS_ALERT_H
 #define DS_ALERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,12 @@ struct alert {
      * same trigger event can cause (e.g. the rule id plus the objection). The
      * alert_id is a hash of kind, customer, trigger event id and this. */
     const char *dedup_key;
+    /* Set by the processor for a judgement of state that fires once,
+     * whichever path gets there first (a deadline judged by a later event
+     * or by the timer): the alert_id then hashes kind, customer and
+     * dedup_key only, so a replay or a rebalance that takes the other path
+     * yields the same id. trigger_event_id still names the provenance. */
+    bool id_from_state;
     union {
         struct lead_rerating rerating;
         struct coaching_alert coaching;
@@ -111,8 +118,8 @@ const char *alert_kind_name(enum alert_kind k);
 const char *coaching_category_name(enum coaching_category c);
 const char *alert_severity_name(enum alert_severity s);
 
-/* Fills a->alert_id from kind, customer id, trigger event id and dedup key:
- * the same input always yields the same id. */
+/* Fills a->alert_id from kind, customer id, trigger event id (unless
+ * id_from_state) and dedup key: the same input always yields the same id. */
 void alert_compute_id(struct alert *a);
 
 #endif

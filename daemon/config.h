@@ -165,6 +165,8 @@ struct config_log {
 struct config_runtime {
     int64_t idle_check_interval_ms; /* how often on_timer runs (wall clock) */
     int64_t shutdown_timeout_ms;    /* bound on draining at SIGTERM */
+    int dlq_oversize;               /* enum dlq_oversize (dlq.h) */
+    int64_t dlq_max_bytes; /* bytes per DLQ record; 0: message.max.bytes */
 };
 
 struct config {

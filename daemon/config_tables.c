@@ -10,6 +10,8 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const dlq_oversize_modes[] = {"truncate", "reference",
+                                                 NULL};
 
 static const char *kafka_check(const void *obj)
 {
@@ -202,6 +204,19 @@ static const struct config_key runtime_keys[] = {
     CFG_KEY_RANGE(struct config_runtime, shutdown_timeout_ms,
                   "shutdown_timeout", CFG_DURATION, "10s", 0, 3600000,
                   "Longest time spent draining and committing at shutdown."),
+    CFG_KEY_ENUM(struct config_runtime, dlq_oversize, "dlq_oversize",
+                 "truncate", dlq_oversize_modes,
+                 "What a dead-letter record too large to produce keeps of "
+                 "its value: `truncate` the first bytes that fit, "
+                 "`reference` none (its __connect.errors.* headers say where "
+                 "the original is). Either way the headers "
+                 "dealstream.dlq.oversize and "
+                 "dealstream.dlq.original_value_size say so."),
+    CFG_KEY_RANGE(struct config_runtime, dlq_max_bytes, "dlq_max_bytes",
+                  CFG_SIZE, "0", 0, 2147483647.0,
+                  "Largest dead-letter record (key, value, headers); 0: the "
+                  "producer's message.max.bytes. Set it below the DLQ "
+                  "topic's max.message.bytes when that is smaller."),
 };
 
 static const struct config_table runtime_table = {

@@ -122,3 +122,20 @@ void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)
 }
 
 const struct event *ctx_event(const struct proc_ctx *ctx) { return ctx->ev; }
+
+void ctx_set_owner(struct proc_ctx *ctx,
+                   bool (*owns)(void *arg, const char *topic,
+                                int32_t partition),
+                   void *owns_arg)
+{
+    ctx->owns = owns;
+    ctx->owns_arg = owns_arg;
+}
+
+bool ctx_owns(const struct proc_ctx *ctx, const char *topic,
+              int32_t partition)
+{
+    return !ctx->owns || ctx->owns(ctx->owns_arg, topic, partition);
+}
+
+uint64_t ctx_assignment(const struct proc_ctx *ctx) { return ctx->assignment; }

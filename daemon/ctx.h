@@ -31,6 +31,10 @@ struct proc_ctx {
     void *repartition_arg;
     uint32_t repartition_seq; /* records sent by this handle() call */
     struct buf repartition_buf;
+    /* Ownership of input partitions (ctx_owns); NULL: owns everything. */
+    bool (*owns)(void *arg, const char *topic, int32_t partition);
+    void *owns_arg;
+    uint64_t assignment; /* bumped by the runtime at every rebalance */
 };
 
 void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,
@@ -41,6 +45,11 @@ void ctx_set_repartition(struct proc_ctx *ctx, ctx_repartition_fn fn, void *arg)
 void ctx_destroy(struct proc_ctx *ctx);
 /* Points the context at processor `proc` handling `ev` (NULL: timer). */
 void ctx_begin(struct proc_ctx *ctx, size_t proc, const struct event *ev);
+/* Answers ctx_owns() with owns(owns_arg, ...) from now on. */
+void ctx_set_owner(struct proc_ctx *ctx,
+                   bool (*owns)(void *arg, const char *topic,
+                                int32_t partition),
+                   void *owns_arg);
 /* The reason given with ctx_fail(), or a generic one; NULL if none. */
 const char *ctx_failure(const struct proc_ctx *ctx);
 

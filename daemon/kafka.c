@@ -39,16 +39,21 @@ struct kafka_consumer {
     size_t assigned;
     const char *const *topics; /* subscribed; the caller's, outlive us */
     size_t n_topics;
-    char refused[256]; /* why an assignment was refused; "" while none */
+    /* Why an assignment was refused (co-partitioning, offsets); the
+     * next poll returns it as a fatal error. Empty while all is well. */
+    char refused[512];
+    /* The partitions owned now, read back after every rebalance. */
+    rd_kafka_topic_partition_list_t *owned;
 };
 
 struct kafka_producer {
     rd_kafka_t *rk;
-    void (*on_delivery)(void *arg, uint64_t tag, int failed,
-                        const char *errstr);
+    void (*on_delivery)(void *arg, uint64_t tag, enum kafka_fail failed,
+                        const char *errstr, const struct kafka_msg *m);
     void *arg;
     int inflight;
     uint64_t tag; /* carried by the messages produced from now on */
+    bool in_report; /* inside on_delivery: producing must not poll */
     /* Topic handles by name: producing by name makes librdkafka find the
      * topic under its handle-wide write lock for every message. A handful
      * of topics (the alert topics and the DLQ), so a scan. */
@@ -153,22 +158,106 @@ static int64_t skip_retention_gap(struct kafka_consumer *c,
     return low;
 }
 
-static void set_start_offsets(struct kafka_consumer *c,
-                              rd_kafka_topic_partition_list_t *parts)
+/* Refuses stored offsets past their partition's log end: librdkafka
+ * would answer OFFSET_OUT_OF_RANGE with auto.offset.reset, replaying the
+ * partition from the start (or skipping it) without a word. A topic
+ * recreated under the same name or an unclean leader election is for an
+ * operator to judge. One ListOffsets round per leader (timestamp -1: the
+ * log end) for the partitions that have a stored offset. 0, or -1 with
+ * c->refused set, also when the log ends cannot be learnt. */
+static int check_log_end(struct kafka_consumer *c,
+                         const rd_kafka_topic_partition_list_t *parts,
+                         const bool *stored)
 {
-    for (int i = 0; i < parts->cnt; i++) {
+    rd_kafka_topic_partition_list_t *ends =
+        rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (stored[i] && parts->elems[i].offset > 0)
+            rd_kafka_topic_partition_list_add(ends, parts->elems[i].topic,
+                                              parts->elems[i].partition)
+                ->offset = RD_KAFKA_OFFSET_END;
+    int rc = 0;
+    rd_kafka_resp_err_t e = ends->cnt ? rd_kafka_offsets_for_times(c->rk, ends,
+                                                                   10000)
+                                      : RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < ends->cnt && rc == 0; i++) {
+        const rd_kafka_topic_partition_t *end = &ends->elems[i];
+        const rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(parts, end->topic,
+                                               end->partition);
+        if (e || end->err || end->offset < 0) {
+            snprintf(c->refused, sizeof(c->refused),
+                     "%s[%d]: could not read the log end to check the offset "
+                     "stored with the state (%s); refusing the assignment "
+                     "rather than risk a silent reset",
+                     end->topic, end->partition,
+                     rd_kafka_err2str(e ? e : end->err));
+            rc = -1;
+        } else if (tp->offset > end->offset) {
+            snprintf(c->refused, sizeof(c->refused),
+                     "%s[%d]: the offset stored with the state (%lld) is past "
+                     "the log end (%lld): the topic was recreated or records "
+                     "were lost (unclean leader election). Refusing to reset "
+                     "it; move state.dir aside to rebuild the state from what "
+                     "the topic holds now",
+                     end->topic, end->partition, (long long)tp->offset,
+                     (long long)end->offset);
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+    return rc;
+}
+
+/* 0, or -1 with c->refused set: the assignment must not be taken. */
+static int set_start_offsets(struct kafka_consumer *c,
+                             rd_kafka_topic_partition_list_t *parts)
+{
+    bool *stored = calloc((size_t)parts->cnt + 1, sizeof(*stored));
+    if (!stored)
+        abort();
+    int rc = 0;
+    for (int i = 0; i < parts->cnt && rc == 0; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t next = 0;
-        int rc = c->rb.stored_offset
-                     ? c->rb.stored_offset(c->rb.arg, tp->topic,
-                                           tp->partition, &next)
-                     : 0;
-        tp->offset = rc == 1 ? skip_retention_gap(c, tp, next)
-                             : RD_KAFKA_OFFSET_BEGINNING;
+        int got = c->rb.stored_offset
+                      ? c->rb.stored_offset(c->rb.arg, tp->topic,
+                                            tp->partition, &next)
+                      : 0;
+        if (got < 0) {
+            /* Not "no offset": that would apply every event again. */
+            snprintf(c->refused, sizeof(c->refused),
+                     "%s[%d]: the offset stored with the state cannot be "
+                     "read; refusing the assignment rather than replay the "
+                     "partition from its first record",
+                     tp->topic, tp->partition);
+            rc = -1;
+            break;
+        }
+        stored[i] = got == 1;
+        tp->offset = got == 1 ? skip_retention_gap(c, tp, next)
+                               : RD_KAFKA_OFFSET_BEGINNING;
         LOG_INF("kafka", "assigned %s[%d] from %s %lld", tp->topic,
-                tp->partition, rc == 1 ? "state offset" : "the beginning",
-                rc == 1 ? (long long)tp->offset : 0LL);
+                tp->partition, got == 1 ? "state offset" : "the beginning",
+                got == 1 ? (long long)tp->offset : 0LL);
     }
+    if (rc == 0)
+        rc = check_log_end(c, parts, stored);
+    free(stored);
+    return rc;
+}
+
+/* Keeps c->owned current for kafka_consumer_owns(): read back from
+ * librdkafka after each change rather than mirrored, so the eager and
+ * cooperative protocols and a lost assignment all come out right. */
+static void track_assignment(struct kafka_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *now = NULL;
+    if (rd_kafka_assignment(c->rk, &now) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        now = rd_kafka_topic_partition_list_new(0); /* owns nothing */
+    if (c->owned)
+        rd_kafka_topic_partition_list_destroy(c->owned);
+    c->owned = now;
 }
 
 /* A customer's events must meet one state: partition p of every subscribed
@@ -208,11 +297,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (check_copartitioned(c, parts) != 0) {
+        if (check_copartitioned(c, parts) != 0 ||
+            set_start_offsets(c, parts) != 0) {
+            /* Nothing of it is consumed; the poll reports c->refused. */
             LOG_ERR("kafka", "%s", c->refused);
-            return; /* nothing assigned; the next poll stops the loop */
+            return;
         }
-        set_start_offsets(c, parts);
         LOG_INF("kafka", "assignment: %d partitions, partition p of all %zu "
                 "input topics together", parts->cnt, c->n_topics);
         if (cooperative)
@@ -253,6 +343,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (rerr) {
         LOG_ERR("kafka", "assign: %s", rd_kafka_err2str(rerr));
     }
+    track_assignment(c);
 }
 
 static const char *const consumer_defaults[][2] = {
@@ -396,8 +487,9 @@ out:
 int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
                         struct kafka_msg *m, char *err, size_t errlen)
 {
-    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
-    if (c->refused[0]) {
+    rd_kafka_message_t *rkm =
+        c->refused[0] ? NULL : rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (c->refused[0]) { /* set by the rebalance callback in that poll */
         if (rkm)
             rd_kafka_message_destroy(rkm);
         snprintf(err, errlen, "%s", c->refused);
@@ -472,6 +564,13 @@ size_t kafka_consumer_assigned(const struct kafka_consumer *c)
     return c->assigned;
 }
 
+bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
+                         int32_t partition)
+{
+    return c->owned &&
+           rd_kafka_topic_partition_list_find(c->owned, topic, partition);
+}
+
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                               int32_t partition, int64_t *low, int64_t *high,
                               int timeout_ms)
@@ -491,20 +590,47 @@ void kafka_consumer_close(struct kafka_consumer *c)
     if (e)
         LOG_WRN("kafka", "closing the consumer: %s", rd_kafka_err2str(e));
     rd_kafka_destroy(c->rk);
+    if (c->owned)
+        rd_kafka_topic_partition_list_destroy(c->owned);
     free(c);
 }
 
 /* ---- producer ---------------------------------------------------------- */
+
+/* Errors that reject one message for what it is, so that producing it
+ * again can never succeed while other messages still can. */
+static bool rejects_message(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           e == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
     struct kafka_producer *p = opaque;
     p->inflight--;
-    if (p->on_delivery)
-        p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private,
-                       rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR,
-                       rkm->err ? rd_kafka_err2str(rkm->err) : NULL);
+    if (!p->on_delivery)
+        return;
+    struct kafka_msg m = {
+        .topic = rd_kafka_topic_name(rkm->rkt),
+        .partition = rkm->partition,
+        .offset = rkm->offset,
+        .key = rkm->key,
+        .klen = rkm->key_len,
+        .value = rkm->payload,
+        .vlen = rkm->len,
+        .timestamp = -1,
+        .opaque = (void *)rkm,
+    };
+    enum kafka_fail f = !rkm->err                 ? KAFKA_DELIVERED
+                        : rejects_message(rkm->err) ? KAFKA_REJECTED
+                                                    : KAFKA_FAILED;
+    p->in_report = true;
+    p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private, f,
+                   rkm->err ? rd_kafka_err2str(rkm->err) : NULL, &m);
+    p->in_report = false;
 }
 
 static const char *const producer_defaults[][2] = {
@@ -628,10 +754,12 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
         }
         if (h)
             rd_kafka_headers_destroy(h); /* not taken over on failure */
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || p->in_report) {
+            /* From a delivery report a full queue is not waited out: that
+             * would serve reports from inside one. */
             snprintf(err, errlen, "producing to %s: %s", topic,
                      rd_kafka_err2str(e));
-            return -1;
+            return rejects_message(e) ? -KAFKA_REJECTED : -KAFKA_FAILED;
         }
         rd_kafka_poll(p->rk, 100); /* make room, then try again */
     }
@@ -640,6 +768,18 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
 void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag)
 {
     p->tag = tag;
+}
+
+uint64_t kafka_producer_tag(const struct kafka_producer *p) { return p->tag; }
+
+int64_t kafka_producer_max_message(const struct kafka_producer *p)
+{
+    char v[32];
+    size_t n = sizeof(v);
+    if (rd_kafka_conf_get(rd_kafka_conf(p->rk), "message.max.bytes", v, &n) !=
+        RD_KAFKA_CONF_OK)
+        return 1000000; /* librdkafka's default */
+    return strtoll(v, NULL, 10);
 }
 
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms)

@@ -38,8 +38,12 @@ struct kafka_header {
  * Called from inside kafka_consumer_poll() around a rebalance.
  * stored_offset: 1 and *next when the state holds an offset for the
  * partition, 0 when it does not (the partition then starts at the earliest
- * record), -1 on error. before_revoke: the runtime commits what it has
- * applied before partitions leave this instance.
+ * record), -1 on error: then the assignment is refused and the next
+ * kafka_consumer_poll() fails, since starting from the earliest record
+ * would apply every event a second time. A stored offset past the
+ * partition's log end (topic recreated, unclean leader election) is
+ * refused the same way rather than reset. before_revoke: the runtime
+ * commits what it has applied before partitions leave this instance.
  */
 struct kafka_rebalance_ops {
     int (*stored_offset)(void *arg, const char *topic, int32_t partition,
@@ -76,22 +80,37 @@ void kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic,
 /* Leaves the group cleanly (runs the revoke callback). Accepts NULL. */
 void kafka_consumer_close(struct kafka_consumer *c);
 size_t kafka_consumer_assigned(const struct kafka_consumer *c);
+/* Whether topic/partition is assigned to this consumer now. */
+bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
+                         int32_t partition);
+
+/* How a message failed, in kafka_produce()'s return and on_delivery's
+ * `failed`. REJECTED: this message can never be produced as it is (larger
+ * than message.max.bytes, refused as an invalid record); retrying it is
+ * useless, but other messages are not affected. FAILED: anything else
+ * (timed out after librdkafka's own retries, topic unknown or not
+ * authorized, a fatal producer error), which a restart may cure. */
+enum kafka_fail { KAFKA_DELIVERED = 0, KAFKA_FAILED = 1, KAFKA_REJECTED = 2 };
 
 struct kafka_producer_opts {
     const char *brokers;
     const struct cfg_strmap *properties; /* optional */
     /* Called from kafka_producer_poll() per delivered or failed message,
-     * with the tag that was current when the message was produced. */
-    void (*on_delivery)(void *arg, uint64_t tag, int failed,
-                        const char *errstr);
+     * with the tag that was current when the message was produced; m is
+     * the message (topic, key, value; offset and partition as reported),
+     * valid during the call. The callback may produce; a full queue then
+     * fails the produce (KAFKA_FAILED) instead of waiting. */
+    void (*on_delivery)(void *arg, uint64_t tag, enum kafka_fail failed,
+                        const char *errstr, const struct kafka_msg *m);
     void *arg;
 };
 
 int kafka_producer_new(const struct kafka_producer_opts *opts,
                        struct kafka_producer **out, char *err, size_t errlen);
-/* Copies key, value and headers. 0, or -1 with err (queue full is retried
- * internally while serving delivery reports). One thread at a time (the
- * producer keeps a handle per topic). */
+/* Copies key, value and headers. 0, or -KAFKA_FAILED / -KAFKA_REJECTED
+ * (see enum kafka_fail) with err; queue full is retried internally while
+ * serving delivery reports. One thread at a time (the producer keeps a
+ * handle per topic). */
 int kafka_produce(struct kafka_producer *p, const char *topic,
                   const void *key, size_t klen, const void *val, size_t vlen,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,
@@ -106,6 +125,10 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
 int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
                         size_t n, int timeout_ms, char *err, size_t errlen);
 void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag);
+uint64_t kafka_producer_tag(const struct kafka_producer *p);
+/* The producer's message.max.bytes: the most a message (key, value,
+ * headers and framing) may weigh. */
+int64_t kafka_producer_max_message(const struct kafka_producer *p);
 /* Serves delivery reports; returns the number served. */
 int kafka_producer_poll(struct kafka_producer *p, int timeout_ms);
 /* Messages produced but not yet delivered or failed. */

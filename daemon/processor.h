@@ -19,6 +19,7 @@
 #ifndef DS_PROCESSOR_H
 #define DS_PROCESSOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,5 +126,20 @@ void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)
 
 /* The event being handled, or NULL in on_timer(). */
 const struct event *ctx_event(const struct proc_ctx *ctx);
+
+/*
+ * Whether this instance owns input partition topic/partition now. Events
+ * reach a processor only from partitions it owns, but on_timer() sees the
+ * whole local state, which keeps objects of partitions that moved to
+ * another instance: a timer must act only on objects whose partition
+ * (the provenance kept in the object) is owned, or two instances act on
+ * one object. True outside the daemon (unit tests).
+ */
+bool ctx_owns(const struct proc_ctx *ctx, const char *topic,
+              int32_t partition);
+/* A number that changes whenever the set of owned partitions does: an
+ * index a timer builds from the state is rebuilt when this differs from
+ * the value it was built at. */
+uint64_t ctx_assignment(const struct proc_ctx *ctx);
 
 #endif

@@ -24,6 +24,7 @@
 #include "codec.h"
 #include "committer.h"
 #include "ctx.h"
+#include "dlq.h"
 #include "kafka.h"
 #include "log.h"
 #include "now.h"
@@ -125,16 +126,132 @@ struct rt {
      * from there is the cost per event that bounds one instance's rate. */
     int64_t first_record_cpu;
     bool delivery_failed;
+    int64_t dlq_max; /* bytes per DLQ record (dlq_fit) */
+    /* An alert of the processor being called could not be encoded: the
+     * record it handles goes to the DLQ, like a processor failure. */
+    bool emit_failed;
+    char emit_fail[512];
     struct buf enc;
     struct runtime_stats stats;
 };
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
 
-static void on_delivery(void *arg, uint64_t tag, int failed,
-                        const char *errstr)
+/* Produces a DLQ record with headers h, cut to fit (dlq.h) so that a
+ * poison record never fails its own dead-lettering. 0, or -1 when it could
+ * not be produced all the same (the batch must then not commit). */
+static int dlq_produce(struct rt *rt, enum dlq_oversize mode, const void *key,
+                       size_t klen, const void *val, size_t vlen,
+                       const struct kafka_header *h, size_t n)
+{
+    struct dlq_fit fit;
+    struct kafka_header all[16];
+    if (n + DLQ_MAX_EXTRA_HEADERS > sizeof(all) / sizeof(all[0]))
+        abort(); /* our own call sites pass at most a dozen */
+    dlq_fit(mode, rt->dlq_max, h, n, klen, vlen, &fit);
+    memcpy(all, h, n * sizeof(*h));
+    memcpy(all + n, fit.extra, fit.n_extra * sizeof(*h));
+    if (fit.n_extra) {
+        rt->stats.poison_outputs++;
+        LOG_RL(LOG_WARN, "dlq", "a dead-letter record of %zu bytes (key %zu) "
+               "is over %lld bytes: %s", vlen, klen, (long long)rt->dlq_max,
+               fit.vlen == vlen ? "key truncated"
+               : fit.vlen       ? "value truncated"
+               : mode == DLQ_REFERENCE ? "value replaced by a reference"
+                                       : "no room left for the value");
+    }
+    char err[256];
+    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, key, fit.klen, val,
+                      fit.vlen, all, n + fit.n_extra, err, sizeof(err)) != 0) {
+        LOG_ERR("dlq", "%s", err);
+        return -1;
+    }
+    rt->inflight[kafka_producer_tag(rt->producer) % RT_RING]++;
+    return 0;
+}
+
+/* An output Kafka will never take as it is (too large, invalid): it goes
+ * to the DLQ, encoded, with the reason, rather than fail every batch that
+ * meets it again. Its own source_* fields name the record that caused it. */
+static int output_to_dlq(struct rt *rt, const char *topic, const void *key,
+                         size_t klen, const void *val, size_t vlen,
+                         const char *errstr)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "a record for %s was rejected: %s", topic,
+             errstr ? errstr : "unknown error");
+    struct kafka_header h[4] = {
+        {"__connect.errors.topic", topic},
+        {"__connect.errors.stage", "produce"},
+        {"__connect.errors.exception.class.name", "output_rejected"},
+        {"__connect.errors.exception.message", msg},
+    };
+    rt->stats.poison_outputs++;
+    rt->stats.dlq++;
+    LOG_RL(LOG_ERROR, "dlq", "%s; sent to %s instead", msg,
+           rt->cfg->topics.dlq);
+    return dlq_produce(rt, (enum dlq_oversize)rt->cfg->runtime.dlq_oversize,
+                       key, klen, val, vlen, h, 4);
+}
+
+/* A DLQ record the broker rejected although it fits dlq_max (the topic's
+ * max.message.bytes is lower): once more with its key and headers but no
+ * value. 0, or -1 when there is nothing left to cut. */
+static int dlq_retry_bare(struct rt *rt, const struct kafka_msg *m)
+{
+    if (m->vlen == 0)
+        return -1;
+    struct kafka_header h[12];
+    char vals[10][256], size[24];
+    size_t n = 0;
+    const char *name;
+    const void *v;
+    size_t len;
+    snprintf(size, sizeof(size), "%zu", m->vlen);
+    for (size_t i = 0; kafka_msg_header(m, i, &name, &v, &len) == 0; i++) {
+        if (strcmp(name, DLQ_HDR_VALUE_SIZE) == 0)
+            snprintf(size, sizeof(size), "%.*s", (int)len,
+                     v ? (const char *)v : "");
+        if (strncmp(name, "dealstream.dlq.", 15) == 0 || n == 10)
+            continue; /* set anew below */
+        snprintf(vals[n], sizeof(vals[n]), "%.*s", (int)len,
+                 v ? (const char *)v : "");
+        h[n] = (struct kafka_header){name, vals[n]};
+        n++;
+    }
+    h[n++] = (struct kafka_header){DLQ_HDR_OVERSIZE, "reference"};
+    h[n++] = (struct kafka_header){DLQ_HDR_VALUE_SIZE, size};
+    rt->stats.poison_outputs++;
+    LOG_RL(LOG_WARN, "dlq", "the broker rejected a dead-letter record of %zu "
+           "bytes; sent again without its value (set runtime.dlq_max_bytes "
+           "below the topic's max.message.bytes)", m->vlen);
+    char err[256];
+    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, m->key, m->klen, "",
+                      0, h, n, err, sizeof(err)) != 0) {
+        LOG_ERR("dlq", "%s", err);
+        return -1;
+    }
+    rt->inflight[kafka_producer_tag(rt->producer) % RT_RING]++;
+    return 0;
+}
+
+static void on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
+                        const char *errstr, const struct kafka_msg *m)
 {
     struct rt *rt = arg;
+    if (failed == KAFKA_REJECTED && !rt->delivery_failed) {
+        /* The replacement belongs to the same batch, which must wait for
+         * it: produced under its tag, counted before this one is off. */
+        uint64_t tag_now = kafka_producer_tag(rt->producer);
+        kafka_producer_set_tag(rt->producer, tag);
+        int rc = strcmp(m->topic, rt->cfg->topics.dlq) == 0
+                     ? dlq_retry_bare(rt, m)
+                     : output_to_dlq(rt, m->topic, m->key, m->klen, m->value,
+                                     m->vlen, errstr);
+        kafka_producer_set_tag(rt->producer, tag_now);
+        if (rc == 0)
+            failed = KAFKA_DELIVERED;
+    }
     rt->inflight[tag % RT_RING]--;
     if (failed) {
         /* The batch must not be committed: its records will be applied and
@@ -152,13 +269,24 @@ static int sink(void *arg, const struct alert *a)
     if (codec_encode_alert(rt->codec, a, &rt->enc, &cerr) != 0) {
         LOG_RL(LOG_ERROR, "runtime", "alert %s of %s not encodable: %s",
                alert_kind_name(a->kind), a->customer_id, cerr.message);
+        rt->stats.poison_outputs++;
+        rt->emit_failed = true;
+        snprintf(rt->emit_fail, sizeof(rt->emit_fail), "%s %s: %s",
+                 alert_kind_name(a->kind), a->alert_id, cerr.message);
         return -1;
     }
     char err[256];
     const char *cid = a->customer_id ? a->customer_id : "";
-    if (kafka_produce(rt->producer, rt->alert_topics[a->kind], cid,
-                      strlen(cid), rt->enc.data, rt->enc.len, NULL, 0, err,
-                      sizeof(err)) != 0) {
+    int rc = kafka_produce(rt->producer, rt->alert_topics[a->kind], cid,
+                           strlen(cid), rt->enc.data, rt->enc.len, NULL, 0,
+                           err, sizeof(err));
+    if (rc == -KAFKA_REJECTED) {
+        if (output_to_dlq(rt, rt->alert_topics[a->kind], cid, strlen(cid),
+                          rt->enc.data, rt->enc.len, err) != 0)
+            rt->delivery_failed = true;
+        return -1;
+    }
+    if (rc != 0) {
         LOG_RL(LOG_ERROR, "runtime", "%s", err);
         rt->delivery_failed = true;
         return -1;
@@ -209,18 +337,13 @@ static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
         {"__connect.errors.processor", processor ? processor : ""},
     };
     size_t n = processor ? 7 : 6;
-    char err[256];
     rt->stats.dlq++;
     LOG_RL(LOG_WARN, "dlq", "%s[%d]@%lld -> %s: %s: %s", m->topic,
            m->partition, (long long)m->offset, rt->cfg->topics.dlq, reason,
            message);
-    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, m->key, m->klen,
-                      m->value, m->vlen, h, n, err, sizeof(err)) != 0) {
-        LOG_ERR("dlq", "%s", err);
+    if (dlq_produce(rt, (enum dlq_oversize)rt->cfg->runtime.dlq_oversize,
+                    m->key, m->klen, m->value, m->vlen, h, n) != 0)
         rt->delivery_failed = true;
-        return;
-    }
-    rt->inflight[rt->batch_no % RT_RING]++;
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -413,6 +536,7 @@ static void before_revoke(void *arg)
                 "replays from the last committed offset");
     /* A partition may come back after another member changed its state. */
     store_drop_cache(rt->store);
+    rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
 }
 
 static void assigned(void *arg, size_t n)
@@ -420,6 +544,13 @@ static void assigned(void *arg, size_t n)
     struct rt *rt = arg;
     (void)n;
     rt->assigned_at = now_mono_ms();
+    rt->ctx.assignment++;
+}
+
+static bool owns(void *arg, const char *topic, int32_t partition)
+{
+    struct rt *rt = arg;
+    return kafka_consumer_owns(rt->consumer, topic, partition);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -517,10 +648,14 @@ static void apply(struct rt *rt)
         if (!reads(rt, i, a))
             continue;
         ctx_begin(&rt->ctx, i, ev);
+        rt->emit_failed = false;
         if (ops->handle(rt->inst[i], &rt->ctx, ev) != 0)
             to_dlq(rt, m, "process", "processor_failed",
                    ctx_failure(&rt->ctx) ? ctx_failure(&rt->ctx)
                                          : "processor failed",
+                   ops->name);
+        else if (rt->emit_failed)
+            to_dlq(rt, m, "process", "alert_encode_failed", rt->emit_fail,
                    ops->name);
     }
     rt->stats.events++;
@@ -545,6 +680,7 @@ static void run_timers(struct rt *rt)
         if (!rt->inst[i] || !rt->o->procs[i]->on_timer)
             continue;
         ctx_begin(&rt->ctx, i, NULL);
+        rt->emit_failed = false; /* no record to send: logged and counted */
         rt->o->procs[i]->on_timer(rt->inst[i], &rt->ctx, now);
     }
 }
@@ -651,6 +787,10 @@ static int setup(struct rt *rt)
         LOG_ERR("kafka", "%s", err);
         return -1;
     }
+    rt->dlq_max = kafka_producer_max_message(rt->producer);
+    if (cfg->runtime.dlq_max_bytes > 0 &&
+        cfg->runtime.dlq_max_bytes < rt->dlq_max)
+        rt->dlq_max = cfg->runtime.dlq_max_bytes;
     /* Alert and DLQ topics: their metadata now rather than on the first
      * alert. Not fatal: a topic created later is learnt on first use. */
     const char *out_topics[ALERT_KIND_COUNT + 1];
@@ -690,6 +830,7 @@ static int setup(struct rt *rt)
         LOG_ERR("kafka", "%s", err);
         return -1;
     }
+    ctx_set_owner(&rt->ctx, owns, rt);
     return 0;
 }
 
@@ -785,11 +926,13 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         if (now >= next_stats) {
             struct store_stats ss;
             store_stats(rt.store, &ss);
-            LOG_INF("runtime", "events=%llu dlq=%llu alerts=%llu commits=%llu "
+            LOG_INF("runtime", "events=%llu dlq=%llu poison=%llu alerts=%llu "
+                    "commits=%llu "
                     "cached=%zu (encoded %zu, %zu MiB) cache_hit=%.1f%% "
                     "state_reads=%llu (absent %llu)",
                     (unsigned long long)rt.stats.events,
                     (unsigned long long)rt.stats.dlq,
+                    (unsigned long long)rt.stats.poison_outputs,
                     (unsigned long long)rt.stats.alerts,
                     (unsigned long long)rt.stats.commits,
                     store_cached(rt.store), ss.warm_entries,
@@ -816,14 +959,15 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     struct store_stats ss;
     store_stats(rt.store, &ss);
     LOG_INF("runtime", "stopped cleanly: events=%llu dlq=%llu alerts=%llu "
-            "span_ms=%lld first_ms=%lld last_ms=%lld state_gets=%llu "
-            "state_warm=%llu state_reads=%llu state_absent=%llu "
+            "poison=%llu span_ms=%lld first_ms=%lld last_ms=%lld "
+            "state_gets=%llu state_warm=%llu state_reads=%llu state_absent=%llu "
             "state_filtered=%llu "
             "seal_waits=%llu loop_cpu_ms=%lld seal_cpu_ms=%lld "
             "commit_cpu_ms=%lld",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
+            (unsigned long long)rt.stats.poison_outputs,
             (long long)(rt.first_record ? rt.last_applied - rt.first_record
                                         : 0),
             (long long)rt.first_record_wall, (long long)rt.last_applied_wall,

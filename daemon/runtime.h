@@ -27,6 +27,9 @@ struct runtime_stats {
     uint64_t dlq;         /* records sent to the DLQ */
     uint64_t alerts;      /* alerts emitted */
     uint64_t commits;     /* batches committed */
+    /* Outputs that could not be produced as they were: DLQ records cut to
+     * fit, alerts that failed to encode or that Kafka rejected. */
+    uint64_t poison_outputs;
 };
 
 /* Runs until *stop or idle exit. 0 after a clean shutdown (final batch

@@ -42,6 +42,7 @@ static void au_destroy(void *vinst)
     buf_free(&inst->canon);
     free(inst->hit);
     hmap_free(inst->pending, free);
+    free(inst->part_wm);
     free(inst);
 }
 
@@ -276,13 +277,15 @@ static char *au_join(const struct au_strvec *sv, const char *sep)
  * runtime stamps the event being handled. */
 static void au_emit_from(struct proc_ctx *ctx, const char *customer_id,
                          const struct au_opp *prov, int64_t at,
-                         const char *dedup, const struct coaching_alert *ca)
+                         const char *dedup, bool id_from_state,
+                         const struct coaching_alert *ca)
 {
     struct alert a;
     memset(&a, 0, sizeof(a));
     a.kind = ALERT_COACHING;
     a.customer_id = customer_id;
     a.dedup_key = dedup;
+    a.id_from_state = id_from_state;
     a.u.coaching = *ca;
     if (prov) {
         a.trigger_event_id = prov->last_event_id;
@@ -299,7 +302,7 @@ static void au_emit_from(struct proc_ctx *ctx, const char *customer_id,
 static void au_emit(struct proc_ctx *ctx, const struct event *ev,
                     const char *dedup, const struct coaching_alert *ca)
 {
-    au_emit_from(ctx, ev->customer_id, NULL, 0, dedup, ca);
+    au_emit_from(ctx, ev->customer_id, NULL, 0, dedup, false, ca);
 }
 
 /* ------------------------------------------------------------------ */
@@ -839,7 +842,8 @@ static void au_on_opportunity(struct au_inst *inst, struct proc_ctx *ctx,
  * deadline, and stops watching it: the rule fires at most once per stage
  * whichever path gets here first. From the timer (`timer`) the alert cites
  * the opportunity's last event and event_time = `at`, the deadline; from an
- * event the runtime stamps that event.
+ * event the runtime stamps that event. Either way the alert_id is derived
+ * from the opportunity and stage alone (alert.id_from_state).
  */
 static void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
                                 const char *customer_id,
@@ -899,7 +903,11 @@ static void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
             .evidence = (const char *const *)evid.v,
             .n_evidence = evid.n,
         };
-        au_emit_from(ctx, customer_id, timer ? opp : NULL, at, dedup, &ca);
+        /* Once per opportunity and stage, by the timer or by a later
+         * event, whichever comes first: which one depends on timing, so
+         * the id must not (issue 26, case 4). */
+        au_emit_from(ctx, customer_id, timer ? opp : NULL, at, dedup, true,
+                     &ca);
         au_strvec_add(&opp->alerted, opp->stage);
         free(dedup);
         free(msg);
@@ -991,6 +999,36 @@ static int au_rebuild_key(void *arg, const char *key)
     return 0;
 }
 
+/* Stream time for a deadline of opp: its partition's, or the instance's
+ * without provenance (format-1 records). */
+static int64_t au_stream_time(const struct au_inst *inst,
+                              const struct au_opp *opp)
+{
+    if (opp && opp->last_topic && opp->last_partition >= 0 &&
+        (size_t)opp->last_partition < inst->n_part_wm)
+        return inst->part_wm[opp->last_partition];
+    return opp && opp->last_topic ? INT64_MIN : inst->watermark;
+}
+
+static void au_stream_time_advance(struct au_inst *inst, int32_t partition,
+                                   int64_t event_time)
+{
+    if (partition < 0 || partition > 65535)
+        return; /* not from Kafka (tests) or absurd: the global one serves */
+    if ((size_t)partition >= inst->n_part_wm) {
+        size_t n = (size_t)partition + 1;
+        int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
+        if (!v)
+            abort();
+        for (size_t i = inst->n_part_wm; i < n; i++)
+            v[i] = INT64_MIN;
+        inst->part_wm = v;
+        inst->n_part_wm = n;
+    }
+    if (event_time > inst->part_wm[partition])
+        inst->part_wm[partition] = event_time;
+}
+
 /* A due index entry: re-checked against the state, which is the truth. */
 static void au_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
                            const char *key)
@@ -1011,12 +1049,19 @@ static void au_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
         au_pending_del(inst, key); /* judged or dropped meanwhile */
         goto out;
     }
+    struct au_opp *opp = ctx_state_find(ctx, key);
+    if (opp && opp->last_topic &&
+        !ctx_owns(ctx, opp->last_topic, opp->last_partition)) {
+        /* Its partition moved to another instance, which judges it; this
+         * copy is stale. Back in the index if the partition returns. */
+        au_pending_del(inst, key);
+        goto out;
+    }
     int64_t deadline = au_deadline(inst, ref->watch_since);
-    if (deadline > inst->watermark) {
+    if (deadline > au_stream_time(inst, opp)) {
         au_pending_put(inst, key, deadline); /* stale entry */
         goto out;
     }
-    struct au_opp *opp = ctx_state_find(ctx, key);
     if (!opp || !opp->last_event_id) {
         /* No event to cite (a format-1 record untouched since the
          * upgrade): left to the per-event path, which still watches it. */
@@ -1042,13 +1087,14 @@ static void au_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
     struct au_inst *inst = vinst;
     if (!inst->cfg->rules.action_units_incomplete.enabled)
         return;
-    if (!inst->indexed) {
+    if (!inst->indexed || inst->indexed_at != ctx_assignment(ctx)) {
         /* First tick since init: the index knows only what events touched
          * since; the state knows every watch. Entries already there are
          * overwritten with the same values. */
         struct au_rebuild rb = {inst, ctx};
         ctx_state_foreach(ctx, au_rebuild_key, &rb);
         inst->indexed = true;
+        inst->indexed_at = ctx_assignment(ctx);
     }
     if (!inst->has_watermark || inst->next_due > inst->watermark)
         return;
@@ -1077,6 +1123,7 @@ static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         inst->watermark = ev->event_time;
         inst->has_watermark = true;
     }
+    au_stream_time_advance(inst, ev->src.partition, ev->event_time);
     /* Registry traffic is mostly about customers this processor has no
      * business with: only a competitor link creates state. */
     if (ev->kind == EVENT_REGISTRY &&

@@ -212,6 +212,13 @@ struct au_inst {
      * (has_watermark false) after a start until the first event. */
     int64_t watermark;
     bool has_watermark;
+    /* The same per input partition number (the customer's events of every
+     * topic share it): a deadline is judged by its own partition's stream
+     * time, not by whichever partitions this instance also handles. Index
+     * = partition; INT64_MIN: no event yet. */
+    int64_t *part_wm;
+    size_t n_part_wm;
+    uint64_t indexed_at; /* ctx_assignment() the index was rebuilt at */
     /* Pending action_units_incomplete deadlines: opportunity key ->
      * malloc'd int64_t (stage entry + after, event time). One entry per
      * opportunity whose customer watches it (watch_since >= 0), so it is

@@ -293,7 +293,8 @@ static const struct config_key au_rule_ai_keys[] = {
                   "How long after entering a stage (event time) its units "
                   "must be evidenced; judged when a later event of the "
                   "customer arrives, or by the idle check once events of "
-                  "any customer carry event time past the deadline."),
+                  "any customer on the same input partition carry event "
+                  "time past the deadline."),
 };
 static const struct config_table au_rule_ai_table = {
     .name = "action_units rules.action_units_incomplete",

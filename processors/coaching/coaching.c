@@ -40,8 +40,10 @@
  * customer's event time so late segments are dropped instead of reopening
  * the meeting or firing twice. The idle index lives in memory only: touched
  * meetings get the wall-clock time of the next timer tick, and after a
- * restart the first tick rebuilds the index from the store, treating every
- * meeting found as last seen then.
+ * restart or a rebalance the first tick rebuilds the index from the store,
+ * treating every meeting found as last seen then. Only meetings of
+ * partitions this instance owns now are closed (ctx_owns): the store keeps
+ * stale copies of meetings whose partition moved to another instance.
  *
  * Segments of a meeting must arrive in seq order (the Kafka key is the
  * customer, so one producer's order is kept); a seq not above the last one
@@ -1066,25 +1068,39 @@ static int tick_entry(void *arg, const char *key, void *val)
     return 0;
 }
 
+/* Whether the meeting's partition is this instance's now: another owner
+ * closes it otherwise, and this copy is stale (issue 26). A meeting with
+ * no provenance (none is written without one) counts as owned. */
+static bool meeting_owned(const struct proc_ctx *ctx,
+                          const struct co_meeting *m)
+{
+    return !m->last_topic || ctx_owns(ctx, m->last_topic, m->last_partition);
+}
+
 static void co_on_timer(void *inst, struct proc_ctx *ctx, int64_t now_ms)
 {
     struct coaching *co = inst;
     struct tick t = {.now = now_ms, .idle_ms = co->cfg->idle_timeout_ms};
 
-    if (!co->indexed) {
-        /* After a (re)start: every meeting in the store is open (closed
-         * ones are deleted) and counts as seen now. */
+    if (!co->indexed || co->indexed_at != ctx_assignment(ctx)) {
+        /* After a (re)start or a rebalance: every meeting in the store is
+         * open (closed ones are deleted); those not indexed yet count as
+         * seen now. Meetings of partitions owned elsewhere are dropped
+         * below when they come due. */
         struct keylist kl = {0};
         ctx_state_foreach(ctx, collect_meeting_key, &kl);
         for (size_t i = 0; i < kl.n; i++)
-            idle_touch(co, kl.v[i]);
+            if (!hmap_get(co->idle, kl.v[i]))
+                idle_touch(co, kl.v[i]);
         keylist_free(&kl);
         co->indexed = true;
+        co->indexed_at = ctx_assignment(ctx);
     }
     hmap_each(co->idle, tick_entry, &t);
     for (size_t i = 0; i < t.idle.n; i++) {
         struct co_obj *o = ctx_state_find(ctx, t.idle.v[i]);
-        if (!o || o->type != CO_MEETING || !o->u.m.meeting_id) {
+        if (!o || o->type != CO_MEETING || !o->u.m.meeting_id ||
+            !meeting_owned(ctx, &o->u.m)) {
             free(hmap_del(co->idle, t.idle.v[i]));
             continue;
         }

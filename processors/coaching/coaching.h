@@ -229,6 +229,7 @@ struct coaching {
     struct meeting_lexicon lx;
     struct hmap *idle; /* meeting key -> struct co_idle */
     bool indexed;      /* the idle index was rebuilt from the store */
+    uint64_t indexed_at; /* ctx_assignment() it was rebuilt at */
     struct buf norm;   /* scratch */
 };
 

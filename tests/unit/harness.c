@@ -44,6 +44,8 @@ struct harness {
     } *sent;
     size_t n_sent, delivered;
     struct arena *arena;
+    int32_t partition; /* of the events fed from now on */
+    bool disowned[4];  /* ctx_owns() false for these partitions */
 };
 
 static void *own(struct copied *c, void *p)
@@ -318,7 +320,7 @@ static void check_state_keys(struct harness *h, const struct event *ev)
 int harness_feed(struct harness *h, struct event *ev)
 {
     ev->src.topic = event_kind_name(ev->kind);
-    ev->src.partition = 0;
+    ev->src.partition = h->partition;
     ev->src.offset = h->next_offset++;
     ctx_begin(&h->ctx, 0, ev);
     int rc = h->ops->handle(h->inst, &h->ctx, ev);
@@ -330,6 +332,27 @@ int harness_feed(struct harness *h, struct event *ev)
     while (rc == 0 && h->delivered < h->n_sent)
         rc = deliver(h, h->delivered++);
     return rc;
+}
+
+static bool harness_owns(void *arg, const char *topic, int32_t partition)
+{
+    const struct harness *h = arg;
+    (void)topic;
+    return partition < 0 || partition >= 4 || !h->disowned[partition];
+}
+
+void harness_set_partition(struct harness *h, int32_t partition)
+{
+    assert_true(partition >= 0 && partition < 4);
+    h->partition = partition;
+}
+
+void harness_own(struct harness *h, int32_t partition, bool owned)
+{
+    assert_true(partition >= 0 && partition < 4);
+    h->disowned[partition] = !owned;
+    ctx_set_owner(&h->ctx, harness_owns, h);
+    h->ctx.assignment++;
 }
 
 void harness_timer(struct harness *h, int64_t now_ms)

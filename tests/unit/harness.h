@@ -10,6 +10,7 @@
 #ifndef DS_HARNESS_H
 #define DS_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ void harness_free(struct harness *h);
  * returns handle()'s result. */
 int harness_feed(struct harness *h, struct event *ev);
 void harness_timer(struct harness *h, int64_t now_ms);
+/* The partition (0..3) of the events fed from now on; 0 at first. */
+void harness_set_partition(struct harness *h, int32_t partition);
+/* A rebalance: partition (0..3) is this instance's or not (ctx_owns);
+ * every partition is owned at first. */
+void harness_own(struct harness *h, int32_t partition, bool owned);
 
 size_t harness_alert_count(const struct harness *h);
 /* Deep copy with alert_id computed; valid until clear or free. */

@@ -658,18 +658,83 @@ static const struct alert *find_incomplete(struct harness *h, const char *opp)
     return NULL;
 }
 
-/* The id the runtime gives an alert citing `trigger` with `dedup`. */
-static void expect_alert_id(const struct alert *a, const char *cust,
-                            const char *trigger, const char *dedup)
+/* Stream time and ownership are the opportunity's partition's (issue 26):
+ * another partition's events do not judge it, and while its partition is
+ * another instance's this one does not either. */
+static void test_timer_follows_partition(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(
+        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery",
+                              T0),
+                     0);
+    director(h, "a1", "OPP-S", "D-1", "日间手术、院感监测", T0 + DAY_MS);
+    harness_set_partition(h, 0);
+    assert_int_equal(feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED,
+                                  "t-1", NULL, T0 + 10 * DAY_MS),
+                     0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED,
+                                  "t-2", NULL, T0 + 4 * DAY_MS),
+                     0);
+    harness_own(h, 1, false);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+
+    harness_own(h, 1, true);
+    harness_timer(h, 0);
+    assert_int_equal(count_incomplete(h, "OPP-S"), 1);
+    assert_int_equal(find_incomplete(h, "OPP-S")->src.partition, 1);
+    harness_free(h);
+}
+
+/* The id of an alert judged from state, whatever its trigger. */
+static void expect_state_alert_id(const struct alert *a, const char *cust,
+                                  const char *dedup)
 {
     struct alert x;
     memset(&x, 0, sizeof(x));
     x.kind = ALERT_COACHING;
     x.customer_id = cust;
-    x.trigger_event_id = trigger;
     x.dedup_key = dedup;
+    x.id_from_state = true;
     alert_compute_id(&x);
     assert_string_equal(a->alert_id, x.alert_id);
+}
+
+/* Replay-stable (issue 26, case 4): the same deadline judged by the timer
+ * or by the customer's next event carries the same alert_id. */
+static void test_incomplete_id_same_on_both_paths(void **unused)
+{
+    (void)unused;
+    const char *yaml = "rules:\n  action_units_incomplete:\n    after: 3d\n";
+    struct harness *timer = harness_new(OPS, yaml);
+    struct harness *event = harness_new(OPS, yaml);
+    struct harness *both[2] = {timer, event};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(feed_opp(both[i], "o1", "OPP-S", "medical", NULL,
+                                  "discovery", T0),
+                         0);
+        director(both[i], "a1", "OPP-S", "D-1", "日间手术、院感监测",
+                 T0 + DAY_MS);
+    }
+    feed_reg_for(timer, OTHER, "x1", CHANGE_TENDER_PUBLISHED, "t-1", NULL,
+                 T0 + 4 * DAY_MS);
+    harness_timer(timer, 0);
+    feed_reg(event, "r1", CHANGE_TENDER_PUBLISHED, "t-4", NULL,
+             T0 + 4 * DAY_MS);
+    const struct alert *a = find_incomplete(timer, "OPP-S");
+    const struct alert *b = find_incomplete(event, "OPP-S");
+    assert_string_equal(a->trigger_event_id, "a1");
+    assert_string_equal(b->trigger_event_id, "r1");
+    assert_string_equal(a->alert_id, b->alert_id);
+    harness_free(timer);
+    harness_free(event);
 }
 
 static void test_timer_fires_stalled_opportunity(void **unused)
@@ -716,7 +781,7 @@ static void test_timer_fires_stalled_opportunity(void **unused)
     assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
     assert_string_equal(a->dedup_key,
                         "action_units_incomplete/OPP-S/discovery");
-    expect_alert_id(a, CUST, "a1", "action_units_incomplete/OPP-S/discovery");
+    expect_state_alert_id(a, CUST, "action_units_incomplete/OPP-S/discovery");
     assert_true(metric(a, "days") == 3.0);
     assert_true(metric(a, "have") == 1.0);
     assert_true(metric(a, "need") == 3.0);
@@ -849,7 +914,7 @@ static void test_timer_after_restart(void **unused)
     assert_string_equal(a->src.topic, event_kind_name(EVENT_ANNOTATION));
     assert_int_equal(a->src.offset, 1);
     assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
-    expect_alert_id(a, CUST, "a1", "action_units_incomplete/OPP-S/discovery");
+    expect_state_alert_id(a, CUST, "action_units_incomplete/OPP-S/discovery");
     /* once, across another restart */
     harness_restart(h);
     feed_reg_for(h, OTHER, "x4", CHANGE_TENDER_PUBLISHED, "t-4", NULL,
@@ -1224,6 +1289,8 @@ int main(void)
         cmocka_unit_test(test_incomplete_after_days),
         cmocka_unit_test(test_incomplete_not_raised_when_evidenced),
         cmocka_unit_test(test_timer_fires_stalled_opportunity),
+        cmocka_unit_test(test_timer_follows_partition),
+        cmocka_unit_test(test_incomplete_id_same_on_both_paths),
         cmocka_unit_test(test_timer_respects_evidence),
         cmocka_unit_test(test_event_path_then_timer_once),
         cmocka_unit_test(test_timer_after_restart),

@@ -687,6 +687,42 @@ static void test_idle_timeout(void **state)
     harness_free(h);
 }
 
+/* Only the owner closes (issue 26): a meeting of a partition that moved
+ * to another instance is left to it, and indexed again when the
+ * partition comes back. */
+static void test_idle_timer_only_owned(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_coaching, "idle_timeout: 5m\n");
+    const char *c = "acme-medical";
+
+    harness_set_partition(h, 1);
+    REP(h, c, "P1", 0, 0, 10, "Hello, thanks for joining.", NULL, false);
+    harness_set_partition(h, 0);
+    REP(h, c, "P0", 0, 0, 10, "Hello, thanks for joining.", NULL, false);
+    harness_timer(h, 1000000);
+    harness_own(h, 1, false); /* partition 1 moves away */
+    harness_timer(h, 1000000 + 300000);
+    assert_int_equal(harness_alert_count(h), 1);
+    assert_string_equal(find_summary(h)->u.summary.meeting_id, "P0");
+    assert_null(harness_state(h, "acme-medical/m/P0"));
+    assert_non_null(harness_state(h, "acme-medical/m/P1"));
+    harness_timer(h, 1000000 + 900000); /* still not ours */
+    assert_int_equal(harness_alert_count(h), 1);
+
+    harness_clear_alerts(h);
+    harness_own(h, 1, true); /* back: indexed again, seen now */
+    harness_timer(h, 2000000);
+    assert_int_equal(harness_alert_count(h), 0);
+    harness_timer(h, 2000000 + 300000);
+    const struct alert *s = find_summary(h);
+    assert_non_null(s);
+    assert_string_equal(s->u.summary.meeting_id, "P1");
+    assert_int_equal(s->src.partition, 1);
+    assert_null(harness_state(h, "acme-medical/m/P1"));
+    harness_free(h);
+}
+
 static void test_restart(void **state)
 {
     (void)state;
@@ -1033,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_talk_ratio_and_monologue),
         cmocka_unit_test(test_competitors),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_idle_timer_only_owned),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_deterministic_ids),
         cmocka_unit_test(test_state_codec),

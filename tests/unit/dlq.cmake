@@ -1,0 +1,1 @@
+ds_unit_test(test_dlq SOURCES daemon/dlq.c)
