@@ -1,0 +1,90 @@
+/*
+ * metrics.h - the counters /metrics exposes, the snapshot that carries
+ * them from the processing thread to the HTTP thread, and their rendering
+ * in the Prometheus text exposition format (version 0.0.4).
+ *
+ * The loop owns a struct metrics and bumps it without locks; about once a
+ * second it copies it into a struct metrics_pub (metrics_publish). The HTTP
+ * thread copies it out (metrics_read) and formats the copy, so a scrape
+ * never waits on the loop and the loop never waits on a scrape.
+ */
+#ifndef DS_METRICS_H
+#define DS_METRICS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Distinct label sets per labelled counter; beyond it, new label sets
+ * count under the value "other" so a scrape stays bounded. */
+#define METRICS_MAX_SERIES 64
+#define METRICS_COMMIT_BUCKETS 12 /* upper bounds in metrics_commit_le */
+
+extern const double metrics_commit_le[METRICS_COMMIT_BUCKETS]; /* seconds */
+
+struct metrics_count {
+    char a[160]; /* first label value (topic, kind, result) */
+    char b[64];  /* second label value (reason), "" when unused */
+    uint64_t n;
+};
+
+struct metrics_set {
+    size_t n;
+    struct metrics_count v[METRICS_MAX_SERIES];
+};
+
+struct metrics {
+    struct metrics_set consumed; /* by topic */
+    struct metrics_set dlq;      /* by topic, reason */
+    struct metrics_set alerts;   /* by kind */
+    struct metrics_set reloads;  /* by result: ok, error */
+    uint64_t poison_outputs;
+    uint64_t commits;            /* batches committed */
+    /* Commit latency, batch close to state and offsets written (s). */
+    uint64_t commit_bucket[METRICS_COMMIT_BUCKETS]; /* not cumulative */
+    uint64_t commit_count;
+    double commit_sum;
+    int64_t assigned_partitions;
+    bool producer_up;
+    uint64_t cache_objects;      /* decoded state objects cached */
+    int64_t loop_at_ms;          /* ms, monotonic: the loop's last turn */
+    int64_t started_at_ms;       /* ms, monotonic: the loop started; 0: not yet */
+};
+
+/* What the process costs, read from /proc at scrape time. */
+struct metrics_process {
+    int64_t rss_bytes;  /* -1: unknown */
+    int64_t open_fds;   /* -1: unknown */
+    double cpu_seconds; /* user + system; < 0: unknown */
+};
+
+void metrics_set_add(struct metrics_set *s, const char *a, const char *b,
+                     uint64_t by);
+uint64_t metrics_set_get(const struct metrics_set *s, const char *a,
+                         const char *b);
+void metrics_observe_commit(struct metrics *m, double seconds);
+
+/* Appends the exposition of m, p and build info (version) to out. */
+void metrics_format(const struct metrics *m, const struct metrics_process *p,
+                    const char *version, struct buf *out);
+
+/* Fills p from /proc/self; unknown fields are left negative. */
+void metrics_process_read(struct metrics_process *p);
+
+/* The handoff between the loop and the HTTP thread. */
+struct metrics_pub {
+    pthread_mutex_t mu;
+    struct metrics m;
+    bool published; /* false until the loop's first publish */
+};
+
+void metrics_pub_init(struct metrics_pub *pub);
+void metrics_pub_destroy(struct metrics_pub *pub);
+void metrics_publish(struct metrics_pub *pub, const struct metrics *m);
+/* Copies the last published snapshot; false if none yet (*m zeroed). */
+bool metrics_read(struct metrics_pub *pub, struct metrics *m);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * test_metrics.c - the exposition is what Prometheus' parser accepts:
+ * HELP and TYPE before each family, escaped label values, cumulative
+ * histogram buckets that end in +Inf == _count, bounded label sets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+
+static char *render(const struct metrics *m, const struct metrics_process *p,
+                    struct buf *b)
+{
+    buf_init(b);
+    metrics_format(m, p, "1.2.3", b);
+    buf_append(b, "", 1);
+    return (char *)b->data;
+}
+
+static struct metrics m;
+
+static void test_counters_and_labels(void **st)
+{
+    (void)st;
+    memset(&m, 0, sizeof(m));
+    metrics_set_add(&m.consumed, "events.a", NULL, 3);
+    metrics_set_add(&m.consumed, "events.a", NULL, 2);
+    metrics_set_add(&m.dlq, "events.a", "bad_magic", 1);
+    metrics_set_add(&m.alerts, "odd\"name\\x\n", NULL, 7);
+    struct metrics_process p = {.rss_bytes = 4096, .open_fds = 9,
+                                .cpu_seconds = 1.5};
+    struct buf b;
+    const char *s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "# HELP dealstream_records_consumed_total "));
+    assert_non_null(strstr(s, "# TYPE dealstream_records_consumed_total "
+                              "counter\n"));
+    assert_non_null(
+        strstr(s, "dealstream_records_consumed_total{topic=\"events.a\"} 5\n"));
+    assert_non_null(strstr(s, "dealstream_records_dlq_total{topic=\"events.a\","
+                              "reason=\"bad_magic\"} 1\n"));
+    assert_non_null(strstr(s, "dealstream_alerts_produced_total{kind="
+                              "\"odd\\\"name\\\\x\\n\"} 7\n"));
+    assert_non_null(strstr(s, "process_resident_memory_bytes 4096\n"));
+    assert_non_null(strstr(s, "process_open_fds 9\n"));
+    assert_non_null(strstr(s, "process_cpu_seconds_total 1.500\n"));
+    assert_non_null(strstr(s, "dealstream_build_info{version=\"1.2.3\"} 1\n"));
+    /* Every non-comment line's family has a TYPE line before it. */
+    for (const char *l = s; *l; l = strchr(l, '\n') + 1) {
+        if (*l != '#') {
+            char name[128];
+            size_t n = strcspn(l, "{ ");
+            assert_true(n < sizeof(name) - 16);
+            memcpy(name, l, n);
+            name[n] = '\0';
+            const char *sfx[] = {"_bucket", "_sum", "_count"};
+            for (size_t i = 0; i < 3; i++) {
+                size_t k = strlen(sfx[i]);
+                if (n > k && strcmp(name + n - k, sfx[i]) == 0 &&
+                    strstr(name, "latency")) {
+                    name[n - k] = '\0';
+                    break;
+                }
+            }
+            char type[160];
+            snprintf(type, sizeof(type), "# TYPE %s ", name);
+            const char *t = strstr(s, type);
+            assert_non_null(t);
+            assert_true(t < l);
+        }
+        assert_non_null(strchr(l, '\n'));
+    }
+    buf_free(&b);
+}
+
+static void test_histogram_cumulative(void **st)
+{
+    (void)st;
+    memset(&m, 0, sizeof(m));
+    metrics_observe_commit(&m, 0.0005); /* first bucket */
+    metrics_observe_commit(&m, 0.003);  /* le 0.005 */
+    metrics_observe_commit(&m, 0.2);    /* le 0.25 */
+    metrics_observe_commit(&m, 60);     /* only +Inf */
+    struct metrics_process p = {-1, -1, -1};
+    struct buf b;
+    const char *s = render(&m, &p, &b);
+    const char *h = "dealstream_commit_latency_seconds";
+    char want[128];
+    const char *cases[][2] = {{"0.001", "1"}, {"0.0025", "1"}, {"0.005", "2"},
+                              {"0.1", "2"},   {"0.25", "3"},   {"10", "3"},
+                              {"+Inf", "4"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(want, sizeof(want), "%s_bucket{le=\"%s\"} %s\n", h,
+                 cases[i][0], cases[i][1]);
+        assert_non_null(strstr(s, want));
+    }
+    snprintf(want, sizeof(want), "%s_count 4\n", h);
+    assert_non_null(strstr(s, want));
+    snprintf(want, sizeof(want), "%s_sum 60.2035\n", h);
+    assert_non_null(strstr(s, want));
+    /* Unknown process figures are left out, not reported as -1. */
+    assert_null(strstr(s, "process_open_fds"));
+    buf_free(&b);
+}
+
+static void test_series_bounded(void **st)
+{
+    (void)st;
+    memset(&m, 0, sizeof(m));
+    char t[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(t, sizeof(t), "t%d", i);
+        metrics_set_add(&m.consumed, t, NULL, 1);
+    }
+    assert_int_equal(m.consumed.n, METRICS_MAX_SERIES);
+    assert_int_equal(metrics_set_get(&m.consumed, "t0", NULL), 1);
+    assert_int_equal(metrics_set_get(&m.consumed, "other", NULL),
+                     200 - (METRICS_MAX_SERIES - 1));
+}
+
+static void test_process_read(void **st)
+{
+    (void)st;
+    struct metrics_process p;
+    metrics_process_read(&p);
+    assert_true(p.rss_bytes > 0);
+    assert_true(p.open_fds >= 3);
+    assert_true(p.cpu_seconds >= 0);
+}
+
+static void test_publish_read(void **st)
+{
+    (void)st;
+    struct metrics_pub pub;
+    struct metrics out;
+    metrics_pub_init(&pub);
+    assert_false(metrics_read(&pub, &out));
+    memset(&m, 0, sizeof(m));
+    m.commits = 42;
+    metrics_publish(&pub, &m);
+    assert_true(metrics_read(&pub, &out));
+    assert_int_equal(out.commits, 42);
+    metrics_pub_destroy(&pub);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counters_and_labels),
+        cmocka_unit_test(test_histogram_cumulative),
+        cmocka_unit_test(test_series_bounded),
+        cmocka_unit_test(test_process_read),
+        cmocka_unit_test(test_publish_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
