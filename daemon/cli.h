@@ -22,6 +22,7 @@ struct cli_common {
 };
 
 extern volatile sig_atomic_t cli_stop;
+extern volatile sig_atomic_t cli_reload; /* set by SIGHUP */
 void cli_install_signals(void);
 
 /* Loads the config with the registry's processors; prints every error and

@@ -169,6 +169,11 @@ struct config_runtime {
     int64_t dlq_max_bytes; /* bytes per DLQ record; 0: message.max.bytes */
 };
 
+struct config_http {
+    char *listen;           /* host:port; "" (default): no HTTP endpoint */
+    int64_t stall_ms;       /* /healthz fails when the loop is older */
+};
+
 struct config {
     char *path; /* as given */
     char *dir;  /* absolute folder of the file; relative paths resolve here */
@@ -178,6 +183,7 @@ struct config {
     struct config_state state;
     struct config_log log;
     struct config_runtime runtime;
+    struct config_http http;
     /* One bound struct per plugin, in the order given to config_load();
      * plugin_enabled[i] comes from processors.<name>.enabled (default true). */
     void **plugin_cfg;

@@ -227,6 +227,26 @@ static const struct config_table runtime_table = {
     .doc = "The processing loop.",
 };
 
+static const struct config_key http_keys[] = {
+    CFG_KEY(struct config_http, listen, "listen", CFG_STRING, "",
+            "Address of the HTTP endpoint serving /metrics (Prometheus "
+            "text format), /healthz and /readyz, as `host:port`, e.g. "
+            "`127.0.0.1:9464`. Empty: no endpoint. See OPERATIONS.md."),
+    CFG_KEY_RANGE(struct config_http, stall_ms, "stall_timeout",
+                  CFG_DURATION, "30s", 1000, 3600000,
+                  "/healthz answers 503 when the processing loop has not "
+                  "turned for this long."),
+};
+
+static const struct config_table http_table = {
+    .name = "http",
+    .keys = http_keys,
+    .n_keys = CFG_COUNT(http_keys),
+    .elem_size = sizeof(struct config_http),
+    .doc = "The HTTP endpoint for metrics and probes; off unless "
+           "`listen` is set.",
+};
+
 static const struct config_key root_keys[] = {
     CFG_KEY_SUB(struct config, kafka, "kafka", CFG_SECTION, &kafka_table,
                 "Kafka connection."),
@@ -240,6 +260,8 @@ static const struct config_key root_keys[] = {
                 "Logging."),
     CFG_KEY_SUB(struct config, runtime, "runtime", CFG_SECTION,
                 &runtime_table, "Processing loop."),
+    CFG_KEY_SUB(struct config, http, "http", CFG_SECTION, &http_table,
+                "Metrics and health endpoint."),
 };
 
 const struct config_table config_root_table = {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "http.h"
 #include "log.h"
 #include "provision.h"
 #include "registry.h"
@@ -17,12 +18,15 @@
 #include "runtime.h"
 
 volatile sig_atomic_t cli_stop;
+volatile sig_atomic_t cli_reload;
 
 /* Only sets a flag: the loop notices within one poll interval. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    cli_stop = 1;
+    if (sig == SIGHUP)
+        cli_reload = 1;
+    else
+        cli_stop = 1;
 }
 
 void cli_install_signals(void)
@@ -33,6 +37,9 @@ void cli_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* An operator's habit: a SIGHUP must not kill the daemon (it did,
+     * exit 129, without the clean stop). */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -185,11 +192,38 @@ int cmd_config_docs(int argc, char **argv)
     return 0;
 }
 
+/* SIGHUP: loads and validates the file beside the running config, and
+ * logs the outcome. The rules cannot be swapped live yet (issue 22): a
+ * valid file takes effect at the next restart, and we say so. */
+static int reload_config(void *arg)
+{
+    const struct cli_common *c = arg;
+    struct config_errors errs = {0};
+    struct config *next = NULL;
+    LOG_INF("config", "reload: SIGHUP, validating %s", c->config_path);
+    int rc = config_load(c->config_path, c->sets, c->n_sets,
+                         registry_plugins(), registry_count, &next, &errs);
+    if (rc != 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            LOG_ERR("config", "%s", errs.msgs[i]);
+        LOG_ERR("config", "reload: %s: %zu error%s; the running config is "
+                "kept", c->config_path, errs.n, errs.n == 1 ? "" : "s");
+        config_errors_free(&errs);
+        return -1;
+    }
+    LOG_INF("config", "reload: validated; live reload of rules is not "
+            "implemented yet, restart to apply");
+    config_free(next);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct cli_common c = {0};
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
+    struct http_server *http = NULL;
+    struct metrics_pub *pub = NULL;
     const char *brokers = NULL;
     long idle_ms = 0;
     int rc = parse_common(argc, argv, &c,
@@ -201,9 +235,27 @@ int cmd_run(int argc, char **argv)
     if ((rc = cli_load_config(&c, &cfg)) != 0)
         goto out;
     cli_install_signals();
+    char err[1024];
+    if (cfg->http.listen && cfg->http.listen[0]) {
+        struct http_opts ho = {.listen = cfg->http.listen,
+                               .stall_ms = cfg->http.stall_ms,
+                               .version = DS_VERSION};
+        if (!(pub = malloc(sizeof(*pub)))) {
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        metrics_pub_init(pub);
+        ho.pub = pub;
+        if (http_start(&ho, &http, err, sizeof(err)) != 0) {
+            LOG_ERR("http", "%s", err);
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+        LOG_INF("http", "serving /metrics, /healthz, /readyz on %s",
+                cfg->http.listen);
+    }
     if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
         goto out;
-    char err[1024];
     int prc = provision_topics(cfg, brokers, cfg->kafka.create_topics,
                                &cli_stop, err, sizeof(err));
     if (prc != 0 && cli_stop) {
@@ -222,10 +274,19 @@ int cmd_run(int argc, char **argv)
         .n_procs = registry_count,
         .stop = &cli_stop,
         .exit_when_idle_ms = idle_ms,
+        .pub = pub,
+        .reload = &cli_reload,
+        .on_reload = reload_config,
+        .reload_arg = &c,
     };
     LOG_INF("main", "dealstream %s starting with %s", DS_VERSION, c.config_path);
     rc = runtime_run(&o, NULL) == 0 ? EXIT_OK : EXIT_RUNTIME;
 out:
+    http_stop(http); /* before the snapshot it reads */
+    if (pub) {
+        metrics_pub_destroy(pub);
+        free(pub);
+    }
     kafka_mock_stop(mock);
     config_free(cfg);
     free(c.sets);

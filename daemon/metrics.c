@@ -14,25 +14,28 @@
 const double metrics_commit_le[METRICS_COMMIT_BUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
-void metrics_set_add(struct metrics_set *s, const char *a, const char *b,
-                     uint64_t by)
+struct metrics_count *metrics_set_slot(struct metrics_set *s, const char *a,
+                                       const char *b)
 {
     if (!b)
         b = "";
     for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i].a, a) == 0 && strcmp(s->v[i].b, b) == 0) {
-            s->v[i].n += by;
-            return;
-        }
+        if (strcmp(s->v[i].a, a) == 0 && strcmp(s->v[i].b, b) == 0)
+            return &s->v[i];
     /* The last slot is kept for "other": what does not fit counts there. */
-    if (s->n >= METRICS_MAX_SERIES - 1 && (strcmp(a, "other") != 0 || *b)) {
-        metrics_set_add(s, "other", "", by);
-        return;
-    }
+    if (s->n >= METRICS_MAX_SERIES - 1 && (strcmp(a, "other") != 0 || *b))
+        return metrics_set_slot(s, "other", "");
     struct metrics_count *c = &s->v[s->n++];
     snprintf(c->a, sizeof(c->a), "%s", a);
     snprintf(c->b, sizeof(c->b), "%s", b);
-    c->n = by;
+    c->n = 0;
+    return c;
+}
+
+void metrics_set_add(struct metrics_set *s, const char *a, const char *b,
+                     uint64_t by)
+{
+    metrics_set_slot(s, a, b)->n += by;
 }
 
 uint64_t metrics_set_get(const struct metrics_set *s, const char *a,

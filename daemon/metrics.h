@@ -61,6 +61,10 @@ struct metrics_process {
     double cpu_seconds; /* user + system; < 0: unknown */
 };
 
+/* The counter of a label set, created at 0; past METRICS_MAX_SERIES the
+ * one of "other". Valid until the set is copied over. */
+struct metrics_count *metrics_set_slot(struct metrics_set *s, const char *a,
+                                       const char *b);
 void metrics_set_add(struct metrics_set *s, const char *a, const char *b,
                      uint64_t by);
 uint64_t metrics_set_get(const struct metrics_set *s, const char *a,

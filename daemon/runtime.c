@@ -53,6 +53,7 @@ struct pending {
     uint64_t events;
     bool sealed;             /* every state object encoded into wb */
     bool submitted;          /* handed to the commit thread */
+    double closed_at;        /* s, monotonic: for the commit latency */
 };
 
 /* Objects of a sealing batch encoded per record applied: ~1.4 us each, so
@@ -133,6 +134,10 @@ struct rt {
     char emit_fail[512];
     struct buf enc;
     struct runtime_stats stats;
+    /* For /metrics: what runtime_stats does not say by label. */
+    struct metrics mx;
+    uint64_t alerts_by_kind[ALERT_KIND_COUNT];
+    struct metrics_count *consumed_last; /* the last record's topic */
 };
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
@@ -188,6 +193,7 @@ static int output_to_dlq(struct rt *rt, const char *topic, const void *key,
     };
     rt->stats.poison_outputs++;
     rt->stats.dlq++;
+    metrics_set_add(&rt->mx.dlq, topic, "output_rejected", 1);
     LOG_RL(LOG_ERROR, "dlq", "%s; sent to %s instead", msg,
            rt->cfg->topics.dlq);
     return dlq_produce(rt, (enum dlq_oversize)rt->cfg->runtime.dlq_oversize,
@@ -293,6 +299,7 @@ static int sink(void *arg, const struct alert *a)
     }
     rt->inflight[rt->batch_no % RT_RING]++;
     rt->stats.alerts++;
+    rt->alerts_by_kind[a->kind]++;
     LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
             a->alert_id, cid);
     return 0;
@@ -338,6 +345,7 @@ static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
     };
     size_t n = processor ? 7 : 6;
     rt->stats.dlq++;
+    metrics_set_add(&rt->mx.dlq, m->topic, reason, 1);
     LOG_RL(LOG_WARN, "dlq", "%s[%d]@%lld -> %s: %s: %s", m->topic,
            m->partition, (long long)m->offset, rt->cfg->topics.dlq, reason,
            message);
@@ -411,6 +419,7 @@ static int commit_ready(struct rt *rt)
         state_batch_free(p->wb);
         free(p->offsets);
         rt->stats.commits++;
+        metrics_observe_commit(&rt->mx, now_mono_s() - p->closed_at);
         rt->retired++;
         memmove(&rt->pending[0], &rt->pending[1],
                 --rt->n_pending * sizeof(rt->pending[0]));
@@ -494,6 +503,7 @@ static int close_batch(struct rt *rt)
     p->n_offsets = rt->n_offsets;
     p->events = rt->batch_events;
     p->submitted = false;
+    p->closed_at = now_mono_s();
     rt->offsets = NULL;
     rt->n_offsets = rt->cap_offsets = 0;
     rt->batch_events = 0;
@@ -625,6 +635,16 @@ static void take(struct rt *rt, const struct kafka_msg *m)
     }
 }
 
+/* Records arrive in runs from one topic: the slot of the last one saves
+ * a search of the label set per record. */
+static void count_consumed(struct rt *rt, const char *topic)
+{
+    struct metrics_count *c = rt->consumed_last;
+    if (!c || strcmp(c->a, topic) != 0)
+        c = rt->consumed_last = metrics_set_slot(&rt->mx.consumed, topic, NULL);
+    c->n++;
+}
+
 /* Applies the oldest record waiting in the look-ahead ring. */
 static void apply(struct rt *rt)
 {
@@ -660,6 +680,7 @@ static void apply(struct rt *rt)
     }
     rt->stats.events++;
 done:
+    count_consumed(rt, m->topic);
     note_offset(rt, m->topic, m->partition, m->offset + 1);
     rt->batch_events++;
     kafka_msg_release(&a->m);
@@ -867,6 +888,34 @@ static void teardown(struct rt *rt)
     free(rt->offsets);
 }
 
+/* Hands the HTTP thread a copy of the counters (metrics.h): about once a
+ * second, so a scrape costs the loop one copy, not one lock per record. */
+static void publish(struct rt *rt, int64_t now)
+{
+    if (!rt->o->pub)
+        return;
+    struct metrics *mx = &rt->mx;
+    mx->alerts.n = 0;
+    for (size_t k = 0; k < ALERT_KIND_COUNT; k++)
+        metrics_set_add(&mx->alerts, alert_kind_name((enum alert_kind)k), NULL,
+                        rt->alerts_by_kind[k]);
+    mx->poison_outputs = rt->stats.poison_outputs;
+    mx->commits = rt->stats.commits;
+    mx->assigned_partitions = (int64_t)kafka_consumer_assigned(rt->consumer);
+    mx->producer_up = rt->producer && !rt->delivery_failed;
+    mx->cache_objects = store_cached(rt->store);
+    mx->loop_at_ms = now;
+    metrics_publish(rt->o->pub, mx);
+}
+
+/* SIGHUP: the callback validates the file; the loop only counts. */
+static void reload(struct rt *rt)
+{
+    *rt->o->reload = 0;
+    int rc = rt->o->on_reload ? rt->o->on_reload(rt->o->reload_arg) : -1;
+    metrics_set_add(&rt->mx.reloads, rc == 0 ? "ok" : "error", NULL, 1);
+}
+
 int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
 {
     struct rt rt = {.o = o, .cfg = o->cfg};
@@ -878,7 +927,11 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
 
     int64_t now = now_mono_ms();
     int64_t last_record = now, next_timer = now, next_stats = now + 30000;
+    int64_t next_publish = now;
     rt.batch_started = now;
+    metrics_set_add(&rt.mx.reloads, "ok", NULL, 0);
+    metrics_set_add(&rt.mx.reloads, "error", NULL, 0);
+    rt.mx.started_at_ms = now;
     const struct config *cfg = rt.cfg;
     while (!*o->stop) {
         struct kafka_msg m;
@@ -918,6 +971,12 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
              (rt.batch_events || store_dirty_count(rt.store)))) {
             if (close_batch(&rt) != 0)
                 goto out;
+        }
+        if (o->reload && *o->reload)
+            reload(&rt);
+        if (now >= next_publish) {
+            publish(&rt, now);
+            next_publish = now + 1000;
         }
         if (now >= next_timer) {
             run_timers(&rt);
@@ -982,6 +1041,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             (long long)ss.sealer_cpu_ms,
             (long long)(rt.committer ? committer_cpu_ms(rt.committer) : -1));
     rc = 0;
+    publish(&rt, now_mono_ms());
 out:
     if (stats)
         *stats = rt.stats;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "processor.h"
 
 struct runtime_opts {
@@ -20,6 +21,15 @@ struct runtime_opts {
     /* For the demo and tests: stop once partitions are assigned and no
      * record has arrived for this long (ms). 0: run until stopped. */
     int64_t exit_when_idle_ms;
+    /* Optional: where the loop publishes its counters about once a second
+     * for the HTTP endpoint (metrics.h). */
+    struct metrics_pub *pub;
+    /* Optional: set by SIGHUP. The loop clears it and calls on_reload,
+     * which returns 0 when the file is valid, -1 when refused; the loop
+     * counts the result. */
+    volatile sig_atomic_t *reload;
+    int (*on_reload)(void *arg);
+    void *reload_arg;
 };
 
 struct runtime_stats {
