@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The operator's endpoint: /metrics carries the real counts and passes
+# promtool, /healthz and /readyz answer with their JSON, and SIGHUP
+# validates the config file (good or broken) without stopping the daemon.
+# brokers: mock
+. "$(dirname "$0")/lib.sh"
+command -v curl >/dev/null || fail "curl missing (scripts/dev deps)"
+command -v promtool >/dev/null ||
+  fail "promtool missing: the Debian package prometheus (scripts/dev deps test)"
+start_broker 2
+
+# A free loopback port: one nothing answers on.
+for _ in $(seq 50); do
+  PORT=$((20000 + RANDOM % 30000))
+  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null || break
+done
+URL=http://127.0.0.1:$PORT
+
+# The daemon reads a copy of the shipped config, so that SIGHUP can be
+# shown a good file and then a broken one.
+cp "$CFG" "$WORK/p.yaml"
+ln -s "$DS_SRC/schemas" "$WORK/schemas" # relative to the config file
+"$DS_BIN" run -c "$WORK/p.yaml" $(sets state g-http) \
+  --set http.listen=127.0.0.1:$PORT \
+  --set http.stall_timeout=5s >"$WORK/daemon.log" 2>&1 &
+DAEMON=$!
+PIDS+=($DAEMON)
+
+wait_for 30 curl -fs -o /dev/null "$URL/readyz" ||
+  fail "never ready: $(curl -s "$URL/readyz")"
+body=$(curl -s "$URL/readyz")
+[ "$body" = '{"status":"ready"}' ] || fail "readyz body: $body"
+pass "/readyz: 200 ready once partitions are assigned"
+code=$(curl -s -o "$WORK/h.json" -w '%{http_code}' "$URL/healthz")
+[ "$code" = 200 ] && [ "$(cat "$WORK/h.json")" = '{"status":"ok"}' ] ||
+  fail "healthz: $code $(cat "$WORK/h.json")"
+pass "/healthz: 200 {\"status\":\"ok\"}"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/nope")
+[ "$code" = 404 ] || fail "unknown path: $code"
+
+N=7
+for i in $(seq $N); do
+  printf '{"event_id":"h%d","customer_id":"C%d","device_id":"D1","alert_type":"vibration_anomaly","severity":"WARNING","count":1,"value":null,"event_time":1767225600000}\n' "$i" "$i"
+done >"$WORK/in.jsonl"
+produce ops.iot-alerts "$WORK/in.jsonl" || fail "producing"
+T=$(topic ops.iot-alerts)
+metric() { # metric <series as printed>: its value, or nothing
+  curl -s "$URL/metrics" | awk -v s="$1" '$1 == s { print $2 }'
+}
+metric_is() { [ "$(metric "$1")" = "$2" ]; } # for wait_for: read anew each try
+metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
+wait_for 30 metric_is "dealstream_records_consumed_total{topic=\"$T\"}" $N ||
+  fail "consumed: $(metric "dealstream_records_consumed_total{topic=\"$T\"}"), want $N"
+pass "/metrics: records consumed from $T = $N, as produced"
+wait_for 10 metric_ge dealstream_batches_committed_total 1 ||
+  fail "no batch committed"
+curl -s "$URL/metrics" >"$WORK/metrics.txt"
+cnt=$(awk '$1 == "dealstream_commit_latency_seconds_count" { print $2 }' "$WORK/metrics.txt")
+inf=$(awk '$1 == "dealstream_commit_latency_seconds_bucket{le=\"+Inf\"}" { print $2 }' "$WORK/metrics.txt")
+[ -n "$cnt" ] && [ "$cnt" -ge 1 ] && [ "$cnt" = "$inf" ] ||
+  fail "commit latency histogram: count $cnt, +Inf $inf"
+for m in dealstream_consumer_assigned_partitions process_resident_memory_bytes \
+         process_open_fds; do
+  v=$(awk -v m=$m '$1 == m { print $2 }' "$WORK/metrics.txt")
+  [ -n "$v" ] && [ "$v" -gt 0 ] || fail "$m: '$v'"
+done
+grep -q '^dealstream_build_info{version="[^"]*"} 1$' "$WORK/metrics.txt" ||
+  fail "no build info"
+grep -q '^dealstream_records_dlq_total' "$WORK/metrics.txt" &&
+  fail "a DLQ series for good records"
+promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.log" 2>&1 ||
+  fail "promtool: $(cat "$WORK/promtool.log")"
+pass "/metrics: histogram, gauges, build info; promtool check metrics clean"
+
+# SIGHUP with the file unchanged: validated, counted, still running.
+reloads() { metric "dealstream_config_reloads_total{result=\"$1\"}"; }
+[ "$(reloads ok)" = 0 ] && [ "$(reloads error)" = 0 ] || fail "reload counters not at 0"
+kill -HUP "$DAEMON"
+wait_for 10 metric_is 'dealstream_config_reloads_total{result="ok"}' 1 || fail "good reload not counted: $(reloads ok)"
+grep -q "reload: validated; live reload of rules is not implemented yet, restart to apply" \
+  "$WORK/daemon.log" || fail "no honest reload line"
+kill -0 "$DAEMON" || fail "SIGHUP killed the daemon"
+pass "SIGHUP, good file: validated and counted, daemon running"
+
+# Two mistakes: a value out of range and an unknown key.
+sed -i 's/^  batch_max_events: .*/  batch_max_events: -3/' "$WORK/p.yaml"
+printf 'http:\n  lisen: x\n' >>"$WORK/p.yaml"
+kill -HUP "$DAEMON"
+wait_for 10 metric_is 'dealstream_config_reloads_total{result="error"}' 1 || fail "bad reload not counted"
+grep -qE "p.yaml:[0-9]+:[0-9]+: .*batch_max_events" "$WORK/daemon.log" ||
+  fail "no file:line:col for the bad value: $(grep config "$WORK/daemon.log")"
+grep -qE "p.yaml:[0-9]+:[0-9]+: .*lisen" "$WORK/daemon.log" ||
+  fail "not every error logged"
+kill -0 "$DAEMON" || fail "a bad SIGHUP killed the daemon"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
+[ "$code" = 200 ] || fail "healthz after bad reload: $code"
+pass "SIGHUP, broken file: every error with file:line:col, old config kept"
+
+kill -TERM "$DAEMON"
+set +e
+wait "$DAEMON"; rc=$?
+set -e
+[ $rc -eq 0 ] || fail "SIGTERM: exit $rc"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz" || true)
+[ "$code" = 000 ] || fail "endpoint still answering after exit: $code"
+pass "SIGTERM: clean stop, endpoint closed"
