@@ -8,6 +8,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "log.h"
 #include "now.h"
 
 struct http_server {
@@ -128,6 +130,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return ret;
 }
 
+/* libmicrohttpd's complaints (a client that hung up, ...) in our log
+ * format rather than its own lines on stderr. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    LOG_RL(LOG_WARN, "http", "%s", msg);
+}
+
 /* "host:port" or "[v6]:port" into an address; 0 or -1 with err. */
 static int resolve(const char *listen, struct addrinfo **ai, char *err,
                    size_t errlen)
@@ -185,6 +198,7 @@ int http_start(const struct http_opts *o, struct http_server **out,
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_CONNECTION_LIMIT, 16u,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "http.listen '%s': cannot listen: %s",

@@ -37,10 +37,19 @@ void cli_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    /* An operator's habit: a SIGHUP must not kill the daemon (it did,
-     * exit 129, without the clean stop). */
-    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* `run` only: an operator's habit, SIGHUP, must not kill the daemon (it
+ * did, exit 129, without the clean stop). The tools keep the default, so
+ * that closing their terminal still ends them. */
+static void cli_install_reload(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 int cli_load_config(const struct cli_common *c, struct config **cfg)
@@ -235,6 +244,7 @@ int cmd_run(int argc, char **argv)
     if ((rc = cli_load_config(&c, &cfg)) != 0)
         goto out;
     cli_install_signals();
+    cli_install_reload();
     char err[1024];
     if (cfg->http.listen && cfg->http.listen[0]) {
         struct http_opts ho = {.listen = cfg->http.listen,
