@@ -53,6 +53,7 @@ int cli_parse_long(const char *opt, const char *s, long min, long max,
 int cmd_run(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_config_docs(int argc, char **argv);
+int cmd_topics(int argc, char **argv);
 int cmd_dev_kafka(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_consume(int argc, char **argv);

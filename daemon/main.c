@@ -201,6 +201,36 @@ int cmd_config_docs(int argc, char **argv)
     return 0;
 }
 
+/* One line per topic the config names: its config key (`-` for a
+ * repartition topic, which has none), the resolved name and its role.
+ * For scripts (tests, bench, ACL and topic provisioning) that need the
+ * names without parsing the Markdown reference. */
+int cmd_topics(int argc, char **argv)
+{
+    struct cli_common c = {0};
+    struct config *cfg = NULL;
+    int rc = parse_common(argc, argv, &c,
+                          "dealstream topics -c FILE [--set K=V]...", NULL);
+    if (rc == 0 && (rc = cli_load_config(&c, &cfg)) == 0) {
+        static const char *const role[] = {[RECORD_INPUT] = "input",
+                                           [RECORD_OUTPUT] = "output",
+                                           [RECORD_PLAIN] = "output"};
+        struct cli_topics t;
+        cli_config_topics(cfg, &t);
+        for (size_t i = 0; i < t.n; i++) {
+            /* cli_config_topics lists the table's rows first, in order. */
+            if (i < TOPIC_COUNT)
+                printf("%s\t%s\t%s\n", records_table[i].topic_key,
+                       t.name[i], role[records_table[i].dir]);
+            else
+                printf("-\t%s\trepartition\n", t.name[i]);
+        }
+    }
+    config_free(cfg);
+    free(c.sets);
+    return rc < 0 ? 0 : rc;
+}
+
 /* SIGHUP: loads and validates the file beside the running config, and
  * logs the outcome. The rules cannot be swapped live yet (issue 22): a
  * valid file takes effect at the next restart, and we say so. */
@@ -322,6 +352,8 @@ static const struct {
      "consume -c FILE --topic NAME [--from-beginning] [--max N] [--idle-exit MS]"},
     {"inspect", cmd_inspect, "inspect -c FILE --customer ID    state as JSON"},
     {"demo", cmd_demo, "demo [-c FILE]                    sample events -> alerts"},
+    {"topics", cmd_topics,
+     "topics -c FILE [--set K=V]...       key, name and role of every topic"},
     {"config-docs", cmd_config_docs,
      "config-docs                       Markdown reference of every key"},
 };

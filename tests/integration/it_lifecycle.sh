@@ -22,6 +22,21 @@ set -e
 grep -qE "bad.yaml:[0-9]+:[0-9]+:" <<<"$out" || fail "no file:line:col in: $out"
 pass "bad YAML refused with file:line:col"
 
+# `topics` resolves names through the config and lists repartition topics
+# of the enabled processors without a config key.
+out=$("$DS_BIN" topics -c "$CFG" --set topics.transcripts=x.transcripts \
+  --set processors.team_activity.enabled=true --set kafka.group_id=g1)
+grep -qP '^transcripts\tx\.transcripts\tinput$' <<<"$out" ||
+  fail "topics: renamed input missing: $out"
+grep -qP '^dlq\tdealstream\.dlq\toutput$' <<<"$out" || fail "topics: no DLQ: $out"
+grep -qP '^-\tg1[^\t]*team_activity[^\t]*\trepartition$' <<<"$out" ||
+  fail "topics: no repartition topic for team_activity: $out"
+set +e
+"$DS_BIN" topics -c "$CFG" --set topics.nope=x >/dev/null 2>&1; rc=$?
+set -e
+[ $rc -eq 78 ] || fail "topics with a bad key: exit $rc, want 78"
+pass "topics lists every topic by key, name and role"
+
 set +e
 "$DS_BIN" run >/dev/null 2>&1; rc=$?
 set -e

@@ -44,16 +44,14 @@ fi
 # topic <shipped-name>: the name this test uses for it.
 topic() { echo "$PREFIX$1"; }
 
-# --set flags naming every topic of the config with this test's prefix; the
-# keys and shipped names come from the config reference, so a topic added
-# to the record table is covered without a change here.
+# --set flags naming every topic of the config with this test's prefix;
+# `dealstream topics` lists them from the record table, so a topic added
+# there is covered without a change here.
 topic_sets() {
   [ -n "$PREFIX" ] || return 0
-  "$DS_BIN" config-docs | awk -v p="$PREFIX" '
-    /^## `topics`/ { on = 1; next }
-    /^## / { on = 0 }
-    on && /^\| `[a-z_]+` \| string \| `[^`]+`/ {
-      split($0, f, "`"); printf "--set topics.%s=%s%s ", f[2], p, f[4] }'
+  "$DS_BIN" topics -c "$CFG" | while IFS=$'\t' read -r key name _; do
+    [ "$key" = - ] || printf -- '--set topics.%s=%s%s ' "$key" "$PREFIX" "$name"
+  done
 }
 
 # start_broker [partitions]: sets BROKERS and, for the real broker, creates
