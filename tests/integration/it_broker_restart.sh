@@ -4,6 +4,7 @@
 # idempotent producer keeps them single), and the final state and alert ids
 # equal those of a run that never saw the broker go.
 # brokers: real
+# alone: it kills the suite's broker, which the other real tests share
 . "$(dirname "$0")/lib.sh"
 [ -z "${DS_KAFKA_BOOTSTRAP:-}" ] || { echo "skipped: will not kill the broker of DS_KAFKA_BOOTSTRAP"; exit 0; }
 start_broker 4
