@@ -496,6 +496,8 @@ int kafka_consumer_new_partition(const char *brokers,
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "false"},
         {"isolation.level", "read_committed"},
+        /* A restore reads records that are all there: no long polls. */
+        {"fetch.wait.max.ms", "10"},
         {NULL, NULL}};
     struct kafka_consumer *c = calloc(1, sizeof(*c));
     rd_kafka_conf_t *conf =

@@ -344,6 +344,137 @@ static void test_wipe_partition(void **vstate)
     assert_int_equal(offset_of(f, "in", 2), 20);
 }
 
+/* ---- a round trip through librdkafka's mock cluster --------------------- */
+
+static struct changelog *g_cl;
+
+static void on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
+                        const char *errstr, const struct kafka_msg *m)
+{
+    (void)arg;
+    (void)errstr;
+    changelog_delivered(g_cl, tag, failed == KAFKA_DELIVERED, m);
+}
+
+static struct state *open_db(char *dir, size_t n, const char *name)
+{
+    struct state *db = NULL;
+    char err[256];
+    assert_int_equal(tmpdir_make(dir, n, name), 0);
+    struct state_options o = {.dir = dir,
+                              .block_cache_bytes = 8 << 20,
+                              .write_buffer_bytes = 4 << 20};
+    assert_int_equal(state_open(&o, &db, err, sizeof(err)), 0);
+    return db;
+}
+
+static void restore_both(struct state *db, const char *brokers,
+                         struct kafka_consumer *group)
+{
+    struct restore_opts ro = {.db = db, .brokers = brokers,
+                              .changelog = g_cl, .group = group};
+    char err[512];
+    for (int32_t p = 0; p < 2; p++) {
+        struct restore_result res;
+        int rc = restore_partition(&ro, p, &res, err, sizeof(err));
+        if (rc != 0)
+            fail_msg("restore of partition %d: %s", p, err);
+        assert_true(res.restored && res.full);
+    }
+}
+
+static void test_round_trip(void **unused)
+{
+    (void)unused;
+    const char *topic = "g-state-changelog";
+    struct kafka_mock *mock = NULL;
+    struct kafka_producer *prod = NULL;
+    struct kafka_consumer *group = NULL;
+    char err[512];
+    assert_int_equal(kafka_mock_start(1, &topic, 1, 2, &mock, err,
+                                      sizeof(err)), 0);
+    const char *brokers = kafka_mock_bootstrap(mock);
+    struct kafka_producer_opts po = {.brokers = brokers,
+                                     .on_delivery = on_delivery};
+    assert_int_equal(kafka_producer_new(&po, &prod, err, sizeof(err)), 0);
+    assert_int_equal(changelog_new(prod, topic, 2, "consistent_random", &g_cl,
+                                   err, sizeof(err)), 0);
+    assert_int_equal(kafka_consumer_new_reader(brokers, NULL, topic, true,
+                                               &group, err, sizeof(err)), 0);
+
+    /* A batch: five customers, one deleted, offsets on both partitions. */
+    struct state_batch *b = state_batch_new();
+    char key[32], val[32];
+    for (int i = 0; i < 5; i++) {
+        int kn = snprintf(key, sizeof(key), "lead_rating/c%d", i);
+        int vn = snprintf(val, sizeof(val), "v%d", i);
+        state_batch_put(b, key, (size_t)kn, val, (size_t)vn);
+    }
+    state_batch_delete(b, "lead_rating/c4", 14);
+    state_batch_offset(b, "in", 0, 30);
+    state_batch_offset(b, "in", 1, 40);
+    kafka_producer_set_tag(prod, 1);
+    int n = changelog_send(g_cl, 1, b, err, sizeof(err));
+    assert_int_equal(n, 6 + 2); /* records, then a marker per partition */
+    assert_int_equal(kafka_producer_flush(prod, 10000), 0);
+    struct state_batch *ck = state_batch_new();
+    changelog_checkpoint(g_cl, 1, ck);
+    char dir_a[64];
+    struct state *a = open_db(dir_a, sizeof(dir_a), "test_changelog_a");
+    assert_int_equal(state_batch_commit(a, ck, err, sizeof(err)), 0);
+    int64_t next = -1;
+    assert_int_equal(state_offset_get(a, topic, 0, &next, err, sizeof(err)), 1);
+    assert_true(next > 0);
+    state_batch_free(ck);
+
+    /* The writer of the next batch dies after one record of it. */
+    int32_t p1 = changelog_partition_of("consistent_random", 2,
+                                        "lead_rating/c1", 14);
+    assert_int_equal(kafka_produce_to(prod, topic, p1, "lead_rating/c1", 14,
+                                      "unfinished", 10, NULL, 0, err,
+                                      sizeof(err)), 0);
+    assert_int_equal(kafka_producer_flush(prod, 10000), 0);
+
+    /* An empty disk restores the batch, not the unfinished record, and
+     * writes the committed value of c1 again. */
+    char dir_b[64];
+    struct state *db = open_db(dir_b, sizeof(dir_b), "test_changelog_b");
+    restore_both(db, brokers, group);
+    struct fixture f = {.db = db};
+    assert_string_equal(value_of(&f, "lead_rating/c1"), "v1");
+    assert_string_equal(value_of(&f, "lead_rating/c3"), "v3");
+    assert_string_equal(value_of(&f, "lead_rating/c4"), "(absent)");
+    assert_int_equal(offset_of(&f, "in", 0), 30);
+    assert_int_equal(offset_of(&f, "in", 1), 40);
+
+    /* After the repair, a second empty disk finds the log in order. */
+    char dir_c[64];
+    struct state *dc = open_db(dir_c, sizeof(dir_c), "test_changelog_c");
+    restore_both(dc, brokers, group);
+    f.db = dc;
+    assert_string_equal(value_of(&f, "lead_rating/c1"), "v1");
+    assert_int_equal(offset_of(&f, "in", p1), p1 ? 40 : 30);
+
+    /* Up to date: nothing to do. */
+    struct restore_opts ro = {.db = dc, .brokers = brokers, .changelog = g_cl,
+                              .group = group};
+    struct restore_result res;
+    assert_int_equal(restore_partition(&ro, 0, &res, err, sizeof(err)), 0);
+    assert_false(res.restored);
+
+    state_batch_free(b);
+    state_close(a);
+    state_close(db);
+    state_close(dc);
+    tmpdir_remove(dir_a);
+    tmpdir_remove(dir_b);
+    tmpdir_remove(dir_c);
+    kafka_consumer_close(group);
+    changelog_free(g_cl);
+    kafka_producer_free(prod);
+    kafka_mock_stop(mock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +491,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_bad_marker, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wipe_partition, setup, teardown),
+        cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
