@@ -379,6 +379,7 @@ int restore_partition(const struct restore_opts *o, int32_t p,
                                      &c, err, errlen) != 0)
         goto out;
     int64_t pos = from, last_progress = now_mono_ms(), logged = last_progress;
+    int64_t ticked = last_progress;
     while (pos < high) {
         struct kafka_msg m;
         int got = kafka_consumer_poll(c, 200, &m, err, errlen);
@@ -401,6 +402,10 @@ int restore_partition(const struct restore_opts *o, int32_t p,
         kafka_msg_release(&m);
         if (mrc != 0)
             goto out;
+        if (o->tick && now - ticked >= 1000) {
+            o->tick(o->arg);
+            ticked = now;
+        }
         if (now - logged >= RESTORE_LOG_MS) {
             progress(topic, p, r, start_ms, from, pos, high, false);
             logged = now;

@@ -68,6 +68,10 @@ struct restore_opts {
     struct kafka_consumer *group;        /* for the watermarks */
     /* Called for every key written (the store's key filter); optional. */
     void (*on_key)(void *arg, const void *key, size_t klen);
+    /* Called about once a second while records are read, so the liveness
+     * probe sees progress (the restore runs on the loop's thread);
+     * optional. */
+    void (*tick)(void *arg);
     void *arg;
 };
 

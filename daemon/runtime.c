@@ -570,6 +570,14 @@ static void restored_key(void *arg, const void *key, size_t klen)
     store_note_key(((struct rt *)arg)->store, key, klen);
 }
 
+static void publish(struct rt *rt, int64_t now);
+
+/* A long restore is progress: /healthz must not call the loop stalled. */
+static void restore_tick(void *arg)
+{
+    publish(arg, now_mono_ms());
+}
+
 /* The partition's state brought up to its changelog, once per rebalance,
  * before any offset of it is read (restore.h). */
 static int restore_once(struct rt *rt, int32_t partition)
@@ -584,6 +592,7 @@ static int restore_once(struct rt *rt, int32_t partition)
         .changelog = rt->changelog,
         .group = rt->consumer,
         .on_key = restored_key,
+        .tick = restore_tick,
         .arg = rt,
     };
     struct restore_result res;
