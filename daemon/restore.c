@@ -318,6 +318,21 @@ static void progress(const char *topic, int32_t p, const struct restore_run *r,
             done ? 0.0 : left);
 }
 
+enum restore_plan restore_plan(bool stored, int64_t ckpt, int64_t low,
+                               int64_t high, bool has_local)
+{
+    if (stored) {
+        if (ckpt == high)
+            return RESTORE_NONE;
+        if (ckpt > high)
+            return RESTORE_REFUSE;
+        return ckpt < low ? RESTORE_WIPE_FULL : RESTORE_TAIL;
+    }
+    if (high == low)
+        return RESTORE_NONE;
+    return has_local ? RESTORE_WIPE_FULL : RESTORE_FULL;
+}
+
 int restore_partition(const struct restore_opts *o, int32_t p,
                       struct restore_result *res, char *err, size_t errlen)
 {
@@ -335,32 +350,32 @@ int restore_partition(const struct restore_opts *o, int32_t p,
                  "and end", topic, p);
         return -1;
     }
-    if (stored && ckpt == high)
-        return 0; /* the local state is the changelog's */
     struct mine_ctx mine = {o->changelog, p, false};
-    bool wipe = false;
-    if (stored && (ckpt < low || ckpt > high)) {
-        LOG_ERR("restore", "%s[%d]: the local checkpoint %" PRId64 " is "
-                "outside the changelog (log start %" PRId64 ", end %" PRId64
-                "): %s. Wiping the partition's local state and restoring it "
-                "in full", topic, p, ckpt, low, high,
-                ckpt < low ? "records it never saw were deleted - is the "
-                             "changelog's retention misconfigured "
-                             "(cleanup.policy must be compact)?"
-                           : "the changelog was recreated or truncated");
-        wipe = true;
-    } else if (!stored) {
-        if (high == low)
-            return 0; /* nothing logged yet: the local state stands */
-        if (state_offset_scan(o->db, has_input_offset, &mine, err, errlen) !=
-            0)
-            return -1;
-        if (mine.found) {
-            LOG_WRN("restore", "%s[%d]: local state without a changelog "
-                    "checkpoint; replaced by the changelog's", topic, p);
-            wipe = true;
-        }
+    if (!stored && high > low &&
+        state_offset_scan(o->db, has_input_offset, &mine, err, errlen) != 0)
+        return -1;
+    enum restore_plan plan = restore_plan(stored, ckpt, low, high, mine.found);
+    if (plan == RESTORE_NONE)
+        return 0; /* up to date, or nothing logged: the local state stands */
+    if (plan == RESTORE_REFUSE) {
+        snprintf(err, errlen, "%s[%d]: the local checkpoint %" PRId64 " is "
+                 "past the changelog's end %" PRId64 ": the changelog was "
+                 "recreated or lost records. Refusing to replace the local "
+                 "state with it; move state.dir aside to restore from what "
+                 "the changelog holds now", topic, p, ckpt, high);
+        return -1;
     }
+    bool wipe = plan == RESTORE_WIPE_FULL;
+    if (wipe && stored)
+        LOG_ERR("restore", "%s[%d]: the local checkpoint %" PRId64 " is "
+                "before the changelog's log start %" PRId64 ": records it "
+                "never saw were deleted - is the changelog's retention "
+                "misconfigured (cleanup.policy must be compact)? Wiping the "
+                "partition's local state and restoring it in full",
+                topic, p, ckpt, low);
+    else if (wipe)
+        LOG_WRN("restore", "%s[%d]: local state without a changelog "
+                "checkpoint; wiped and replaced by the changelog's", topic, p);
     if (wipe && state_wipe_partition(o->db, p, key_is_mine, &mine, err,
                                      errlen) != 0)
         return -1;

@@ -58,6 +58,20 @@ struct restore_counts {
 };
 void restore_run_counts(const struct restore_run *r, struct restore_counts *c);
 
+/* What a partition's local state needs, from its checkpoint (`stored`:
+ * one exists, `ckpt` its value), the changelog's log start `low` and end
+ * `high`, and `has_local`: input offsets of the partition exist locally
+ * (only asked without a checkpoint and with a non-empty changelog). */
+enum restore_plan {
+    RESTORE_NONE,      /* up to date, or nothing logged yet */
+    RESTORE_TAIL,      /* the records from the checkpoint on */
+    RESTORE_FULL,      /* empty disk: the whole log */
+    RESTORE_WIPE_FULL, /* the partition's local state wiped, then full */
+    RESTORE_REFUSE,    /* checkpoint past the log end: for an operator */
+};
+enum restore_plan restore_plan(bool stored, int64_t ckpt, int64_t low,
+                               int64_t high, bool has_local);
+
 /* ---- against Kafka ----------------------------------------------------- */
 
 struct restore_opts {

@@ -107,6 +107,25 @@ static void test_offsets_text(void **unused)
 
 /* ---- restore bookkeeping ------------------------------------------------ */
 
+static void test_plan(void **unused)
+{
+    (void)unused;
+    /* With a checkpoint: at the end, behind, before the start, past it. */
+    assert_int_equal(restore_plan(true, 50, 0, 50, false), RESTORE_NONE);
+    assert_int_equal(restore_plan(true, 50, 50, 50, false), RESTORE_NONE);
+    assert_int_equal(restore_plan(true, 20, 0, 50, false), RESTORE_TAIL);
+    assert_int_equal(restore_plan(true, 20, 20, 50, false), RESTORE_TAIL);
+    assert_int_equal(restore_plan(true, 19, 20, 50, false),
+                     RESTORE_WIPE_FULL);
+    assert_int_equal(restore_plan(true, 0, 30, 30, false), RESTORE_WIPE_FULL);
+    assert_int_equal(restore_plan(true, 51, 0, 50, false), RESTORE_REFUSE);
+    /* Without: nothing logged, an empty disk, local state of unknown age. */
+    assert_int_equal(restore_plan(false, 0, 0, 0, true), RESTORE_NONE);
+    assert_int_equal(restore_plan(false, 0, 7, 7, true), RESTORE_NONE);
+    assert_int_equal(restore_plan(false, 0, 0, 9, false), RESTORE_FULL);
+    assert_int_equal(restore_plan(false, 0, 3, 9, true), RESTORE_WIPE_FULL);
+}
+
 struct fixture {
     char dir[64];
     struct state *db;
@@ -462,6 +481,48 @@ static void test_round_trip(void **unused)
     assert_int_equal(restore_partition(&ro, 0, &res, err, sizeof(err)), 0);
     assert_false(res.restored);
 
+    /* A checkpoint past the log end (the changelog was recreated): the
+     * local state is not thrown away for it. */
+    struct state_batch *x = state_batch_new();
+    state_batch_offset(x, topic, 0, 1000);
+    assert_int_equal(state_batch_commit(dc, x, err, sizeof(err)), 0);
+    assert_int_equal(restore_partition(&ro, 0, &res, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "past the changelog's end"));
+
+    /* Local state without a checkpoint: wiped (a stale object of the
+     * partition goes, other partitions' stay), then restored in full. */
+    char dir_d[64];
+    struct state *dd = open_db(dir_d, sizeof(dir_d), "test_changelog_d");
+    int32_t p0 = changelog_partition_of("consistent_random", 2,
+                                        "lead_rating/c0", 14);
+    struct state_batch *y = state_batch_new();
+    state_batch_put(y, "lead_rating/c0", 14, "stale", 5);
+    state_batch_put(y, "lead_rating/c0/x", 16, "stale", 5);
+    state_batch_offset(y, "in", p0, 3);
+    int32_t other = -1;
+    for (int i = 0; i < 20 && other < 0; i++) {
+        int kn = snprintf(key, sizeof(key), "lead_rating/o%d", i);
+        if (changelog_partition_of("consistent_random", 2, key, (size_t)kn) !=
+            p0) {
+            state_batch_put(y, key, (size_t)kn, "kept", 4);
+            other = i;
+        }
+    }
+    assert_true(other >= 0);
+    assert_int_equal(state_batch_commit(dd, y, err, sizeof(err)), 0);
+    ro.db = dd;
+    assert_int_equal(restore_partition(&ro, p0, &res, err, sizeof(err)), 0);
+    assert_true(res.restored && res.full);
+    f.db = dd;
+    assert_string_equal(value_of(&f, "lead_rating/c0"), "v0");
+    assert_string_equal(value_of(&f, "lead_rating/c0/x"), "(absent)");
+    assert_string_equal(value_of(&f, key), "kept");
+    assert_int_equal(offset_of(&f, "in", p0), p0 ? 40 : 30);
+    state_batch_free(x);
+    state_batch_free(y);
+    state_close(dd);
+    tmpdir_remove(dir_d);
+
     state_batch_free(b);
     state_close(a);
     state_close(db);
@@ -481,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_topic_name),
         cmocka_unit_test(test_partition_of),
         cmocka_unit_test(test_offsets_text),
+        cmocka_unit_test(test_plan),
         cmocka_unit_test_setup_teardown(test_restore_markers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_unfinished_tail, setup,
                                         teardown),
