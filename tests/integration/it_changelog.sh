@@ -25,8 +25,10 @@ n_first=$(wc -l <"$WORK/first.jsonl")
 
 produce ops.iot-alerts "$WORK/first.jsonl" || fail "produce the first half"
 # The uninterrupted reference, and A, each in its own group and state dir.
-run_until_idle ref g-ref ref1.log
+run_until_idle ref g-ref ref1.log &
+ref_pid=$!
 run_until_idle a g-ab a.log
+wait $ref_pid || fail "the reference's first run failed"
 grep -q "events=$n_first " "$WORK/a.log" || fail "A: $(grep stopped "$WORK/a.log")"
 grep -q "state changes also to $PREFIX" "$WORK/a.log" ||
   fail "A wrote no changelog: $(grep -i changelog "$WORK/a.log" | head -3)"
@@ -50,9 +52,11 @@ wait_for 30 retention_gone || fail "retention.ms still set"
 pass "A's state dir deleted, the first half deleted by retention"
 
 produce ops.iot-alerts "$WORK/second.jsonl" || fail "produce the second half"
-run_until_idle ref g-ref ref2.log
-# B: same group as A, empty disk.
+# The reference goes on meanwhile; B: same group as A, empty disk.
+run_until_idle ref g-ref ref2.log &
+ref_pid=$!
 run_until_idle b g-ab b.log
+wait $ref_pid || fail "the reference's second run failed"
 grep -q "restored .* objects" "$WORK/b.log" ||
   fail "B did not restore: $(grep -i "restor\|assigned" "$WORK/b.log" | head -5)"
 grep -q "events=$(wc -l <"$WORK/second.jsonl") " "$WORK/b.log" ||
