@@ -4,6 +4,7 @@
 # crashed run must be exactly the uninterrupted run's alerts by alert_id
 # (some possibly re-emitted: at least once, same ids).
 # brokers: mock real
+MOCK_CHANGELOG=1 # 4 partitions: the mock's changelogs match the inputs
 . "$(dirname "$0")/lib.sh"
 start_broker 4
 N_CUST=150
