@@ -266,7 +266,23 @@ static int has_input_offset(void *arg, const char *topic, int32_t partition,
     return m->found;
 }
 
-/* The current values of the unfinished batch's keys, written again. */
+struct seed_ctx {
+    struct changelog *cl;
+    int32_t partition;
+};
+
+static int seed_offset(void *arg, const char *topic, int32_t partition,
+                       int64_t next)
+{
+    struct seed_ctx *s = arg;
+    if (partition == s->partition && strcmp(topic, changelog_topic(s->cl)))
+        changelog_seed(s->cl, topic, partition, next);
+    return 0;
+}
+
+/* The current values of the unfinished batch's keys, written again, with a
+ * marker that names the input offsets the restored state reflects: it may
+ * become the one marker compaction keeps. */
 static int repair(const struct restore_opts *o, int32_t p,
                   struct restore_run *r, char *err, size_t errlen)
 {
@@ -275,6 +291,9 @@ static int repair(const struct restore_opts *o, int32_t p,
     size_t n = restore_run_tail(r, &keys, &klens);
     if (n == 0)
         return 0;
+    struct seed_ctx sc = {o->changelog, p};
+    if (state_offset_scan(o->db, seed_offset, &sc, err, errlen) != 0)
+        return -1;
     void **vals = xmalloc(n * sizeof(*vals));
     size_t *vlens = xmalloc(n * sizeof(*vlens));
     int rc = 0;
