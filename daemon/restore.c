@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "now.h"
@@ -363,11 +364,19 @@ int restore_partition(const struct restore_opts *o, int32_t p,
     int stored = state_offset_get(o->db, topic, p, &ckpt, err, errlen);
     if (stored < 0)
         return -1;
-    if (kafka_consumer_watermarks(o->group, topic, p, &low, &high, 10000) !=
-        0) {
-        snprintf(err, errlen, "%s[%d]: cannot read the changelog's log start "
-                 "and end", topic, p);
-        return -1;
+    /* A changelog just created (or a broker just restarted) has no leader
+     * for a moment: retried, within RESTORE_IDLE_MS. */
+    int64_t until = now_mono_ms() + RESTORE_IDLE_MS;
+    while (kafka_consumer_watermarks(o->group, topic, p, &low, &high, 5000) !=
+           0) {
+        if (now_mono_ms() >= until) {
+            snprintf(err, errlen, "%s[%d]: cannot read the changelog's log "
+                     "start and end", topic, p);
+            return -1;
+        }
+        LOG_RL(LOG_WARN, "restore", "%s[%d]: log start and end not known "
+               "yet; retrying", topic, p);
+        usleep(200 * 1000);
     }
     struct mine_ctx mine = {o->changelog, p, false};
     if (!stored && high > low &&
