@@ -35,13 +35,15 @@ int cli_load_config(const struct cli_common *c, struct config **cfg);
 int cli_brokers(const struct config *cfg, bool allow_embedded,
                 struct kafka_mock **mock, const char **brokers);
 
-/* Every topic the config names - inputs, outputs, the DLQ - and the
- * repartition topic of each enabled processor that has one. */
+/* Every topic the config names - inputs, outputs, the DLQ - the
+ * repartition topic of each enabled processor that has one, and the state
+ * changelog (state.changelog; changelog[0] is NUL without one). */
 #define CLI_MAX_REPARTITION 16
 struct cli_topics {
-    const char *name[TOPIC_COUNT + CLI_MAX_REPARTITION];
+    const char *name[TOPIC_COUNT + CLI_MAX_REPARTITION + 1];
     size_t n;
     char repartition[CLI_MAX_REPARTITION][256]; /* storage for their names */
+    char changelog[256];
 };
 void cli_config_topics(const struct config *cfg, struct cli_topics *out);
 

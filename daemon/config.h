@@ -155,6 +155,8 @@ struct config_state {
     int64_t block_cache_bytes;
     int64_t write_buffer_bytes;
     bool sync_commit; /* fsync the WAL on every batch commit */
+    bool changelog;   /* state changes also to the changelog topic */
+    char *changelog_topic; /* "" : "<group_id>-state-changelog" */
 };
 
 struct config_log {

@@ -169,6 +169,16 @@ static const struct config_key state_keys[] = {
             "false",
             "Fsync the write-ahead log at every batch commit (survives power "
             "loss, costs latency)."),
+    CFG_KEY(struct config_state, changelog, "changelog", CFG_BOOL, "true",
+            "Write every state change to a compacted changelog topic too, "
+            "and restore a partition's state from it when it is assigned "
+            "to an instance whose disk lacks it (docs/STATE.md)."),
+    CFG_KEY(struct config_state, changelog_topic, "changelog_topic",
+            CFG_STRING, "",
+            "Name of the changelog topic; empty: "
+            "\"<kafka.group_id>-state-changelog\". Created like the "
+            "repartition topics, with the inputs' partition count and "
+            "cleanup.policy=compact."),
 };
 
 static const struct config_table state_table = {

@@ -484,6 +484,56 @@ out:
     return rc;
 }
 
+int kafka_consumer_new_partition(const char *brokers,
+                                 const struct cfg_strmap *properties,
+                                 const char *topic, int32_t partition,
+                                 int64_t offset, struct kafka_consumer **out,
+                                 char *err, size_t errlen)
+{
+    static const char *const restore_defaults[][2] = {
+        {"group.id", "dealstream-restore"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "false"},
+        {"isolation.level", "read_committed"},
+        /* A restore reads records that are all there: no long polls. */
+        {"fetch.wait.max.ms", "10"},
+        {NULL, NULL}};
+    struct kafka_consumer *c = calloc(1, sizeof(*c));
+    rd_kafka_conf_t *conf =
+        conf_build(brokers, restore_defaults, properties, err, errlen);
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (!c || !conf)
+        goto fail;
+    char e[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+    if (!c->rk) {
+        snprintf(err, errlen, "creating the consumer: %s", e);
+        goto fail;
+    }
+    conf = NULL;
+    rd_kafka_poll_set_consumer(c->rk);
+    parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = offset;
+    rd_kafka_resp_err_t kerr = rd_kafka_assign(c->rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (kerr) {
+        snprintf(err, errlen, "assign %s[%d]: %s", topic, partition,
+                 rd_kafka_err2str(kerr));
+        goto fail;
+    }
+    c->assigned = 1;
+    *out = c;
+    return 0;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (c && c->rk)
+        rd_kafka_destroy(c->rk);
+    free(c);
+    return -1;
+}
+
 int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
                         struct kafka_msg *m, char *err, size_t errlen)
 {
@@ -729,6 +779,16 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
                   const struct kafka_header *hdrs, size_t n_hdrs, char *err,
                   size_t errlen)
 {
+    return kafka_produce_to(p, topic, RD_KAFKA_PARTITION_UA, key, klen, val,
+                            vlen, hdrs, n_hdrs, err, errlen);
+}
+
+int kafka_produce_to(struct kafka_producer *p, const char *topic,
+                     int32_t partition, const void *key, size_t klen,
+                     const void *val, size_t vlen,
+                     const struct kafka_header *hdrs, size_t n_hdrs,
+                     char *err, size_t errlen)
+{
     rd_kafka_topic_t *rkt = topic_handle(p, topic);
     if (!rkt) {
         snprintf(err, errlen, "producing to %s: %s", topic,
@@ -743,7 +803,8 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
                 rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, -1);
         }
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY((void *)key, klen),
+            p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY((void *)key, klen),
             RD_KAFKA_V_VALUE((void *)val, vlen),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(h),
@@ -763,6 +824,52 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
         }
         rd_kafka_poll(p->rk, 100); /* make room, then try again */
     }
+}
+
+int kafka_producer_partitions(struct kafka_producer *p, const char *topic,
+                              int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = topic_handle(p, topic); /* kept */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t ke =
+        rkt ? rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms)
+            : rd_kafka_last_error();
+    if (!ke && (md->topic_cnt != 1 || md->topics[0].err))
+        ke = md->topic_cnt == 1 ? md->topics[0].err
+                                : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    int n = ke ? -1 : md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (n <= 0) {
+        snprintf(err, errlen, "metadata of %s: %s", topic,
+                 rd_kafka_err2str(ke ? ke : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        return -1;
+    }
+    return n;
+}
+
+int32_t kafka_partition_of(const char *name, const void *key, size_t klen,
+                           int32_t cnt)
+{
+    /* With a non-empty key none of these reads the topic handle. */
+    static const struct {
+        const char *name;
+        int32_t (*fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t,
+                      void *, void *);
+    } parts[] = {
+        {"consistent", rd_kafka_msg_partitioner_consistent},
+        {"consistent_random", rd_kafka_msg_partitioner_consistent_random},
+        {"murmur2", rd_kafka_msg_partitioner_murmur2},
+        {"murmur2_random", rd_kafka_msg_partitioner_murmur2_random},
+        {"fnv1a", rd_kafka_msg_partitioner_fnv1a},
+        {"fnv1a_random", rd_kafka_msg_partitioner_fnv1a_random},
+    };
+    if (klen == 0 || cnt <= 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (strcmp(parts[i].name, name) == 0)
+            return parts[i].fn(NULL, key, klen, cnt, NULL, NULL);
+    return -1;
 }
 
 void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag)

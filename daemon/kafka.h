@@ -117,6 +117,24 @@ int kafka_produce(struct kafka_producer *p, const char *topic,
                   size_t errlen);
 /* Messages produced from now on carry `tag` to their delivery report (the
  * runtime tags each with the batch that caused it). Starts at 0. */
+/* kafka_produce() to an explicit partition (the changelog, whose records
+ * must land on the partition of the input their state belongs to). `val`
+ * NULL is a tombstone (null value) for compacted topics. */
+int kafka_produce_to(struct kafka_producer *p, const char *topic,
+                     int32_t partition, const void *key, size_t klen,
+                     const void *val, size_t vlen,
+                     const struct kafka_header *hdrs, size_t n_hdrs,
+                     char *err, size_t errlen);
+/* The partition count of `topic` from the producer's metadata: > 0, or -1
+ * with err (unknown topic, no answer within timeout_ms). */
+int kafka_producer_partitions(struct kafka_producer *p, const char *topic,
+                              int timeout_ms, char *err, size_t errlen);
+/* The partition librdkafka's partitioner `name` (the `partitioner`
+ * property: consistent, consistent_random, murmur2, murmur2_random, fnv1a,
+ * fnv1a_random) picks for a non-empty key among `cnt` partitions; -1 for
+ * an unknown name or "random", which no key determines. */
+int32_t kafka_partition_of(const char *name, const void *key, size_t klen,
+                           int32_t cnt);
 /* Learns the leaders of `topics` now, waiting up to timeout_ms in all, so
  * the first message to each does not wait for a metadata round trip (the
  * first alerts after a start waited ~0.5 s for it). 0 when all are known,
@@ -158,6 +176,13 @@ int kafka_consumer_new_reader(const char *brokers,
                               struct kafka_consumer **out, char *err,
                               size_t errlen);
 
+/* Plain assignment (no group) of one partition from `offset`, for the
+ * restore of state from a changelog; reads committed records only. */
+int kafka_consumer_new_partition(const char *brokers,
+                                 const struct cfg_strmap *properties,
+                                 const char *topic, int32_t partition,
+                                 int64_t offset, struct kafka_consumer **out,
+                                 char *err, size_t errlen);
 /* The admin client: topics looked up and created the way production does,
  * through the admin API. */
 struct kafka_admin;

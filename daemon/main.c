@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changelog.h"
 #include "cli.h"
 #include "http.h"
 #include "log.h"
@@ -102,6 +103,11 @@ void cli_config_topics(const struct config *cfg, struct cli_topics *out)
             continue;
         out->name[out->n++] = out->repartition[r++];
     }
+    out->changelog[0] = '\0';
+    if (cfg->state.changelog &&
+        changelog_topic_name(cfg->kafka.group_id, cfg->state.changelog_topic,
+                             out->changelog, sizeof(out->changelog)) == 0)
+        out->name[out->n++] = out->changelog;
 }
 
 int cli_brokers(const struct config *cfg, bool allow_embedded,

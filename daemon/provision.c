@@ -18,11 +18,12 @@
 #include "registry.h"
 
 enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000,
-       MAX_TOPICS = TOPIC_COUNT + CLI_MAX_REPARTITION };
+       MAX_TOPICS = TOPIC_COUNT + CLI_MAX_REPARTITION + 1 };
 
 /* What a topic is to the daemon. Inputs and repartition topics are what
- * the consumer subscribes to (runtime.c's setup()). */
-enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION };
+ * the consumer subscribes to (runtime.c's setup()); the changelog is
+ * partitioned like them and compacted. */
+enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION, ROLE_CHANGELOG };
 
 /* The topics this config uses, into out[] with their roles: the outputs
  * and the DLQ, the inputs an enabled processor reads (a deployment need
@@ -39,7 +40,8 @@ static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
         const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
         if (r && r->dir == RECORD_INPUT && !(read & EVENT_MASK(r->kind)))
             continue;
-        role[n] = !r ? ROLE_REPARTITION
+        role[n] = !r ? (t->changelog[0] && strcmp(t->name[i], t->changelog) == 0
+                            ? ROLE_CHANGELOG : ROLE_REPARTITION)
                      : r->dir == RECORD_INPUT ? ROLE_INPUT : ROLE_OUTPUT;
         out[n++] = t->name[i];
     }
@@ -122,11 +124,13 @@ int provision_topics(const struct config *cfg, const char *brokers,
             continue;
         missing[n_missing++] = (struct kafka_topic_spec){
             .name = topics[i],
-            .partitions = role[i] == ROLE_REPARTITION
+            .partitions = role[i] == ROLE_REPARTITION ||
+                                  role[i] == ROLE_CHANGELOG
                               ? like
                               : (int32_t)cfg->kafka.topic_partitions,
             .replication_factor = (int16_t)cfg->kafka.replication_factor,
             .configs = &cfg->kafka.topic_configs,
+            .compact = role[i] == ROLE_CHANGELOG,
         };
     }
     if (n_missing && !create) {

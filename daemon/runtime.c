@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "changelog.h"
 #include "codec.h"
 #include "committer.h"
 #include "ctx.h"
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "now.h"
 #include "repartition.h"
+#include "restore.h"
 #include "state.h"
 #include "store.h"
 
@@ -52,6 +54,7 @@ struct pending {
     size_t n_offsets;
     uint64_t events;
     bool sealed;             /* every state object encoded into wb */
+    bool logged;             /* sent to the changelog */
     bool submitted;          /* handed to the commit thread */
     double closed_at;        /* s, monotonic: for the commit latency */
 };
@@ -138,6 +141,11 @@ struct rt {
     struct metrics mx;
     uint64_t alerts_by_kind[ALERT_KIND_COUNT];
     struct metrics_count *consumed_last; /* the last record's topic */
+    /* State changes to the changelog (NULL: state.changelog off), and per
+     * changelog partition the rebalance in which it was last restored. */
+    struct changelog *changelog;
+    uint64_t rebalances;
+    uint64_t *restored_in;
 };
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
@@ -245,7 +253,14 @@ static void on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
                         const char *errstr, const struct kafka_msg *m)
 {
     struct rt *rt = arg;
-    if (failed == KAFKA_REJECTED && !rt->delivery_failed) {
+    bool logged = rt->changelog &&
+                  strcmp(m->topic, changelog_topic(rt->changelog)) == 0;
+    if (logged) {
+        changelog_delivered(rt->changelog, tag, failed == KAFKA_DELIVERED, m);
+        if (tag == CHANGELOG_TAG_REPAIR)
+            return; /* restore.c waits for those itself */
+    }
+    if (failed == KAFKA_REJECTED && !rt->delivery_failed && !logged) {
         /* The replacement belongs to the same batch, which must wait for
          * it: produced under its tag, counted before this one is off. */
         uint64_t tag_now = kafka_producer_tag(rt->producer);
@@ -391,6 +406,28 @@ static void seal_step(struct rt *rt, size_t max)
         rt->pending[rt->n_pending - 1].sealed = true;
 }
 
+/* Sends a sealed batch's state changes to the changelog, counted with the
+ * batch like its alerts: it is written to RocksDB, with the changelog
+ * positions of its markers, only once they are all acknowledged. */
+static int log_batch(struct rt *rt, struct pending *p)
+{
+    p->logged = true;
+    if (!rt->changelog)
+        return 0;
+    char err[512];
+    uint64_t tag = kafka_producer_tag(rt->producer);
+    kafka_producer_set_tag(rt->producer, p->batch);
+    int n = changelog_send(rt->changelog, p->batch, p->wb, err, sizeof(err));
+    kafka_producer_set_tag(rt->producer, tag);
+    if (n < 0) {
+        LOG_ERR("changelog", "%s", err);
+        rt->delivery_failed = true;
+        return -1;
+    }
+    rt->inflight[p->batch % RT_RING] += n;
+    return 0;
+}
+
 /* Takes the batches the commit thread has written off the front of the
  * FIFO, then hands it the next ones whose alerts are all acknowledged,
  * oldest first (a younger one never overtakes an older one: the offsets
@@ -428,8 +465,12 @@ static int commit_ready(struct rt *rt)
         struct pending *p = &rt->pending[i];
         if (p->submitted)
             continue;
+        if (p->sealed && !p->logged && log_batch(rt, p) != 0)
+            return -1;
         if (!p->sealed || rt->inflight[p->batch % RT_RING] != 0)
             break;
+        if (rt->changelog)
+            changelog_checkpoint(rt->changelog, p->batch, p->wb);
         committer_submit(rt->committer, p->wb);
         p->submitted = true;
     }
@@ -496,6 +537,7 @@ static int close_batch(struct rt *rt)
     /* wait_pending() above has completed the previous seal. */
     store_seal(rt->store, p->wb);
     p->sealed = store_seal_step(rt->store, 0) == 0;
+    p->logged = false;
     for (size_t i = 0; i < rt->n_offsets; i++)
         state_batch_offset(p->wb, rt->offsets[i].topic,
                            rt->offsets[i].partition, rt->offsets[i].next);
@@ -523,14 +565,60 @@ static int commit_all(struct rt *rt)
 
 /* ---- rebalance ---------------------------------------------------------- */
 
+static void restored_key(void *arg, const void *key, size_t klen)
+{
+    store_note_key(((struct rt *)arg)->store, key, klen);
+}
+
+static void publish(struct rt *rt, int64_t now);
+
+/* A long restore is progress: /healthz must not call the loop stalled. */
+static void restore_tick(void *arg)
+{
+    publish(arg, now_mono_ms());
+}
+
+/* The partition's state brought up to its changelog, once per rebalance,
+ * before any offset of it is read (restore.h). */
+static int restore_once(struct rt *rt, int32_t partition)
+{
+    if (partition < 0 || partition >= changelog_partitions(rt->changelog) ||
+        rt->restored_in[partition] == rt->rebalances)
+        return 0;
+    struct restore_opts ro = {
+        .db = rt->db,
+        .brokers = rt->o->brokers,
+        .properties = &rt->cfg->kafka.properties,
+        .changelog = rt->changelog,
+        .group = rt->consumer,
+        .on_key = restored_key,
+        .tick = restore_tick,
+        .arg = rt,
+    };
+    struct restore_result res;
+    char err[512];
+    if (restore_partition(&ro, partition, &res, err, sizeof(err)) != 0) {
+        LOG_ERR("restore", "%s", err);
+        return -1;
+    }
+    rt->restored_in[partition] = rt->rebalances;
+    if (res.restored)
+        store_drop_cache(rt->store); /* nothing stale of it stays cached */
+    return 0;
+}
+
 static int stored_offset(void *arg, const char *topic, int32_t partition,
                          int64_t *next)
 {
     struct rt *rt = arg;
     char err[256];
+    if (rt->changelog && restore_once(rt, partition) != 0)
+        return -1;
     int rc = state_offset_get(rt->db, topic, partition, next, err, sizeof(err));
     if (rc < 0)
         LOG_ERR("state", "offset of %s[%d]: %s", topic, partition, err);
+    if (rc == 1 && rt->changelog)
+        changelog_seed(rt->changelog, topic, partition, *next);
     return rc;
 }
 
@@ -547,6 +635,7 @@ static void before_revoke(void *arg)
     /* A partition may come back after another member changed its state. */
     store_drop_cache(rt->store);
     rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
+    rt->rebalances++;
 }
 
 static void assigned(void *arg, size_t n)
@@ -555,6 +644,7 @@ static void assigned(void *arg, size_t n)
     (void)n;
     rt->assigned_at = now_mono_ms();
     rt->ctx.assignment++;
+    rt->rebalances++;
 }
 
 static bool owns(void *arg, const char *topic, int32_t partition)
@@ -836,6 +926,18 @@ static int setup(struct rt *rt)
         }
         rt->subscribed[rt->n_subscribed++] = rt->repart_topics[i];
     }
+    if (cfg->state.changelog) {
+        if (changelog_open(cfg, rt->producer, rt->subscribed[0],
+                           &rt->changelog, err, sizeof(err)) != 0) {
+            LOG_ERR("changelog", "%s", err);
+            return -1;
+        }
+        rt->restored_in = calloc((size_t)changelog_partitions(rt->changelog),
+                                 sizeof(*rt->restored_in));
+        if (!rt->restored_in)
+            return -1;
+        rt->rebalances = 1;
+    }
     struct kafka_consumer_opts co = {
         .brokers = rt->o->brokers,
         .group_id = cfg->kafka.group_id,
@@ -859,6 +961,8 @@ static void teardown(struct rt *rt)
 {
     kafka_consumer_close(rt->consumer);
     kafka_producer_free(rt->producer);
+    changelog_free(rt->changelog);
+    free(rt->restored_in);
     store_free(rt->store);
     for (size_t i = 0; rt->inst && i < rt->o->n_procs; i++)
         if (rt->inst[i] && rt->o->procs[i]->destroy)

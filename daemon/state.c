@@ -673,6 +673,45 @@ void state_batch_each(const struct state_batch *b,
     rocksdb_writebatch_iterate(b->wb, &e, each_put, each_delete);
 }
 
+struct each_value_ctx {
+    void (*fn)(void *arg, const void *key, size_t klen, const void *val,
+               size_t vlen);
+    void *arg;
+};
+
+static void each_value_put(void *c, const char *k, size_t klen, const char *v,
+                           size_t vlen)
+{
+    struct each_value_ctx *e = c;
+    e->fn(e->arg, k, klen, v ? v : "", vlen);
+}
+
+static void each_value_delete(void *c, const char *k, size_t klen)
+{
+    struct each_value_ctx *e = c;
+    e->fn(e->arg, k, klen, NULL, 0);
+}
+
+void state_batch_each_value(const struct state_batch *b,
+                            void (*fn)(void *arg, const void *key,
+                                       size_t klen, const void *val,
+                                       size_t vlen),
+                            void *arg)
+{
+    struct each_value_ctx e = {fn, arg};
+    rocksdb_writebatch_iterate(b->wb, &e, each_value_put, each_value_delete);
+}
+
+void state_batch_each_offset(const struct state_batch *b,
+                             void (*fn)(void *arg, const char *topic,
+                                        int32_t partition, int64_t next),
+                             void *arg)
+{
+    for (size_t i = 0; i < b->noffs; i++)
+        fn(arg, b->offs[i].topic, b->offs[i].partition,
+           b->offs[i].next_offset);
+}
+
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,
                        size_t errlen)
 {
@@ -747,4 +786,51 @@ uint64_t state_disk_bytes(struct state *st)
     if (rocksdb_property_int(st->db, "rocksdb.size-all-mem-tables", &mem) != 0)
         mem = 0;
     return sst + mem;
+}
+
+struct wipe_ctx {
+    struct state_batch *b;
+    int32_t partition;
+    bool (*mine)(void *arg, const void *key, size_t klen);
+    void *arg;
+};
+
+static int wipe_key(void *arg, const void *key, size_t klen, const void *val,
+                    size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    struct wipe_ctx *w = arg;
+    if (w->mine(w->arg, key, klen))
+        state_batch_delete(w->b, key, klen);
+    return 0;
+}
+
+static int wipe_offset(void *arg, const char *topic, int32_t partition,
+                       int64_t next)
+{
+    (void)next;
+    struct wipe_ctx *w = arg;
+    if (partition == w->partition) {
+        size_t klen;
+        char *key = offset_key(topic, partition, &klen);
+        rocksdb_writebatch_delete(w->b->wb, key, klen);
+        w->b->count++;
+        free(key);
+    }
+    return 0;
+}
+
+int state_wipe_partition(struct state *st, int32_t partition,
+                         bool (*mine)(void *arg, const void *key, size_t klen),
+                         void *arg, char *err, size_t errlen)
+{
+    struct wipe_ctx w = {state_batch_new(), partition, mine, arg};
+    int rc = state_scan(st, NULL, 0, wipe_key, &w, err, errlen);
+    if (rc == 0)
+        rc = state_offset_scan(st, wipe_offset, &w, err, errlen);
+    if (rc == 0)
+        rc = state_batch_commit(st, w.b, err, errlen);
+    state_batch_free(w.b);
+    return rc;
 }

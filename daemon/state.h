@@ -86,10 +86,28 @@ void state_batch_each(const struct state_batch *b,
                       void (*fn)(void *arg, const void *key, size_t klen,
                                  bool put),
                       void *arg);
+/* The same with the values: val is NULL for a delete. */
+void state_batch_each_value(const struct state_batch *b,
+                            void (*fn)(void *arg, const void *key,
+                                       size_t klen, const void *val,
+                                       size_t vlen),
+                            void *arg);
+/* Calls fn for each offset pending (topic, partition, next offset). */
+void state_batch_each_offset(const struct state_batch *b,
+                             void (*fn)(void *arg, const char *topic,
+                                        int32_t partition, int64_t next),
+                             void *arg);
 /* Writes the batch atomically and clears it. 0, or -1 with err; on failure
  * the batch is left as it was. */
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,
                        size_t errlen);
+
+/* Deletes every offset stored for `partition` (of any topic) and every
+ * key for which `mine` returns true, in one write: the local state of a
+ * partition wiped before a full restore. 0, or -1 with err. */
+int state_wipe_partition(struct state *st, int32_t partition,
+                         bool (*mine)(void *arg, const void *key, size_t klen),
+                         void *arg, char *err, size_t errlen);
 
 /* Flushes the memtables to SST files and waits (shutdown, tests, bench); a
  * no-op when read-only. 0, or -1 with err. */

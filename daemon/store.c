@@ -398,6 +398,11 @@ static void know_key(struct store *s, const void *key, size_t len)
         atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
 }
 
+void store_note_key(struct store *s, const void *bkey, size_t len)
+{
+    know_key(s, bkey, len);
+}
+
 /* True when the backend surely has no value for bkey: the filter is
  * filled and not saturated (4x its capacity: ~30 % false positives), and
  * bkey was never written. */

@@ -111,6 +111,10 @@ void store_set_warm_bytes(struct store *s, size_t max);
  * access reads the backend again. Used when partitions are revoked (after every batch is written)
  * and by tests. */
 void store_drop_cache(struct store *s);
+/* Tells the key filter that the backend now holds `bkey` (a backend key,
+ * "<processor>/<key>"), written behind the store's back: restored from
+ * the changelog. */
+void store_note_key(struct store *s, const void *bkey, size_t len);
 size_t store_cached(const struct store *s);
 
 /* Counters since store_new, for the periodic stats line and tuning

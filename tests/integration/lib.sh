@@ -80,11 +80,20 @@ start_broker() {
   BROKERS=$(cat "$WORK/bootstrap")
 }
 TOPIC_SETS=""
+# The mock creates a topic it was not started with (a group's changelog,
+# named after the group) with 4 partitions, whatever the inputs have: on
+# the mock the state changelog is off unless a test with 4 partitions asks
+# for it (MOCK_CHANGELOG=1 before sourcing). Apache Kafka runs every test
+# with it on (the daemon creates it with the inputs' partition count).
+CHANGELOG_SETS=""
+if [ "$DS_BROKER" = mock ] && [ "${MOCK_CHANGELOG:-0}" != 1 ]; then
+  CHANGELOG_SETS="--set state.changelog=false "
+fi
 
 # The --set flags every command of a test shares: broker, topics, state dir,
 # group.
 sets() { # sets <state-dir-name> [group]
-  echo "--set kafka.bootstrap_servers=$BROKERS $TOPIC_SETS--set state.dir=$WORK/${1:-state} --set kafka.group_id=$PREFIX${2:-it-group}"
+  echo "--set kafka.bootstrap_servers=$BROKERS $TOPIC_SETS$CHANGELOG_SETS--set state.dir=$WORK/${1:-state} --set kafka.group_id=$PREFIX${2:-it-group}"
 }
 
 produce() { # produce <shipped-topic-name> <file>

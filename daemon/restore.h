@@ -1,0 +1,104 @@
+/*
+ * restore.h - a partition's state rebuilt from its changelog (changelog.h)
+ * before any input record of it is applied.
+ *
+ * On assignment the local checkpoint (the changelog position stored with
+ * the state) is compared with the changelog's log start and end: equal to
+ * the end, nothing to do; between, the records after it are applied;
+ * missing, or outside the log (retention deleted records the local state
+ * never saw, the topic was recreated), the partition's local state is
+ * wiped - loudly - and restored in full. Records count only up to the last
+ * commit marker; the input offsets the state reflects, read from that
+ * marker, are written with it, so the consumer resumes exactly after them.
+ * An unfinished batch at the end of the log (its writer crashed) is left
+ * out, and its keys get their committed values written again (a repair),
+ * so compaction can never keep the unfinished value instead.
+ *
+ * The bookkeeping (struct restore_run) is apart from Kafka, for tests.
+ */
+#ifndef DS_RESTORE_H
+#define DS_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "changelog.h"
+#include "kafka.h"
+#include "state.h"
+
+/* ---- bookkeeping ------------------------------------------------------- */
+
+struct restore_run;
+
+/* Records of changelog `topic`, partition `partition` into `db`. `max_buffer`:
+ * bytes of records held between two markers before they are written
+ * ahead of their marker (0: a default of 64 MiB). */
+struct restore_run *restore_run_new(struct state *db, const char *topic,
+                                    int32_t partition, size_t max_buffer);
+void restore_run_free(struct restore_run *r); /* accepts NULL */
+/* One changelog record in log order: a state put (val), a tombstone (val
+ * NULL) or a marker (key CHANGELOG_MARKER_KEY). 0, or -1 with err (a
+ * malformed marker, a write error). */
+int restore_run_record(struct restore_run *r, int64_t offset, const void *key,
+                       size_t klen, const void *val, size_t vlen, char *err,
+                       size_t errlen);
+/* Writes what the last marker covers, its input offsets and the
+ * checkpoint. 0, or -1 with err: also when records written ahead of a
+ * marker turn out to be an unfinished batch. */
+int restore_run_finish(struct restore_run *r, char *err, size_t errlen);
+/* After finish: the records after the last marker (an unfinished batch),
+ * their keys in log order, duplicates possible. */
+size_t restore_run_tail(const struct restore_run *r, const char ***keys,
+                        const size_t **klens);
+/* Counters: records read, state objects written, their bytes, markers. */
+struct restore_counts {
+    uint64_t records, objects, bytes, markers;
+    int64_t checkpoint; /* the changelog position written; -1 none */
+};
+void restore_run_counts(const struct restore_run *r, struct restore_counts *c);
+
+/* What a partition's local state needs, from its checkpoint (`stored`:
+ * one exists, `ckpt` its value), the changelog's log start `low` and end
+ * `high`, and `has_local`: input offsets of the partition exist locally
+ * (only asked without a checkpoint and with a non-empty changelog). */
+enum restore_plan {
+    RESTORE_NONE,      /* up to date, or nothing logged yet */
+    RESTORE_TAIL,      /* the records from the checkpoint on */
+    RESTORE_FULL,      /* empty disk: the whole log */
+    RESTORE_WIPE_FULL, /* the partition's local state wiped, then full */
+    RESTORE_REFUSE,    /* checkpoint past the log end: for an operator */
+};
+enum restore_plan restore_plan(bool stored, int64_t ckpt, int64_t low,
+                               int64_t high, bool has_local);
+
+/* ---- against Kafka ----------------------------------------------------- */
+
+struct restore_opts {
+    struct state *db;
+    const char *brokers;
+    const struct cfg_strmap *properties; /* optional */
+    struct changelog *changelog;         /* topic, partitioning, repair */
+    struct kafka_consumer *group;        /* for the watermarks */
+    /* Called for every key written (the store's key filter); optional. */
+    void (*on_key)(void *arg, const void *key, size_t klen);
+    /* Called about once a second while records are read, so the liveness
+     * probe sees progress (the restore runs on the loop's thread);
+     * optional. */
+    void (*tick)(void *arg);
+    void *arg;
+};
+
+struct restore_result {
+    bool restored;  /* something was read or wiped */
+    bool full;      /* from the log start, after a wipe or on empty disk */
+    struct restore_counts counts;
+    int64_t ms;
+};
+
+/* Brings `partition`'s local state up to its changelog. 0, or -1 with
+ * err: the partition must then not be consumed. */
+int restore_partition(const struct restore_opts *o, int32_t partition,
+                      struct restore_result *res, char *err, size_t errlen);
+
+#endif
