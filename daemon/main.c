@@ -208,7 +208,7 @@ int cmd_config_docs(int argc, char **argv)
 }
 
 /* One line per topic the config names: its config key (`-` for a
- * repartition topic, which has none), the resolved name and its role.
+ * repartition topic or the state changelog, which have none), the resolved name and its role.
  * For scripts (tests, bench, ACL and topic provisioning) that need the
  * names without parsing the Markdown reference. */
 int cmd_topics(int argc, char **argv)
@@ -229,7 +229,8 @@ int cmd_topics(int argc, char **argv)
                 printf("%s\t%s\t%s\n", records_table[i].topic_key,
                        t.name[i], role[records_table[i].dir]);
             else
-                printf("-\t%s\trepartition\n", t.name[i]);
+                printf("-\t%s\t%s\n", t.name[i],
+                       t.name[i] == t.changelog ? "changelog" : "repartition");
         }
     }
     config_free(cfg);

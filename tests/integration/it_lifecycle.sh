@@ -25,12 +25,14 @@ pass "bad YAML refused with file:line:col"
 # `topics` resolves names through the config and lists repartition topics
 # of the enabled processors without a config key.
 out=$("$DS_BIN" topics -c "$CFG" --set topics.transcripts=x.transcripts \
-  --set processors.team_activity.enabled=true --set kafka.group_id=g1)
+  --set processors.team_activity.enabled=true --set kafka.group_id=g1 \
+  --set state.changelog=true)
 grep -qP '^transcripts\tx\.transcripts\tinput$' <<<"$out" ||
   fail "topics: renamed input missing: $out"
 grep -qP '^dlq\tdealstream\.dlq\toutput$' <<<"$out" || fail "topics: no DLQ: $out"
 grep -qP '^-\tg1[^\t]*team_activity[^\t]*\trepartition$' <<<"$out" ||
   fail "topics: no repartition topic for team_activity: $out"
+grep -qP '^-\tg1-state-changelog\tchangelog$' <<<"$out" || fail "topics: no changelog: $out"
 set +e
 "$DS_BIN" topics -c "$CFG" --set topics.nope=x >/dev/null 2>&1; rc=$?
 set -e
