@@ -20,7 +20,8 @@
  *   demo round, description)
  *
  * Inputs, in enum event_kind order. `demo round`: 1 the customers'
- * context, 2 the meetings, 0 not fed by `dealstream demo`; the demo feeds
+ * context, 2 the meetings, 3 the departments' answers, 0 not fed by
+ * `dealstream demo`; the demo feeds
  * examples/<config key>.jsonl.
  */
 #define DS_INPUT_RECORDS(X)                                                   \
@@ -44,7 +45,7 @@
       "Input: each rep's team, manager and time zone (RepAssignment), "       \
       "keyed by rep_id.")                                                     \
     X(EVENT_WORK_ITEM_UPDATE, work_item_updates, "ops.work-item-updates",     \
-      "WorkItemUpdate", "work_item_update", "customer_id", 0,                 \
+      "WorkItemUpdate", "work_item_update", "customer_id", 3,                 \
       "Input: departments' answers to work items (WorkItemUpdate).")
 
 /* Outputs, in enum alert_kind order; their encoders are in the codec. */
