@@ -3,9 +3,9 @@
  * for departments; departments' updates close them; items past their due
  * time in stream time turn OVERDUE once (docs/PROCESSORS.md).
  *
- * Everything is keyed by the customer, so no repartition is needed: a
- * work item lives in its customer's state, and ops.work-item-updates is
- * keyed by customer_id too. Ids are deterministic (the triggering event,
+ * A work item lives in its customer's state (ops.work-item-updates is
+ * keyed by customer_id too); a DONE item's response time goes through the
+ * repartition topic to its department's state, which keeps the median. Ids are deterministic (the triggering event,
  * the trigger, the department), and the OVERDUE records' ids come from
  * the item alone, so a replay after a crash or a rebalance produces the
  * same records again rather than new ones.
@@ -33,6 +33,13 @@ struct or_inst {
     uint64_t ticked_at; /* ctx_assignment() of the last full tick */
     bool ticked;
 };
+
+/* The customer object of a state object, NULL for none or a department. */
+static struct or_customer *cust_of(void *st)
+{
+    struct or_obj *o = st;
+    return o && !o->dept ? &o->u.c : NULL;
+}
 
 static const struct or_trigger *trigger_at(const struct or_config *cfg,
                                            size_t i)
@@ -328,7 +335,7 @@ static int fire(struct or_inst *inst, struct proc_ctx *ctx,
 {
     struct or_customer *c = *cp;
     if (!c)
-        c = *cp = ctx_state(ctx, ev->customer_id, NULL);
+        c = *cp = cust_of(ctx_state(ctx, ev->customer_id, NULL));
     if (recent(inst, c, t->id, f->req_key, ev->event_time))
         return 0;
     for (size_t k = 0; k < t->work_items.n; k++) {
@@ -453,8 +460,58 @@ static int on_stage(struct or_inst *inst, struct proc_ctx *ctx,
 /* A department's answer. DONE and REJECTED close an open item (CREATED or
  * OVERDUE) and re-emit it with that status; an answer to a closed item
  * changes nothing. An unknown id cannot be applied: DLQ. */
-static int on_update(struct proc_ctx *ctx, const struct event *ev,
-                     struct or_customer *c)
+enum { OR_TO_DEPT = 'R' };
+
+/* A DONE item's response time goes to its department's partition. */
+static int to_dept(struct or_inst *inst, struct proc_ctx *ctx,
+                   const struct or_item *it)
+{
+    buf_reset(&inst->msg);
+    buf_put_u8(&inst->msg, OR_TO_DEPT);
+    buf_put_i64(&inst->msg, it->closed - it->created);
+    if (ctx_repartition(ctx, it->department, inst->msg.data, inst->msg.len) != 0) {
+        ctx_fail(ctx, "cannot send to the repartition topic");
+        return -1;
+    }
+    return 0;
+}
+
+/* Department partition: one response time, counted once. */
+static int at_dept(struct proc_ctx *ctx, const struct event *ev)
+{
+    const struct repartition_record *rr = &ev->u.repartition;
+    struct buf_reader r;
+    buf_reader_init(&r, rr->data, rr->len);
+    uint8_t type = buf_get_u8(&r);
+    int64_t ms = buf_get_i64(&r);
+    if (r.err || r.p != r.end || type != OR_TO_DEPT || !ev->key) {
+        ctx_fail(ctx, "not an orchestration record");
+        return -1;
+    }
+    char key[512];
+    int w = snprintf(key, sizeof(key), "%s%s", ev->key, OR_DEPT_SUFFIX);
+    if (w < 0 || (size_t)w >= sizeof(key)) {
+        ctx_fail(ctx, "department name too long");
+        return -1;
+    }
+    struct or_obj *o = ctx_state(ctx, key, NULL);
+    struct or_dept *d = &o->u.d;
+    if (!orchestration_dept_mark(d, rr))
+        return 0; /* a copy re-sent after a crash */
+    d->done++;
+    d->sum_ms += ms;
+    d->recent[d->next] = ms;
+    d->next = (d->next + 1) % OR_DEPT_RECENT;
+    if (d->n_recent < OR_DEPT_RECENT)
+        d->n_recent++;
+    if (ev->event_time > d->last_time)
+        d->last_time = ev->event_time;
+    ctx_state_dirty(ctx, key);
+    return 0;
+}
+
+static int on_update(struct or_inst *inst, struct proc_ctx *ctx,
+                     const struct event *ev, struct or_customer *c)
 {
     const struct work_item_update *wu = &ev->u.work_item_update;
     struct or_item *it = NULL;
@@ -480,19 +537,29 @@ static int on_update(struct proc_ctx *ctx, const struct event *ev,
     ctx_state_dirty(ctx, ev->customer_id);
     char dedup[300];
     snprintf(dedup, sizeof(dedup), "closed/%s", it->id);
-    return emit_item(ctx, ev->customer_id, it, dedup, false, 0);
+    if (emit_item(ctx, ev->customer_id, it, dedup, false, 0) != 0)
+        return -1;
+    return it->status == WI_DONE ? to_dept(inst, ctx, it) : 0;
 }
 
 static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
 {
     struct or_inst *inst = vinst;
+    if (ev->kind == EVENT_REPARTITION)
+        return at_dept(ctx, ev);
     if (!ev->customer_id || !*ev->customer_id) {
         ctx_fail(ctx, "event without customer_id");
         return -1;
     }
+    size_t n = strlen(ev->customer_id), sn = strlen(OR_DEPT_SUFFIX);
+    if (n >= sn && strcmp(ev->customer_id + n - sn, OR_DEPT_SUFFIX) == 0) {
+        ctx_fail(ctx, "customer id ends in " OR_DEPT_SUFFIX ", which names "
+                      "a department's state");
+        return -1;
+    }
     /* Every handled event advances its partition's stream time. */
     wm_advance(inst, ev->src.partition, ev->event_time);
-    struct or_customer *c = ctx_state_find(ctx, ev->customer_id);
+    struct or_customer *c = cust_of(ctx_state_find(ctx, ev->customer_id));
     int rc = 0;
     switch (ev->kind) {
     case EVENT_TRANSCRIPT: {
@@ -515,7 +582,7 @@ static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         rc = on_stage(inst, ctx, ev, &c);
         break;
     case EVENT_WORK_ITEM_UPDATE:
-        rc = on_update(ctx, ev, c);
+        rc = on_update(inst, ctx, ev, c);
         break;
     default:
         break;
@@ -577,7 +644,7 @@ static void or_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
     if (k.n > 1)
         qsort(k.v, k.n, sizeof(*k.v), cmp_str);
     for (size_t i = 0; i < k.n; i++) {
-        struct or_customer *c = ctx_state_find(ctx, k.v[i]);
+        struct or_customer *c = cust_of(ctx_state_find(ctx, k.v[i]));
         if (c && judge(inst, ctx, k.v[i], c, true) > 0)
             ctx_state_dirty(ctx, k.v[i]);
         free(k.v[i]);
@@ -590,6 +657,8 @@ static size_t or_state_keys(const void *inst, const struct event *ev,
                             struct state_key *out, size_t max)
 {
     (void)inst;
+    if (max && ev->kind == EVENT_REPARTITION && ev->key)
+        return out[0] = (struct state_key){{ev->key, OR_DEPT_SUFFIX}}, 1;
     if (!max || !ev->customer_id || !*ev->customer_id)
         return 0;
     out[0] = (struct state_key){{ev->customer_id}};
@@ -603,7 +672,8 @@ const struct processor_ops processor_orchestration = {
                    "SLAs make them OVERDUE",
     .inputs = EVENT_MASK(EVENT_TRANSCRIPT) | EVENT_MASK(EVENT_ANNOTATION) |
               EVENT_MASK(EVENT_OPPORTUNITY) |
-              EVENT_MASK(EVENT_WORK_ITEM_UPDATE),
+              EVENT_MASK(EVENT_WORK_ITEM_UPDATE) |
+              EVENT_MASK(EVENT_REPARTITION),
     .config = &orchestration_config_table,
     .init = or_init,
     .handle = or_handle,

@@ -149,7 +149,9 @@ const struct config_table orchestration_config_table = {
            "on opportunity stage changes create work items for departments "
            "on ops.work-items; ops.work-item-updates close them; an item "
            "not DONE by its due time (stream time) turns OVERDUE once and "
-           "raises a WORK_ITEM_OVERDUE coaching alert to the rep. State per "
-           "customer (`inspect --customer <id>`).",
+           "raises a WORK_ITEM_OVERDUE coaching alert to the rep. DONE "
+           "items' response times reach their department's state through "
+           "the repartition topic. State per customer and per department "
+           "(`inspect --customer <id>`).",
     .off_by_default = true,
 };

@@ -4,11 +4,14 @@
 # work item each; legal's is DONE in time, engineering's and finance's turn
 # OVERDUE once (stream time) with a coaching alert to the rep; repeating
 # the need creates nothing; an update for an unknown item goes to the DLQ;
-# a restart with nothing new emits nothing.
+# a restart with nothing new emits nothing; legal's response time reaches
+# its department's state through the repartition topic.
 # brokers: mock
 . "$(dirname "$0")/lib.sh"
 EN="--set processors.orchestration.enabled=true"
-"$DS_BIN" dev-kafka -c "$CFG" $EN --partitions 2 \
+# dev-kafka makes the group's repartition topic with the others; the mock
+# auto-creates any other (the restart's group's) with 4 partitions.
+"$DS_BIN" dev-kafka -c "$CFG" $EN --set kafka.group_id=g-or --partitions 4 \
   --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
@@ -76,7 +79,8 @@ pass "two RED WORK_ITEM_OVERDUE coaching alerts to the rep"
 kill -TERM $DAEMON
 wait $DAEMON || fail "the daemon did not stop cleanly"
 # A new group on the same state: the offsets stored with the state say
-# where to resume (and no wait for the old member's session to expire).
+# where to resume (and no wait for the old member's session to expire);
+# its repartition topic is a new, empty one.
 run_until_idle state g-or2 run2.log $EN
 n=$(consume ops.work-items 100 --idle-exit 1000 | wc -l)
 [ "$n" -eq 6 ] || fail "a restart emitted work items again: $n records"
@@ -84,3 +88,9 @@ n=$(consume ops.work-items 100 --idle-exit 1000 | wc -l)
 [ "$(grep -o '"status":"OVERDUE"' "$WORK/acme.json" | wc -l)" -eq 2 ] ||
   fail "inspect: $(cat "$WORK/acme.json")"
 pass "a restart emits nothing again; inspect shows the items"
+# legal answered in 19 minutes; its response time went to its partition
+# through the repartition topic.
+"$DS_BIN" inspect -c "$CFG" $(sets) $EN --customer legal | tr -d ' \n' >"$WORK/legal.json"
+grep -q '"done":1,' "$WORK/legal.json" && grep -q '"median_response_hours":0.316' "$WORK/legal.json" ||
+  fail "inspect legal: $(cat "$WORK/legal.json")"
+pass "legal's response time (19 min) is kept in its department's state"

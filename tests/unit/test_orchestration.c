@@ -368,6 +368,45 @@ static void test_restart(void **state)
     harness_free(h);
 }
 
+/* A DONE item's response time reaches its department's state through the
+ * repartition topic, once even when the record is re-sent; the median is
+ * over the department's items of every customer; REJECTED is no response. */
+static void test_department_response(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_orchestration, "");
+    const char *need = "multi-currency settlement";
+    assert_int_equal(feed_segment(h, "s1", "c1", ROLE_CUSTOMER, need, T0), 0);
+    assert_int_equal(feed_segment(h, "s2", "c2", ROLE_CUSTOMER, need, T0), 0);
+    assert_int_equal(feed_segment(h, "s3", "c3", ROLE_CUSTOMER, need, T0), 0);
+    char w[9][33];
+    for (size_t i = 0; i < 9; i++)
+        snprintf(w[i], sizeof(w[i]), "%s", item(h, i)->work_item_id);
+    /* legal: c1 in 10 min, c2 in 20, c3 in 60 (late, after OVERDUE). */
+    assert_int_equal(feed_update(h, "u1", "c1", w[0], WIU_DONE, T0 + 10 * MIN), 0);
+    assert_int_equal(feed_update(h, "u2", "c2", w[3], WIU_DONE, T0 + 20 * MIN), 0);
+    assert_int_equal(feed_update(h, "u3", "c3", w[6], WIU_DONE, T0 + 60 * MIN), 0);
+    /* finance: c1 rejected. */
+    assert_int_equal(feed_update(h, "u4", "c1", w[2], WIU_REJECTED, T0 + 5 * MIN), 0);
+    assert_int_equal(harness_repartitioned(h), 3);
+    assert_int_equal(harness_resend(h, 0), 0); /* a copy: counted once */
+    char *js = harness_state_json(h, "legal/dept");
+    assert_non_null(js);
+    if (!strstr(js, "\"done\":3,") || !strstr(js, "\"median_response_hours\":0.333"))
+        fail_msg("legal: %s", js);
+    free(js);
+    assert_null(harness_state_json(h, "finance/dept"));
+    harness_restart(h);
+    js = harness_state_json(h, "legal/dept");
+    if (!strstr(js, "\"done\":3,") || !strstr(js, "\"median_of_last\":3"))
+        fail_msg("legal after a restart: %s", js);
+    free(js);
+    /* The timer leaves department objects alone. */
+    harness_clear_alerts(h);
+    harness_timer(h, 0);
+    harness_free(h);
+}
+
 static void expect_refused(const char *yaml, const char *msg)
 {
     char errs[2048];
@@ -411,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_updates_close),
         cmocka_unit_test(test_overdue_stream_time),
         cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_department_response),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
