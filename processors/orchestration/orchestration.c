@@ -202,7 +202,10 @@ static int overdue(struct or_inst *inst, struct proc_ctx *ctx,
                         it->department,  it->trigger, it->requirement,
                         NULL,            sla,         it->task,
                         due};
-    or_render(inst->cfg->overdue_message, &v, &inst->msg);
+    or_render(or_is_chinese(it->requirement, inst->cfg->cjk_ratio)
+                  ? inst->cfg->overdue_message_zh
+                  : inst->cfg->overdue_message,
+              &v, &inst->msg);
     struct metric m[] = {
         {"sla_minutes", (double)(it->due - it->created) / 60000.0}};
     const char *evidence[] = {it->requirement};

@@ -36,6 +36,8 @@ struct or_config {
     int64_t max_items;        /* per customer */
     int overdue_severity;     /* enum alert_severity */
     char *overdue_message;    /* template */
+    char *overdue_message_zh; /* template, for Chinese requirements */
+    double cjk_ratio;         /* from this share of CJK, Chinese */
 };
 
 extern const struct config_table orchestration_config_table;
@@ -126,6 +128,9 @@ struct or_vars {
 
 /* Renders template t into out (reset first, NUL-terminated). */
 void or_render(const char *t, const struct or_vars *v, struct buf *out);
+/* Whether CJK ideographs make at least ratio of the ideographs plus Latin
+ * letters of text (false with neither). */
+bool or_is_chinese(const char *text, double ratio);
 /* NULL when every {name} in t is a known placeholder, else a message. */
 const char *or_template_check(const char *t);
 

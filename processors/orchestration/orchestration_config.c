@@ -130,12 +130,23 @@ static const struct config_key or_keys[] = {
             "{sla} (due {due}): {task}\"",
             "Message of the WORK_ITEM_OVERDUE coaching alert to the rep; "
             "the task's placeholders plus {task} and {due}."),
+    CFG_KEY(struct or_config, overdue_message_zh, "overdue_message_zh",
+            CFG_STRING,
+            "\"{department} 未在 {sla} 内完成客户 {customer_id} 的任务（截止 "
+            "{due}）：{task}\"",
+            "The same in Chinese, used when the requirement that fired the "
+            "item is Chinese (language_cjk_ratio)."),
+    CFG_KEY_RANGE(struct or_config, cjk_ratio, "language_cjk_ratio",
+                  CFG_DOUBLE, "0.3", 0.01, 1,
+                  "Share of CJK characters among letters from which a "
+                  "requirement counts as Chinese."),
 };
 
 static const char *or_check(const void *obj)
 {
     const struct or_config *c = obj;
-    return or_template_check(c->overdue_message);
+    const char *m = or_template_check(c->overdue_message);
+    return m ? m : or_template_check(c->overdue_message_zh);
 }
 
 const struct config_table orchestration_config_table = {

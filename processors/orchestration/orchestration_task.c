@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "orchestration.h"
+#include "utf8.h"
 
 static const char *const names[] = {
     "customer_id", "rep_id", "opportunity_id", "department", "trigger",
@@ -65,4 +66,18 @@ void or_render(const char *t, const struct or_vars *v, struct buf *out)
     }
     buf_append(out, "", 1);
     out->len--;
+}
+
+bool or_is_chinese(const char *text, double ratio)
+{
+    size_t cjk = 0, latin = 0, k;
+    uint32_t cp;
+    for (const char *p = text ? text : ""; (k = utf8_next(p, &cp)) > 0; p += k) {
+        if ((cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+            (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x2ffff))
+            cjk++;
+        else if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z'))
+            latin++;
+    }
+    return cjk + latin > 0 && (double)cjk >= ratio * (double)(cjk + latin);
 }

@@ -353,6 +353,11 @@ static void test_restart(void **state)
     assert_int_equal(harness_alert_count(h), 1);
     assert_int_equal(feed_segment(h, "s2", "c1", ROLE_REP, "x", T0 + 3 * HOUR), 0);
     assert_int_equal(harness_alert_count(h), 1 + 4); /* two OVERDUE x 2 */
+    /* The requirement was Chinese: so is the rep's message. */
+    const struct alert *ca = harness_alert(h, 2);
+    assert_int_equal(ca->kind, ALERT_COACHING);
+    if (!strstr(ca->u.coaching.message, "engineering 未在 1h 内完成客户 c1 的任务"))
+        fail_msg("message: %s", ca->u.coaching.message);
     harness_restart(h);
     js = harness_state_json(h, "c1");
     assert_non_null(strstr(js, "\"status\":\"DONE\""));
