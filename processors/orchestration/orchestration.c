@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
 #include "matcher.h"
 #include "orchestration.h"
 
