@@ -222,6 +222,29 @@ static void test_stage_trigger(void **state)
     harness_free(h);
 }
 
+/* `sources` narrows a trigger to transcripts; {keyword} names the phrase
+ * found (the first of the list, as written in the config). */
+static void test_sources_and_keyword(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_orchestration,
+        "triggers:\n"
+        "  mlps:\n"
+        "    keywords: [等保三级, MLPS level 3]\n"
+        "    sources: [transcripts]\n"
+        "    work_items:\n"
+        "      - {department: security, sla: 2h, task: \"Send {customer_id} our "
+        "{keyword} certificate ({trigger}, {sla})\"}\n");
+    assert_int_equal(feed_annotation(h, "a1", "c1", "需要等保三级证明", T0), 0);
+    assert_int_equal(harness_alert_count(h), 0);
+    assert_int_equal(feed_segment(h, "s1", "c1", ROLE_CUSTOMER,
+                                  "你们有 等 保 三 级 吗？", T0 + 1), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    assert_string_equal(item(h, 0)->task, "Send c1 our 等保三级 certificate (mlps, 2h)");
+    assert_string_equal(item(h, 0)->department, "security");
+    harness_free(h);
+}
+
 /* DONE closes an item once, with its id; ACKNOWLEDGED emits nothing; an
  * unknown id goes to the DLQ; a closed item never turns OVERDUE. */
 static void test_updates_close(void **state)
@@ -452,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_keyword_creates_items),
         cmocka_unit_test(test_dedup_window),
         cmocka_unit_test(test_stage_trigger),
+        cmocka_unit_test(test_sources_and_keyword),
         cmocka_unit_test(test_updates_close),
         cmocka_unit_test(test_overdue_stream_time),
         cmocka_unit_test(test_restart),
