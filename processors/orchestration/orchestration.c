@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hmap.h"
 #include "matcher.h"
 #include "orchestration.h"
 
@@ -29,8 +30,17 @@ struct or_inst {
     int64_t *part_wm;
     size_t n_part_wm;
     bool wm_moved; /* since the last tick */
-    uint64_t ticked_at; /* ctx_assignment() of the last full tick */
-    bool ticked;
+    /* Customer key -> struct or_due: the earliest due time of its open
+     * (CREATED) items, mirrored from the state, which is the truth; built
+     * from it on the first tick and after each rebalance. */
+    struct hmap *due;
+    uint64_t indexed_at; /* ctx_assignment() it was built at */
+    bool indexed;
+};
+
+struct or_due {
+    int64_t due; /* ms */
+    int32_t partition;
 };
 
 /* The customer object of a state object, NULL for none or a department. */
@@ -62,6 +72,7 @@ static void or_destroy(void *vinst)
     buf_free(&inst->text);
     buf_free(&inst->msg);
     free(inst->part_wm);
+    hmap_free(inst->due, free);
     free(inst);
 }
 
@@ -76,6 +87,10 @@ static int or_init(const void *vcfg, void **out, char *err, size_t errlen)
         goto out;
     }
     inst->cfg = cfg;
+    if (!(inst->due = hmap_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < cfg->triggers.n; i++) {
         const struct or_trigger *t = trigger_at(cfg, i);
         for (size_t k = 0; k < t->sources.n; k++) {
@@ -296,6 +311,27 @@ static bool prune(const struct or_inst *inst, struct or_customer *c)
         changed = true;
     }
     return changed;
+}
+
+/* Mirrors c's earliest open due time into the index (c NULL: none). */
+static void index_update(struct or_inst *inst, const char *key,
+                         const struct or_customer *c)
+{
+    struct or_due best = {INT64_MAX, -1};
+    for (size_t i = 0; c && i < c->n; i++)
+        if (c->v[i].status == WI_CREATED && c->v[i].due < best.due)
+            best = (struct or_due){c->v[i].due, c->v[i].partition};
+    if (best.due == INT64_MAX) {
+        free(hmap_del(inst->due, key));
+        return;
+    }
+    struct or_due *d = hmap_get(inst->due, key);
+    if (!d) {
+        if (!(d = malloc(sizeof(*d))))
+            abort();
+        hmap_put(inst->due, key, d);
+    }
+    *d = best;
 }
 
 /* ---- triggers ---- */
@@ -596,6 +632,7 @@ static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         return -1;
     if (j || prune(inst, c))
         ctx_state_dirty(ctx, ev->customer_id);
+    index_update(inst, ev->customer_id, c);
     if (c->n == 0)
         ctx_state_delete(ctx, ev->customer_id);
     return 0;
@@ -603,19 +640,23 @@ static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
 
 /* ---- on_timer ---- */
 
-struct keys {
-    char **v;
+struct due_scan {
+    const struct or_inst *inst;
+    char **v; /* keys due */
     size_t n;
 };
 
-static int collect_key(void *arg, const char *key)
+static int collect_due(void *arg, const char *key, void *val)
 {
-    struct keys *k = arg;
-    char **v = realloc(k->v, (k->n + 1) * sizeof(*v));
+    struct due_scan *d = arg;
+    const struct or_due *e = val;
+    if (e->due > wm_of(d->inst, e->partition))
+        return 0;
+    char **v = realloc(d->v, (d->n + 1) * sizeof(*v));
     if (!v)
         abort();
-    k->v = v;
-    k->v[k->n++] = statecodec_strdup(key);
+    d->v = v;
+    d->v[d->n++] = statecodec_strdup(key);
     return 0;
 }
 
@@ -624,34 +665,55 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct rebuild {
+    struct or_inst *inst;
+    struct proc_ctx *ctx;
+};
+
+static int rebuild_key(void *arg, const char *key)
+{
+    struct rebuild *rb = arg;
+    struct or_customer *c = cust_of(ctx_state_find(rb->ctx, key));
+    if (c)
+        index_update(rb->inst, key, c);
+    return 0;
+}
+
 /*
  * Items whose customers have no events of their own since their due time
- * are judged here, once stream time passed it. Only customers with work
- * items have state here, and they are few, so every key is looked at
- * whenever a watermark moved (or the assignment changed) since the last
- * tick; now_ms is unused, the decision is a function of the events.
+ * are judged here, once their partition's stream time passed it: the
+ * index names the customers with an open item due by now, the state
+ * decides. now_ms is unused: the decision is a function of the events.
  */
 static void or_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
 {
     (void)now_ms;
     struct or_inst *inst = vinst;
     uint64_t asg = ctx_assignment(ctx);
-    if (!inst->wm_moved && inst->ticked && inst->ticked_at == asg)
+    if (!inst->indexed || inst->indexed_at != asg) {
+        /* First tick since init, or a rebalance: the state knows every
+         * open item, the index only what events touched since. */
+        struct rebuild rb = {inst, ctx};
+        ctx_state_foreach(ctx, rebuild_key, &rb);
+        inst->indexed = true;
+        inst->indexed_at = asg;
+        inst->wm_moved = true;
+    }
+    if (!inst->wm_moved)
         return;
     inst->wm_moved = false;
-    inst->ticked = true;
-    inst->ticked_at = asg;
-    struct keys k = {0};
-    ctx_state_foreach(ctx, collect_key, &k);
-    if (k.n > 1)
-        qsort(k.v, k.n, sizeof(*k.v), cmp_str);
-    for (size_t i = 0; i < k.n; i++) {
-        struct or_customer *c = cust_of(ctx_state_find(ctx, k.v[i]));
-        if (c && judge(inst, ctx, k.v[i], c, true) > 0)
-            ctx_state_dirty(ctx, k.v[i]);
-        free(k.v[i]);
+    struct due_scan d = {inst, NULL, 0};
+    hmap_each(inst->due, collect_due, &d);
+    if (d.n > 1) /* an order that does not depend on the hash map */
+        qsort(d.v, d.n, sizeof(*d.v), cmp_str);
+    for (size_t i = 0; i < d.n; i++) {
+        struct or_customer *c = cust_of(ctx_state_find(ctx, d.v[i]));
+        if (c && judge(inst, ctx, d.v[i], c, true) > 0)
+            ctx_state_dirty(ctx, d.v[i]);
+        index_update(inst, d.v[i], c);
+        free(d.v[i]);
     }
-    free(k.v);
+    free(d.v);
 }
 
 /* See processor_ops.state_keys: the event's customer. */
