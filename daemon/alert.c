@@ -16,8 +16,10 @@ static const char *const category_names[] = {
     "DISCOVERY_TIME",       "SELF_FOCUS", "UNANSWERED_OBJECTION",
     "MISSED_CONTEXT",       "TALK_RATIO", "MONOLOGUE",
     "QUESTIONS",            "COMPETITOR_MENTION", "MISSING_KEYWORDS",
-    "ACTION_UNITS_INCOMPLETE", "STAGE_CLAIM_UNSUPPORTED"};
+    "ACTION_UNITS_INCOMPLETE", "STAGE_CLAIM_UNSUPPORTED", "WORK_ITEM_OVERDUE"};
 static const char *const severity_names[] = {"INFO", "WARNING", "RED"};
+static const char *const work_item_names[] = {"CREATED", "OVERDUE", "DONE",
+                                              "REJECTED"};
 
 #define NAME_OF(table, v)                                                     \
     ((size_t)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(v)] : "?")
@@ -34,6 +36,10 @@ const char *coaching_category_name(enum coaching_category c)
 const char *alert_severity_name(enum alert_severity s)
 {
     return NAME_OF(severity_names, s);
+}
+const char *work_item_status_name(enum work_item_status s)
+{
+    return NAME_OF(work_item_names, s);
 }
 
 struct digest {

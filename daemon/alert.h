@@ -34,7 +34,8 @@ enum coaching_category {
     CAT_COMPETITOR_MENTION,
     CAT_MISSING_KEYWORDS,
     CAT_ACTION_UNITS_INCOMPLETE,
-    CAT_STAGE_CLAIM_UNSUPPORTED
+    CAT_STAGE_CLAIM_UNSUPPORTED,
+    CAT_WORK_ITEM_OVERDUE /* last: codec_encode.c's CAT_COUNT */
 };
 
 enum alert_severity { SEV_INFO = 0, SEV_WARNING, SEV_RED };
@@ -88,6 +89,24 @@ struct meeting_summary {
     size_t n_metrics;
 };
 
+enum work_item_status { WI_CREATED = 0, WI_OVERDUE, WI_DONE, WI_REJECTED };
+
+/* A department's task (ops.work-items); one record per status change. */
+struct work_item {
+    const char *work_item_id;
+    const char *trigger;        /* the trigger's id in the config */
+    const char *opportunity_id; /* each of these three may be NULL */
+    const char *meeting_id;
+    const char *document_id;
+    const char *rep_id;
+    const char *department;
+    const char *task;
+    const char *requirement;
+    int64_t created_time; /* ms since epoch */
+    int64_t due_time;     /* ms since epoch */
+    enum work_item_status status;
+};
+
 struct alert {
     enum alert_kind kind;
     const char *customer_id;
@@ -105,6 +124,7 @@ struct alert {
         struct lead_rerating rerating;
         struct coaching_alert coaching;
         struct meeting_summary summary;
+        struct work_item work_item;
     } u;
 
     /* Stamped by the runtime in ctx_emit(); processors leave them zero. */
@@ -117,6 +137,7 @@ struct alert {
 const char *alert_kind_name(enum alert_kind k);
 const char *coaching_category_name(enum coaching_category c);
 const char *alert_severity_name(enum alert_severity s);
+const char *work_item_status_name(enum work_item_status s);
 
 /* Fills a->alert_id from kind, customer id, trigger event id (unless
  * id_from_state) and dedup key: the same input always yields the same id. */

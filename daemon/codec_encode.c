@@ -218,6 +218,37 @@ static int enc_coaching(struct enc *e, avro_value_t *v, const struct coaching_al
     return 0;
 }
 
+static int enc_long(struct enc *e, avro_value_t *rec, const char *name,
+                    int64_t l)
+{
+    avro_value_t f;
+    if (enc_field(e, rec, name, &f) < 0)
+        return -1;
+    if (avro_value_set_long(&f, l) != 0)
+        return enc_fail(e, name, avro_strerror());
+    return 0;
+}
+
+/* WorkItem has no direct layout: a few per work item, the generic value
+ * is fast enough. */
+static int enc_work_item(struct enc *e, avro_value_t *v, const struct work_item *wi)
+{
+    if (enc_str(e, v, "work_item_id", wi->work_item_id) < 0 ||
+        enc_str(e, v, "trigger", wi->trigger) < 0 ||
+        enc_opt_str(e, v, "opportunity_id", wi->opportunity_id) < 0 ||
+        enc_opt_str(e, v, "meeting_id", wi->meeting_id) < 0 ||
+        enc_opt_str(e, v, "document_id", wi->document_id) < 0 ||
+        enc_str(e, v, "rep_id", wi->rep_id) < 0 ||
+        enc_str(e, v, "department", wi->department) < 0 ||
+        enc_str(e, v, "task", wi->task) < 0 ||
+        enc_str(e, v, "requirement", wi->requirement) < 0 ||
+        enc_long(e, v, "created_time", wi->created_time) < 0 ||
+        enc_long(e, v, "due_time", wi->due_time) < 0 ||
+        enc_enum(e, v, "status", work_item_status_name(wi->status)) < 0)
+        return -1;
+    return 0;
+}
+
 static int enc_summary(struct enc *e, avro_value_t *v, const struct meeting_summary *ms)
 {
     if (enc_str(e, v, "meeting_id", ms->meeting_id) < 0 ||
@@ -291,6 +322,18 @@ static const struct afield summary_layout[] = {
     {"closed_by", A_STR, S_M_CLOSED_BY}, {"metrics", A_METRICS, S_M_METRICS},
     PROVENANCE_TAIL};
 
+/* Names only: WorkItem goes through the generic value (generic_only), so
+ * the slots are not used to write it. */
+static const struct afield work_item_layout[] = {
+    PROVENANCE_HEAD,
+    {"work_item_id", A_STR, S_ALERT_ID}, {"trigger", A_STR, S_ALERT_ID},
+    {"opportunity_id", A_OPT_STR, S_ALERT_ID}, {"meeting_id", A_OPT_STR, S_ALERT_ID},
+    {"document_id", A_OPT_STR, S_ALERT_ID}, {"rep_id", A_STR, S_ALERT_ID},
+    {"department", A_STR, S_ALERT_ID}, {"task", A_STR, S_ALERT_ID},
+    {"requirement", A_STR, S_ALERT_ID}, {"created_time", A_LONG, S_ALERT_ID},
+    {"due_time", A_LONG, S_ALERT_ID}, {"status", A_ENUM, S_ALERT_ID},
+    PROVENANCE_TAIL};
+
 /* The items of a rerating's reasons. */
 static const struct afield reason_layout[] = {
     {"factor", A_STR, S_F_FACTOR}, {"node_type", A_STR, S_F_NODE_TYPE},
@@ -300,12 +343,14 @@ static const struct afield reason_layout[] = {
 static const struct {
     const struct afield *fields;
     size_t n;
+    bool generic_only; /* never written directly (no plan) */
 } alert_layouts[ALERT_KIND_COUNT] = {
-    [ALERT_LEAD_RERATING] = {LAYOUT(rerating_layout)},
-    [ALERT_COACHING] = {LAYOUT(coaching_layout)},
-    [ALERT_MEETING_SUMMARY] = {LAYOUT(summary_layout)}};
+    [ALERT_LEAD_RERATING] = {LAYOUT(rerating_layout), false},
+    [ALERT_COACHING] = {LAYOUT(coaching_layout), false},
+    [ALERT_MEETING_SUMMARY] = {LAYOUT(summary_layout), false},
+    [ALERT_WORK_ITEM] = {LAYOUT(work_item_layout), true}};
 
-#define CAT_COUNT (CAT_STAGE_CLAIM_UNSUPPORTED + 1)
+#define CAT_COUNT (CAT_WORK_ITEM_OVERDUE + 1)
 #define SEV_COUNT (SEV_RED + 1)
 
 /* What a writer schema adds to its layout: union branches and enum
@@ -369,7 +414,7 @@ static struct alert_plan *alert_plan_new(const struct wschema *w,
     const struct afield *f = alert_layouts[k].fields;
     size_t n = alert_layouts[k].n;
     struct alert_plan p = {.kind = k};
-    if (n > sizeof(p.null_branch) || avro_typeof(w->schema) != AVRO_RECORD ||
+    if (alert_layouts[k].generic_only || n > sizeof(p.null_branch) || avro_typeof(w->schema) != AVRO_RECORD ||
         avro_schema_record_size(w->schema) != n)
         return NULL;
     for (size_t i = 0; i < n; i++) {
@@ -609,6 +654,7 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
         switch (al->kind) {
         case ALERT_LEAD_RERATING: rc = enc_rerating(&e, v, &al->u.rerating); break;
         case ALERT_COACHING: rc = enc_coaching(&e, v, &al->u.coaching); break;
+        case ALERT_WORK_ITEM: rc = enc_work_item(&e, v, &al->u.work_item); break;
         default: rc = enc_summary(&e, v, &al->u.summary); break;
         }
     }

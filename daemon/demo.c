@@ -126,6 +126,17 @@ static void print_coaching(json_t *v)
             printf("      > %s\n", json_string_value(e));
 }
 
+static void print_work_item(json_t *v)
+{
+    json_t *due = json_object_get(v, "due_time"), *cr = json_object_get(v, "created_time");
+    printf("  WORK ITEM %-8s %-16s %-12s SLA %lld min  [%s]\n      %s\n",
+           str(v, "status"), str(v, "customer_id"), str(v, "department"),
+           (long long)((json_integer_value(due) - json_integer_value(cr)) / 60000),
+           str(v, "work_item_id"), str(v, "task"));
+    if (strcmp(str(v, "status"), "CREATED") == 0)
+        printf("      > %s\n", str(v, "requirement"));
+}
+
 static void print_summary(json_t *v)
 {
     printf("  MEETING ENDED  %-16s %s (closed by %s)\n     ",
@@ -209,9 +220,11 @@ int cmd_demo(int argc, char **argv)
     }
     char set_dir[sizeof(state_dir) + 16], set_level[] = "log.level=warn";
     snprintf(set_dir, sizeof(set_dir), "state.dir=%s", state_dir);
+    /* Orchestration is off by default (its updates topic may not exist in
+     * a deployment); the embedded broker has every topic. */
     const char *sets[] = {"kafka.bootstrap_servers=embedded", set_dir,
-                          set_level};
-    struct cli_common c = {.config_path = path, .sets = sets, .n_sets = 3};
+                          set_level, "processors.orchestration.enabled=true"};
+    struct cli_common c = {.config_path = path, .sets = sets, .n_sets = 4};
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
     struct codec *codec = NULL;
@@ -225,7 +238,8 @@ int cmd_demo(int argc, char **argv)
 
     printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
            brokers);
-    const char *round_names[] = {"the customers' context", "the meetings"};
+    const char *round_names[] = {"the customers' context", "the meetings",
+                                 "the departments' answers"};
     rc = EXIT_RUNTIME;
     /* Each round joins a consumer group of its own: rejoining the group
      * the last round just left waits seconds for the embedded broker's
@@ -253,7 +267,8 @@ int cmd_demo(int argc, char **argv)
     static void (*const printers[ALERT_KIND_COUNT])(json_t *) = {
         [ALERT_LEAD_RERATING] = print_rerating,
         [ALERT_COACHING] = print_coaching,
-        [ALERT_MEETING_SUMMARY] = print_summary};
+        [ALERT_MEETING_SUMMARY] = print_summary,
+        [ALERT_WORK_ITEM] = print_work_item};
     size_t n = 0;
     for (int k = 0; k < ALERT_KIND_COUNT; k++) {
         const char *topic = cfg->topics.name[records_of_alert(k)->id];

@@ -142,6 +142,16 @@ struct rep_assignment {
     const char *time_zone; /* NULL when absent; an IANA name, "Europe/Berlin" */
 };
 
+/* A department's answer to a work item (ops.work-item-updates). */
+enum wi_update_status { WIU_ACKNOWLEDGED = 0, WIU_DONE, WIU_REJECTED };
+
+struct work_item_update {
+    const char *work_item_id;
+    enum wi_update_status status;
+    const char *by;
+    const char *note; /* NULL when absent */
+};
+
 /* Where a record came from; alerts carry it back to their consumers. */
 struct event_source {
     const char *topic;
@@ -177,6 +187,7 @@ struct event {
         struct registry_change registry;
         struct opportunity_update opportunity;
         struct rep_assignment rep;
+        struct work_item_update work_item_update;
         struct repartition_record repartition;
     } u;
 };
@@ -198,5 +209,7 @@ int doc_source_parse(const char *s, enum doc_source *out);
 int iot_severity_parse(const char *s, enum iot_severity *out);
 int change_type_parse(const char *s, enum change_type *out);
 int entity_type_parse(const char *s, enum entity_type *out);
+const char *wi_update_status_name(enum wi_update_status s);
+int wi_update_status_parse(const char *s, enum wi_update_status *out);
 
 #endif

@@ -16,6 +16,7 @@ _Static_assert(sizeof(enum doc_source) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum iot_severity) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum change_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum entity_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum wi_update_status) == sizeof(int), "enum size");
 
 #define ENUM_PARSER(fn, parse, type)                                          \
     static int fn(const char *s, int *out)                                    \
@@ -32,6 +33,7 @@ ENUM_PARSER(p_doc_source, doc_source_parse, enum doc_source)
 ENUM_PARSER(p_iot_severity, iot_severity_parse, enum iot_severity)
 ENUM_PARSER(p_change_type, change_type_parse, enum change_type)
 ENUM_PARSER(p_entity_type, entity_type_parse, enum entity_type)
+ENUM_PARSER(p_wi_update_status, wi_update_status_parse, enum wi_update_status)
 
 /* Field lists, named <config key>_fields after their row. */
 #define EV(f) offsetof(struct event, f)
@@ -104,6 +106,15 @@ static const struct record_field reps_fields[] = {
     {"team_id", FIELD_STR, EV(u.rep.team_id), 0, NULL},
     {"manager_id", FIELD_STR, EV(u.rep.manager_id), 0, NULL},
     {"time_zone", FIELD_OPT_STR, EV(u.rep.time_zone), 0, NULL},
+    COMMON_TAIL};
+
+static const struct record_field work_item_updates_fields[] = {
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},
+    {"work_item_id", FIELD_STR, EV(u.work_item_update.work_item_id), 0, NULL},
+    {"customer_id", FIELD_STR, EV(customer_id), 0, NULL},
+    {"status", FIELD_ENUM, EV(u.work_item_update.status), 0, p_wi_update_status},
+    {"by", FIELD_STR, EV(u.work_item_update.by), 0, NULL},
+    {"note", FIELD_OPT_STR, EV(u.work_item_update.note), 0, NULL},
     COMMON_TAIL};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -20,7 +20,8 @@
  *   demo round, description)
  *
  * Inputs, in enum event_kind order. `demo round`: 1 the customers'
- * context, 2 the meetings, 0 not fed by `dealstream demo`; the demo feeds
+ * context, 2 the meetings, 3 the departments' answers, 0 not fed by
+ * `dealstream demo`; the demo feeds
  * examples/<config key>.jsonl.
  */
 #define DS_INPUT_RECORDS(X)                                                   \
@@ -42,7 +43,10 @@
     X(EVENT_REP_ASSIGNMENT, reps, "ref.reps", "RepAssignment",                \
       "rep_assignment", "rep_id", 0,                                          \
       "Input: each rep's team, manager and time zone (RepAssignment), "       \
-      "keyed by rep_id.")
+      "keyed by rep_id.")                                                     \
+    X(EVENT_WORK_ITEM_UPDATE, work_item_updates, "ops.work-item-updates",     \
+      "WorkItemUpdate", "work_item_update", "customer_id", 3,                 \
+      "Input: departments' answers to work items (WorkItemUpdate).")
 
 /* Outputs, in enum alert_kind order; their encoders are in the codec. */
 #define DS_OUTPUT_RECORDS(X)                                                  \
@@ -54,7 +58,10 @@
       "Output: coaching alerts for reps (CoachingAlert).")                    \
     X(ALERT_MEETING_SUMMARY, meeting_metrics, "sales.meeting-metrics",        \
       "MeetingSummary", "meeting_summary", "customer_id", 0,                  \
-      "Output: one summary per finished meeting (MeetingSummary).")
+      "Output: one summary per finished meeting (MeetingSummary).")           \
+    X(ALERT_WORK_ITEM, work_items, "ops.work-items", "WorkItem", "work_item", \
+      "customer_id", 0,                                                       \
+      "Output: department work items from orchestration triggers (WorkItem).")
 
 /* Topics that carry no record of ours. */
 #define DS_PLAIN_TOPICS(X)                                                    \

@@ -56,6 +56,7 @@ static void fz_init(void)
         {"6", SCHEMAS "/lead_rerating.avsc"},
         {"7", SCHEMAS "/coaching_alert.avsc"},
         {"8", SCHEMAS "/meeting_summary.avsc"},
+        {"20", SCHEMAS "/work_item.avsc"},
         {"101", FIXTURES "/transcript_segment_v2.avsc"},
         {"102", FIXTURES "/transcript_segment_v0.avsc"},
     };

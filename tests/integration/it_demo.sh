@@ -8,8 +8,9 @@
 # two rounds make it so every time.
 for what in "LEAD RE-RATED  acme-medical" "UNANSWERED_OBJECTION" \
             "STAGE_CLAIM_UNSUPPORTED" "MISSING_KEYWORDS" "MEETING ENDED" \
-            "MISSED_CONTEXT"; do
+            "MISSED_CONTEXT" "WORK ITEM CREATED" "WORK ITEM DONE" \
+            "WORK ITEM OVERDUE" "WORK_ITEM_OVERDUE"; do
   grep -q "$what" "$WORK/demo.log" || fail "demo output lacks '$what'"
 done
 grep -qE "^[1-9][0-9]* alerts read back from Kafka" "$WORK/demo.log" || fail "no alerts read back"
-pass "demo shows re-ratings, coaching alerts and meeting summaries"
+pass "demo shows re-ratings, coaching alerts, meeting summaries and work items"

@@ -21,7 +21,7 @@ else
   PIDS+=($!)
   wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
   BROKERS=$(cat "$WORK/bootstrap")
-  grep -q "11 topics x 4 partitions" "$WORK/broker.log" ||
+  grep -q "13 topics x 4 partitions" "$WORK/broker.log" ||
     fail "dev-kafka did not make the repartition topic: $(cat "$WORK/broker.log")"
 fi
 N=1500

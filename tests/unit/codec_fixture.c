@@ -29,6 +29,7 @@ struct cfg_kv base_ids[N_BASE_IDS] = {
     {"6", SCHEMAS "/lead_rerating.avsc"},
     {"7", SCHEMAS "/coaching_alert.avsc"},
     {"8", SCHEMAS "/meeting_summary.avsc"},
+    {"20", SCHEMAS "/work_item.avsc"},
     {"101", FIXTURES "/transcript_segment_v2.avsc"},
     {"102", FIXTURES "/transcript_segment_v0.avsc"},
     {"103", FIXTURES "/transcript_segment_enum_reordered.avsc"},
@@ -201,11 +202,11 @@ void copy_replacing(const char *src, const char *dst, const char *from,
 }
 
 /* Copies the shipped schemas into a fresh directory, replacing `from` with
- * `to` in the file of files[which]; ids 1..8 name them. */
+ * `to` in the file of files[which]; ids 1..9 name them. */
 const char *const schema_files[N_SCHEMAS] = {
     "transcript_segment", "document_annotation", "iot_alert",
     "registry_change",    "opportunity_update",  "lead_rerating",
-    "coaching_alert",     "meeting_summary"};
+    "coaching_alert",     "meeting_summary",     "work_item"};
 
 
 

@@ -15,8 +15,8 @@
 
 #define SCHEMAS DS_SOURCE_DIR "/schemas"
 #define FIXTURES DS_SOURCE_DIR "/tests/unit/data/codec"
-#define N_BASE_IDS 11
-#define N_SCHEMAS 8
+#define N_BASE_IDS 12
+#define N_SCHEMAS 9
 
 struct fx {
     struct codec *c;

@@ -122,6 +122,19 @@ static int collect(void *arg, const struct alert *a)
         s->metrics = m;
         break;
     }
+    case ALERT_WORK_ITEM: {
+        struct work_item *w = &c->a.u.work_item;
+        w->work_item_id = dup_str(c, w->work_item_id);
+        w->trigger = dup_str(c, w->trigger);
+        w->opportunity_id = dup_str(c, w->opportunity_id);
+        w->meeting_id = dup_str(c, w->meeting_id);
+        w->document_id = dup_str(c, w->document_id);
+        w->rep_id = dup_str(c, w->rep_id);
+        w->department = dup_str(c, w->department);
+        w->task = dup_str(c, w->task);
+        w->requirement = dup_str(c, w->requirement);
+        break;
+    }
     default:
         fail_msg("unknown alert kind %d", (int)a->kind);
     }

@@ -1001,6 +1001,9 @@ static void test_shipped_config_and_examples(void **state)
         {"northwind", CAT_UNANSWERED_OBJECTION, NULL},
         {"northwind", CAT_QUESTIONS, NULL},
         {"northwind", CAT_SELF_FOCUS, NULL},
+        /* The orchestration example's short meeting (issue 24). */
+        {"seapay", CAT_DISCOVERY_TIME, "ts-M-SP-0001-003"},
+        {"seapay", CAT_QUESTIONS, "ts-M-SP-0001-003"},
     };
     size_t coaching = 0, summaries = 0;
     for (size_t i = 0; i < harness_alert_count(h); i++) {
@@ -1023,15 +1026,16 @@ static void test_shipped_config_and_examples(void **state)
                      coaching_category_name(a->u.coaching.category),
                      a->customer_id);
         /* Chinese meeting, Chinese messages; English otherwise. */
-        bool zh = strcmp(a->customer_id, "acme-medical") == 0;
+        bool zh = strcmp(a->customer_id, "acme-medical") == 0 ||
+                  strcmp(a->customer_id, "seapay") == 0;
         bool has_cjk = false;
         for (const char *p = a->u.coaching.message; *p && !has_cjk; p++)
             has_cjk = (unsigned char)*p >= 0xe4 && (unsigned char)*p <= 0xe9;
         assert_true(zh == has_cjk || (!zh && a->u.coaching.category ==
                                                  CAT_COMPETITOR_MENTION));
     }
-    assert_int_equal(summaries, 2);
-    assert_int_equal(coaching, 10);
+    assert_int_equal(summaries, 3);
+    assert_int_equal(coaching, 12);
     harness_free(h);
     free(section);
 }

@@ -49,25 +49,25 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "meeting_summary.avsc"));
 
     /* A writer that lacks a field with no default cannot be read. */
-    struct cfg_kv ids[9];
-    memcpy(ids, base_ids, 8 * sizeof(ids[0]));
-    ids[8] = (struct cfg_kv){"104", FIXTURES "/transcript_segment_no_text.avsc"};
+    struct cfg_kv ids[10];
+    memcpy(ids, base_ids, 9 * sizeof(ids[0]));
+    ids[9] = (struct cfg_kv){"104", FIXTURES "/transcript_segment_no_text.avsc"};
     err[0] = '\0';
-    assert_int_equal(open_codec(ids, 9, &c, err, sizeof(err)), -1);
+    assert_int_equal(open_codec(ids, 10, &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "'text'"));
     assert_non_null(strstr(err, "no default"));
 
     /* Bad id and missing file. */
-    ids[8] = (struct cfg_kv){"x1", FIXTURES "/transcript_segment_v2.avsc"};
-    assert_int_equal(open_codec(ids, 9, &c, err, sizeof(err)), -1);
+    ids[9] = (struct cfg_kv){"x1", FIXTURES "/transcript_segment_v2.avsc"};
+    assert_int_equal(open_codec(ids, 10, &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "x1"));
-    ids[8] = (struct cfg_kv){"9", FIXTURES "/does_not_exist.avsc"};
-    assert_int_equal(open_codec(ids, 9, &c, err, sizeof(err)), -1);
+    ids[9] = (struct cfg_kv){"9", FIXTURES "/does_not_exist.avsc"};
+    assert_int_equal(open_codec(ids, 10, &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "does_not_exist.avsc"));
 
     /* The same file under two ids is ambiguous. */
-    ids[8] = (struct cfg_kv){"9", SCHEMAS "/iot_alert.avsc"};
-    assert_int_equal(open_codec(ids, 9, &c, err, sizeof(err)), -1);
+    ids[9] = (struct cfg_kv){"9", SCHEMAS "/iot_alert.avsc"};
+    assert_int_equal(open_codec(ids, 10, &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "both name"));
     codec_free(NULL);
 }

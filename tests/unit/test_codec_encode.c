@@ -160,6 +160,53 @@ static void test_encode_summary(void **state)
     expect_json(f, &f->b, 8, want);
 }
 
+/* WorkItem goes through the generic value only; the new coaching
+ * category is a symbol of the shipped schema (direct path). */
+static void test_encode_work_item(void **state)
+{
+    struct fx *f = *state;
+    struct alert al;
+    memset(&al, 0, sizeof(al));
+    fill_provenance(&al, ALERT_WORK_ITEM);
+    al.u.work_item = (struct work_item){
+        .work_item_id = "w1", .trigger = "fx", .meeting_id = "m7",
+        .rep_id = "r1", .department = "legal", .task = "Send it",
+        .requirement = "多币种结算", .created_time = 1, .due_time = 2,
+        .status = WI_OVERDUE};
+    assert_int_equal(codec_encode_alert(f->c, &al, &f->b, &f->e), 0);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "{\"alert_id\":\"%s\",\"work_item_id\":\"w1\",\"trigger\":\"fx\","
+             "\"customer_id\":\"c-9\",\"opportunity_id\":null,"
+             "\"meeting_id\":\"m7\",\"document_id\":null,\"rep_id\":\"r1\","
+             "\"department\":\"legal\",\"task\":\"Send it\","
+             "\"requirement\":\"多币种结算\",\"created_time\":1,"
+             "\"due_time\":2,\"status\":\"OVERDUE\","
+             "\"trigger_event_id\":\"ev-77\",\"source_topic\":\"sales.transcripts\","
+             "\"source_partition\":2,\"source_offset\":12345,"
+             "\"event_time\":1714000000000}",
+             al.alert_id);
+    expect_json(f, &f->b, 20, want);
+    al.u.work_item.rep_id = NULL;
+    assert_int_equal(codec_encode_alert(f->c, &al, &f->b, &f->e), -1);
+    assert_non_null(strstr(f->e.message, "rep_id"));
+
+    memset(&al, 0, sizeof(al));
+    fill_provenance(&al, ALERT_COACHING);
+    al.u.coaching = (struct coaching_alert){
+        .rule = "fx", .category = CAT_WORK_ITEM_OVERDUE, .severity = SEV_RED,
+        .message = "late"};
+    assert_int_equal(codec_encode_alert(f->c, &al, &f->b, &f->e), 0);
+    struct buf out;
+    buf_init(&out);
+    char err[256] = "";
+    assert_int_equal(codec_avro_to_json(f->c, f->b.data, f->b.len, &out, err,
+                                        sizeof(err)), 0);
+    assert_non_null(strstr((const char *)out.data,
+                           "\"category\":\"WORK_ITEM_OVERDUE\""));
+    buf_free(&out);
+}
+
 /* Encodes al both ways - straight into bytes and through Avro C's generic
  * value - and asserts the same bytes, or the same error. */
 static void same_both_ways(struct fx *f, const struct alert *al)
@@ -448,12 +495,12 @@ static void test_rep_assignment(void **state)
                      -1);
     assert_non_null(strstr(err, "rep_assignment.avsc"));
 
-    struct cfg_kv ids[9];
-    memcpy(ids, base_ids, 8 * sizeof(ids[0])); /* the shipped schemas */
-    ids[8] = (struct cfg_kv){"9", SCHEMAS "/rep_assignment.avsc"};
+    struct cfg_kv ids[10];
+    memcpy(ids, base_ids, 9 * sizeof(ids[0])); /* the shipped schemas */
+    ids[9] = (struct cfg_kv){"9", SCHEMAS "/rep_assignment.avsc"};
     codec_free(f->c);
     f->c = NULL;
-    assert_int_equal(open_codec(ids, 9, &f->c, err, sizeof(err)), 0);
+    assert_int_equal(open_codec(ids, 10, &f->c, err, sizeof(err)), 0);
     assert_true(codec_reads(f->c, EVENT_REP_ASSIGNMENT));
     assert_int_equal(codec_json_to_message(f->c, "RepAssignment", line, &f->b, key,
                                            sizeof(key), err, sizeof(err)),
@@ -532,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_to_message_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avro_to_json_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rep_assignment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encode_work_item, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

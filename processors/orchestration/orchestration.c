@@ -1,0 +1,752 @@
+/*
+ * orchestration.c - triggers on what customers ask for create work items
+ * for departments; departments' updates close them; items past their due
+ * time in stream time turn OVERDUE once (docs/PROCESSORS.md).
+ *
+ * A work item lives in its customer's state (ops.work-item-updates is
+ * keyed by customer_id too); a DONE item's response time goes through the
+ * repartition topic to its department's state, which keeps the median. Ids are deterministic (the triggering event,
+ * the trigger, the department), and the OVERDUE records' ids come from
+ * the item alone, so a replay after a crash or a rebalance produces the
+ * same records again rather than new ones.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hmap.h"
+#include "matcher.h"
+#include "orchestration.h"
+
+struct or_inst {
+    const struct or_config *cfg;
+    struct matcher *matcher; /* every trigger's keywords, id = trigger */
+    struct buf norm, text, msg;
+    uint64_t on_transcripts, on_annotations; /* triggers, by bit */
+    /* Stream time per input partition: the largest event_time handled
+     * there, of any customer (INT64_MIN: none yet). In memory only. */
+    int64_t *part_wm;
+    size_t n_part_wm;
+    bool wm_moved; /* since the last tick */
+    /* Customer key -> struct or_due: the earliest due time of its open
+     * (CREATED) items, mirrored from the state, which is the truth; built
+     * from it on the first tick and after each rebalance. */
+    struct hmap *due;
+    uint64_t indexed_at; /* ctx_assignment() it was built at */
+    bool indexed;
+};
+
+struct or_due {
+    int64_t due; /* ms */
+    int32_t partition;
+};
+
+/* The customer object of a state object, NULL for none or a department. */
+static struct or_customer *cust_of(void *st)
+{
+    struct or_obj *o = st;
+    return o && !o->dept ? &o->u.c : NULL;
+}
+
+static const struct or_trigger *trigger_at(const struct or_config *cfg,
+                                           size_t i)
+{
+    return &((const struct or_trigger *)cfg->triggers.items)[i];
+}
+
+static const struct or_item_cfg *item_cfg_at(const struct or_trigger *t,
+                                             size_t i)
+{
+    return &((const struct or_item_cfg *)t->work_items.items)[i];
+}
+
+static void or_destroy(void *vinst)
+{
+    struct or_inst *inst = vinst;
+    if (!inst)
+        return;
+    matcher_free(inst->matcher);
+    buf_free(&inst->norm);
+    buf_free(&inst->text);
+    buf_free(&inst->msg);
+    free(inst->part_wm);
+    hmap_free(inst->due, free);
+    free(inst);
+}
+
+static int or_init(const void *vcfg, void **out, char *err, size_t errlen)
+{
+    const struct or_config *cfg = vcfg;
+    struct or_inst *inst = calloc(1, sizeof(*inst));
+    struct matcher_builder *mb = matcher_builder_new();
+    int rc = -1;
+    if (!inst || !mb) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    inst->cfg = cfg;
+    if (!(inst->due = hmap_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->triggers.n; i++) {
+        const struct or_trigger *t = trigger_at(cfg, i);
+        for (size_t k = 0; k < t->sources.n; k++) {
+            if (strcmp(t->sources.v[k], "transcripts") == 0)
+                inst->on_transcripts |= 1ull << i;
+            else
+                inst->on_annotations |= 1ull << i;
+        }
+        for (size_t k = 0; k < t->keywords.n; k++)
+            if (matcher_builder_add(mb, t->keywords.v[k], (unsigned)i) != 0) {
+                snprintf(err, errlen, "triggers.%s: empty keyword", t->id);
+                goto out;
+            }
+    }
+    if (matcher_build(mb, &inst->matcher, err, errlen) != 0)
+        goto out;
+    *out = inst;
+    inst = NULL;
+    rc = 0;
+out:
+    matcher_builder_free(mb);
+    or_destroy(inst);
+    return rc;
+}
+
+/* ---- stream time ---- */
+
+static void wm_advance(struct or_inst *inst, int32_t partition, int64_t t)
+{
+    if (partition < 0 || partition > 65535)
+        return;
+    if ((size_t)partition >= inst->n_part_wm) {
+        size_t n = (size_t)partition + 1;
+        int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
+        if (!v)
+            abort();
+        for (size_t i = inst->n_part_wm; i < n; i++)
+            v[i] = INT64_MIN;
+        inst->part_wm = v;
+        inst->n_part_wm = n;
+    }
+    if (t > inst->part_wm[partition]) {
+        inst->part_wm[partition] = t;
+        inst->wm_moved = true;
+    }
+}
+
+static int64_t wm_of(const struct or_inst *inst, int32_t partition)
+{
+    if (partition < 0 || (size_t)partition >= inst->n_part_wm)
+        return INT64_MIN;
+    return inst->part_wm[partition];
+}
+
+/* ---- records ---- */
+
+static void fmt_duration(int64_t ms, char *out, size_t n)
+{
+    if (ms % 3600000 == 0)
+        snprintf(out, n, "%" PRId64 "h", ms / 3600000);
+    else if (ms % 60000 == 0)
+        snprintf(out, n, "%" PRId64 "min", ms / 60000);
+    else
+        snprintf(out, n, "%" PRId64 "s", ms / 1000);
+}
+
+/* UTC, minutes: "2026-12-04 16:30Z". */
+static void fmt_time(int64_t ms, char *out, size_t n)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&s, &tm) || !strftime(out, n, "%Y-%m-%d %H:%MZ", &tm))
+        snprintf(out, n, "%" PRId64, ms);
+}
+
+static int emit_item(struct proc_ctx *ctx, const char *customer,
+                     const struct or_item *it, const char *dedup,
+                     bool from_state, int64_t event_time)
+{
+    struct alert a = {
+        .kind = ALERT_WORK_ITEM,
+        .customer_id = customer,
+        .dedup_key = dedup,
+        .id_from_state = from_state,
+        .u.work_item = {
+            .work_item_id = it->id,
+            .trigger = it->trigger,
+            .opportunity_id = it->opportunity_id,
+            .meeting_id = it->meeting_id,
+            .document_id = it->document_id,
+            .rep_id = it->rep_id,
+            .department = it->department,
+            .task = it->task,
+            .requirement = it->requirement,
+            .created_time = it->created,
+            .due_time = it->due,
+            .status = (enum work_item_status)it->status,
+        }};
+    if (from_state) { /* the same record whichever path judged it */
+        a.trigger_event_id = it->event_id;
+        a.src = (struct event_source){it->topic, it->partition, it->offset};
+        a.event_time = event_time;
+    }
+    return ctx_emit(ctx, &a);
+}
+
+/* The item turns OVERDUE: its record again, and a coaching alert to the
+ * rep. Both carry the triggering event's provenance and the due time, and
+ * ids from the item alone, so either path (a later event of the customer,
+ * or the timer) yields the same records. */
+static int overdue(struct or_inst *inst, struct proc_ctx *ctx,
+                   const char *customer, struct or_item *it)
+{
+    it->status = WI_OVERDUE;
+    char dedup[300];
+    snprintf(dedup, sizeof(dedup), "overdue/%s", it->id);
+    if (emit_item(ctx, customer, it, dedup, true, it->due) != 0)
+        return -1;
+    char sla[32], due[32];
+    fmt_duration(it->due - it->created, sla, sizeof(sla));
+    fmt_time(it->due, due, sizeof(due));
+    struct or_vars v = {customer,        it->rep_id,  it->opportunity_id,
+                        it->department,  it->trigger, it->requirement,
+                        NULL,            sla,         it->task,
+                        due};
+    or_render(or_is_chinese(it->requirement, inst->cfg->cjk_ratio)
+                  ? inst->cfg->overdue_message_zh
+                  : inst->cfg->overdue_message,
+              &v, &inst->msg);
+    struct metric m[] = {
+        {"sla_minutes", (double)(it->due - it->created) / 60000.0}};
+    const char *evidence[] = {it->requirement};
+    snprintf(dedup, sizeof(dedup), "overdue-coaching/%s", it->id);
+    struct alert a = {
+        .kind = ALERT_COACHING,
+        .customer_id = customer,
+        .dedup_key = dedup,
+        .id_from_state = true,
+        .u.coaching = {
+            .rep_id = it->rep_id,
+            .meeting_id = it->meeting_id,
+            .opportunity_id = it->opportunity_id,
+            .document_id = it->document_id,
+            .rule = it->trigger,
+            .category = CAT_WORK_ITEM_OVERDUE,
+            .severity = (enum alert_severity)inst->cfg->overdue_severity,
+            .message = (const char *)inst->msg.data,
+            .metrics = m,
+            .n_metrics = 1,
+            .evidence = evidence,
+            .n_evidence = 1,
+        },
+        .trigger_event_id = it->event_id,
+        .src = {it->topic, it->partition, it->offset},
+        .event_time = it->due};
+    return ctx_emit(ctx, &a);
+}
+
+/* Items of c past due in their partition's stream time turn OVERDUE, in
+ * order of due time (then id), so the order does not depend on arrival.
+ * Returns whether c changed; -1 on an emit error. */
+static int judge(struct or_inst *inst, struct proc_ctx *ctx,
+                 const char *customer, struct or_customer *c, bool timer)
+{
+    int changed = 0;
+    for (;;) {
+        struct or_item *next = NULL;
+        for (size_t i = 0; i < c->n; i++) {
+            struct or_item *it = &c->v[i];
+            if (it->status != WI_CREATED || it->due > wm_of(inst, it->partition))
+                continue;
+            if (timer && !ctx_owns(ctx, it->topic, it->partition))
+                continue; /* a stale copy: its partition's owner judges it */
+            if (!next || it->due < next->due ||
+                (it->due == next->due && strcmp(it->id, next->id) < 0))
+                next = it;
+        }
+        if (!next)
+            return changed;
+        if (overdue(inst, ctx, customer, next) != 0)
+            return -1;
+        changed = 1;
+    }
+}
+
+/* Closed items older than the dedup window, by the customer's partition's
+ * stream time, are forgotten; beyond max_items the oldest closed (else
+ * the oldest) go. */
+static bool prune(const struct or_inst *inst, struct or_customer *c)
+{
+    bool changed = false;
+    size_t j = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct or_item *it = &c->v[i];
+        int64_t wm = wm_of(inst, it->partition);
+        bool old = it->closed >= 0 && wm != INT64_MIN &&
+                   it->created < wm - inst->cfg->dedup_window_ms &&
+                   it->closed < wm - inst->cfg->dedup_window_ms;
+        if (old) {
+            orchestration_item_clear(it);
+            changed = true;
+            continue;
+        }
+        c->v[j++] = *it;
+    }
+    c->n = j;
+    while (c->n > (size_t)inst->cfg->max_items) {
+        size_t drop = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (c->v[i].closed >= 0) {
+                drop = i;
+                break;
+            }
+        orchestration_item_clear(&c->v[drop]);
+        memmove(&c->v[drop], &c->v[drop + 1],
+                (c->n - drop - 1) * sizeof(c->v[0]));
+        c->n--;
+        changed = true;
+    }
+    return changed;
+}
+
+/* Mirrors c's earliest open due time into the index (c NULL: none). */
+static void index_update(struct or_inst *inst, const char *key,
+                         const struct or_customer *c)
+{
+    struct or_due best = {INT64_MAX, -1};
+    for (size_t i = 0; c && i < c->n; i++)
+        if (c->v[i].status == WI_CREATED && c->v[i].due < best.due)
+            best = (struct or_due){c->v[i].due, c->v[i].partition};
+    if (best.due == INT64_MAX) {
+        free(hmap_del(inst->due, key));
+        return;
+    }
+    struct or_due *d = hmap_get(inst->due, key);
+    if (!d) {
+        if (!(d = malloc(sizeof(*d))))
+            abort();
+        hmap_put(inst->due, key, d);
+    }
+    *d = best;
+}
+
+/* ---- triggers ---- */
+
+static int on_hit(void *arg, unsigned id, size_t from, size_t to)
+{
+    (void)from;
+    (void)to;
+    *(uint64_t *)arg |= 1ull << id;
+    return 0;
+}
+
+/* Whether a trigger of this requirement fired for the customer within the
+ * window (either side: events arrive out of order). */
+static bool recent(const struct or_inst *inst, const struct or_customer *c,
+                   const char *trigger, const char *req_key, int64_t t)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const struct or_item *it = &c->v[i];
+        int64_t d = it->created > t ? it->created - t : t - it->created;
+        if (strcmp(it->trigger, trigger) == 0 &&
+            strcmp(it->req_key, req_key) == 0 &&
+            d < inst->cfg->dedup_window_ms)
+            return true;
+    }
+    return false;
+}
+
+struct fire {
+    const char *rep_id, *opportunity_id, *meeting_id, *document_id;
+    const char *requirement, *req_key, *keyword;
+};
+
+/* One trigger fires for the event: its work items, unless the same
+ * requirement fired within the window. */
+static int fire(struct or_inst *inst, struct proc_ctx *ctx,
+                const struct event *ev, struct or_customer **cp,
+                const struct or_trigger *t, const struct fire *f)
+{
+    struct or_customer *c = *cp;
+    if (!c)
+        c = *cp = cust_of(ctx_state(ctx, ev->customer_id, NULL));
+    if (recent(inst, c, t->id, f->req_key, ev->event_time))
+        return 0;
+    for (size_t k = 0; k < t->work_items.n; k++) {
+        const struct or_item_cfg *ic = item_cfg_at(t, k);
+        struct or_item *v = realloc(c->v, (c->n + 1) * sizeof(*v));
+        if (!v)
+            abort();
+        c->v = v;
+        struct or_item *it = &c->v[c->n++];
+        memset(it, 0, sizeof(*it));
+        /* The id: kind, customer, triggering event, trigger, department. */
+        char dedup[512];
+        snprintf(dedup, sizeof(dedup), "wi/%s/%s", t->id, ic->department);
+        struct alert idgen = {.kind = ALERT_WORK_ITEM,
+                              .customer_id = ev->customer_id,
+                              .trigger_event_id = ev->event_id,
+                              .dedup_key = dedup};
+        alert_compute_id(&idgen);
+        it->id = statecodec_strdup(idgen.alert_id);
+        it->trigger = statecodec_strdup(t->id);
+        it->req_key = statecodec_strdup(f->req_key);
+        it->department = statecodec_strdup(ic->department);
+        it->requirement = statecodec_strdup(f->requirement);
+        it->opportunity_id = statecodec_strdup(f->opportunity_id);
+        it->meeting_id = statecodec_strdup(f->meeting_id);
+        it->document_id = statecodec_strdup(f->document_id);
+        it->rep_id = statecodec_strdup(f->rep_id);
+        it->created = ev->event_time;
+        it->due = ev->event_time + ic->sla_ms;
+        it->closed = -1;
+        it->status = WI_CREATED;
+        it->event_id = statecodec_strdup(ev->event_id);
+        it->topic = statecodec_strdup(ev->src.topic ? ev->src.topic : "");
+        it->partition = ev->src.partition;
+        it->offset = ev->src.offset;
+        char sla[32];
+        fmt_duration(ic->sla_ms, sla, sizeof(sla));
+        struct or_vars vars = {ev->customer_id, f->rep_id,  f->opportunity_id,
+                               ic->department,  t->id,      f->requirement,
+                               f->keyword,      sla,        NULL,
+                               NULL};
+        or_render(ic->task, &vars, &inst->text);
+        it->task = statecodec_strdup((const char *)inst->text.data);
+        snprintf(dedup, sizeof(dedup), "created/%s", it->id);
+        if (emit_item(ctx, ev->customer_id, it, dedup, false, 0) != 0)
+            return -1;
+    }
+    ctx_state_dirty(ctx, ev->customer_id);
+    return 0;
+}
+
+/* Keywords in a customer's words or an annotation. */
+static int on_text(struct or_inst *inst, struct proc_ctx *ctx,
+                   const struct event *ev, struct or_customer **cp,
+                   const char *text, bool transcript, const struct fire *base)
+{
+    uint64_t hits = 0;
+    if (matcher_scan(inst->matcher, text, &inst->norm, on_hit, &hits) != 0) {
+        ctx_fail(ctx, "keyword matcher failed");
+        return -1;
+    }
+    hits &= transcript ? inst->on_transcripts : inst->on_annotations;
+    for (size_t i = 0; hits && i < inst->cfg->triggers.n; i++) {
+        if (!(hits & (1ull << i)))
+            continue;
+        const struct or_trigger *t = trigger_at(inst->cfg, i);
+        /* The keyword: the first of the trigger's list found in the text
+         * (normalised alike), for the {keyword} placeholder. */
+        const char *kw = NULL;
+        for (size_t k = 0; !kw && k < t->keywords.n; k++) {
+            buf_reset(&inst->msg);
+            matcher_normalize(t->keywords.v[k], &inst->msg);
+            if (inst->msg.len &&
+                strstr((const char *)inst->norm.data, (const char *)inst->msg.data))
+                kw = t->keywords.v[k];
+        }
+        struct fire f = *base;
+        f.keyword = kw;
+        f.req_key = "";
+        f.requirement = text;
+        if (fire(inst, ctx, ev, cp, t, &f) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool listed(const struct cfg_strlist *l, const char *s)
+{
+    for (size_t i = 0; s && i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* An opportunity entering a trigger's stage: once per opportunity and
+ * stage within the window. */
+static int on_stage(struct or_inst *inst, struct proc_ctx *ctx,
+                    const struct event *ev, struct or_customer **cp)
+{
+    const struct opportunity_update *up = &ev->u.opportunity;
+    if (up->stage_from && strcmp(up->stage_from, up->stage_to) == 0)
+        return 0;
+    char req_key[512], requirement[512];
+    snprintf(req_key, sizeof(req_key), "%s/%s", up->opportunity_id, up->stage_to);
+    snprintf(requirement, sizeof(requirement), "stage %s -> %s",
+             up->stage_from ? up->stage_from : "(none)", up->stage_to);
+    for (size_t i = 0; i < inst->cfg->triggers.n; i++) {
+        const struct or_trigger *t = trigger_at(inst->cfg, i);
+        if (!listed(&t->stages, up->stage_to))
+            continue;
+        struct fire f = {.rep_id = up->rep_id,
+                         .opportunity_id = up->opportunity_id,
+                         .requirement = requirement,
+                         .req_key = req_key,
+                         .keyword = up->stage_to};
+        if (fire(inst, ctx, ev, cp, t, &f) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A department's answer. DONE and REJECTED close an open item (CREATED or
+ * OVERDUE) and re-emit it with that status; an answer to a closed item
+ * changes nothing. An unknown id cannot be applied: DLQ. */
+enum { OR_TO_DEPT = 'R' };
+
+/* A DONE item's response time goes to its department's partition. */
+static int to_dept(struct or_inst *inst, struct proc_ctx *ctx,
+                   const struct or_item *it)
+{
+    buf_reset(&inst->msg);
+    buf_put_u8(&inst->msg, OR_TO_DEPT);
+    buf_put_i64(&inst->msg, it->closed - it->created);
+    if (ctx_repartition(ctx, it->department, inst->msg.data, inst->msg.len) != 0) {
+        ctx_fail(ctx, "cannot send to the repartition topic");
+        return -1;
+    }
+    return 0;
+}
+
+/* Department partition: one response time, counted once. */
+static int at_dept(struct proc_ctx *ctx, const struct event *ev)
+{
+    const struct repartition_record *rr = &ev->u.repartition;
+    struct buf_reader r;
+    buf_reader_init(&r, rr->data, rr->len);
+    uint8_t type = buf_get_u8(&r);
+    int64_t ms = buf_get_i64(&r);
+    if (r.err || r.p != r.end || type != OR_TO_DEPT || !ev->key) {
+        ctx_fail(ctx, "not an orchestration record");
+        return -1;
+    }
+    char key[512];
+    int w = snprintf(key, sizeof(key), "%s%s", ev->key, OR_DEPT_SUFFIX);
+    if (w < 0 || (size_t)w >= sizeof(key)) {
+        ctx_fail(ctx, "department name too long");
+        return -1;
+    }
+    struct or_obj *o = ctx_state(ctx, key, NULL);
+    struct or_dept *d = &o->u.d;
+    if (!orchestration_dept_mark(d, rr))
+        return 0; /* a copy re-sent after a crash */
+    d->done++;
+    d->sum_ms += ms;
+    d->recent[d->next] = ms;
+    d->next = (d->next + 1) % OR_DEPT_RECENT;
+    if (d->n_recent < OR_DEPT_RECENT)
+        d->n_recent++;
+    if (ev->event_time > d->last_time)
+        d->last_time = ev->event_time;
+    ctx_state_dirty(ctx, key);
+    return 0;
+}
+
+static int on_update(struct or_inst *inst, struct proc_ctx *ctx,
+                     const struct event *ev, struct or_customer *c)
+{
+    const struct work_item_update *wu = &ev->u.work_item_update;
+    struct or_item *it = NULL;
+    for (size_t i = 0; c && i < c->n && !it; i++)
+        if (strcmp(c->v[i].id, wu->work_item_id) == 0)
+            it = &c->v[i];
+    if (!it) {
+        ctx_fail(ctx, "no open or recent work item %s for customer %s",
+                 wu->work_item_id, ev->customer_id);
+        return -1;
+    }
+    if (it->closed >= 0)
+        return 0;
+    if (wu->status == WIU_ACKNOWLEDGED) {
+        if (!it->acked) {
+            it->acked = true;
+            ctx_state_dirty(ctx, ev->customer_id);
+        }
+        return 0;
+    }
+    it->status = wu->status == WIU_DONE ? WI_DONE : WI_REJECTED;
+    it->closed = ev->event_time;
+    ctx_state_dirty(ctx, ev->customer_id);
+    char dedup[300];
+    snprintf(dedup, sizeof(dedup), "closed/%s", it->id);
+    if (emit_item(ctx, ev->customer_id, it, dedup, false, 0) != 0)
+        return -1;
+    return it->status == WI_DONE ? to_dept(inst, ctx, it) : 0;
+}
+
+static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
+{
+    struct or_inst *inst = vinst;
+    if (ev->kind == EVENT_REPARTITION)
+        return at_dept(ctx, ev);
+    if (!ev->customer_id || !*ev->customer_id) {
+        ctx_fail(ctx, "event without customer_id");
+        return -1;
+    }
+    size_t n = strlen(ev->customer_id), sn = strlen(OR_DEPT_SUFFIX);
+    if (n >= sn && strcmp(ev->customer_id + n - sn, OR_DEPT_SUFFIX) == 0) {
+        ctx_fail(ctx, "customer id ends in " OR_DEPT_SUFFIX ", which names "
+                      "a department's state");
+        return -1;
+    }
+    /* Every handled event advances its partition's stream time. */
+    wm_advance(inst, ev->src.partition, ev->event_time);
+    struct or_customer *c = cust_of(ctx_state_find(ctx, ev->customer_id));
+    int rc = 0;
+    switch (ev->kind) {
+    case EVENT_TRANSCRIPT: {
+        const struct transcript_segment *ts = &ev->u.transcript;
+        if (ts->speaker_role != ROLE_CUSTOMER)
+            break;
+        struct fire base = {.rep_id = ts->rep_id, .meeting_id = ts->meeting_id};
+        rc = on_text(inst, ctx, ev, &c, ts->text, true, &base);
+        break;
+    }
+    case EVENT_ANNOTATION: {
+        const struct doc_annotation *da = &ev->u.annotation;
+        struct fire base = {.rep_id = da->rep_id,
+                            .opportunity_id = da->opportunity_id,
+                            .document_id = da->document_id};
+        rc = on_text(inst, ctx, ev, &c, da->text, false, &base);
+        break;
+    }
+    case EVENT_OPPORTUNITY:
+        rc = on_stage(inst, ctx, ev, &c);
+        break;
+    case EVENT_WORK_ITEM_UPDATE:
+        rc = on_update(inst, ctx, ev, c);
+        break;
+    default:
+        break;
+    }
+    if (rc != 0 || !c)
+        return rc;
+    int j = judge(inst, ctx, ev->customer_id, c, false);
+    if (j < 0)
+        return -1;
+    if (j || prune(inst, c))
+        ctx_state_dirty(ctx, ev->customer_id);
+    index_update(inst, ev->customer_id, c);
+    if (c->n == 0)
+        ctx_state_delete(ctx, ev->customer_id);
+    return 0;
+}
+
+/* ---- on_timer ---- */
+
+struct due_scan {
+    const struct or_inst *inst;
+    char **v; /* keys due */
+    size_t n;
+};
+
+static int collect_due(void *arg, const char *key, void *val)
+{
+    struct due_scan *d = arg;
+    const struct or_due *e = val;
+    if (e->due > wm_of(d->inst, e->partition))
+        return 0;
+    char **v = realloc(d->v, (d->n + 1) * sizeof(*v));
+    if (!v)
+        abort();
+    d->v = v;
+    d->v[d->n++] = statecodec_strdup(key);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct rebuild {
+    struct or_inst *inst;
+    struct proc_ctx *ctx;
+};
+
+static int rebuild_key(void *arg, const char *key)
+{
+    struct rebuild *rb = arg;
+    struct or_customer *c = cust_of(ctx_state_find(rb->ctx, key));
+    if (c)
+        index_update(rb->inst, key, c);
+    return 0;
+}
+
+/*
+ * Items whose customers have no events of their own since their due time
+ * are judged here, once their partition's stream time passed it: the
+ * index names the customers with an open item due by now, the state
+ * decides. now_ms is unused: the decision is a function of the events.
+ */
+static void or_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
+{
+    (void)now_ms;
+    struct or_inst *inst = vinst;
+    uint64_t asg = ctx_assignment(ctx);
+    if (!inst->indexed || inst->indexed_at != asg) {
+        /* First tick since init, or a rebalance: the state knows every
+         * open item, the index only what events touched since. */
+        struct rebuild rb = {inst, ctx};
+        ctx_state_foreach(ctx, rebuild_key, &rb);
+        inst->indexed = true;
+        inst->indexed_at = asg;
+        inst->wm_moved = true;
+    }
+    if (!inst->wm_moved)
+        return;
+    inst->wm_moved = false;
+    struct due_scan d = {inst, NULL, 0};
+    hmap_each(inst->due, collect_due, &d);
+    if (d.n > 1) /* an order that does not depend on the hash map */
+        qsort(d.v, d.n, sizeof(*d.v), cmp_str);
+    for (size_t i = 0; i < d.n; i++) {
+        struct or_customer *c = cust_of(ctx_state_find(ctx, d.v[i]));
+        if (c && judge(inst, ctx, d.v[i], c, true) > 0)
+            ctx_state_dirty(ctx, d.v[i]);
+        index_update(inst, d.v[i], c);
+        free(d.v[i]);
+    }
+    free(d.v);
+}
+
+/* See processor_ops.state_keys: the event's customer. */
+static size_t or_state_keys(const void *inst, const struct event *ev,
+                            struct state_key *out, size_t max)
+{
+    (void)inst;
+    if (max && ev->kind == EVENT_REPARTITION && ev->key)
+        return out[0] = (struct state_key){{ev->key, OR_DEPT_SUFFIX}}, 1;
+    if (!max || !ev->customer_id || !*ev->customer_id)
+        return 0;
+    out[0] = (struct state_key){{ev->customer_id}};
+    return 1;
+}
+
+const struct processor_ops processor_orchestration = {
+    .name = "orchestration",
+    .description = "Work items for departments from triggers on customer "
+                   "requirements and stage changes; updates close them, "
+                   "SLAs make them OVERDUE",
+    .inputs = EVENT_MASK(EVENT_TRANSCRIPT) | EVENT_MASK(EVENT_ANNOTATION) |
+              EVENT_MASK(EVENT_OPPORTUNITY) |
+              EVENT_MASK(EVENT_WORK_ITEM_UPDATE) |
+              EVENT_MASK(EVENT_REPARTITION),
+    .config = &orchestration_config_table,
+    .init = or_init,
+    .handle = or_handle,
+    .on_timer = or_on_timer,
+    .destroy = or_destroy,
+    .state_new = orchestration_state_new,
+    .state_encode = orchestration_state_encode,
+    .state_decode = orchestration_state_decode,
+    .state_free = orchestration_state_free,
+    .state_keys = or_state_keys,
+    .state_to_json = orchestration_state_to_json,
+};
