@@ -172,6 +172,7 @@ struct config_runtime {
 struct config_http {
     char *listen;           /* host:port; "" (default): no HTTP endpoint */
     int64_t stall_ms;       /* /healthz fails when the loop is older */
+    bool reload;            /* POST /-/reload reloads the config */
 };
 
 struct config {
@@ -214,6 +215,13 @@ void config_free(struct config *cfg); /* accepts NULL */
 
 void config_errors_print(const struct config_errors *errs, FILE *fp);
 void config_errors_free(struct config_errors *errs);
+
+/* Calls fn (optional) with the path of every key whose value differs
+ * between a and b, loaded with the same plugins ("state.batch_interval",
+ * "processors.coaching.rules": a list of sections is reported whole);
+ * returns how many. For the live reload (reload.c). */
+size_t config_diff(const struct config *a, const struct config *b,
+                   void (*fn)(void *arg, const char *path), void *arg);
 
 /* Markdown reference of every key (core and plugins): docs/CONFIG.md. */
 void config_write_docs(FILE *fp, const struct config_plugin *plugins,
