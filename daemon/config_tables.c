@@ -236,6 +236,10 @@ static const struct config_key http_keys[] = {
                   CFG_DURATION, "30s", 1000, 3600000,
                   "/healthz answers 503 when the processing loop has not "
                   "turned for this long."),
+    CFG_KEY(struct config_http, reload, "reload", CFG_BOOL, "false",
+            "Accept `POST /-/reload`, which reloads the config file as "
+            "SIGHUP does and answers with the outcome. Off by default: "
+            "the endpoint has no authentication."),
 };
 
 static const struct config_table http_table = {

@@ -90,7 +90,8 @@ struct ahead {
 
 struct rt {
     const struct runtime_opts *o;
-    const struct config *cfg;
+    const struct config *cfg; /* the running one: o->cfg until a reload */
+    struct config *cfg_owned; /* cfg when a reload loaded it, else NULL */
     struct state *db;
     struct committer *committer;
     uint64_t retired; /* batches written and taken off `pending` */
@@ -878,6 +879,7 @@ static void teardown(struct rt *rt)
     }
     state_close(rt->db);
     codec_free(rt->codec);
+    config_free(rt->cfg_owned);
     /* Waiting records the consumer's close did not apply (it applies them
      * when it revokes partitions): never applied, so replayed. */
     for (size_t i = 0; i < rt->n_ahead; i++)
@@ -908,12 +910,48 @@ static void publish(struct rt *rt, int64_t now)
     metrics_publish(rt->o->pub, mx);
 }
 
-/* SIGHUP: the callback validates the file; the loop only counts. */
+/* SIGHUP or POST /-/reload: the new generation (reload.h) is built whole,
+ * then swapped in here, between two records; the records polled ahead
+ * are applied first, so each record meets one config from decode to
+ * alert. The old generation is freed after the swap. */
 static void reload(struct rt *rt)
 {
-    *rt->o->reload = 0;
-    int rc = rt->o->on_reload ? rt->o->on_reload(rt->o->reload_arg) : -1;
-    metrics_set_add(&rt->mx.reloads, rc == 0 ? "ok" : "error", NULL, 1);
+    if (rt->o->reload)
+        *rt->o->reload = 0;
+    uint64_t upto = reload_req_take(rt->o->reload_req);
+    char msg[512] = "no config file to reload";
+    struct reload_gen *g = NULL;
+    enum reload_result r = RELOAD_ERROR;
+    LOG_INF("config", "reload: reading %s", rt->o->reload_src
+            ? rt->o->reload_src->path : "(none)");
+    apply_waiting(rt);
+    if (rt->o->reload_src)
+        r = reload_prepare(rt->o->reload_src, rt->cfg, rt->o->procs,
+                           rt->o->n_procs, &g, msg, sizeof(msg));
+    if (r == RELOAD_OK) {
+        struct codec *old_codec = rt->codec;
+        void **old_inst = rt->inst;
+        rt->cfg = g->cfg;
+        rt->codec = g->codec;
+        rt->inst = g->inst;
+        /* g now carries the old generation out; the first config is the
+         * caller's, not ours to free. */
+        g->cfg = rt->cfg_owned;
+        rt->cfg_owned = (struct config *)rt->cfg;
+        g->codec = old_codec;
+        g->inst = old_inst;
+        reload_gen_free(g);
+        rt->dlq_max = kafka_producer_max_message(rt->producer);
+        if (rt->cfg->runtime.dlq_max_bytes > 0 &&
+            rt->cfg->runtime.dlq_max_bytes < rt->dlq_max)
+            rt->dlq_max = rt->cfg->runtime.dlq_max_bytes;
+        log_setup((enum log_level)rt->cfg->log.level,
+                  (enum log_format)rt->cfg->log.format);
+        rt->ctx.assignment++; /* new instances index their timers anew */
+        LOG_INF("config", "reload: %s", msg);
+    }
+    metrics_set_add(&rt->mx.reloads, reload_result_name(r), NULL, 1);
+    reload_req_finish(rt->o->reload_req, upto, r, msg);
 }
 
 int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
@@ -929,8 +967,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     int64_t last_record = now, next_timer = now, next_stats = now + 30000;
     int64_t next_publish = now;
     rt.batch_started = now;
-    metrics_set_add(&rt.mx.reloads, "ok", NULL, 0);
-    metrics_set_add(&rt.mx.reloads, "error", NULL, 0);
+    for (int r = RELOAD_OK; r <= RELOAD_REFUSED; r++)
+        metrics_set_add(&rt.mx.reloads, reload_result_name(r), NULL, 0);
     rt.mx.started_at_ms = now;
     const struct config *cfg = rt.cfg;
     while (!*o->stop) {
@@ -972,8 +1010,10 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             if (close_batch(&rt) != 0)
                 goto out;
         }
-        if (o->reload && *o->reload)
+        if ((o->reload && *o->reload) || reload_req_pending(o->reload_req)) {
             reload(&rt);
+            cfg = rt.cfg;
+        }
         if (now >= next_publish) {
             publish(&rt, now);
             next_publish = now + 1000;
