@@ -139,6 +139,8 @@ struct rt {
     struct metrics mx;
     uint64_t alerts_by_kind[ALERT_KIND_COUNT];
     struct metrics_count *consumed_last; /* the last record's topic */
+    int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
+                     * applied, for event-to-alert latency; -1: none */
 };
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
@@ -301,6 +303,9 @@ static int sink(void *arg, const struct alert *a)
     rt->inflight[rt->batch_no % RT_RING]++;
     rt->stats.alerts++;
     rt->alerts_by_kind[a->kind]++;
+    if (rt->cur_ts > 0)
+        metrics_hist_observe(&rt->mx.event_alert,
+                             (double)(now_wall_ms() - rt->cur_ts) / 1000.0);
     LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
             a->alert_id, cid);
     return 0;
@@ -505,6 +510,8 @@ static int close_batch(struct rt *rt)
     p->events = rt->batch_events;
     p->submitted = false;
     p->closed_at = now_mono_s();
+    metrics_hist_observe(&rt->mx.batch,
+                         (double)(now_mono_ms() - rt->batch_started) / 1000.0);
     rt->offsets = NULL;
     rt->n_offsets = rt->cap_offsets = 0;
     rt->batch_events = 0;
@@ -661,6 +668,7 @@ static void apply(struct rt *rt)
         goto done;
     }
     struct event *ev = &a->ev;
+    rt->cur_ts = m->timestamp;
     ev->src.topic = m->topic;
     ev->src.partition = m->partition;
     ev->src.offset = m->offset;
@@ -680,6 +688,7 @@ static void apply(struct rt *rt)
                    ops->name);
     }
     rt->stats.events++;
+    rt->cur_ts = -1;
 done:
     count_consumed(rt, m->topic);
     note_offset(rt, m->topic, m->partition, m->offset + 1);
@@ -890,6 +899,37 @@ static void teardown(struct rt *rt)
     free(rt->offsets);
 }
 
+static void lag_of(void *arg, const char *topic, int32_t partition,
+                   int64_t lag)
+{
+    char p[16];
+    snprintf(p, sizeof(p), "%d", partition);
+    metrics_set_add(arg, topic, p, (uint64_t)lag);
+}
+
+/* Lag, the state cache and RocksDB's memory, read for publish(). */
+static void publish_state(struct rt *rt, struct metrics *mx)
+{
+    struct store_stats ss;
+    struct state_memory sm;
+    mx->lag.n = 0;
+    kafka_consumer_lag(rt->consumer, lag_of, &mx->lag);
+    store_stats(rt->store, &ss);
+    mx->cache_hits = ss.gets - ss.loads;
+    mx->cache_misses = ss.loads;
+    mx->dirty_objects = store_dirty_count(rt->store);
+    mx->unwritten_bytes = 0;
+    for (size_t i = 0; i < rt->n_pending; i++)
+        if (rt->pending[i].sealed) /* the sealer is done with it */
+            mx->unwritten_bytes += state_batch_bytes(rt->pending[i].wb);
+    state_memory(rt->db, &sm);
+    mx->rocks_block_cache = sm.block_cache;
+    mx->rocks_memtables = sm.memtables;
+    mx->rocks_table_readers = sm.table_readers;
+    mx->rocks_pending_compaction = sm.pending_compaction;
+    mx->rocks_stall_seconds = sm.stall_seconds;
+}
+
 /* Hands the HTTP thread a copy of the counters (metrics.h): about once a
  * second, so a scrape costs the loop one copy, not one lock per record. */
 static void publish(struct rt *rt, int64_t now)
@@ -906,6 +946,7 @@ static void publish(struct rt *rt, int64_t now)
     mx->assigned_partitions = (int64_t)kafka_consumer_assigned(rt->consumer);
     mx->producer_up = rt->producer && !rt->delivery_failed;
     mx->cache_objects = store_cached(rt->store);
+    publish_state(rt, mx);
     mx->loop_at_ms = now;
     metrics_publish(rt->o->pub, mx);
 }
@@ -956,7 +997,7 @@ static void reload(struct rt *rt)
 
 int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
 {
-    struct rt rt = {.o = o, .cfg = o->cfg};
+    struct rt rt = {.o = o, .cfg = o->cfg, .cur_ts = -1};
     int rc = -1;
     if (setup(&rt) != 0)
         goto out;

@@ -68,11 +68,30 @@ for m in dealstream_consumer_assigned_partitions process_resident_memory_bytes \
 done
 grep -q '^dealstream_build_info{version="[^"]*"} 1$' "$WORK/metrics.txt" ||
   fail "no build info"
+# Lag per assigned partition of the topic that got records: all read.
+nlag=$(grep -c "^dealstream_consumer_lag_records{topic=\"$T\",partition=\"[01]\"} 0$" "$WORK/metrics.txt" || true)
+[ "$nlag" -ge 1 ] || fail "no lag series of 0 for $T: $(grep lag_records "$WORK/metrics.txt")"
+hits=$(awk '$1 == "dealstream_state_cache_requests_total{result=\"hit\"}" { print $2 }' "$WORK/metrics.txt")
+miss=$(awk '$1 == "dealstream_state_cache_requests_total{result=\"miss\"}" { print $2 }' "$WORK/metrics.txt")
+[ -n "$hits" ] && [ -n "$miss" ] && [ $((hits + miss)) -ge $N ] ||
+  fail "state gets: hit '$hits' miss '$miss', want at least $N in all"
+for k in block_cache memtables table_readers; do
+  grep -qE "^dealstream_rocksdb_memory_bytes\{kind=\"$k\"\} [0-9]+$" "$WORK/metrics.txt" ||
+    fail "no RocksDB memory of $k"
+done
+grep -qE '^dealstream_rocksdb_memory_bytes\{kind="memtables"\} [1-9]' "$WORK/metrics.txt" ||
+  fail "memtables empty after a committed batch"
+grep -qE '^dealstream_rocksdb_stall_seconds_total [0-9.]+$' "$WORK/metrics.txt" ||
+  fail "no stall time (the dbstats line not parsed)"
+grep -qE '^dealstream_rocksdb_pending_compaction_bytes [0-9]+$' "$WORK/metrics.txt" ||
+  fail "no pending compaction bytes"
+bcnt=$(awk '$1 == "dealstream_batch_duration_seconds_count" { print $2 }' "$WORK/metrics.txt")
+[ -n "$bcnt" ] && [ "$bcnt" -ge 1 ] || fail "batch duration histogram: count '$bcnt'"
 grep -q '^dealstream_records_dlq_total' "$WORK/metrics.txt" &&
   fail "a DLQ series for good records"
 promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.log" 2>&1 ||
   fail "promtool: $(cat "$WORK/promtool.log")"
-pass "/metrics: histogram, gauges, build info; promtool check metrics clean"
+pass "/metrics: histograms, lag, state cache, RocksDB memory, build info; promtool check metrics clean"
 
 # SIGHUP with the file unchanged: applied, counted, still running (the
 # live changes themselves: it_reload.sh).

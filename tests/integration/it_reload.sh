@@ -64,6 +64,8 @@ grep -q '"customer_id":"R1"' "$WORK/ratings.jsonl" && fail "R1 re-rated: it was 
 [ "$(grep -c '"customer_id":"R2"' "$WORK/ratings.jsonl")" = 1 ] &&
   grep '"customer_id":"R2"' "$WORK/ratings.jsonl" | grep -q '"tier":"C"' ||
   fail "R2 not rated C under the new cut: $(cat "$WORK/ratings.jsonl")"
+wait_for 5 eval '[ "$(metric dealstream_event_to_alert_seconds_count)" = 1 ]' ||
+  fail "event-to-alert latency: count $(metric dealstream_event_to_alert_seconds_count), want 1"
 pass "SIGHUP: tiers.c 20 -> 3 applied live; the next record (R2) is rated C, R1 was not"
 
 # Keys that cannot change live: refused as a whole, naming them.
