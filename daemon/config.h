@@ -223,6 +223,11 @@ void config_errors_free(struct config_errors *errs);
 size_t config_diff(const struct config *a, const struct config *b,
                    void (*fn)(void *arg, const char *path), void *arg);
 
+/* A digest of every value of cfg (not of the file's text): two configs
+ * that mean the same have the same one. Alerts carry it in their
+ * dealstream.config header; check-config prints it. */
+uint64_t config_digest(const struct config *cfg);
+
 /* Markdown reference of every key (core and plugins): docs/CONFIG.md. */
 void config_write_docs(FILE *fp, const struct config_plugin *plugins,
                        size_t n_plugins);

@@ -1,6 +1,6 @@
 /*
- * config_diff.c - which keys differ between two loaded configs, walked
- * with the same tables that bound them (config_tables.c and each
+ * config_diff.c - which keys differ between two loaded configs, and a
+ * digest of one, walked with the same tables that bound them (config_tables.c and each
  * processor's own), so a key added to a table is compared without a
  * change here. The reload (reload.c) decides from these paths whether a
  * new file can be applied live.
@@ -156,4 +156,109 @@ size_t config_diff(const struct config *a, const struct config *b,
                        b->plugin_cfg[i]);
     }
     return d.n;
+}
+
+/* ---- digest ------------------------------------------------------------- */
+
+/* FNV-1a 64 over every key's path and value, in table order: the same
+ * values give the same digest whatever the file's layout or comments. */
+struct digest {
+    uint64_t h;
+};
+
+static void mix(struct digest *d, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        d->h ^= b[i];
+        d->h *= 1099511628211ull;
+    }
+}
+
+static void mix_str(struct digest *d, const char *s)
+{
+    mix(d, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static void table_digest(struct digest *d, const struct config_table *t,
+                         const char *obj);
+
+static void field_digest(struct digest *d, const struct config_key *k,
+                         const char *f)
+{
+    char num[64];
+    mix_str(d, k->name);
+    switch (k->type) {
+    case CFG_BOOL:
+        mix_str(d, *(const bool *)f ? "1" : "0");
+        break;
+    case CFG_INT:
+    case CFG_DURATION:
+    case CFG_SIZE:
+        snprintf(num, sizeof(num), "%lld", (long long)*(const int64_t *)f);
+        mix_str(d, num);
+        break;
+    case CFG_DOUBLE:
+        snprintf(num, sizeof(num), "%.17g", *(const double *)f);
+        mix_str(d, num);
+        break;
+    case CFG_ENUM:
+        snprintf(num, sizeof(num), "%d", *(const int *)f);
+        mix_str(d, num);
+        break;
+    case CFG_STRING:
+    case CFG_PATH:
+        mix_str(d, *(char *const *)f);
+        break;
+    case CFG_STRLIST: {
+        const struct cfg_strlist *l = (const void *)f;
+        for (size_t i = 0; i < l->n; i++)
+            mix_str(d, l->v[i]);
+        break;
+    }
+    case CFG_STRMAP: {
+        const struct cfg_strmap *m = (const void *)f;
+        for (size_t i = 0; i < m->n; i++) {
+            mix_str(d, m->v[i].key);
+            mix_str(d, m->v[i].value);
+        }
+        break;
+    }
+    case CFG_SECTION:
+        table_digest(d, k->sub, f);
+        break;
+    case CFG_LIST:
+    case CFG_MAP: {
+        const struct cfg_array *a = (const void *)f;
+        size_t esz = k->sub && k->sub->elem_size ? k->sub->elem_size : 1;
+        for (size_t i = 0; k->sub && i < a->n; i++) {
+            const char *item = (const char *)a->items + i * esz;
+            if (k->type == CFG_MAP)
+                mix_str(d, *(char *const *)(item + k->sub->name_offset));
+            table_digest(d, k->sub, item);
+        }
+        break;
+    }
+    }
+    mix(d, "}", 1); /* the end of a key's value */
+}
+
+static void table_digest(struct digest *d, const struct config_table *t,
+                         const char *obj)
+{
+    for (size_t i = 0; t && i < t->n_keys; i++)
+        field_digest(d, &t->keys[i], obj + t->keys[i].offset);
+}
+
+uint64_t config_digest(const struct config *cfg)
+{
+    struct digest d = {.h = 1469598103934665603ull};
+    table_digest(&d, &config_root_table, (const char *)cfg);
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        mix_str(&d, cfg->plugins[i].name);
+        mix_str(&d, cfg->plugin_enabled[i] ? "1" : "0");
+        if (cfg->plugin_cfg[i])
+            table_digest(&d, cfg->plugins[i].table, cfg->plugin_cfg[i]);
+    }
+    return d.h;
 }

@@ -186,7 +186,8 @@ int cmd_check_config(int argc, char **argv)
     if (rc == 0) {
         rc = cli_load_config(&c, &cfg);
         if (rc == 0)
-            printf("%s: ok\n", c.config_path);
+            printf("%s: ok (config %016llx)\n", c.config_path,
+                   (unsigned long long)config_digest(cfg));
     }
     config_free(cfg);
     free(c.sets);

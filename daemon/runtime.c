@@ -92,6 +92,9 @@ struct rt {
     const struct runtime_opts *o;
     const struct config *cfg; /* the running one: o->cfg until a reload */
     struct config *cfg_owned; /* cfg when a reload loaded it, else NULL */
+    /* config_digest(cfg) in hex: every alert's dealstream.config header,
+     * naming the config that produced it. */
+    char cfg_digest[17];
     struct state *db;
     struct committer *committer;
     uint64_t retired; /* batches written and taken off `pending` */
@@ -286,8 +289,9 @@ static int sink(void *arg, const struct alert *a)
     }
     char err[256];
     const char *cid = a->customer_id ? a->customer_id : "";
+    const struct kafka_header h = {"dealstream.config", rt->cfg_digest};
     int rc = kafka_produce(rt->producer, rt->alert_topics[a->kind], cid,
-                           strlen(cid), rt->enc.data, rt->enc.len, NULL, 0,
+                           strlen(cid), rt->enc.data, rt->enc.len, &h, 1,
                            err, sizeof(err));
     if (rc == -KAFKA_REJECTED) {
         if (output_to_dlq(rt, rt->alert_topics[a->kind], cid, strlen(cid),
@@ -951,6 +955,12 @@ static void publish(struct rt *rt, int64_t now)
     metrics_publish(rt->o->pub, mx);
 }
 
+static void set_digest(struct rt *rt)
+{
+    snprintf(rt->cfg_digest, sizeof(rt->cfg_digest), "%016llx",
+             (unsigned long long)config_digest(rt->cfg));
+}
+
 /* SIGHUP or POST /-/reload: the new generation (reload.h) is built whole,
  * then swapped in here, between two records; the records polled ahead
  * are applied first, so each record meets one config from decode to
@@ -989,7 +999,8 @@ static void reload(struct rt *rt)
         log_setup((enum log_level)rt->cfg->log.level,
                   (enum log_format)rt->cfg->log.format);
         rt->ctx.assignment++; /* new instances index their timers anew */
-        LOG_INF("config", "reload: %s", msg);
+        set_digest(rt);
+        LOG_INF("config", "reload: %s (config %s)", msg, rt->cfg_digest);
     }
     metrics_set_add(&rt->mx.reloads, reload_result_name(r), NULL, 1);
     reload_req_finish(rt->o->reload_req, upto, r, msg);
@@ -1001,8 +1012,10 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     int rc = -1;
     if (setup(&rt) != 0)
         goto out;
-    LOG_INF("runtime", "consuming from %s as group %s (%zu processors)",
-            o->brokers, o->cfg->kafka.group_id, o->n_procs);
+    set_digest(&rt);
+    LOG_INF("runtime", "consuming from %s as group %s (%zu processors, "
+            "config %s)", o->brokers, o->cfg->kafka.group_id, o->n_procs,
+            rt.cfg_digest);
 
     int64_t now = now_mono_ms();
     int64_t last_record = now, next_timer = now, next_stats = now + 30000;

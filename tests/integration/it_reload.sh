@@ -17,9 +17,9 @@ URL=http://127.0.0.1:$PORT
 
 cp "$CFG" "$WORK/p.yaml"
 ln -s "$DS_SRC/schemas" "$WORK/schemas"
-"$DS_BIN" run -c "$WORK/p.yaml" $(sets state g-reload) \
-  --set http.listen=127.0.0.1:$PORT --set http.reload=true \
-  --set state.batch_interval=100ms >"$WORK/daemon.log" 2>&1 &
+DARGS=($(sets state g-reload) --set http.listen=127.0.0.1:$PORT
+       --set http.reload=true --set state.batch_interval=100ms)
+"$DS_BIN" run -c "$WORK/p.yaml" "${DARGS[@]}" >"$WORK/daemon.log" 2>&1 &
 DAEMON=$!
 PIDS+=($DAEMON)
 wait_for 30 curl -fs -o /dev/null "$URL/readyz" || fail "never ready"
@@ -112,6 +112,83 @@ wait_for 20 ratings 3 || fail "R4's strong event not re-rated"
 tail -1 "$WORK/ratings.jsonl" | grep -q '"trigger_event_id":"rl-R4b"' ||
   fail "R4 re-rated by its weak event: $(tail -1 "$WORK/ratings.jsonl")"
 pass "POST /-/reload back to c=20: 200; R4's weak event is not re-rated, its strong one is"
+
+# Under load: 2200 customers, one event each; 2000 of them while the file flips
+# between two rule sets and SIGHUP follows every flip. A raises the cut
+# (c 3, CRITICAL weight 15), B the weight too (30): every customer is
+# re-rated once, and its score says which weights rated it. Each alert
+# names its config in the dealstream.config header: all alerts of one
+# config must carry the same score, and the two scores differ - an alert
+# made with half of a reload would break one of the two.
+sed 's/^      c: 20$/      c: 3/; s/^      hysteresis: 5$/      hysteresis: 1/' "$CFG" >"$WORK/A.yaml"
+sed 's/^\(      iot.vibration_anomaly.CRITICAL: {weight: \)15,/\130,/' "$WORK/A.yaml" >"$WORK/B.yaml"
+cmp -s "$WORK/A.yaml" "$WORK/B.yaml" && fail "the test's edit of B did not apply"
+digest() { "$DS_BIN" check-config -c "$1" "${DARGS[@]}" | sed -n 's/.*(config \([0-9a-f]*\))$/\1/p'; }
+DA=$(digest "$WORK/A.yaml"); DB=$(digest "$WORK/B.yaml")
+[ -n "$DA" ] && [ -n "$DB" ] && [ "$DA" != "$DB" ] || fail "digests: '$DA' '$DB'"
+ok0=$(metric 'dealstream_config_reloads_total{result="ok"}')
+load_chunk() { # load_chunk <first> <count>: one event each for L<first>...
+  for i in $(seq "$1" $(($1 + $2 - 1))); do
+    printf '{"event_id":"ld-%d","customer_id":"L%d","device_id":"D1","alert_type":"vibration_anomaly","severity":"CRITICAL","count":1,"value":null,"event_time":1767225600000}\n' "$i" "$i"
+  done >"$WORK/load-$1.jsonl"
+  produce ops.iot-alerts "$WORK/load-$1.jsonl"
+}
+use() { # use A|B: the whole file at once, for SIGHUP or POST
+  cp "$WORK/$1.yaml" "$WORK/next.yaml"
+  mv -f "$WORK/next.yaml" "$WORK/p.yaml"
+}
+post_reload() {
+  [ "$(curl -s -o "$WORK/r.json" -w '%{http_code}' -X POST "$URL/-/reload")" = 200 ] ||
+    fail "POST /-/reload: $(cat "$WORK/r.json")"
+}
+# B for sure: its first 100 customers are applied before any flip.
+use B; post_reload
+load_chunk 0 100 || fail "producing"
+wait_for 30 consumed 105 || fail "first load chunk not consumed"
+# The flips, while 2000 records arrive and are applied.
+for chunk in $(seq 0 7); do
+  load_chunk $((100 + chunk * 250)) 250 &
+  PRODUCER=$!
+  while kill -0 $PRODUCER 2>/dev/null; do
+    use A; kill -HUP "$DAEMON"; sleep 0.03
+    use B; kill -HUP "$DAEMON"; sleep 0.03
+  done
+  wait $PRODUCER || fail "producing chunk $chunk"
+done
+# A for sure: POST returns once it is swapped in; the last 100 come after.
+use A; post_reload
+load_chunk 2100 100 || fail "producing"
+L=2200
+wait_for 60 consumed $((L + 5)) || fail "load not consumed: $(metric "dealstream_records_consumed_total{topic=\"$T\"}")"
+wait_for 30 ratings $((L + 3)) || fail "not every customer re-rated: $(grep -c . "$WORK/ratings.jsonl")"
+consume sales.lead-ratings $((L + 3)) --envelope --idle-exit 1000 >"$WORK/env.jsonl"
+python3 - "$WORK/env.jsonl" "$DA" "$DB" "$L" <<'PY' || fail "alerts and their configs disagree"
+import json, sys
+path, da, db, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+scores, seen = {}, set()
+for line in open(path):
+    r = json.loads(line)
+    v = r["value"]
+    if not v["customer_id"].startswith("L"):
+        continue
+    cfg = r["headers"].get("dealstream.config")
+    if cfg not in (da, db):
+        sys.exit(f"alert for {v['customer_id']} names config {cfg}, neither A {da} nor B {db}")
+    seen.add(v["customer_id"])
+    scores.setdefault(cfg, set()).add(round(v["score"], 6))
+if len(seen) != n:
+    sys.exit(f"{len(seen)} customers re-rated, want {n}")
+for cfg, s in scores.items():
+    if len(s) != 1:
+        sys.exit(f"config {cfg}: scores {sorted(s)}: rules of more than one config")
+if len(scores) != 2 or scores[da] == scores[db]:
+    sys.exit(f"not both configs at work during the load: {scores}")
+print(f"A {da}: score {scores[da]}, B {db}: score {scores[db]}")
+PY
+ok1=$(metric 'dealstream_config_reloads_total{result="ok"}')
+[ "$(metric 'dealstream_config_reloads_total{result="error"}')" = 1 ] ||
+  fail "a reload under load failed: $(grep 'reload:' "$WORK/daemon.log" | grep -v applied | tail -3)"
+pass "under load: $((ok1 - ok0)) reloads flipping two rule sets; each of $L alerts carries one whole config (score agrees with its dealstream.config)"
 
 kill -0 "$DAEMON" || fail "daemon gone"
 [ "$(grep -c "starting with" "$WORK/daemon.log")" = 1 ] || fail "the daemon restarted"

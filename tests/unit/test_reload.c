@@ -99,6 +99,28 @@ static void test_diff(void **st)
     config_free(b);
 }
 
+static void test_digest(void **st)
+{
+    (void)st;
+    struct config *a = load(NULL, 0);
+    struct config *same = load(NULL, 0);
+    /* The default written out changes nothing; a value does. */
+    const char *def[] = {"processors.lead_rating.tiers.c=20"};
+    const char *other[] = {"processors.lead_rating.tiers.c=21"};
+    const char *order[] = {"processors.lead_rating.tiers.c=21",
+                           "kafka.group_id=dealstream"};
+    struct config *d = load(def, 1), *o = load(other, 1), *o2 = load(order, 2);
+    assert_int_equal(config_digest(a), config_digest(same));
+    assert_int_equal(config_digest(a), config_digest(d));
+    assert_int_not_equal(config_digest(a), config_digest(o));
+    assert_int_equal(config_digest(o), config_digest(o2));
+    config_free(a);
+    config_free(same);
+    config_free(d);
+    config_free(o);
+    config_free(o2);
+}
+
 static void test_prepare(void **st)
 {
     (void)st;
@@ -223,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_keys),
         cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_digest),
         cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_request),
     };
