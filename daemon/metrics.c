@@ -164,6 +164,9 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
             &m->dlq, "topic", "reason");
     put_set(out, "dealstream_alerts_produced_total",
             "Alerts produced, by kind.", &m->alerts, "kind", NULL);
+    put_set(out, "dealstream_coaching_alerts_total",
+            "Coaching alerts produced, by category and severity.",
+            &m->coaching, "category", "severity");
     snprintf(v, sizeof(v), "%llu", (unsigned long long)m->poison_outputs);
     put_one(out, "dealstream_poison_outputs_total", "counter",
             "Outputs that could not be produced as they were (cut DLQ "

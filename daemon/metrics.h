@@ -47,6 +47,7 @@ struct metrics {
     struct metrics_set consumed; /* by topic */
     struct metrics_set dlq;      /* by topic, reason */
     struct metrics_set alerts;   /* by kind */
+    struct metrics_set coaching; /* coaching alerts by category, severity */
     struct metrics_set reloads;  /* by result: ok, error */
     uint64_t poison_outputs;
     uint64_t commits;            /* batches committed */

@@ -307,6 +307,10 @@ static int sink(void *arg, const struct alert *a)
     rt->inflight[rt->batch_no % RT_RING]++;
     rt->stats.alerts++;
     rt->alerts_by_kind[a->kind]++;
+    if (a->kind == ALERT_COACHING)
+        metrics_set_add(&rt->mx.coaching,
+                        coaching_category_name(a->u.coaching.category),
+                        alert_severity_name(a->u.coaching.severity), 1);
     if (rt->cur_ts > 0)
         metrics_hist_observe(&rt->mx.event_alert,
                              (double)(now_wall_ms() - rt->cur_ts) / 1000.0);

@@ -96,6 +96,7 @@ static void test_lag_state_rocksdb(void **st)
     m.rocks_table_readers = 500;
     m.rocks_pending_compaction = -1; /* unknown */
     m.rocks_stall_seconds = 1.25;
+    metrics_set_add(&m.coaching, "TALK_RATIO", "WARNING", 2);
     metrics_hist_observe(&m.event_alert, 0.04);
     metrics_hist_observe(&m.batch, 0.2);
     struct metrics_process p = {-1, -1, -1};
@@ -109,6 +110,8 @@ static void test_lag_state_rocksdb(void **st)
         "dealstream_state_cache_requests_total{result=\"hit\"} 90\n",
         "dealstream_state_cache_requests_total{result=\"miss\"} 10\n",
         "dealstream_state_dirty_objects 4\n",
+        "dealstream_coaching_alerts_total{category=\"TALK_RATIO\","
+        "severity=\"WARNING\"} 2\n",
         "dealstream_state_unwritten_bytes 2048\n",
         "dealstream_rocksdb_memory_bytes{kind=\"block_cache\"} 1048576\n",
         "dealstream_rocksdb_memory_bytes{kind=\"memtables\"} 3000\n",
