@@ -61,6 +61,17 @@ void metrics_hist_observe(struct metrics_hist *h, double seconds)
     h->sum += seconds;
 }
 
+void metrics_lag_add(struct metrics_lag *l, const char *topic,
+                     int32_t partition, int64_t lag)
+{
+    if (l->n == METRICS_MAX_LAG)
+        return;
+    snprintf(l->v[l->n].topic, sizeof(l->v[l->n].topic), "%s", topic);
+    l->v[l->n].partition = partition;
+    l->v[l->n].lag = lag;
+    l->n++;
+}
+
 void metrics_observe_commit(struct metrics *m, double seconds)
 {
     metrics_hist_observe(&m->commit, seconds);
@@ -206,10 +217,9 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
            "watermark, by assigned partition.");
     for (size_t i = 0; i < m->lag.n; i++) {
         put(out, "%s{topic=\"", g);
-        put_label(out, m->lag.v[i].a);
-        put(out, "\",partition=\"");
-        put_label(out, m->lag.v[i].b);
-        put(out, "\"} %llu\n", (unsigned long long)m->lag.v[i].n);
+        put_label(out, m->lag.v[i].topic);
+        put(out, "\",partition=\"%d\"} %lld\n", m->lag.v[i].partition,
+            (long long)m->lag.v[i].lag);
     }
     g = "dealstream_state_cache_requests_total";
     header(out, g, "counter",

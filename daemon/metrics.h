@@ -43,6 +43,20 @@ struct metrics_set {
     struct metrics_count v[METRICS_MAX_SERIES];
 };
 
+/* Lag has one series per assigned partition: more than a label set's
+ * 64 (a member may own 100 partitions of 5 topics). Beyond this many,
+ * the rest are left out. */
+#define METRICS_MAX_LAG 1024
+
+struct metrics_lag {
+    size_t n;
+    struct {
+        char topic[120]; /* longer names are cut */
+        int32_t partition;
+        int64_t lag;
+    } v[METRICS_MAX_LAG];
+};
+
 struct metrics {
     struct metrics_set consumed; /* by topic */
     struct metrics_set dlq;      /* by topic, reason */
@@ -59,7 +73,7 @@ struct metrics {
     bool producer_up;
     uint64_t cache_objects;      /* decoded state objects cached */
     /* Gauges and counters read once per publish (runtime.c publish()). */
-    struct metrics_set lag;      /* by topic, partition: records behind */
+    struct metrics_lag lag;      /* records behind, per assigned partition */
     uint64_t cache_hits, cache_misses; /* state gets: cached / read */
     uint64_t dirty_objects;      /* changed in the open batch */
     uint64_t unwritten_bytes;    /* encoded batches waiting to be written */
@@ -86,6 +100,8 @@ void metrics_set_add(struct metrics_set *s, const char *a, const char *b,
 uint64_t metrics_set_get(const struct metrics_set *s, const char *a,
                          const char *b);
 void metrics_hist_observe(struct metrics_hist *h, double seconds);
+void metrics_lag_add(struct metrics_lag *l, const char *topic,
+                     int32_t partition, int64_t lag);
 void metrics_observe_commit(struct metrics *m, double seconds);
 
 /* Appends the exposition of m, p and build info (version) to out. */

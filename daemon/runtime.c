@@ -910,9 +910,7 @@ static void teardown(struct rt *rt)
 static void lag_of(void *arg, const char *topic, int32_t partition,
                    int64_t lag)
 {
-    char p[16];
-    snprintf(p, sizeof(p), "%d", partition);
-    metrics_set_add(arg, topic, p, (uint64_t)lag);
+    metrics_lag_add(arg, topic, partition, lag);
 }
 
 /* Lag, the state cache and RocksDB's memory, read for publish(). */

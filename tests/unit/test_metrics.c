@@ -85,8 +85,8 @@ static void test_lag_state_rocksdb(void **st)
 {
     (void)st;
     memset(&m, 0, sizeof(m));
-    metrics_set_add(&m.lag, "ops.iot-alerts", "3", 120);
-    metrics_set_add(&m.lag, "ops.iot-alerts", "0", 0);
+    metrics_lag_add(&m.lag, "ops.iot-alerts", 3, 120);
+    metrics_lag_add(&m.lag, "ops.iot-alerts", 0, 0);
     m.cache_hits = 90;
     m.cache_misses = 10;
     m.dirty_objects = 4;
@@ -126,6 +126,15 @@ static void test_lag_state_rocksdb(void **st)
         if (!strstr(s, want[i]))
             fail_msg("missing: %s", want[i]);
     }
+    /* One series per partition, beyond a label set's bound. */
+    m.lag.n = 0;
+    for (int i = 0; i < 200; i++)
+        metrics_lag_add(&m.lag, "t", i, i);
+    buf_free(&b);
+    s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "dealstream_consumer_lag_records{topic=\"t\","
+                              "partition=\"199\"} 199\n"));
+    assert_null(strstr(s, "other"));
     /* Unknown: left out, not reported as -1. */
     assert_null(strstr(s, "dealstream_rocksdb_pending_compaction_bytes"));
     buf_free(&b);
