@@ -966,7 +966,8 @@ static void set_digest(struct rt *rt)
 /* SIGHUP or POST /-/reload: the new generation (reload.h) is built whole,
  * then swapped in here, between two records; the records polled ahead
  * are applied first, so each record meets one config from decode to
- * alert. The old generation is freed after the swap. */
+ * alert. The old generation is freed after the swap. A reload costs a
+ * commit and the decoded cache. */
 static void reload(struct rt *rt)
 {
     if (rt->o->reload)
@@ -981,7 +982,20 @@ static void reload(struct rt *rt)
     if (rt->o->reload_src)
         r = reload_prepare(rt->o->reload_src, rt->cfg, rt->o->procs,
                            rt->o->n_procs, &g, msg, sizeof(msg));
+    /* Cached state objects may hold what the old config owns (names,
+     * pointers a processor memoizes): every batch is written first, then
+     * the decoded cache is dropped, so the new config decodes them anew
+     * and the old one is freed with nothing pointing into it. */
+    if (r == RELOAD_OK && commit_all(rt) != 0) {
+        snprintf(msg, sizeof(msg), "%s: not applied: the batches before the "
+                 "swap could not be committed", rt->o->reload_src->path);
+        LOG_ERR("config", "reload: %s", msg);
+        reload_gen_free(g);
+        g = NULL;
+        r = RELOAD_ERROR;
+    }
     if (r == RELOAD_OK) {
+        store_drop_cache(rt->store);
         struct codec *old_codec = rt->codec;
         void **old_inst = rt->inst;
         rt->cfg = g->cfg;
