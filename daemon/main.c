@@ -284,6 +284,7 @@ int cmd_run(int argc, char **argv)
     LOG_INF("main", "dealstream %s starting with %s", DS_VERSION, c.config_path);
     rc = runtime_run(&o, NULL) == 0 ? EXIT_OK : EXIT_RUNTIME;
 out:
+    reload_req_close(reload_req); /* a POST waiting would hold http_stop */
     http_stop(http); /* before the snapshot it reads */
     if (pub) {
         metrics_pub_destroy(pub);

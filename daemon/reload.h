@@ -84,6 +84,7 @@ struct reload_req {
     uint64_t done;  /* tickets answered */
     enum reload_result result; /* of the last reload done */
     char msg[512];
+    bool closed; /* the loop has stopped: nothing will answer */
 };
 
 void reload_req_init(struct reload_req *r);
@@ -95,6 +96,10 @@ uint64_t reload_req_take(struct reload_req *r); /* accepts NULL */
 /* The loop, after: tickets up to `upto` get result and msg. */
 void reload_req_finish(struct reload_req *r, uint64_t upto,
                        enum reload_result result, const char *msg);
+/* The loop has stopped: answers every waiting request with an error,
+ * and every later one at once, so that stopping the HTTP server (which
+ * waits for its requests) never waits for a reload that will not come. */
+void reload_req_close(struct reload_req *r); /* accepts NULL */
 /* The HTTP thread: asks and waits up to timeout_ms. 0 with *result and
  * msg, or -1 when the loop did not get to it in time (it still will). */
 int reload_req_run(struct reload_req *r, int64_t timeout_ms,

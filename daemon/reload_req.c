@@ -65,6 +65,19 @@ void reload_req_finish(struct reload_req *r, uint64_t upto,
     pthread_mutex_unlock(&r->mu);
 }
 
+void reload_req_close(struct reload_req *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->closed = true;
+    r->result = RELOAD_ERROR;
+    snprintf(r->msg, sizeof(r->msg), "the daemon is stopping; not reloaded");
+    __atomic_store_n(&r->done, r->asked, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
 int reload_req_run(struct reload_req *r, int64_t timeout_ms,
                    enum reload_result *result, char *msg, size_t msglen)
 {
@@ -79,6 +92,8 @@ int reload_req_run(struct reload_req *r, int64_t timeout_ms,
     int rc = 0;
     pthread_mutex_lock(&r->mu);
     uint64_t ticket = __atomic_add_fetch(&r->asked, 1, __ATOMIC_ACQ_REL);
+    if (r->closed) /* answered as the close did */
+        __atomic_store_n(&r->done, ticket, __ATOMIC_RELEASE);
     while (r->done < ticket) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT &&
             r->done < ticket) {

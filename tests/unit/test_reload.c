@@ -233,6 +233,13 @@ static void test_request(void **st)
     pthread_join(t, NULL);
     assert_false(reload_req_pending(&r));
     assert_true(l.answered >= 2);
+    /* Closed (the loop stopped): a waiting or later request is answered
+     * at once, never left to its timeout. */
+    reload_req_close(&r);
+    assert_int_equal(reload_req_run(&r, 60000, &res, msg, sizeof(msg)), 0);
+    assert_int_equal(res, RELOAD_ERROR);
+    assert_non_null(strstr(msg, "stopping"));
+    reload_req_close(NULL);
     assert_string_equal(reload_result_name(RELOAD_OK), "ok");
     assert_string_equal(reload_result_name(RELOAD_ERROR), "error");
     assert_string_equal(reload_result_name(RELOAD_REFUSED), "refused");
