@@ -144,6 +144,8 @@ struct config_topics {
 struct config_schemas {
     struct cfg_strmap ids; /* "<id>" -> .avsc path (resolved) */
     char *dir;             /* reader schemas: <dir>/<record>.avsc */
+    char *registry_url;    /* "": no schema registry */
+    int64_t registry_timeout_ms;
 };
 
 struct config_state {

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "now.h"
 #include "repartition.h"
+#include "schema_registry.h"
 #include "state.h"
 #include "store.h"
 
@@ -99,6 +100,7 @@ struct rt {
     struct committer *committer;
     uint64_t retired; /* batches written and taken off `pending` */
     struct codec *codec;
+    struct schema_registry *registry; /* NULL: schemas.registry_url unset */
     struct store *store;
     struct kafka_consumer *consumer;
     struct kafka_producer *producer;
@@ -605,6 +607,25 @@ static bool reads(const struct rt *rt, size_t i, const struct ahead *a)
     return a->kind != EVENT_REPARTITION || a->proc == i;
 }
 
+/* A record framed with a writer id the codec does not know: asks the
+ * schema registry, if there is one. True when the codec knows it now. */
+static bool learn_schema(struct rt *rt, struct ahead *a)
+{
+    int64_t id = schema_registry_frame_id(a->m.value, a->m.vlen);
+    if (!rt->registry || !a->cerr.reason || id < 0 ||
+        strcmp(a->cerr.reason, "unknown_schema_id") != 0)
+        return false;
+    char err[512];
+    if (schema_registry_teach(rt->registry, rt->codec, (int32_t)id, err,
+                              sizeof(err)) != 0) {
+        LOG_RL(LOG_WARN, "codec", "%s", err);
+        return false;
+    }
+    memset(&a->cerr, 0, sizeof(a->cerr));
+    arena_reset(a->arena);
+    return true;
+}
+
 /* Decodes a polled record into the look-ahead ring and starts on its
  * state; the records already waiting move a step on. */
 static void take(struct rt *rt, const struct kafka_msg *m)
@@ -626,6 +647,10 @@ static void take(struct rt *rt, const struct kafka_msg *m)
                      codec_decode_event(rt->codec, (enum event_kind)a->kind,
                                         m->key, m->klen, m->value, m->vlen,
                                         a->arena, &a->ev, &a->cerr) == 0;
+        if (!a->decoded && a->kind >= 0 && learn_schema(rt, a))
+            a->decoded = codec_decode_event(rt->codec, (enum event_kind)a->kind,
+                                            m->key, m->klen, m->value, m->vlen,
+                                            a->arena, &a->ev, &a->cerr) == 0;
     }
     for (size_t i = 0; a->decoded && i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
@@ -767,6 +792,13 @@ static int setup(struct rt *rt)
         LOG_ERR("codec", "%s", err);
         return -1;
     }
+    if (cfg->schemas.registry_url && cfg->schemas.registry_url[0] &&
+        schema_registry_new(cfg->schemas.registry_url,
+                            cfg->schemas.registry_timeout_ms, &rt->registry,
+                            err, sizeof(err)) != 0) {
+        LOG_ERR("codec", "%s", err);
+        return -1;
+    }
     if (rt->n_subscribed == 0) {
         LOG_ERR("runtime", "no enabled processor reads any topic");
         return -1;
@@ -896,6 +928,7 @@ static void teardown(struct rt *rt)
     }
     state_close(rt->db);
     codec_free(rt->codec);
+    schema_registry_free(rt->registry);
     config_free(rt->cfg_owned);
     /* Waiting records the consumer's close did not apply (it applies them
      * when it revokes partitions): never applied, so replayed. */
