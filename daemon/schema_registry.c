@@ -180,6 +180,62 @@ out:
     return rc;
 }
 
+int schema_registry_register(struct schema_registry *r, const char *subject,
+                             const char *text, int32_t *id, char *err,
+                             size_t errlen)
+{
+    char url[2048];
+    struct body b = {0};
+    long status = 0;
+    int rc = -1;
+    json_t *doc = NULL;
+    char *esc = curl_easy_escape(r->curl, subject, 0);
+    json_t *req = json_pack("{s:s}", "schema", text);
+    char *payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    if (!esc || !payload) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    snprintf(url, sizeof(url), "%s/subjects/%s/versions", r->url, esc);
+    curl_easy_reset(r->curl);
+    curl_easy_setopt(r->curl, CURLOPT_URL, url);
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+    curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+    struct curl_slist *h = curl_slist_append(
+        NULL, "Content-Type: application/vnd.schemaregistry.v1+json");
+    curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+    r->requests++;
+    CURLcode cc = curl_easy_perform(r->curl);
+    curl_slist_free_all(h);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "POST %s: %s", url, curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    json_error_t je;
+    doc = json_loadb(b.data ? b.data : "", b.len, 0, &je);
+    json_t *jid = json_object_get(doc, "id");
+    if (status != 200 || !json_is_integer(jid) || json_integer_value(jid) < 0 ||
+        json_integer_value(jid) > INT32_MAX) {
+        const char *m = json_string_value(json_object_get(doc, "message"));
+        snprintf(err, errlen, "POST %s: HTTP %ld%s%s", url, status,
+                 m ? ": " : "", m ? m : "");
+        goto out;
+    }
+    *id = (int32_t)json_integer_value(jid);
+    rc = 0;
+out:
+    json_decref(doc);
+    json_decref(req);
+    free(payload);
+    curl_free(esc);
+    free(b.data);
+    return rc;
+}
+
 static struct sr_failed *failed_of(struct schema_registry *r, int32_t id)
 {
     for (size_t i = 0; i < r->n_failed; i++)

@@ -36,6 +36,13 @@ int64_t schema_registry_frame_id(const void *val, size_t vlen);
 int schema_registry_teach(struct schema_registry *r, struct codec *codec,
                           int32_t id, char *err, size_t errlen);
 
+/* Registers schema `text` under `subject` (POST
+ * /subjects/{subject}/versions); the registry answers with its id, the
+ * same one for a schema it has already. 0 and *id, or -1 with err. */
+int schema_registry_register(struct schema_registry *r, const char *subject,
+                             const char *text, int32_t *id, char *err,
+                             size_t errlen);
+
 /* Requests made so far (for the tests and the log). */
 uint64_t schema_registry_requests(const struct schema_registry *r);
 
