@@ -69,5 +69,10 @@ int cmd_create_topics(int argc, char **argv);
 int cli_produce_lines(const struct config *cfg, const char *brokers,
                       const char *topic, FILE *in, const char *in_name,
                       size_t *produced);
+/* The same, framing every record with writer id frame_id instead of the
+ * config's (one a schema registry gave; -1: the config's). */
+int cli_produce_lines_as(const struct config *cfg, const char *brokers,
+                         const char *topic, FILE *in, const char *in_name,
+                         size_t *produced, int64_t frame_id);
 
 #endif

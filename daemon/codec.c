@@ -141,6 +141,9 @@ struct wschema *codec_find_ws(const struct codec *c, int32_t id)
         else
             hi = mid;
     }
+    for (size_t i = 0; i < c->n_extra; i++) /* a handful at most */
+        if (c->extra[i]->id == id)
+            return c->extra[i];
     return NULL;
 }
 
@@ -170,6 +173,37 @@ int32_t codec_writer_id(const struct codec *c, const char *record)
  * Opening
  */
 
+/* Parses one schema's text (named `name` in errors): its JSON (for
+ * defaults) and its Avro schema. */
+static int parse_schema(const char *name, const char *text, size_t n,
+                        json_t **json, avro_schema_t *schema, char *err,
+                        size_t errlen)
+{
+    json_error_t je;
+    *schema = NULL;
+    *json = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
+    if (!*json) {
+        codec_errf(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+        goto fail;
+    }
+    if (avro_schema_from_json_length(text, n, schema) != 0) {
+        codec_errf(err, errlen, "%s: not a valid Avro schema: %s", name, avro_strerror());
+        goto fail;
+    }
+    if (avro_typeof(*schema) != AVRO_RECORD) {
+        codec_errf(err, errlen, "%s: the top-level schema must be a record", name);
+        goto fail;
+    }
+    return 0;
+fail:
+    json_decref(*json);
+    *json = NULL;
+    if (*schema)
+        avro_schema_decref(*schema);
+    *schema = NULL;
+    return -1;
+}
+
 /* Reads and parses one .avsc: its JSON (for defaults) and its Avro schema. */
 static int load_schema(const char *path, json_t **json, avro_schema_t *schema,
                        char *err, size_t errlen)
@@ -194,29 +228,8 @@ static int load_schema(const char *path, json_t **json, avro_schema_t *schema,
                    ferror(fp) ? "read error" : "larger than 1 MiB");
         goto out;
     }
-    json_error_t je;
-    *json = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
-    if (!*json) {
-        codec_errf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        goto out;
-    }
-    if (avro_schema_from_json_length(text, n, schema) != 0) {
-        codec_errf(err, errlen, "%s: not a valid Avro schema: %s", path, avro_strerror());
-        goto out;
-    }
-    if (avro_typeof(*schema) != AVRO_RECORD) {
-        codec_errf(err, errlen, "%s: the top-level schema must be a record", path);
-        goto out;
-    }
-    rc = 0;
+    rc = parse_schema(path, text, n, json, schema, err, errlen);
 out:
-    if (rc < 0) {
-        json_decref(*json);
-        *json = NULL;
-        if (*schema)
-            avro_schema_decref(*schema);
-        *schema = NULL;
-    }
     free(text);
     if (fp)
         fclose(fp);
@@ -712,6 +725,62 @@ static void wschema_free(struct wschema *w)
     free(w->path);
 }
 
+int codec_add_writer(struct codec *c, int32_t id, const char *text,
+                     size_t len, char *err, size_t errlen)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "schema id %" PRId32, id);
+    if (codec_find_ws(c, id)) {
+        codec_errf(err, errlen, "%s is known already", name);
+        return -1;
+    }
+    if (len > CODEC_MAX_SCHEMA_BYTES) {
+        codec_errf(err, errlen, "%s: larger than 1 MiB", name);
+        return -1;
+    }
+    struct wschema *w = calloc(1, sizeof(*w));
+    struct wschema **v = realloc(c->extra, (c->n_extra + 1) * sizeof(*v));
+    if (!w || !v) {
+        free(w);
+        if (v)
+            c->extra = v;
+        codec_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->extra = v;
+    w->id = id;
+    w->rec = -1;
+    if (!(w->path = strdup(name))) {
+        codec_errf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (parse_schema(name, text, len, &w->json, &w->schema, err, errlen) < 0)
+        goto fail;
+    codec_schema_fullname(w->schema, w->fullname, sizeof(w->fullname));
+    w->rec = codec_find_record(w->fullname);
+    if (w->rec >= 0 && strncmp(w->fullname, CODEC_NAMESPACE ".",
+                               sizeof(CODEC_NAMESPACE)) != 0)
+        w->rec = -1;
+    if (w->rec >= 0 && !c->rec[w->rec].schema) {
+        codec_errf(err, errlen, "%s is %s, which has no reader schema", name,
+                   w->fullname);
+        goto fail;
+    }
+    w->iface = avro_generic_class_from_schema(w->schema);
+    if (!w->iface || avro_generic_value_new(w->iface, &w->value) != 0) {
+        codec_errf(err, errlen, "%s: %s", name, avro_strerror());
+        goto fail;
+    }
+    if (w->rec >= 0 && w->rec < REC_INPUTS && resolve_input(c, w, err, errlen) < 0)
+        goto fail;
+    c->extra[c->n_extra++] = w;
+    return 0;
+fail:
+    wschema_free(w);
+    free(w);
+    return -1;
+}
+
 void codec_free(struct codec *c)
 {
     if (!c)
@@ -719,6 +788,11 @@ void codec_free(struct codec *c)
     for (size_t i = 0; i < c->n_ws; i++)
         wschema_free(&c->ws[i]);
     free(c->ws);
+    for (size_t i = 0; i < c->n_extra; i++) {
+        wschema_free(c->extra[i]);
+        free(c->extra[i]);
+    }
+    free(c->extra);
     for (int r = 0; r < REC_COUNT; r++) {
         struct record *rec = &c->rec[r];
         if (rec->schema)

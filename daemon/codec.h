@@ -44,6 +44,13 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
                char *err, size_t errlen);
 void codec_free(struct codec *c); /* accepts NULL */
 
+/* Adds the writer schema `text` (JSON, len bytes) under `id`, one the
+ * config does not list (from a schema registry): records framed with it
+ * decode from then on. 0, or -1 with a message (unparseable, not ours,
+ * id known already). */
+int codec_add_writer(struct codec *c, int32_t id, const char *text,
+                     size_t len, char *err, size_t errlen);
+
 /*
  * Decodes one input record of the kind its topic carries. The key must be
  * present, valid UTF-8 and equal to the record's customer_id. Strings go into

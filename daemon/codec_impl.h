@@ -110,6 +110,10 @@ struct codec {
     struct record rec[REC_COUNT];
     struct wschema *ws; /* sorted by id */
     size_t n_ws;
+    /* Writers learnt after opening (codec_add_writer: a schema registry),
+     * each allocated on its own so that pointers to them stay valid. */
+    struct wschema **extra;
+    size_t n_extra;
     avro_writer_t writer; /* reused by every encode */
 };
 

@@ -144,6 +144,8 @@ struct config_topics {
 struct config_schemas {
     struct cfg_strmap ids; /* "<id>" -> .avsc path (resolved) */
     char *dir;             /* reader schemas: <dir>/<record>.avsc */
+    char *registry_url;    /* "": no schema registry */
+    int64_t registry_timeout_ms;
 };
 
 struct config_state {
@@ -174,6 +176,7 @@ struct config_runtime {
 struct config_http {
     char *listen;           /* host:port; "" (default): no HTTP endpoint */
     int64_t stall_ms;       /* /healthz fails when the loop is older */
+    bool reload;            /* POST /-/reload reloads the config */
 };
 
 struct config {
@@ -216,6 +219,18 @@ void config_free(struct config *cfg); /* accepts NULL */
 
 void config_errors_print(const struct config_errors *errs, FILE *fp);
 void config_errors_free(struct config_errors *errs);
+
+/* Calls fn (optional) with the path of every key whose value differs
+ * between a and b, loaded with the same plugins ("state.batch_interval",
+ * "processors.coaching.rules": a list of sections is reported whole);
+ * returns how many. For the live reload (reload.c). */
+size_t config_diff(const struct config *a, const struct config *b,
+                   void (*fn)(void *arg, const char *path), void *arg);
+
+/* A digest of every value of cfg (not of the file's text): two configs
+ * that mean the same have the same one. Alerts carry it in their
+ * dealstream.config header; check-config prints it. */
+uint64_t config_digest(const struct config *cfg);
 
 /* Markdown reference of every key (core and plugins): docs/CONFIG.md. */
 void config_write_docs(FILE *fp, const struct config_plugin *plugins,

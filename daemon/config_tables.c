@@ -129,6 +129,16 @@ static const struct config_key schemas_keys[] = {
             "Writer schemas by id: each key is the integer id (1 to "
             "2147483647) carried in a message's framing, each value the "
             "`.avsc` file, which must exist."),
+    CFG_KEY(struct config_schemas, registry_url, "registry_url", CFG_STRING,
+            "",
+            "Base URL of a schema registry speaking the Confluent REST API "
+            "(`GET /schemas/ids/{id}`), asked for the writer schema of an "
+            "id `ids` does not list, e.g. `http://registry:8081`. Empty: "
+            "none, such records go to the DLQ."),
+    CFG_KEY_RANGE(struct config_schemas, registry_timeout_ms,
+                  "registry_timeout", CFG_DURATION, "2s", 100, 60000,
+                  "Bound on one registry request; the processing loop "
+                  "waits for it."),
 };
 
 static const struct config_table schemas_table = {
@@ -246,6 +256,10 @@ static const struct config_key http_keys[] = {
                   CFG_DURATION, "30s", 1000, 3600000,
                   "/healthz answers 503 when the processing loop has not "
                   "turned for this long."),
+    CFG_KEY(struct config_http, reload, "reload", CFG_BOOL, "false",
+            "Accept `POST /-/reload`, which reloads the config file as "
+            "SIGHUP does and answers with the outcome. Off by default: "
+            "the endpoint has no authentication."),
 };
 
 static const struct config_table http_table = {

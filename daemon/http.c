@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "now.h"
+#include "reload.h"
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -86,6 +87,46 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
     return ret;
 }
 
+/* How long POST /-/reload waits for the loop: a reload builds Hyperscan
+ * databases and reads schemas, well under a second; past this the loop
+ * is stuck and /healthz says so. */
+#define HTTP_RELOAD_WAIT_MS 30000
+
+/* POST /-/reload: 200 applied, 409 refused (a key that cannot change
+ * live), 422 the file does not load, 503 the loop did not answer. */
+static enum MHD_Result post_reload(struct http_server *s,
+                                   struct MHD_Connection *c)
+{
+    static const char json[] = "application/json";
+    enum reload_result r;
+    char msg[512], esc[1100], body[1200];
+    if (reload_req_run(s->o.reload, HTTP_RELOAD_WAIT_MS, &r, msg,
+                       sizeof(msg)) != 0) {
+        snprintf(body, sizeof(body), "{\"result\":\"timeout\",\"message\":"
+                 "\"the processing loop did not take the reload within "
+                 "%d s; it will when it turns\"}\n", HTTP_RELOAD_WAIT_MS / 1000);
+        return reply(c, 503, json, body, strlen(body));
+    }
+    /* The message names files and keys: escape what JSON needs. */
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 7 < sizeof(esc); p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\') {
+            esc[o++] = '\\';
+            esc[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            o += (size_t)snprintf(esc + o, sizeof(esc) - o, "\\u%04x", ch);
+        } else {
+            esc[o++] = (char)ch;
+        }
+    }
+    esc[o] = '\0';
+    snprintf(body, sizeof(body), "{\"result\":\"%s\",\"message\":\"%s\"}\n",
+             reload_result_name(r), esc);
+    unsigned st = r == RELOAD_OK ? 200 : r == RELOAD_REFUSED ? 409 : 422;
+    return reply(c, st, json, body, strlen(body));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -94,10 +135,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     struct http_server *s = cls;
     (void)version;
     (void)upload;
-    (void)upload_size;
-    (void)req;
     static const char json[] = "application/json";
     static const char text[] = "text/plain; charset=utf-8";
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/-/reload") == 0) {
+        if (!s->o.reload) {
+            static const char off[] = "reload over HTTP is off "
+                                      "(http.reload: false); send SIGHUP\n";
+            return reply(c, 403, text, off, sizeof(off) - 1);
+        }
+        /* The headers first, then the body (ignored) in pieces, then a
+         * last call with none: answer that one. */
+        static int seen;
+        if (!*req) {
+            *req = &seen;
+            return MHD_YES;
+        }
+        if (*upload_size) {
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return post_reload(s, c);
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(c, 405, text, "only GET\n", 9);
     struct metrics *snap = malloc(sizeof(*snap));
@@ -194,11 +252,12 @@ int http_start(const struct http_opts *o, struct http_server **out,
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* A handful of scrapers and probes; anything more is a mistake. */
+    /* The logger first, or libmicrohttpd complains on stderr. */
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                             MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_CONNECTION_LIMIT, 16u,
                             MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "http.listen '%s': cannot listen: %s",

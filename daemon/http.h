@@ -1,7 +1,8 @@
 /*
  * http.h - the HTTP endpoint for operators: /metrics (Prometheus text
  * format), /healthz and /readyz (JSON). The adapter around libmicrohttpd,
- * the only file that includes its header.
+ * the only file that includes its header. With http.reload, POST
+ * /-/reload too.
  *
  * It answers on libmicrohttpd's own thread from the snapshot the loop
  * publishes (metrics.h), so no request ever waits on the loop.
@@ -15,12 +16,16 @@
 #include "metrics.h"
 
 struct http_server;
+struct reload_req;
 
 struct http_opts {
     const char *listen;      /* "host:port"; IPv6 as "[::1]:9464" */
     int64_t stall_ms;        /* /healthz: 503 past this loop age */
     struct metrics_pub *pub; /* borrowed: outlives the server */
     const char *version;     /* for dealstream_build_info */
+    /* Optional (http.reload): POST /-/reload asks the loop through it
+     * and answers with the outcome. Borrowed: outlives the server. */
+    struct reload_req *reload;
 };
 
 /* Starts listening. 0 with *out set, or -1 with err filled in. */

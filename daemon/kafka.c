@@ -632,6 +632,31 @@ int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                : -1;
 }
 
+void kafka_consumer_lag(struct kafka_consumer *c,
+                        void (*fn)(void *arg, const char *topic,
+                                   int32_t partition, int64_t lag),
+                        void *arg)
+{
+    if (!c->owned || c->owned->cnt == 0)
+        return;
+    rd_kafka_topic_partition_list_t *pos =
+        rd_kafka_topic_partition_list_copy(c->owned);
+    if (rd_kafka_position(c->rk, pos) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < pos->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &pos->elems[i];
+            int64_t lo, hi;
+            if (p->offset < 0 ||
+                rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition,
+                                               &lo, &hi) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR ||
+                hi < 0)
+                continue;
+            fn(arg, p->topic, p->partition, hi > p->offset ? hi - p->offset : 0);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
 void kafka_consumer_close(struct kafka_consumer *c)
 {
     if (!c)

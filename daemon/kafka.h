@@ -167,6 +167,14 @@ void kafka_mock_stop(struct kafka_mock *m); /* accepts NULL */
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                               int32_t partition, int64_t *low, int64_t *high,
                               int timeout_ms);
+/* Calls fn with the lag (records between the position and the high
+ * watermark) of every assigned partition whose position and watermark
+ * the client knows, from what the fetches already brought: no request to
+ * the broker. */
+void kafka_consumer_lag(struct kafka_consumer *c,
+                        void (*fn)(void *arg, const char *topic,
+                                   int32_t partition, int64_t lag),
+                        void *arg);
 
 /* Plain assignment (no group) for tools: every partition of `topic` from
  * the beginning or the end. */

@@ -192,7 +192,8 @@ int cmd_check_config(int argc, char **argv)
     if (rc == 0) {
         rc = cli_load_config(&c, &cfg);
         if (rc == 0)
-            printf("%s: ok\n", c.config_path);
+            printf("%s: ok (config %016llx)\n", c.config_path,
+                   (unsigned long long)config_digest(cfg));
     }
     config_free(cfg);
     free(c.sets);
@@ -238,31 +239,6 @@ int cmd_topics(int argc, char **argv)
     return rc < 0 ? 0 : rc;
 }
 
-/* SIGHUP: loads and validates the file beside the running config, and
- * logs the outcome. The rules cannot be swapped live yet (issue 22): a
- * valid file takes effect at the next restart, and we say so. */
-static int reload_config(void *arg)
-{
-    const struct cli_common *c = arg;
-    struct config_errors errs = {0};
-    struct config *next = NULL;
-    LOG_INF("config", "reload: SIGHUP, validating %s", c->config_path);
-    int rc = config_load(c->config_path, c->sets, c->n_sets,
-                         registry_plugins(), registry_count, &next, &errs);
-    if (rc != 0) {
-        for (size_t i = 0; i < errs.n; i++)
-            LOG_ERR("config", "%s", errs.msgs[i]);
-        LOG_ERR("config", "reload: %s: %zu error%s; the running config is "
-                "kept", c->config_path, errs.n, errs.n == 1 ? "" : "s");
-        config_errors_free(&errs);
-        return -1;
-    }
-    LOG_INF("config", "reload: validated; live reload of rules is not "
-            "implemented yet, restart to apply");
-    config_free(next);
-    return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
     struct cli_common c = {0};
@@ -270,6 +246,7 @@ int cmd_run(int argc, char **argv)
     struct kafka_mock *mock = NULL;
     struct http_server *http = NULL;
     struct metrics_pub *pub = NULL;
+    struct reload_req *reload_req = NULL;
     const char *brokers = NULL;
     long idle_ms = 0;
     int rc = parse_common(argc, argv, &c,
@@ -293,13 +270,21 @@ int cmd_run(int argc, char **argv)
         }
         metrics_pub_init(pub);
         ho.pub = pub;
+        if (cfg->http.reload) {
+            if (!(reload_req = malloc(sizeof(*reload_req)))) {
+                rc = EXIT_RUNTIME;
+                goto out;
+            }
+            reload_req_init(reload_req);
+            ho.reload = reload_req;
+        }
         if (http_start(&ho, &http, err, sizeof(err)) != 0) {
             LOG_ERR("http", "%s", err);
             rc = EXIT_RUNTIME;
             goto out;
         }
-        LOG_INF("http", "serving /metrics, /healthz, /readyz on %s",
-                cfg->http.listen);
+        LOG_INF("http", "serving /metrics, /healthz, /readyz%s on %s",
+                reload_req ? ", POST /-/reload" : "", cfg->http.listen);
     }
     if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
         goto out;
@@ -314,6 +299,13 @@ int cmd_run(int argc, char **argv)
         rc = prc == PROVISION_REFUSED ? EXIT_CONFIG : EXIT_RUNTIME;
         goto out;
     }
+    struct reload_source src = {
+        .path = c.config_path,
+        .sets = (const char *const *)c.sets,
+        .n_sets = c.n_sets,
+        .plugins = registry_plugins(),
+        .n_plugins = registry_count,
+    };
     struct runtime_opts o = {
         .cfg = cfg,
         .brokers = brokers,
@@ -323,16 +315,21 @@ int cmd_run(int argc, char **argv)
         .exit_when_idle_ms = idle_ms,
         .pub = pub,
         .reload = &cli_reload,
-        .on_reload = reload_config,
-        .reload_arg = &c,
+        .reload_src = &src,
+        .reload_req = reload_req,
     };
     LOG_INF("main", "dealstream %s starting with %s", DS_VERSION, c.config_path);
     rc = runtime_run(&o, NULL) == 0 ? EXIT_OK : EXIT_RUNTIME;
 out:
+    reload_req_close(reload_req); /* a POST waiting would hold http_stop */
     http_stop(http); /* before the snapshot it reads */
     if (pub) {
         metrics_pub_destroy(pub);
         free(pub);
+    }
+    if (reload_req) {
+        reload_req_destroy(reload_req);
+        free(reload_req);
     }
     kafka_mock_stop(mock);
     config_free(cfg);

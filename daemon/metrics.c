@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 const double metrics_commit_le[METRICS_COMMIT_BUCKETS] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+    30, 120};
 
 struct metrics_count *metrics_set_slot(struct metrics_set *s, const char *a,
                                        const char *b)
@@ -49,15 +50,31 @@ uint64_t metrics_set_get(const struct metrics_set *s, const char *a,
     return 0;
 }
 
-void metrics_observe_commit(struct metrics *m, double seconds)
+void metrics_hist_observe(struct metrics_hist *h, double seconds)
 {
     for (size_t i = 0; i < METRICS_COMMIT_BUCKETS; i++)
         if (seconds <= metrics_commit_le[i]) {
-            m->commit_bucket[i]++;
+            h->bucket[i]++;
             break;
         }
-    m->commit_count++;
-    m->commit_sum += seconds;
+    h->count++;
+    h->sum += seconds;
+}
+
+void metrics_lag_add(struct metrics_lag *l, const char *topic,
+                     int32_t partition, int64_t lag)
+{
+    if (l->n == METRICS_MAX_LAG)
+        return;
+    snprintf(l->v[l->n].topic, sizeof(l->v[l->n].topic), "%s", topic);
+    l->v[l->n].partition = partition;
+    l->v[l->n].lag = lag;
+    l->n++;
+}
+
+void metrics_observe_commit(struct metrics *m, double seconds)
+{
+    metrics_hist_observe(&m->commit, seconds);
 }
 
 /* ---- the text format ---------------------------------------------------- */
@@ -112,6 +129,32 @@ static void put_set(struct buf *out, const char *name, const char *help,
     }
 }
 
+static void put_hist(struct buf *out, const char *h, const char *help,
+                     const struct metrics_hist *x)
+{
+    header(out, h, "histogram", help);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < METRICS_COMMIT_BUCKETS; i++) {
+        cum += x->bucket[i];
+        put(out, "%s_bucket{le=\"%g\"} %llu\n", h, metrics_commit_le[i],
+            (unsigned long long)cum);
+    }
+    put(out, "%s_bucket{le=\"+Inf\"} %llu\n", h, (unsigned long long)x->count);
+    put(out, "%s_sum %.9g\n%s_count %llu\n", h, x->sum, h,
+        (unsigned long long)x->count);
+}
+
+static void put_i64(struct buf *out, const char *name, const char *type,
+                    const char *help, int64_t v)
+{
+    char s[32];
+    if (v < 0)
+        return; /* unknown: left out rather than reported as -1 */
+    snprintf(s, sizeof(s), "%lld", (long long)v);
+    header(out, name, type, help);
+    put(out, "%s %s\n", name, s);
+}
+
 static void put_one(struct buf *out, const char *name, const char *type,
                     const char *help, const char *value)
 {
@@ -132,6 +175,9 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
             &m->dlq, "topic", "reason");
     put_set(out, "dealstream_alerts_produced_total",
             "Alerts produced, by kind.", &m->alerts, "kind", NULL);
+    put_set(out, "dealstream_coaching_alerts_total",
+            "Coaching alerts produced, by category and severity.",
+            &m->coaching, "category", "severity");
     snprintf(v, sizeof(v), "%llu", (unsigned long long)m->poison_outputs);
     put_one(out, "dealstream_poison_outputs_total", "counter",
             "Outputs that could not be produced as they were (cut DLQ "
@@ -141,23 +187,20 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
     put_one(out, "dealstream_batches_committed_total", "counter",
             "Batches whose state and offsets were written.", v);
 
-    const char *h = "dealstream_commit_latency_seconds";
-    header(out, h, "histogram",
-           "From a batch's close to its state and offsets written.");
-    uint64_t cum = 0;
-    for (size_t i = 0; i < METRICS_COMMIT_BUCKETS; i++) {
-        cum += m->commit_bucket[i];
-        put(out, "%s_bucket{le=\"%g\"} %llu\n", h, metrics_commit_le[i],
-            (unsigned long long)cum);
-    }
-    put(out, "%s_bucket{le=\"+Inf\"} %llu\n", h,
-        (unsigned long long)m->commit_count);
-    put(out, "%s_sum %.9g\n%s_count %llu\n", h, m->commit_sum, h,
-        (unsigned long long)m->commit_count);
+    put_hist(out, "dealstream_commit_latency_seconds",
+             "From a batch's close to its state and offsets written.",
+             &m->commit);
+    put_hist(out, "dealstream_batch_duration_seconds",
+             "From a batch's opening (the previous close) to its close.", &m->batch);
+    put_hist(out, "dealstream_event_to_alert_seconds",
+             "From an input record's Kafka timestamp to an alert it caused "
+             "being produced (wall clock).",
+             &m->event_alert);
 
     put_set(out, "dealstream_config_reloads_total",
-            "Config reloads on SIGHUP, by result (ok: validated; error: "
-            "refused).",
+            "Config reloads (SIGHUP, POST /-/reload) by result: ok applied, "
+            "error the file does not load, refused a key that cannot "
+            "change live differs.",
             &m->reloads, "result", NULL);
     snprintf(v, sizeof(v), "%lld", (long long)m->assigned_partitions);
     put_one(out, "dealstream_consumer_assigned_partitions", "gauge",
@@ -168,6 +211,51 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
     snprintf(v, sizeof(v), "%llu", (unsigned long long)m->cache_objects);
     put_one(out, "dealstream_state_cache_objects", "gauge",
             "Decoded state objects held in the cache.", v);
+    const char *g = "dealstream_consumer_lag_records";
+    header(out, g, "gauge",
+           "Records between this member's position and the high "
+           "watermark, by assigned partition.");
+    for (size_t i = 0; i < m->lag.n; i++) {
+        put(out, "%s{topic=\"", g);
+        put_label(out, m->lag.v[i].topic);
+        put(out, "\",partition=\"%d\"} %lld\n", m->lag.v[i].partition,
+            (long long)m->lag.v[i].lag);
+    }
+    g = "dealstream_state_cache_requests_total";
+    header(out, g, "counter",
+           "State gets, by result: hit (in memory) or miss (read from "
+           "RocksDB).");
+    put(out, "%s{result=\"hit\"} %llu\n%s{result=\"miss\"} %llu\n", g,
+        (unsigned long long)m->cache_hits, g,
+        (unsigned long long)m->cache_misses);
+    put_i64(out, "dealstream_state_dirty_objects", "gauge",
+            "State objects changed in the open batch, not yet encoded.",
+            (int64_t)m->dirty_objects);
+    put_i64(out, "dealstream_state_unwritten_bytes", "gauge",
+            "Encoded state of closed batches waiting to be written.",
+            (int64_t)m->unwritten_bytes);
+    if (m->rocks_block_cache >= 0) {
+        g = "dealstream_rocksdb_memory_bytes";
+        header(out, g, "gauge",
+               "RocksDB memory by use: block_cache, memtables, "
+               "table_readers (indexes and filters).");
+        put(out, "%s{kind=\"block_cache\"} %lld\n", g,
+            (long long)m->rocks_block_cache);
+        put(out, "%s{kind=\"memtables\"} %lld\n", g,
+            (long long)m->rocks_memtables);
+        put(out, "%s{kind=\"table_readers\"} %lld\n", g,
+            (long long)m->rocks_table_readers);
+    }
+    put_i64(out, "dealstream_rocksdb_pending_compaction_bytes", "gauge",
+            "Bytes RocksDB estimates compaction must rewrite.",
+            m->rocks_pending_compaction);
+    if (m->rocks_stall_seconds >= 0) {
+        snprintf(v, sizeof(v), "%.3f", m->rocks_stall_seconds);
+        put_one(out, "dealstream_rocksdb_stall_seconds_total", "counter",
+                "Time RocksDB held writes back (slowed or stopped) to let "
+                "compaction catch up.",
+                v);
+    }
 
     if (p->rss_bytes >= 0) {
         snprintf(v, sizeof(v), "%lld", (long long)p->rss_bytes);

@@ -21,9 +21,16 @@
 /* Distinct label sets per labelled counter; beyond it, new label sets
  * count under the value "other" so a scrape stays bounded. */
 #define METRICS_MAX_SERIES 64
-#define METRICS_COMMIT_BUCKETS 12 /* upper bounds in metrics_commit_le */
+#define METRICS_COMMIT_BUCKETS 14 /* upper bounds in metrics_commit_le */
 
-extern const double metrics_commit_le[METRICS_COMMIT_BUCKETS]; /* seconds */
+/* Every latency histogram's bucket bounds (s): 1 ms .. 2 min. */
+extern const double metrics_commit_le[METRICS_COMMIT_BUCKETS];
+
+struct metrics_hist {
+    uint64_t bucket[METRICS_COMMIT_BUCKETS]; /* not cumulative */
+    uint64_t count;
+    double sum; /* s */
+};
 
 struct metrics_count {
     char a[160]; /* first label value (topic, kind, result) */
@@ -36,20 +43,43 @@ struct metrics_set {
     struct metrics_count v[METRICS_MAX_SERIES];
 };
 
+/* Lag has one series per assigned partition: more than a label set's
+ * 64 (a member may own 100 partitions of 5 topics). Beyond this many,
+ * the rest are left out. */
+#define METRICS_MAX_LAG 1024
+
+struct metrics_lag {
+    size_t n;
+    struct {
+        char topic[120]; /* longer names are cut */
+        int32_t partition;
+        int64_t lag;
+    } v[METRICS_MAX_LAG];
+};
+
 struct metrics {
     struct metrics_set consumed; /* by topic */
     struct metrics_set dlq;      /* by topic, reason */
     struct metrics_set alerts;   /* by kind */
+    struct metrics_set coaching; /* coaching alerts by category, severity */
     struct metrics_set reloads;  /* by result: ok, error */
     uint64_t poison_outputs;
     uint64_t commits;            /* batches committed */
-    /* Commit latency, batch close to state and offsets written (s). */
-    uint64_t commit_bucket[METRICS_COMMIT_BUCKETS]; /* not cumulative */
-    uint64_t commit_count;
-    double commit_sum;
+    struct metrics_hist commit;  /* batch close -> state and offsets written */
+    struct metrics_hist batch;   /* batch open -> close */
+    /* Input record's Kafka timestamp -> its alert produced (wall clock). */
+    struct metrics_hist event_alert;
     int64_t assigned_partitions;
     bool producer_up;
     uint64_t cache_objects;      /* decoded state objects cached */
+    /* Gauges and counters read once per publish (runtime.c publish()). */
+    struct metrics_lag lag;      /* records behind, per assigned partition */
+    uint64_t cache_hits, cache_misses; /* state gets: cached / read */
+    uint64_t dirty_objects;      /* changed in the open batch */
+    uint64_t unwritten_bytes;    /* encoded batches waiting to be written */
+    int64_t rocks_block_cache, rocks_memtables, rocks_table_readers; /* B */
+    int64_t rocks_pending_compaction; /* bytes; -1: unknown */
+    double rocks_stall_seconds;       /* cumulative; < 0: unknown */
     int64_t loop_at_ms;          /* ms, monotonic: the loop's last turn */
     int64_t started_at_ms;       /* ms, monotonic: the loop started; 0: not yet */
 };
@@ -69,6 +99,9 @@ void metrics_set_add(struct metrics_set *s, const char *a, const char *b,
                      uint64_t by);
 uint64_t metrics_set_get(const struct metrics_set *s, const char *a,
                          const char *b);
+void metrics_hist_observe(struct metrics_hist *h, double seconds);
+void metrics_lag_add(struct metrics_lag *l, const char *topic,
+                     int32_t partition, int64_t lag);
 void metrics_observe_commit(struct metrics *m, double seconds);
 
 /* Appends the exposition of m, p and build info (version) to out. */

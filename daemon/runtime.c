@@ -31,6 +31,7 @@
 #include "now.h"
 #include "repartition.h"
 #include "restore.h"
+#include "schema_registry.h"
 #include "state.h"
 #include "store.h"
 
@@ -93,11 +94,16 @@ struct ahead {
 
 struct rt {
     const struct runtime_opts *o;
-    const struct config *cfg;
+    const struct config *cfg; /* the running one: o->cfg until a reload */
+    struct config *cfg_owned; /* cfg when a reload loaded it, else NULL */
+    /* config_digest(cfg) in hex: every alert's dealstream.config header,
+     * naming the config that produced it. */
+    char cfg_digest[17];
     struct state *db;
     struct committer *committer;
     uint64_t retired; /* batches written and taken off `pending` */
     struct codec *codec;
+    struct schema_registry *registry; /* NULL: schemas.registry_url unset */
     struct store *store;
     struct kafka_consumer *consumer;
     struct kafka_producer *producer;
@@ -146,6 +152,8 @@ struct rt {
     struct changelog *changelog;
     uint64_t rebalances;
     uint64_t *restored_in;
+    int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
+                     * applied, for event-to-alert latency; -1: none */
 };
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
@@ -298,8 +306,9 @@ static int sink(void *arg, const struct alert *a)
     }
     char err[256];
     const char *cid = a->customer_id ? a->customer_id : "";
+    const struct kafka_header h = {"dealstream.config", rt->cfg_digest};
     int rc = kafka_produce(rt->producer, rt->alert_topics[a->kind], cid,
-                           strlen(cid), rt->enc.data, rt->enc.len, NULL, 0,
+                           strlen(cid), rt->enc.data, rt->enc.len, &h, 1,
                            err, sizeof(err));
     if (rc == -KAFKA_REJECTED) {
         if (output_to_dlq(rt, rt->alert_topics[a->kind], cid, strlen(cid),
@@ -315,6 +324,13 @@ static int sink(void *arg, const struct alert *a)
     rt->inflight[rt->batch_no % RT_RING]++;
     rt->stats.alerts++;
     rt->alerts_by_kind[a->kind]++;
+    if (a->kind == ALERT_COACHING)
+        metrics_set_add(&rt->mx.coaching,
+                        coaching_category_name(a->u.coaching.category),
+                        alert_severity_name(a->u.coaching.severity), 1);
+    if (rt->cur_ts > 0)
+        metrics_hist_observe(&rt->mx.event_alert,
+                             (double)(now_wall_ms() - rt->cur_ts) / 1000.0);
     LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
             a->alert_id, cid);
     return 0;
@@ -546,6 +562,8 @@ static int close_batch(struct rt *rt)
     p->events = rt->batch_events;
     p->submitted = false;
     p->closed_at = now_mono_s();
+    metrics_hist_observe(&rt->mx.batch,
+                         (double)(now_mono_ms() - rt->batch_started) / 1000.0);
     rt->offsets = NULL;
     rt->n_offsets = rt->cap_offsets = 0;
     rt->batch_events = 0;
@@ -679,6 +697,25 @@ static bool reads(const struct rt *rt, size_t i, const struct ahead *a)
     return a->kind != EVENT_REPARTITION || a->proc == i;
 }
 
+/* A record framed with a writer id the codec does not know: asks the
+ * schema registry, if there is one. True when the codec knows it now. */
+static bool learn_schema(struct rt *rt, struct ahead *a)
+{
+    int64_t id = schema_registry_frame_id(a->m.value, a->m.vlen);
+    if (!rt->registry || !a->cerr.reason || id < 0 ||
+        strcmp(a->cerr.reason, "unknown_schema_id") != 0)
+        return false;
+    char err[512];
+    if (schema_registry_teach(rt->registry, rt->codec, (int32_t)id, err,
+                              sizeof(err)) != 0) {
+        LOG_RL(LOG_WARN, "codec", "%s", err);
+        return false;
+    }
+    memset(&a->cerr, 0, sizeof(a->cerr));
+    arena_reset(a->arena);
+    return true;
+}
+
 /* Decodes a polled record into the look-ahead ring and starts on its
  * state; the records already waiting move a step on. */
 static void take(struct rt *rt, const struct kafka_msg *m)
@@ -700,6 +737,10 @@ static void take(struct rt *rt, const struct kafka_msg *m)
                      codec_decode_event(rt->codec, (enum event_kind)a->kind,
                                         m->key, m->klen, m->value, m->vlen,
                                         a->arena, &a->ev, &a->cerr) == 0;
+        if (!a->decoded && a->kind >= 0 && learn_schema(rt, a))
+            a->decoded = codec_decode_event(rt->codec, (enum event_kind)a->kind,
+                                            m->key, m->klen, m->value, m->vlen,
+                                            a->arena, &a->ev, &a->cerr) == 0;
     }
     for (size_t i = 0; a->decoded && i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
@@ -750,6 +791,7 @@ static void apply(struct rt *rt)
         goto done;
     }
     struct event *ev = &a->ev;
+    rt->cur_ts = m->timestamp;
     ev->src.topic = m->topic;
     ev->src.partition = m->partition;
     ev->src.offset = m->offset;
@@ -769,6 +811,7 @@ static void apply(struct rt *rt)
                    ops->name);
     }
     rt->stats.events++;
+    rt->cur_ts = -1;
 done:
     count_consumed(rt, m->topic);
     note_offset(rt, m->topic, m->partition, m->offset + 1);
@@ -836,6 +879,13 @@ static int setup(struct rt *rt)
         return -1;
     }
     if (codec_open(&cfg->schemas, &rt->codec, err, sizeof(err)) != 0) {
+        LOG_ERR("codec", "%s", err);
+        return -1;
+    }
+    if (cfg->schemas.registry_url && cfg->schemas.registry_url[0] &&
+        schema_registry_new(cfg->schemas.registry_url,
+                            cfg->schemas.registry_timeout_ms, &rt->registry,
+                            err, sizeof(err)) != 0) {
         LOG_ERR("codec", "%s", err);
         return -1;
     }
@@ -982,6 +1032,8 @@ static void teardown(struct rt *rt)
     }
     state_close(rt->db);
     codec_free(rt->codec);
+    schema_registry_free(rt->registry);
+    config_free(rt->cfg_owned);
     /* Waiting records the consumer's close did not apply (it applies them
      * when it revokes partitions): never applied, so replayed. */
     for (size_t i = 0; i < rt->n_ahead; i++)
@@ -990,6 +1042,35 @@ static void teardown(struct rt *rt)
         arena_free(rt->ahead[i].arena);
     buf_free(&rt->enc);
     free(rt->offsets);
+}
+
+static void lag_of(void *arg, const char *topic, int32_t partition,
+                   int64_t lag)
+{
+    metrics_lag_add(arg, topic, partition, lag);
+}
+
+/* Lag, the state cache and RocksDB's memory, read for publish(). */
+static void publish_state(struct rt *rt, struct metrics *mx)
+{
+    struct store_stats ss;
+    struct state_memory sm;
+    mx->lag.n = 0;
+    kafka_consumer_lag(rt->consumer, lag_of, &mx->lag);
+    store_stats(rt->store, &ss);
+    mx->cache_hits = ss.gets - ss.loads;
+    mx->cache_misses = ss.loads;
+    mx->dirty_objects = store_dirty_count(rt->store);
+    mx->unwritten_bytes = 0;
+    for (size_t i = 0; i < rt->n_pending; i++)
+        if (rt->pending[i].sealed) /* the sealer is done with it */
+            mx->unwritten_bytes += state_batch_bytes(rt->pending[i].wb);
+    state_memory(rt->db, &sm);
+    mx->rocks_block_cache = sm.block_cache;
+    mx->rocks_memtables = sm.memtables;
+    mx->rocks_table_readers = sm.table_readers;
+    mx->rocks_pending_compaction = sm.pending_compaction;
+    mx->rocks_stall_seconds = sm.stall_seconds;
 }
 
 /* Hands the HTTP thread a copy of the counters (metrics.h): about once a
@@ -1008,33 +1089,93 @@ static void publish(struct rt *rt, int64_t now)
     mx->assigned_partitions = (int64_t)kafka_consumer_assigned(rt->consumer);
     mx->producer_up = rt->producer && !rt->delivery_failed;
     mx->cache_objects = store_cached(rt->store);
+    publish_state(rt, mx);
     mx->loop_at_ms = now;
     metrics_publish(rt->o->pub, mx);
 }
 
-/* SIGHUP: the callback validates the file; the loop only counts. */
+static void set_digest(struct rt *rt)
+{
+    snprintf(rt->cfg_digest, sizeof(rt->cfg_digest), "%016llx",
+             (unsigned long long)config_digest(rt->cfg));
+}
+
+/* SIGHUP or POST /-/reload: the new generation (reload.h) is built whole,
+ * then swapped in here, between two records; the records polled ahead
+ * are applied first, so each record meets one config from decode to
+ * alert. The old generation is freed after the swap. A reload costs a
+ * commit and the decoded cache. */
 static void reload(struct rt *rt)
 {
-    *rt->o->reload = 0;
-    int rc = rt->o->on_reload ? rt->o->on_reload(rt->o->reload_arg) : -1;
-    metrics_set_add(&rt->mx.reloads, rc == 0 ? "ok" : "error", NULL, 1);
+    if (rt->o->reload)
+        *rt->o->reload = 0;
+    uint64_t upto = reload_req_take(rt->o->reload_req);
+    char msg[512] = "no config file to reload";
+    struct reload_gen *g = NULL;
+    enum reload_result r = RELOAD_ERROR;
+    LOG_INF("config", "reload: reading %s", rt->o->reload_src
+            ? rt->o->reload_src->path : "(none)");
+    apply_waiting(rt);
+    if (rt->o->reload_src)
+        r = reload_prepare(rt->o->reload_src, rt->cfg, rt->o->procs,
+                           rt->o->n_procs, &g, msg, sizeof(msg));
+    /* Cached state objects may hold what the old config owns (names,
+     * pointers a processor memoizes): every batch is written first, then
+     * the decoded cache is dropped, so the new config decodes them anew
+     * and the old one is freed with nothing pointing into it. */
+    if (r == RELOAD_OK && commit_all(rt) != 0) {
+        snprintf(msg, sizeof(msg), "%s: not applied: the batches before the "
+                 "swap could not be committed", rt->o->reload_src->path);
+        LOG_ERR("config", "reload: %s", msg);
+        reload_gen_free(g);
+        g = NULL;
+        r = RELOAD_ERROR;
+    }
+    if (r == RELOAD_OK) {
+        store_drop_cache(rt->store);
+        struct codec *old_codec = rt->codec;
+        void **old_inst = rt->inst;
+        rt->cfg = g->cfg;
+        rt->codec = g->codec;
+        rt->inst = g->inst;
+        /* g now carries the old generation out; the first config is the
+         * caller's, not ours to free. */
+        g->cfg = rt->cfg_owned;
+        rt->cfg_owned = (struct config *)rt->cfg;
+        g->codec = old_codec;
+        g->inst = old_inst;
+        reload_gen_free(g);
+        rt->dlq_max = kafka_producer_max_message(rt->producer);
+        if (rt->cfg->runtime.dlq_max_bytes > 0 &&
+            rt->cfg->runtime.dlq_max_bytes < rt->dlq_max)
+            rt->dlq_max = rt->cfg->runtime.dlq_max_bytes;
+        log_setup((enum log_level)rt->cfg->log.level,
+                  (enum log_format)rt->cfg->log.format);
+        rt->ctx.assignment++; /* new instances index their timers anew */
+        set_digest(rt);
+        LOG_INF("config", "reload: %s (config %s)", msg, rt->cfg_digest);
+    }
+    metrics_set_add(&rt->mx.reloads, reload_result_name(r), NULL, 1);
+    reload_req_finish(rt->o->reload_req, upto, r, msg);
 }
 
 int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
 {
-    struct rt rt = {.o = o, .cfg = o->cfg};
+    struct rt rt = {.o = o, .cfg = o->cfg, .cur_ts = -1};
     int rc = -1;
     if (setup(&rt) != 0)
         goto out;
-    LOG_INF("runtime", "consuming from %s as group %s (%zu processors)",
-            o->brokers, o->cfg->kafka.group_id, o->n_procs);
+    set_digest(&rt);
+    LOG_INF("runtime", "consuming from %s as group %s (%zu processors, "
+            "config %s)", o->brokers, o->cfg->kafka.group_id, o->n_procs,
+            rt.cfg_digest);
 
     int64_t now = now_mono_ms();
     int64_t last_record = now, next_timer = now, next_stats = now + 30000;
     int64_t next_publish = now;
     rt.batch_started = now;
-    metrics_set_add(&rt.mx.reloads, "ok", NULL, 0);
-    metrics_set_add(&rt.mx.reloads, "error", NULL, 0);
+    for (int r = RELOAD_OK; r <= RELOAD_REFUSED; r++)
+        metrics_set_add(&rt.mx.reloads, reload_result_name(r), NULL, 0);
     rt.mx.started_at_ms = now;
     const struct config *cfg = rt.cfg;
     while (!*o->stop) {
@@ -1076,8 +1217,10 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             if (close_batch(&rt) != 0)
                 goto out;
         }
-        if (o->reload && *o->reload)
+        if ((o->reload && *o->reload) || reload_req_pending(o->reload_req)) {
             reload(&rt);
+            cfg = rt.cfg;
+        }
         if (now >= next_publish) {
             publish(&rt, now);
             next_publish = now + 1000;

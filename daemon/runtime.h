@@ -11,6 +11,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "processor.h"
+#include "reload.h"
 
 struct runtime_opts {
     const struct config *cfg;
@@ -24,12 +25,12 @@ struct runtime_opts {
     /* Optional: where the loop publishes its counters about once a second
      * for the HTTP endpoint (metrics.h). */
     struct metrics_pub *pub;
-    /* Optional: set by SIGHUP. The loop clears it and calls on_reload,
-     * which returns 0 when the file is valid, -1 when refused; the loop
-     * counts the result. */
+    /* Optional: set by SIGHUP. The loop clears it and reloads the config
+     * from reload_src between two records (reload.h); so does a request
+     * in reload_req (POST /-/reload, optional). */
     volatile sig_atomic_t *reload;
-    int (*on_reload)(void *arg);
-    void *reload_arg;
+    const struct reload_source *reload_src;
+    struct reload_req *reload_req;
 };
 
 struct runtime_stats {

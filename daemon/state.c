@@ -644,6 +644,13 @@ void state_batch_offset(struct state_batch *b, const char *topic,
 
 size_t state_batch_count(const struct state_batch *b) { return b->count; }
 
+size_t state_batch_bytes(const struct state_batch *b)
+{
+    size_t n = 0;
+    rocksdb_writebatch_data(b->wb, &n);
+    return n;
+}
+
 struct each_ctx {
     void (*fn)(void *arg, const void *key, size_t klen, bool put);
     void *arg;
@@ -833,4 +840,30 @@ int state_wipe_partition(struct state *st, int32_t partition,
         rc = state_batch_commit(st, w.b, err, errlen);
     state_batch_free(w.b);
     return rc;
+}
+
+static int64_t prop_int(struct state *st, const char *name)
+{
+    uint64_t v = 0;
+    return rocksdb_property_int(st->db, name, &v) == 0 ? (int64_t)v : -1;
+}
+
+void state_memory(struct state *st, struct state_memory *out)
+{
+    out->block_cache = st->cache ? (int64_t)rocksdb_cache_get_usage(st->cache)
+                                 : -1;
+    out->memtables = prop_int(st, "rocksdb.size-all-mem-tables");
+    out->table_readers = prop_int(st, "rocksdb.estimate-table-readers-mem");
+    out->pending_compaction =
+        prop_int(st, "rocksdb.estimate-pending-compaction-bytes");
+    /* The C API of 7.8 has no statistics tickers: the stall time is the
+     * "Cumulative stall: H:M:S" line of the DB stats text. */
+    out->stall_seconds = -1;
+    char *s = rocksdb_property_value(st->db, "rocksdb.dbstats");
+    const char *p = s ? strstr(s, "Cumulative stall: ") : NULL;
+    int h, m;
+    double sec;
+    if (p && sscanf(p, "Cumulative stall: %d:%d:%lf", &h, &m, &sec) == 3)
+        out->stall_seconds = h * 3600.0 + m * 60.0 + sec;
+    rocksdb_free(s);
 }

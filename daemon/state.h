@@ -80,6 +80,8 @@ void state_batch_offset(struct state_batch *b, const char *topic,
                         int32_t partition, int64_t next_offset);
 /* Puts + deletes pending (offsets not counted). */
 size_t state_batch_count(const struct state_batch *b);
+/* Bytes the batch's writes take, encoded (RocksDB's WriteBatch). */
+size_t state_batch_bytes(const struct state_batch *b);
 /* Calls fn for each put and delete pending, in the order they were added
  * (which is the order RocksDB inserts them); for tests and tools. */
 void state_batch_each(const struct state_batch *b,
@@ -118,5 +120,16 @@ int state_flush(struct state *st, char *err, size_t errlen);
 uint64_t state_disk_bytes(struct state *st);
 /* RocksDB's estimate of the keys it holds (offsets included); 0 unknown. */
 uint64_t state_estimate_keys(struct state *st);
+
+/* What RocksDB holds in memory and how far compaction lags; each field
+ * -1 (stall_seconds < 0) when RocksDB does not say. Any thread. */
+struct state_memory {
+    int64_t block_cache;   /* bytes in the shared LRU block cache */
+    int64_t memtables;     /* bytes in active and immutable memtables */
+    int64_t table_readers; /* bytes of SST indexes and filters */
+    int64_t pending_compaction; /* bytes compaction estimates to rewrite */
+    double stall_seconds;  /* writes slowed or stopped, since open */
+};
+void state_memory(struct state *st, struct state_memory *out);
 
 #endif

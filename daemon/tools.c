@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "log.h"
 #include "registry.h"
+#include "schema_registry.h"
 #include "state.h"
 
 /* ---- dev-kafka ---------------------------------------------------------- */
@@ -131,6 +132,14 @@ int cli_produce_lines(const struct config *cfg, const char *brokers,
                       const char *topic, FILE *in, const char *in_name,
                       size_t *produced)
 {
+    return cli_produce_lines_as(cfg, brokers, topic, in, in_name, produced,
+                                -1);
+}
+
+int cli_produce_lines_as(const struct config *cfg, const char *brokers,
+                         const char *topic, FILE *in, const char *in_name,
+                         size_t *produced, int64_t frame_id)
+{
     int refused = -1;
     char err[512];
     struct codec *codec = NULL;
@@ -174,6 +183,13 @@ int cli_produce_lines(const struct config *cfg, const char *brokers,
             refused++;
             continue;
         }
+        if (frame_id >= 0) { /* bytes 1-4 of the framing: the id, big-endian */
+            uint8_t *f = out.data;
+            f[1] = (uint8_t)((uint32_t)frame_id >> 24);
+            f[2] = (uint8_t)((uint32_t)frame_id >> 16);
+            f[3] = (uint8_t)((uint32_t)frame_id >> 8);
+            f[4] = (uint8_t)frame_id;
+        }
         if (kafka_produce(p, topic, key, strlen(key), out.data, out.len, NULL,
                           0, err, sizeof(err)) != 0) {
             fprintf(stderr, "%s:%ld: %s\n", in_name, lineno, err);
@@ -196,14 +212,62 @@ out:
     return refused;
 }
 
+/* --register: the topic's record schema (its reader .avsc, which is the
+ * config's current writer) registered under "<topic>-value" in
+ * schemas.registry_url; *id is what the registry calls it. */
+static int register_schema(const struct config *cfg, const char *topic,
+                           int64_t *id)
+{
+    const struct record_def *rd = NULL;
+    for (size_t i = 0; i < TOPIC_COUNT && !rd; i++)
+        if (records_table[i].record && strcmp(cfg->topics.name[i], topic) == 0)
+            rd = &records_table[i];
+    if (!cfg->schemas.registry_url || !cfg->schemas.registry_url[0] || !rd) {
+        fprintf(stderr, "dealstream: --register needs schemas.registry_url "
+                "and a record topic of the config\n");
+        return EXIT_USAGE;
+    }
+    char path[4096], subject[512], err[4400];
+    snprintf(path, sizeof(path), "%s/%s.avsc", cfg->schemas.dir, rd->schema);
+    snprintf(subject, sizeof(subject), "%s-value", topic);
+    json_error_t je;
+    json_t *doc = json_load_file(path, 0, &je);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    struct schema_registry *r = NULL;
+    int32_t got = -1;
+    int rc = EXIT_RUNTIME;
+    if (!text)
+        snprintf(err, sizeof(err), "%s: %s", path, je.text);
+    else if (schema_registry_new(cfg->schemas.registry_url,
+                                 cfg->schemas.registry_timeout_ms, &r, err,
+                                 sizeof(err)) == 0 &&
+             schema_registry_register(r, subject, text, &got, err,
+                                      sizeof(err)) == 0) {
+        fprintf(stderr, "registered %s as %s: id %d\n", path, subject,
+                (int)got);
+        *id = got;
+        rc = 0;
+    }
+    if (rc != 0)
+        fprintf(stderr, "dealstream: %s\n", err);
+    schema_registry_free(r);
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
 int cmd_produce(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
                                          {"topic", required_argument, 0, 't'},
+                                         {"register", no_argument, 0, 'r'},
                                          {0, 0, 0, 0}};
     const char *usage =
-        "dealstream produce -c FILE [--set K=V]... --topic NAME [FILE.jsonl|-]";
+        "dealstream produce -c FILE [--set K=V]... --topic NAME [--register] "
+        "[FILE.jsonl|-]";
+    bool reg = false;
+    int64_t frame_id = -1;
     struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
     const char *topic = NULL, *input = "-";
     struct config *cfg = NULL;
@@ -216,6 +280,7 @@ int cmd_produce(int argc, char **argv)
         case 'c': c.config_path = optarg; break;
         case 's': c.sets[c.n_sets++] = optarg; break;
         case 't': topic = optarg; break;
+        case 'r': reg = true; break;
         default: goto usage;
         }
     }
@@ -224,6 +289,8 @@ int cmd_produce(int argc, char **argv)
     if (optind < argc)
         input = argv[optind];
     if ((rc = cli_load_config(&c, &cfg)) != 0)
+        goto out;
+    if (reg && (rc = register_schema(cfg, topic, &frame_id)) != 0)
         goto out;
     const char *brokers;
     if ((rc = cli_brokers(cfg, false, &mock, &brokers)) != 0)
@@ -235,8 +302,9 @@ int cmd_produce(int argc, char **argv)
         goto out;
     }
     size_t produced = 0;
-    int refused = cli_produce_lines(cfg, brokers, topic, in,
-                                    in == stdin ? "<stdin>" : input, &produced);
+    int refused = cli_produce_lines_as(cfg, brokers, topic, in,
+                                       in == stdin ? "<stdin>" : input,
+                                       &produced, frame_id);
     fprintf(stderr, "produced %zu records to %s", produced, topic);
     if (refused > 0)
         fprintf(stderr, "; refused %d lines", refused);

@@ -61,8 +61,11 @@ static void test_counters_and_labels(void **st)
             const char *sfx[] = {"_bucket", "_sum", "_count"};
             for (size_t i = 0; i < 3; i++) {
                 size_t k = strlen(sfx[i]);
+                char hist[160];
+                snprintf(hist, sizeof(hist), "# TYPE %.*s histogram\n",
+                         (int)(n > k ? n - k : 0), name);
                 if (n > k && strcmp(name + n - k, sfx[i]) == 0 &&
-                    strstr(name, "latency")) {
+                    strstr(s, hist)) {
                     name[n - k] = '\0';
                     break;
                 }
@@ -75,6 +78,65 @@ static void test_counters_and_labels(void **st)
         }
         assert_non_null(strchr(l, '\n'));
     }
+    buf_free(&b);
+}
+
+static void test_lag_state_rocksdb(void **st)
+{
+    (void)st;
+    memset(&m, 0, sizeof(m));
+    metrics_lag_add(&m.lag, "ops.iot-alerts", 3, 120);
+    metrics_lag_add(&m.lag, "ops.iot-alerts", 0, 0);
+    m.cache_hits = 90;
+    m.cache_misses = 10;
+    m.dirty_objects = 4;
+    m.unwritten_bytes = 2048;
+    m.rocks_block_cache = 1 << 20;
+    m.rocks_memtables = 3000;
+    m.rocks_table_readers = 500;
+    m.rocks_pending_compaction = -1; /* unknown */
+    m.rocks_stall_seconds = 1.25;
+    metrics_set_add(&m.coaching, "TALK_RATIO", "WARNING", 2);
+    metrics_hist_observe(&m.event_alert, 0.04);
+    metrics_hist_observe(&m.batch, 0.2);
+    struct metrics_process p = {-1, -1, -1};
+    struct buf b;
+    const char *s = render(&m, &p, &b);
+    const char *want[] = {
+        "dealstream_consumer_lag_records{topic=\"ops.iot-alerts\","
+        "partition=\"3\"} 120\n",
+        "dealstream_consumer_lag_records{topic=\"ops.iot-alerts\","
+        "partition=\"0\"} 0\n",
+        "dealstream_state_cache_requests_total{result=\"hit\"} 90\n",
+        "dealstream_state_cache_requests_total{result=\"miss\"} 10\n",
+        "dealstream_state_dirty_objects 4\n",
+        "dealstream_coaching_alerts_total{category=\"TALK_RATIO\","
+        "severity=\"WARNING\"} 2\n",
+        "dealstream_state_unwritten_bytes 2048\n",
+        "dealstream_rocksdb_memory_bytes{kind=\"block_cache\"} 1048576\n",
+        "dealstream_rocksdb_memory_bytes{kind=\"memtables\"} 3000\n",
+        "dealstream_rocksdb_memory_bytes{kind=\"table_readers\"} 500\n",
+        "dealstream_rocksdb_stall_seconds_total 1.250\n",
+        "dealstream_event_to_alert_seconds_bucket{le=\"0.05\"} 1\n",
+        "dealstream_event_to_alert_seconds_bucket{le=\"0.025\"} 0\n",
+        "dealstream_batch_duration_seconds_bucket{le=\"0.25\"} 1\n",
+        "dealstream_batch_duration_seconds_count 1\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (!strstr(s, want[i]))
+            fail_msg("missing: %s", want[i]);
+    }
+    /* One series per partition, beyond a label set's bound. */
+    m.lag.n = 0;
+    for (int i = 0; i < 200; i++)
+        metrics_lag_add(&m.lag, "t", i, i);
+    buf_free(&b);
+    s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "dealstream_consumer_lag_records{topic=\"t\","
+                              "partition=\"199\"} 199\n"));
+    assert_null(strstr(s, "other"));
+    /* Unknown: left out, not reported as -1. */
+    assert_null(strstr(s, "dealstream_rocksdb_pending_compaction_bytes"));
     buf_free(&b);
 }
 
@@ -153,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_and_labels),
         cmocka_unit_test(test_histogram_cumulative),
+        cmocka_unit_test(test_lag_state_rocksdb),
         cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_process_read),
         cmocka_unit_test(test_publish_read),

@@ -1,0 +1,190 @@
+/*
+ * reload.c - a changed processor.yaml applied live: loaded, compared with
+ * the running config, built whole beside it (reload.h). The handoff
+ * that lets POST /-/reload ask the loop for one is in reload_req.c.
+ *
+ * What may change live is an allow-list: a key is live only once someone
+ * has made sure the loop reads it from the current config (or it belongs
+ * to what the generation rebuilds), so a key a later branch adds is
+ * refused, and named, until it is listed here.
+ */
+#include "reload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Core keys the loop reads from the current config on every use. */
+static const char *const live_core[] = {
+    "schemas.ids", "schemas.dir", /* the generation's codec */
+    "log.level", "log.format",
+    "state.batch_max_events", "state.batch_interval",
+    "runtime.idle_check_interval", "runtime.shutdown_timeout",
+    "runtime.dlq_oversize", "runtime.dlq_max_bytes",
+};
+
+bool reload_key_is_live(const char *path)
+{
+    if (strncmp(path, "processors.", 11) == 0) {
+        /* Everything of a processor but whether it runs: that changes
+         * the topics subscribed to. */
+        const char *dot = strchr(path + 11, '.');
+        return dot && dot[1] && strcmp(dot + 1, "enabled") != 0;
+    }
+    for (size_t i = 0; i < sizeof(live_core) / sizeof(live_core[0]); i++)
+        if (strcmp(path, live_core[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The differing keys, split into live and fixed, as "a, b, c" lists. */
+struct changes {
+    char live[1024], fixed[1024];
+    size_t n_live, n_fixed;
+};
+
+static void list_add(char *list, size_t len, const char *path)
+{
+    size_t o = strlen(list);
+    if (o + 1 >= len)
+        return;
+    if (o + strlen(path) + 8 >= len) {
+        if (!strstr(list, ", ..."))
+            snprintf(list + o, len - o, ", ...");
+        return;
+    }
+    snprintf(list + o, len - o, "%s%s", o ? ", " : "", path);
+}
+
+static void on_change(void *arg, const char *path)
+{
+    struct changes *c = arg;
+    if (reload_key_is_live(path)) {
+        c->n_live++;
+        list_add(c->live, sizeof(c->live), path);
+    } else {
+        c->n_fixed++;
+        list_add(c->fixed, sizeof(c->fixed), path);
+    }
+}
+
+void reload_gen_free(struct reload_gen *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; g->inst && i < g->n_procs; i++)
+        if (g->inst[i] && g->procs[i]->destroy)
+            g->procs[i]->destroy(g->inst[i]);
+    free(g->inst);
+    codec_free(g->codec);
+    config_free(g->cfg);
+    free(g);
+}
+
+/* The codec and instances of cfg into g; 0, or -1 with err. */
+static int build(struct reload_gen *g, char *err, size_t errlen)
+{
+    const struct config *cfg = g->cfg;
+    char e[512];
+    if (codec_open(&cfg->schemas, &g->codec, e, sizeof(e)) != 0) {
+        snprintf(err, errlen, "schemas: %s", e);
+        return -1;
+    }
+    uint32_t read = 0;
+    for (size_t i = 0; i < g->n_procs; i++)
+        if (cfg->plugin_enabled[i])
+            read |= g->procs[i]->inputs;
+    for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+        if (!(read & EVENT_MASK(k)) || codec_reads(g->codec, (enum event_kind)k))
+            continue;
+        const struct record_def *r = records_of_event((enum event_kind)k);
+        snprintf(err, errlen, "a processor reads topics.%s, but %s has no "
+                 "reader schema or no writer id in schemas.ids",
+                 r->topic_key, r->record);
+        return -1;
+    }
+    if (!(g->inst = calloc(g->n_procs ? g->n_procs : 1, sizeof(void *)))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < g->n_procs; i++) {
+        if (!cfg->plugin_enabled[i])
+            continue;
+        if (g->procs[i]->init(cfg->plugin_cfg[i], &g->inst[i], e,
+                              sizeof(e)) != 0) {
+            g->inst[i] = NULL;
+            snprintf(err, errlen, "processor %s: %s", g->procs[i]->name, e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+enum reload_result reload_prepare(const struct reload_source *src,
+                                  const struct config *running,
+                                  const struct processor_ops *const *procs,
+                                  size_t n_procs, struct reload_gen **out,
+                                  char *msg, size_t msglen)
+{
+    struct config_errors errs = {0};
+    struct config *next = NULL;
+    struct reload_gen *g = NULL;
+    struct changes *ch = NULL;
+    enum reload_result rc = RELOAD_ERROR;
+    *out = NULL;
+    if (config_load(src->path, src->sets, src->n_sets, src->plugins,
+                    src->n_plugins, &next, &errs) != 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            LOG_ERR("config", "%s", errs.msgs[i]);
+        snprintf(msg, msglen, "%s: %zu error%s; the running config is kept",
+                 src->path, errs.n, errs.n == 1 ? "" : "s");
+        LOG_ERR("config", "reload: %s", msg);
+        goto out;
+    }
+    if (!(ch = calloc(1, sizeof(*ch))))
+        goto oom;
+    config_diff(running, next, on_change, ch);
+    if (ch->n_fixed) {
+        snprintf(msg, msglen, "%s: refused, %zu key%s cannot change without "
+                 "a restart: %s; the running config is kept", src->path,
+                 ch->n_fixed, ch->n_fixed == 1 ? "" : "s", ch->fixed);
+        LOG_ERR("config", "reload: %s", msg);
+        rc = RELOAD_REFUSED;
+        goto out;
+    }
+    if (!(g = calloc(1, sizeof(*g))))
+        goto oom;
+    g->cfg = next;
+    next = NULL;
+    g->procs = procs;
+    g->n_procs = n_procs;
+    char err[768];
+    if (build(g, err, sizeof(err)) != 0) {
+        snprintf(msg, msglen, "%s: %s; the running config is kept", src->path,
+                 err);
+        LOG_ERR("config", "reload: %s", msg);
+        goto out;
+    }
+    if (ch->n_live)
+        snprintf(msg, msglen, "%s: applied, %zu key%s changed: %s", src->path,
+                 ch->n_live, ch->n_live == 1 ? "" : "s", ch->live);
+    else
+        snprintf(msg, msglen, "%s: applied, no key changed (schemas and "
+                 "keyword libraries reloaded)", src->path);
+    *out = g;
+    g = NULL;
+    rc = RELOAD_OK;
+    goto out;
+oom:
+    snprintf(msg, msglen, "%s: out of memory; the running config is kept",
+             src->path);
+    LOG_ERR("config", "reload: %s", msg);
+out:
+    reload_gen_free(g);
+    config_free(next);
+    config_errors_free(&errs);
+    free(ch);
+    return rc;
+}
