@@ -72,23 +72,26 @@ def cmd_stage(a):
             r = fastavro.schemaless_reader(io.BytesIO(v[5:]), schemas[sid], schemas[sid])
             seq = int(r["event_id"].rsplit("-", 1)[1])
             recs.append({"topic": t, "partition": p, "key": k.hex(), "value": v.hex(),
-                         "customer": r["customer_id"], "time": time_ms(r["event_time"]),
+                         "customer": r["customer_id"], "time": r["event_time"],
                          "seq": seq})
     with open(a.out, "w") as f:
         json.dump(recs, f)
     print(f"staged {len(recs)} records", file=sys.stderr)
 
 
-def time_ms(v):
-    if isinstance(v, int):
-        return v
-    return int(v.timestamp() * 1000)  # fastavro may give a datetime
+def strip_logical(s):
+    """The schema without logicalType annotations: timestamps stay int ms."""
+    if isinstance(s, dict):
+        return {k: strip_logical(v) for k, v in s.items() if k != "logicalType"}
+    if isinstance(s, list):
+        return [strip_logical(x) for x in s]
+    return s
 
 
 def load_inputs(d):
     ids = {1: "transcript_segment", 2: "document_annotation", 3: "iot_alert",
            4: "registry_change"}
-    return {i: fastavro.parse_schema(json.load(open(f"{d}/{n}.avsc")))
+    return {i: fastavro.parse_schema(strip_logical(json.load(open(f"{d}/{n}.avsc"))))
             for i, n in ids.items()}
 
 
@@ -141,7 +144,7 @@ def cmd_rounds(a):
 
 
 def cmd_collect(a):
-    sch = fastavro.parse_schema(json.load(open(f"{a.schemas}/lead_rerating.avsc")))
+    sch = fastavro.parse_schema(strip_logical(json.load(open(f"{a.schemas}/lead_rerating.avsc"))))
     lines = []
     for (_, _, k, v) in read_all(a.bootstrap, a.topic, "peers-check-collect"):
         if v[0] != 0 or struct.unpack(">I", v[1:5])[0] != 10:
