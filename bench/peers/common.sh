@@ -10,11 +10,18 @@ DS_LEAD_ONLY=(--set processors.coaching.enabled=false
               --set processors.action_units.enabled=false
               --set processors.team_activity.enabled=false)
 
-# peers_topic_sets PREFIX: --set topics.KEY=PREFIX<name> for every topic.
+# peers_topic_sets PREFIX [OUT_PREFIX]: --set topics.KEY=PREFIX<name> for
+# every input topic, OUT_PREFIX<name> (default PREFIX) for the others.
 peers_topic_sets() {
-  local key name
+  local key name p
   TOPIC_SETS=()
-  while read -r key name; do TOPIC_SETS+=(--set "topics.$key=$1$name"); done < <(
+  while read -r key name; do
+    case "$key" in
+      transcripts|doc_annotations|iot_alerts|registry_changes|opportunity_updates|reps) p=$1 ;;
+      *) p=${2-$1} ;;
+    esac
+    TOPIC_SETS+=(--set "topics.$key=$p$name")
+  done < <(
     "$BIN" config-docs | awk '/^## `topics`/ { on = 1; next } /^## / { on = 0 }
       on && /^\| `[a-z_]+` \| string \| `[^`]+`/ { split($0, f, "`"); print f[2], f[4] }')
 }
@@ -28,15 +35,16 @@ peers_create_topics() {
 
 # peers_cmd SYSTEM BOOTSTRAP PREFIX GROUP STATE_DIR [EXTRA...]: sets CMD to
 # the command line that runs SYSTEM on PREFIX<input topics>, writing
-# PREFIX<sales.lead-ratings>, in consumer group GROUP, state under
+# ${PEERS_OUT_PREFIX-PREFIX}<sales.lead-ratings>, in consumer group GROUP, state under
 # STATE_DIR. EXTRA: exit-when-idle arguments (dealstream's form
 # --exit-when-idle MS; the peers take the same, plus --expect N).
 peers_cmd() {
   local sys=$1 bs=$2 prefix=$3 group=$4 state=$5
+  local out=${PEERS_OUT_PREFIX-$3}sales.lead-ratings
   shift 5
   case "$sys" in
     dealstream)
-      peers_topic_sets "$prefix"
+      peers_topic_sets "$prefix" "${PEERS_OUT_PREFIX-$prefix}"
       local extra=()
       # dealstream has no --expect: it stops on idle alone.
       while [ $# -gt 0 ]; do
@@ -51,11 +59,11 @@ peers_cmd() {
            -cp "$PEERS_DIR/kstreams/target/classes:$PEERS_DIR/kstreams/target/lib/*"
            dev.dealstream.peers.LeadRatingApp --bootstrap "$bs"
            --schemas "$ROOT/schemas" --state-dir "$state" --app-id "$group"
-           --topic-prefix "$prefix" "$@") ;;
+           --topic-prefix "$prefix" --output "$out" "$@") ;;
     quix)
       CMD=("$VENV/bin/python" "$PEERS_DIR/quix/lead_rating.py" --bootstrap "$bs"
            --schemas "$ROOT/schemas" --state-dir "$state" --group "$group"
-           --topic-prefix "$prefix" "$@") ;;
+           --topic-prefix "$prefix" --output "$out" "$@") ;;
     *) echo "unknown system $sys (one of: $PEERS_ALL)" >&2; return 1 ;;
   esac
 }

@@ -11,6 +11,8 @@
       round it waits until group G has committed every record written so
       far, so each system sees each customer's events in the same order,
       whatever order it reads its topics in.
+  replay.py count   --bootstrap B [--prefix P]
+      prints how many records the four input topics (P<name>) hold.
   replay.py collect --bootstrap B --topic T --schemas DIR --out FILE
       reads every LeadRerating of T and writes "customer<TAB>tier<TAB>
       trigger_event_id" lines, sorted, to FILE.
@@ -143,6 +145,18 @@ def cmd_rounds(a):
                       "customers": len(by_cust), "seconds": round(time.time() - t0, 1)}))
 
 
+def cmd_count(a):
+    c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": "peers-count"})
+    n = 0
+    for t in INPUTS:
+        md = c.list_topics(a.prefix + t, timeout=30)
+        for p in md.topics[a.prefix + t].partitions:
+            lo, hi = c.get_watermark_offsets(TopicPartition(a.prefix + t, p), timeout=30)
+            n += hi - lo
+    c.close()
+    print(n)
+
+
 def cmd_collect(a):
     sch = fastavro.parse_schema(strip_logical(json.load(open(f"{a.schemas}/lead_rerating.avsc"))))
     lines = []
@@ -172,13 +186,17 @@ def main():
     r.add_argument("--prefix", required=True)
     r.add_argument("--group", required=True)
     r.add_argument("--timeout", type=float, default=60)
+    n = sub.add_parser("count")
+    n.add_argument("--bootstrap", required=True)
+    n.add_argument("--prefix", default="")
     c = sub.add_parser("collect")
     c.add_argument("--bootstrap", required=True)
     c.add_argument("--topic", required=True)
     c.add_argument("--schemas", required=True)
     c.add_argument("--out", required=True)
     a = ap.parse_args()
-    {"stage": cmd_stage, "rounds": cmd_rounds, "collect": cmd_collect}[a.cmd](a)
+    {"stage": cmd_stage, "rounds": cmd_rounds, "count": cmd_count,
+     "collect": cmd_collect}[a.cmd](a)
 
 
 if __name__ == "__main__":
