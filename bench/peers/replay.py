@@ -13,6 +13,8 @@
       whatever order it reads its topics in.
   replay.py count   --bootstrap B [--prefix P]
       prints how many records the four input topics (P<name>) hold.
+  replay.py wait-group --bootstrap B --group G [--timeout S]
+      waits until group G is stable with partitions assigned (exit 1 if not).
   replay.py collect --bootstrap B --topic T --schemas DIR --out FILE
       reads every LeadRerating of T and writes "customer<TAB>tier<TAB>
       trigger_event_id" lines, sorted, to FILE.
@@ -157,6 +159,22 @@ def cmd_count(a):
     print(n)
 
 
+def cmd_wait_group(a):
+    from confluent_kafka import ConsumerGroupState
+    admin = AdminClient({"bootstrap.servers": a.bootstrap})
+    deadline = time.time() + a.timeout
+    while time.time() < deadline:
+        try:
+            d = admin.describe_consumer_groups([a.group])[a.group].result(timeout=10)
+            if d.state == ConsumerGroupState.STABLE and any(
+                    m.assignment and m.assignment.topic_partitions for m in d.members):
+                return
+        except Exception:  # not known yet
+            pass
+        time.sleep(0.2)
+    sys.exit(f"replay: group {a.group} not stable within {a.timeout}s")
+
+
 def cmd_collect(a):
     sch = fastavro.parse_schema(strip_logical(json.load(open(f"{a.schemas}/lead_rerating.avsc"))))
     lines = []
@@ -189,6 +207,10 @@ def main():
     n = sub.add_parser("count")
     n.add_argument("--bootstrap", required=True)
     n.add_argument("--prefix", default="")
+    wg = sub.add_parser("wait-group")
+    wg.add_argument("--bootstrap", required=True)
+    wg.add_argument("--group", required=True)
+    wg.add_argument("--timeout", type=float, default=60)
     c = sub.add_parser("collect")
     c.add_argument("--bootstrap", required=True)
     c.add_argument("--topic", required=True)
@@ -196,7 +218,7 @@ def main():
     c.add_argument("--out", required=True)
     a = ap.parse_args()
     {"stage": cmd_stage, "rounds": cmd_rounds, "count": cmd_count,
-     "collect": cmd_collect}[a.cmd](a)
+     "wait-group": cmd_wait_group, "collect": cmd_collect}[a.cmd](a)
 
 
 if __name__ == "__main__":
