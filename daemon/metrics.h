@@ -50,6 +50,12 @@ struct metrics {
     int64_t assigned_partitions;
     bool producer_up;
     uint64_t cache_objects;      /* decoded state objects cached */
+    /* Event-time order (ordering.h): records held for their group's
+     * turn, waits that ended without the awaited topic, and per partition
+     * group the watermark (label a: the partition; n: ms since epoch). */
+    uint64_t ordering_buffered;
+    uint64_t ordering_enforced;
+    struct metrics_set watermarks;
     int64_t loop_at_ms;          /* ms, monotonic: the loop's last turn */
     int64_t started_at_ms;       /* ms, monotonic: the loop started; 0: not yet */
 };

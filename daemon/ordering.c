@@ -233,6 +233,11 @@ int ordering_pop(struct ordering *o, int64_t now_ms, bool force,
     return 0;
 }
 
+size_t ordering_groups(const struct ordering *o)
+{
+    return o->n_groups;
+}
+
 size_t ordering_buffered(const struct ordering *o)
 {
     return o->buffered;

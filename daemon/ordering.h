@@ -53,6 +53,9 @@ void ordering_push(struct ordering *o, size_t topic, int32_t partition,
 int ordering_pop(struct ordering *o, int64_t now_ms, bool force,
                  struct ordering_rec *out);
 
+/* One more than the largest partition seen: groups are 0..n-1. */
+size_t ordering_groups(const struct ordering *o);
+
 /* Records buffered in all groups. */
 size_t ordering_buffered(const struct ordering *o);
 

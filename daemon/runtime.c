@@ -973,6 +973,19 @@ static void publish(struct rt *rt, int64_t now)
     mx->assigned_partitions = (int64_t)kafka_consumer_assigned(rt->consumer);
     mx->producer_up = rt->producer && !rt->delivery_failed;
     mx->cache_objects = store_cached(rt->store);
+    mx->ordering_buffered = ordering_buffered(rt->order);
+    mx->ordering_enforced = ordering_enforced(rt->order);
+    mx->watermarks.n = 0;
+    for (size_t p = 0; p < ordering_groups(rt->order) &&
+                       mx->watermarks.n < METRICS_MAX_SERIES - 1; p++) {
+        int64_t wm;
+        char part[24];
+        if (ordering_watermark(rt->order, (int32_t)p, now, &wm) != 1 ||
+            wm < 0)
+            continue;
+        snprintf(part, sizeof(part), "%zu", p);
+        metrics_set_add(&mx->watermarks, part, NULL, (uint64_t)wm);
+    }
     mx->loop_at_ms = now;
     metrics_publish(rt->o->pub, mx);
 }
