@@ -244,7 +244,7 @@ static const struct config_key processing_keys[] = {
                   "minimum over its topics of the largest event time "
                   "seen). 0: never."),
     CFG_KEY_RANGE(struct config_processing, max_buffered, "max_buffered",
-                  CFG_INT, "20000", 1, 10000000,
+                  CFG_INT, "10000", 1, 10000000,
                   "Records held for ordering in all groups together; at "
                   "this many, nothing waits for an empty topic."),
 };
