@@ -71,9 +71,11 @@ struct pending {
  * polls later; each poll in between moves its state one step closer
  * (store_prefetch), so the state gets of the record being applied - cache
  * misses on ~300k objects, a quarter of the processing thread - mostly find
- * their memory in cache. Order is kept: records are applied as polled, one
- * waits only while newer ones are coming in, and before partitions are
- * revoked the waiting records are applied, as they would have been. */
+ * their memory in cache. Order is kept: records enter the ring in the order
+ * the event-time chooser (ordering.h) gives them, one waits only while
+ * newer ones are coming in, and before partitions are revoked the waiting
+ * records, and those the chooser holds, are applied, as they would have
+ * been. */
 #define RT_AHEAD 4
 #define RT_AHEAD_KEYS 8 /* state keys looked ahead per record */
 
@@ -841,14 +843,6 @@ static int setup(struct rt *rt)
                 "object's first get reads RocksDB");
     ctx_init(&rt->ctx, rt->store, sink, rt);
     ctx_set_repartition(&rt->ctx, repartition_sink, rt);
-    struct ordering_opts oo = {
-        .n_topics = rt->n_subscribed,
-        .max_idle_ms = cfg->processing.max_idle_ms,
-        .idle_topic_ms = cfg->processing.idle_topic_ms,
-        .max_buffered = (size_t)cfg->processing.max_buffered,
-    };
-    if (!(rt->order = ordering_new(&oo)))
-        return -1;
     buf_init(&rt->enc);
 
     struct kafka_producer_opts po = {
@@ -889,6 +883,16 @@ static int setup(struct rt *rt)
         }
         rt->subscribed[rt->n_subscribed++] = rt->repart_topics[i];
     }
+    /* Every subscribed topic, repartition topics included, is one FIFO of
+     * each partition group. */
+    struct ordering_opts oo = {
+        .n_topics = rt->n_subscribed,
+        .max_idle_ms = cfg->processing.max_idle_ms,
+        .idle_topic_ms = cfg->processing.idle_topic_ms,
+        .max_buffered = (size_t)cfg->processing.max_buffered,
+    };
+    if (!(rt->order = ordering_new(&oo)))
+        return -1;
     struct kafka_consumer_opts co = {
         .brokers = rt->o->brokers,
         .group_id = cfg->kafka.group_id,
