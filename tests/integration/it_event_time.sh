@@ -8,7 +8,7 @@
 # the follow-up through Kafka it_action_units'.)
 # brokers: mock
 . "$(dirname "$0")/lib.sh"
-start_broker 1
+start_broker 2
 T0=1793700000000
 H=3600000
 D=$((24 * H))
@@ -30,20 +30,34 @@ opp() { # opp <customer> <from|null> <to> <ms after T0> <id>
     "$1" "$5" "$1" "$1" "$from" "$3" $((T0 + $4)) 
 }
 
-# Phase 1: hosp-a has all three interviews, hosp-b two; both moves first.
-{ for c in hosp-a hosp-b; do opp $c null discovery 0 0; opp $c discovery solution $((10 * D)) 1; done
-} >"$WORK/moves.jsonl"
-{ note hosp-a A1 1; note hosp-a A2 2; note hosp-a A3 3; note hosp-b B1 1; note hosp-b B2 2
-} >"$WORK/notes.jsonl"
-produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
-produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
+# Six customers with all three interviews (s1..s6), six with two (u1..u6);
+# every move produced before every interview, in a shuffled order, and the
+# two topics in a random order (both are there when the daemon starts).
+SEED=${IT_SEED:-$RANDOM}
+echo "seed $SEED"
+RANDOM=$SEED
+for c in s1 s2 s3 s4 s5 s6 u1 u2 u3 u4 u5 u6; do
+  opp "hosp-$c" null discovery 0 0; opp "hosp-$c" discovery solution $((10 * D)) 1
+done >"$WORK/moves.jsonl"
+for c in s1 s2 s3 s4 s5 s6 u1 u2 u3 u4 u5 u6; do
+  note "hosp-$c" "$c-1" 1; note "hosp-$c" "$c-2" 2
+  if [ "${c#s}" != "$c" ]; then note "hosp-$c" "$c-3" 3; fi
+done | awk -v seed="$SEED" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' |
+  sort -k1,1 | cut -f2- >"$WORK/notes.jsonl"
+if [ $((RANDOM % 2)) -eq 0 ]; then
+  produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
+  produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
+else
+  produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
+  produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
+fi
 run_until_idle state g-et run1.log --set processors.action_units.evidence_grace=0 \
   --set processing.max_idle_ms=${IT_MAX_IDLE:-2s}
 consume sales.coaching-alerts 100 >"$WORK/alerts1.jsonl"
 red=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/alerts1.jsonl" | grep '"severity":"RED"' || true)
-grep -q '"customer_id":"hosp-a"' <<<"$red" && fail "the supported claim got a RED: $red"
-[ "$(grep -c . <<<"$red")" -eq 1 ] && grep -q '"customer_id":"hosp-b"' <<<"$red" ||
-  fail "want one RED, for hosp-b: $red"
+got=$(grep -o '"customer_id":"hosp-[su][0-9]"' <<<"$red" | cut -d'"' -f4 | sort | tr '\n' ' ')
+[ "$got" = "hosp-u1 hosp-u2 hosp-u3 hosp-u4 hosp-u5 hosp-u6 " ] ||
+  fail "want a RED for each of u1..u6 and none for s1..s6, got: $got"
 grep -q '"resolves_alert_id":"' "$WORK/alerts1.jsonl" &&
   fail "a resolution means a RED went out first: $(cat "$WORK/alerts1.jsonl")"
 pass "claims produced before their evidence: judged in event-time order"
