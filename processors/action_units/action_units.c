@@ -1432,9 +1432,9 @@ static void au_claim_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
     }
     int64_t now = au_stream_time(inst, opp);
     if (ref->claim_due > now) {
-        int64_t *v = hmap_get(inst->claims_due, key);
-        if (v && ref->claim_due < inst->next_claim_due)
-            inst->next_claim_due = ref->claim_due; /* stale entry */
+        /* Not due in its own partition's stream time: stays indexed. */
+        if (ref->claim_due < inst->next_claim_due)
+            inst->next_claim_due = ref->claim_due;
         goto out;
     }
     au_claims_judge_due(inst, ctx, cid, cust, key, opp, now);

@@ -177,6 +177,38 @@ static void test_timer_and_event_paths_agree(void **unused)
     assert_string_equal(ids[0], ids[1]);
 }
 
+/* The timer judges a claim by its own partition's stream time, and only
+ * while this instance owns that partition. */
+static void test_timer_follows_partition(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(OPS, GRACE);
+    int64_t at = T0 + 10 * DAY_MS;
+    harness_set_partition(h, 1);
+    feed_opp(h, "o1", "OPP-5", "medical", NULL, "discovery", T0);
+    feed_opp(h, "o2", "OPP-5", NULL, "discovery", "solution", at);
+    harness_set_partition(h, 0); /* another partition's time means nothing */
+    feed_opp_for(h, "other", "x1", "OPP-Z", "medical", NULL, "discovery",
+                 at + DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 0);
+    harness_set_partition(h, 1);
+    feed_opp_for(h, "other", "x2", "OPP-Y", "medical", NULL, "discovery",
+                 at + 10 * MIN_MS);
+    harness_own(h, 1, false);
+    harness_timer(h, 0);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 0);
+    harness_own(h, 1, true);
+    harness_restart(h); /* a rebalance: the index is rebuilt */
+    feed_opp_for(h, "other", "x3", "OPP-Y", NULL, NULL, "discovery",
+                 at + 10 * MIN_MS);
+    harness_timer(h, 0);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 1);
+    assert_int_equal(find_rule(h, "stage_claim_unsupported")->src.partition,
+                     1);
+    harness_free(h);
+}
+
 static void test_grace_config(void **unused)
 {
     (void)unused;
@@ -197,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_complete_evidence_judged_at_once),
         cmocka_unit_test(test_unsupported_after_grace_then_resolved),
         cmocka_unit_test(test_timer_and_event_paths_agree),
+        cmocka_unit_test(test_timer_follows_partition),
         cmocka_unit_test(test_grace_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
