@@ -64,6 +64,8 @@ struct ordering *ordering_new(const struct ordering_opts *opts)
     o->opts = *opts;
     if (o->opts.n_topics == 0)
         o->opts.n_topics = 1;
+    if (o->opts.n_waited == 0 || o->opts.n_waited > o->opts.n_topics)
+        o->opts.n_waited = o->opts.n_topics;
     o->next_wake = INT64_MAX;
     return o;
 }
@@ -170,7 +172,7 @@ static long ord_choose(struct ordering *o, struct ord_group *g,
                 best = (long)t;
             continue;
         }
-        if (force || o->opts.max_idle_ms <= 0)
+        if (force || o->opts.max_idle_ms <= 0 || t >= o->opts.n_waited)
             continue;
         if (q->deadline == ORD_UNSET)
             q->deadline = now_ms + o->opts.max_idle_ms;
@@ -267,7 +269,7 @@ int ordering_watermark(const struct ordering *o, int32_t partition,
     const struct ord_group *g = &o->g[partition];
     bool any = false, any_active = false;
     int64_t min_active = INT64_MAX, max_all = INT64_MIN;
-    for (size_t t = 0; t < o->opts.n_topics; t++) {
+    for (size_t t = 0; t < o->opts.n_waited; t++) {
         const struct ord_queue *q = &g->q[t];
         if (!q->seen)
             continue;

@@ -22,6 +22,11 @@ struct ordering;
 
 struct ordering_opts {
     size_t n_topics;       /* co-partitioned topics, indexed 0..n_topics-1 */
+    /* Topics 0..n_waited-1 are waited for; the others (derived topics such
+     * as repartition topics, fed by what this loop applies) are merged by
+     * event time but never waited for and stay out of the watermark.
+     * 0: all are waited for. */
+    size_t n_waited;
     int64_t max_idle_ms;   /* longest wait for an empty topic; 0: none */
     int64_t idle_topic_ms; /* a topic silent this long leaves the watermark */
     size_t max_buffered;   /* beyond this many records nothing waits */

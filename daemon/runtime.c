@@ -884,9 +884,15 @@ static int setup(struct rt *rt)
         rt->subscribed[rt->n_subscribed++] = rt->repart_topics[i];
     }
     /* Every subscribed topic, repartition topics included, is one FIFO of
-     * each partition group. */
+     * each partition group; only the inputs are waited for: a repartition
+     * topic is fed by what this loop applies, so waiting for it would hold
+     * the inputs back until the wait runs out. */
+    size_t n_inputs = 0;
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        n_inputs += rt->input_topics[k] != NULL;
     struct ordering_opts oo = {
         .n_topics = rt->n_subscribed,
+        .n_waited = n_inputs,
         .max_idle_ms = cfg->processing.max_idle_ms,
         .idle_topic_ms = cfg->processing.idle_topic_ms,
         .max_buffered = (size_t)cfg->processing.max_buffered,

@@ -160,6 +160,28 @@ static void test_no_idle(void **state)
     ordering_free(o);
 }
 
+/* A derived topic (repartition) is merged but never waited for, and stays
+ * out of the watermark. */
+static void test_derived_topic_not_waited(void **state)
+{
+    (void)state;
+    struct ordering_opts oo = {.n_topics = 2, .n_waited = 1,
+                               .max_idle_ms = IDLE, .idle_topic_ms = 10000};
+    struct ordering *o = ordering_new(&oo);
+    ordering_push(o, 0, 0, 50, ITEM(1), 0);
+    assert_int_equal(pop_id(o, 0, false), 1); /* topic 1 not awaited */
+    ordering_push(o, 1, 0, 40, ITEM(2), 0);
+    assert_int_equal(pop_id(o, 0, false), -1); /* topic 0 is */
+    ordering_push(o, 0, 0, 45, ITEM(3), 1);
+    assert_int_equal(pop_id(o, 1, false), 2); /* merged by event time */
+    assert_int_equal(pop_id(o, 1, false), 3);
+    int64_t wm;
+    assert_int_equal(ordering_watermark(o, 0, 1, &wm), 1);
+    assert_int_equal(wm, 50);
+    assert_int_equal(ordering_enforced(o), 0);
+    ordering_free(o);
+}
+
 static void test_watermark(void **state)
 {
     (void)state;
@@ -242,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_groups_independent),
         cmocka_unit_test(test_buffer_cap),
         cmocka_unit_test(test_no_idle),
+        cmocka_unit_test(test_derived_topic_not_waited),
         cmocka_unit_test(test_watermark),
         cmocka_unit_test(test_any_interleaving_same_order),
     };
