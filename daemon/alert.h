@@ -79,6 +79,9 @@ struct coaching_alert {
     size_t n_metrics;
     const char *const *evidence;
     size_t n_evidence;
+    /* Optional: the alert_id of an earlier alert this one says is
+     * resolved (late evidence supported a stage claim after all). */
+    const char *resolves_alert_id;
 };
 
 struct meeting_summary {

@@ -203,6 +203,12 @@ static int enc_coaching(struct enc *e, avro_value_t *v, const struct coaching_al
         enc_metrics(e, v, "metrics", ca->metrics, ca->n_metrics) < 0 ||
         enc_field(e, v, "evidence", &arr) < 0)
         return -1;
+    /* Optional field: a writer schema from before it still encodes every
+     * alert, a resolution without its link (the message says it). */
+    avro_value_t rf;
+    if (avro_value_get_by_name(v, "resolves_alert_id", &rf, NULL) == 0 &&
+        enc_opt_str(e, v, "resolves_alert_id", ca->resolves_alert_id) < 0)
+        return -1;
     if (ca->n_evidence && !ca->evidence)
         return enc_fail(e, "evidence", "NULL evidence with a nonzero count");
     for (size_t i = 0; i < ca->n_evidence; i++) {
@@ -281,7 +287,7 @@ enum asrc {
     S_R_PREV_TIER, S_R_TIER, S_R_PREV_SCORE, S_R_SCORE, S_R_TREND, S_R_FIT,
     S_R_INTENT, S_R_REASONS,
     S_C_REP, S_C_MEETING, S_C_OPP, S_C_DOC, S_C_RULE, S_C_CATEGORY,
-    S_C_SEVERITY, S_C_MESSAGE, S_C_METRICS, S_C_EVIDENCE,
+    S_C_SEVERITY, S_C_MESSAGE, S_C_METRICS, S_C_EVIDENCE, S_C_RESOLVES,
     S_M_MEETING, S_M_REP, S_M_CLOSED_BY, S_M_METRICS,
     S_F_FACTOR, S_F_NODE_TYPE, S_F_NODE_ID, S_F_CONTRIBUTION,
 };
@@ -314,7 +320,7 @@ static const struct afield coaching_layout[] = {
     {"rule", A_STR, S_C_RULE}, {"category", A_ENUM, S_C_CATEGORY},
     {"severity", A_ENUM, S_C_SEVERITY}, {"message", A_STR, S_C_MESSAGE},
     {"metrics", A_METRICS, S_C_METRICS}, {"evidence", A_EVIDENCE, S_C_EVIDENCE},
-    PROVENANCE_TAIL};
+    PROVENANCE_TAIL, {"resolves_alert_id", A_OPT_STR, S_C_RESOLVES}};
 
 static const struct afield summary_layout[] = {
     PROVENANCE_HEAD,
@@ -557,6 +563,7 @@ static const char *astr(const struct alert *al, enum asrc src)
     case S_C_DOC: return ca->document_id;
     case S_C_RULE: return ca->rule;
     case S_C_MESSAGE: return ca->message;
+    case S_C_RESOLVES: return ca->resolves_alert_id;
     case S_M_MEETING: return ms->meeting_id;
     case S_M_REP: return ms->rep_id;
     case S_M_CLOSED_BY: return ms->closed_by;

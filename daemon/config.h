@@ -173,6 +173,13 @@ struct config_runtime {
     int64_t dlq_max_bytes; /* bytes per DLQ record; 0: message.max.bytes */
 };
 
+/* Event-time order across the input topics (ordering.h, docs/TIME.md). */
+struct config_processing {
+    int64_t max_idle_ms;   /* longest wait for an empty topic of a group */
+    int64_t idle_topic_ms; /* silent this long: out of the watermark */
+    int64_t max_buffered;  /* records held for ordering, all groups */
+};
+
 struct config_http {
     char *listen;           /* host:port; "" (default): no HTTP endpoint */
     int64_t stall_ms;       /* /healthz fails when the loop is older */
@@ -188,6 +195,7 @@ struct config {
     struct config_state state;
     struct config_log log;
     struct config_runtime runtime;
+    struct config_processing processing;
     struct config_http http;
     /* One bound struct per plugin, in the order given to config_load();
      * plugin_enabled[i] comes from processors.<name>.enabled (default true). */

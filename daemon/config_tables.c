@@ -247,6 +247,36 @@ static const struct config_table runtime_table = {
     .doc = "The processing loop.",
 };
 
+static const struct config_key processing_keys[] = {
+    CFG_KEY_RANGE(struct config_processing, max_idle_ms, "max_idle_ms",
+                  CFG_DURATION, "300ms", 0, 3600000,
+                  "How long a partition group (partition p of every input "
+                  "topic) with records waits for an input topic that has "
+                  "none buffered before applying what it has in "
+                  "event-time order anyway. Per group, never the whole "
+                  "instance; a topic that stays quiet costs one wait. 0: "
+                  "no waiting (records are applied as they arrive). See "
+                  "TIME.md."),
+    CFG_KEY_RANGE(struct config_processing, idle_topic_ms, "idle_topic_ms",
+                  CFG_DURATION, "1m", 0, 86400000,
+                  "A topic that brought a partition group no record for "
+                  "this long drops out of the group's watermark (the "
+                  "minimum over its topics of the largest event time "
+                  "seen). 0: never."),
+    CFG_KEY_RANGE(struct config_processing, max_buffered, "max_buffered",
+                  CFG_INT, "10000", 1, 10000000,
+                  "Records held for ordering in all groups together; at "
+                  "this many, nothing waits for an empty topic."),
+};
+
+static const struct config_table processing_table = {
+    .name = "processing",
+    .keys = processing_keys,
+    .n_keys = CFG_COUNT(processing_keys),
+    .elem_size = sizeof(struct config_processing),
+    .doc = "Event-time order across the co-partitioned input topics.",
+};
+
 static const struct config_key http_keys[] = {
     CFG_KEY(struct config_http, listen, "listen", CFG_STRING, "",
             "Address of the HTTP endpoint serving /metrics (Prometheus "
@@ -284,6 +314,8 @@ static const struct config_key root_keys[] = {
                 "Logging."),
     CFG_KEY_SUB(struct config, runtime, "runtime", CFG_SECTION,
                 &runtime_table, "Processing loop."),
+    CFG_KEY_SUB(struct config, processing, "processing", CFG_SECTION,
+                &processing_table, "Event-time order across topics."),
     CFG_KEY_SUB(struct config, http, "http", CFG_SECTION, &http_table,
                 "Metrics and health endpoint."),
 };

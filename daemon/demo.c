@@ -221,10 +221,14 @@ int cmd_demo(int argc, char **argv)
     char set_dir[sizeof(state_dir) + 16], set_level[] = "log.level=warn";
     snprintf(set_dir, sizeof(set_dir), "state.dir=%s", state_dir);
     /* Orchestration is off by default (its updates topic may not exist in
-     * a deployment); the embedded broker has every topic. */
+     * a deployment); the embedded broker has every topic. The sample data
+     * has no event after the stage claim to carry stream time past a
+     * grace: claims are judged on arrival here. */
     const char *sets[] = {"kafka.bootstrap_servers=embedded", set_dir,
-                          set_level, "processors.orchestration.enabled=true"};
-    struct cli_common c = {.config_path = path, .sets = sets, .n_sets = 4};
+                          set_level, "processors.orchestration.enabled=true",
+                          "processors.action_units.evidence_grace=0"};
+    struct cli_common c = {.config_path = path, .sets = sets,
+                           .n_sets = sizeof(sets) / sizeof(sets[0])};
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
     struct codec *codec = NULL;

@@ -256,6 +256,26 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
                 "compaction catch up.",
                 v);
     }
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)m->ordering_buffered);
+    put_one(out, "dealstream_ordering_buffered_records", "gauge",
+            "Records polled and held until their partition group's "
+            "event-time turn.", v);
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)m->ordering_enforced);
+    put_one(out, "dealstream_ordering_enforced_total", "counter",
+            "Waits for an empty input topic that ended after "
+            "processing.max_idle_ms without its record.", v);
+    if (m->watermarks.n) {
+        const char *w = "dealstream_partition_group_watermark_seconds";
+        header(out, w, "gauge",
+               "Per partition group: the minimum over its input topics of "
+               "the largest event time seen (s since the epoch); topics "
+               "idle for processing.idle_topic_ms left out.");
+        for (size_t i = 0; i < m->watermarks.n; i++) {
+            put(out, "%s{partition=\"", w);
+            put_label(out, m->watermarks.v[i].a);
+            put(out, "\"} %.3f\n", (double)m->watermarks.v[i].n / 1000.0);
+        }
+    }
 
     if (p->rss_bytes >= 0) {
         snprintf(v, sizeof(v), "%lld", (long long)p->rss_bytes);

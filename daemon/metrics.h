@@ -80,6 +80,12 @@ struct metrics {
     int64_t rocks_block_cache, rocks_memtables, rocks_table_readers; /* B */
     int64_t rocks_pending_compaction; /* bytes; -1: unknown */
     double rocks_stall_seconds;       /* cumulative; < 0: unknown */
+    /* Event-time order (ordering.h): records held for their group's
+     * turn, waits that ended without the awaited topic, and per partition
+     * group the watermark (label a: the partition; n: ms since epoch). */
+    uint64_t ordering_buffered;
+    uint64_t ordering_enforced;
+    struct metrics_set watermarks;
     int64_t loop_at_ms;          /* ms, monotonic: the loop's last turn */
     int64_t started_at_ms;       /* ms, monotonic: the loop started; 0: not yet */
 };

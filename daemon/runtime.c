@@ -29,6 +29,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "now.h"
+#include "ordering.h"
 #include "repartition.h"
 #include "restore.h"
 #include "schema_registry.h"
@@ -74,13 +75,16 @@ struct pending {
  * polls later; each poll in between moves its state one step closer
  * (store_prefetch), so the state gets of the record being applied - cache
  * misses on ~300k objects, a quarter of the processing thread - mostly find
- * their memory in cache. Order is kept: records are applied as polled, one
- * waits only while newer ones are coming in, and before partitions are
- * revoked the waiting records are applied, as they would have been. */
+ * their memory in cache. Order is kept: records enter the ring in the order
+ * the event-time chooser (ordering.h) gives them, one waits only while
+ * newer ones are coming in, and before partitions are revoked the waiting
+ * records, and those the chooser holds, are applied, as they would have
+ * been. */
 #define RT_AHEAD 4
 #define RT_AHEAD_KEYS 8 /* state keys looked ahead per record */
 
 struct ahead {
+    struct ahead *next_spare; /* in rt->spare while unused */
     struct kafka_msg m;
     int kind;       /* -1: no processor reads its topic */
     size_t proc;    /* EVENT_REPARTITION: the processor it goes back to */
@@ -108,8 +112,12 @@ struct rt {
     struct kafka_consumer *consumer;
     struct kafka_producer *producer;
     struct proc_ctx ctx;
-    struct ahead ahead[RT_AHEAD]; /* polled, not applied: a ring */
+    struct ahead *ahead[RT_AHEAD]; /* chosen, not applied: a ring */
     size_t ahead_first, n_ahead;
+    /* Polled and decoded records wait in `order` until their partition
+     * group's event-time turn (ordering.h); those not in use in `spare`. */
+    struct ordering *order;
+    struct ahead *spare;
     void **inst; /* per processor, NULL when disabled */
     const char *input_topics[EVENT_KIND_COUNT]; /* NULL: no processor reads it */
     char **repart_topics; /* per processor: its repartition topic, or NULL */
@@ -716,11 +724,28 @@ static bool learn_schema(struct rt *rt, struct ahead *a)
     return true;
 }
 
-/* Decodes a polled record into the look-ahead ring and starts on its
- * state; the records already waiting move a step on. */
-static void take(struct rt *rt, const struct kafka_msg *m)
+/* The index of a subscribed topic: its FIFO in the chooser. */
+static size_t topic_index(const struct rt *rt, const char *topic)
 {
-    struct ahead *a = &rt->ahead[(rt->ahead_first + rt->n_ahead) % RT_AHEAD];
+    for (size_t i = 0; i < rt->n_subscribed; i++)
+        if (strcmp(rt->subscribed[i], topic) == 0)
+            return i;
+    return 0; /* never: the consumer only returns subscribed topics */
+}
+
+/* Decodes a polled record and hands it to the chooser, which gives it
+ * back in its partition group's event-time order. Its offset is noted
+ * only when it is applied, so a record held here is never committed. */
+static void hold(struct rt *rt, const struct kafka_msg *m)
+{
+    struct ahead *a = rt->spare;
+    if (a) {
+        rt->spare = a->next_spare;
+    } else {
+        a = calloc(1, sizeof(*a));
+        if (!a || !(a->arena = arena_new(4096)))
+            abort(); /* as the arena does on out-of-memory */
+    }
     a->m = *m;
     a->kind = kind_of_topic(rt, m->topic, &a->proc);
     a->n_hash = 0;
@@ -742,6 +767,17 @@ static void take(struct rt *rt, const struct kafka_msg *m)
                                             m->key, m->klen, m->value, m->vlen,
                                             a->arena, &a->ev, &a->cerr) == 0;
     }
+    /* A record that will go to the DLQ waits for nothing. */
+    ordering_push(rt->order, topic_index(rt, m->topic), m->partition,
+                  a->decoded ? a->ev.event_time : INT64_MIN, a,
+                  now_mono_ms());
+}
+
+/* Puts a chosen record into the look-ahead ring and starts on its state;
+ * the records already waiting move a step on. */
+static void take(struct rt *rt, struct ahead *a)
+{
+    rt->ahead[(rt->ahead_first + rt->n_ahead) % RT_AHEAD] = a;
     for (size_t i = 0; a->decoded && i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
         if (!ops->state_keys || !reads(rt, i, a))
@@ -760,7 +796,7 @@ static void take(struct rt *rt, const struct kafka_msg *m)
      * one before: its entries have, ask for the objects. */
     for (int step = 1; step <= 2 && (size_t)step < rt->n_ahead; step++) {
         const struct ahead *w =
-            &rt->ahead[(rt->ahead_first + rt->n_ahead - 1 - (size_t)step) % RT_AHEAD];
+            rt->ahead[(rt->ahead_first + rt->n_ahead - 1 - (size_t)step) % RT_AHEAD];
         for (size_t k = 0; k < w->n_hash; k++)
             store_prefetch(rt->store, w->hash[k], step);
     }
@@ -779,7 +815,7 @@ static void count_consumed(struct rt *rt, const char *topic)
 /* Applies the oldest record waiting in the look-ahead ring. */
 static void apply(struct rt *rt)
 {
-    struct ahead *a = &rt->ahead[rt->ahead_first];
+    struct ahead *a = rt->ahead[rt->ahead_first];
     const struct kafka_msg *m = &a->m;
     if (a->kind < 0) {
         to_dlq(rt, m, "route", "unknown_topic", "no processor reads this topic",
@@ -817,13 +853,26 @@ done:
     note_offset(rt, m->topic, m->partition, m->offset + 1);
     rt->batch_events++;
     kafka_msg_release(&a->m);
+    a->next_spare = rt->spare;
+    rt->spare = a;
     rt->ahead_first = (rt->ahead_first + 1) % RT_AHEAD;
     rt->n_ahead--;
 }
 
+/* Moves the records whose turn has come into the look-ahead ring, while
+ * it has room. force: every record held (before a revoke, at shutdown). */
+static void choose(struct rt *rt, bool force)
+{
+    struct ordering_rec r;
+    while (rt->n_ahead < RT_AHEAD &&
+           ordering_pop(rt->order, now_mono_ms(), force, &r) == 1)
+        take(rt, r.item);
+}
+
+/* Applies every record polled so far, held ones in event-time order. */
 static void apply_waiting(struct rt *rt)
 {
-    while (rt->n_ahead)
+    for (choose(rt, true); rt->n_ahead; choose(rt, true))
         apply(rt);
 }
 
@@ -934,8 +983,6 @@ static int setup(struct rt *rt)
                 "object's first get reads RocksDB");
     ctx_init(&rt->ctx, rt->store, sink, rt);
     ctx_set_repartition(&rt->ctx, repartition_sink, rt);
-    for (size_t i = 0; i < RT_AHEAD; i++)
-        rt->ahead[i].arena = arena_new(64 * 1024);
     buf_init(&rt->enc);
 
     struct kafka_producer_opts po = {
@@ -988,6 +1035,22 @@ static int setup(struct rt *rt)
             return -1;
         rt->rebalances = 1;
     }
+    /* Every subscribed topic, repartition topics included, is one FIFO of
+     * each partition group; only the inputs are waited for: a repartition
+     * topic is fed by what this loop applies, so waiting for it would hold
+     * the inputs back until the wait runs out. */
+    size_t n_inputs = 0;
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        n_inputs += rt->input_topics[k] != NULL;
+    struct ordering_opts oo = {
+        .n_topics = rt->n_subscribed,
+        .n_waited = n_inputs,
+        .max_idle_ms = cfg->processing.max_idle_ms,
+        .idle_topic_ms = cfg->processing.idle_topic_ms,
+        .max_buffered = (size_t)cfg->processing.max_buffered,
+    };
+    if (!(rt->order = ordering_new(&oo)))
+        return -1;
     struct kafka_consumer_opts co = {
         .brokers = rt->o->brokers,
         .group_id = cfg->kafka.group_id,
@@ -1036,10 +1099,26 @@ static void teardown(struct rt *rt)
     config_free(rt->cfg_owned);
     /* Waiting records the consumer's close did not apply (it applies them
      * when it revokes partitions): never applied, so replayed. */
-    for (size_t i = 0; i < rt->n_ahead; i++)
-        kafka_msg_release(&rt->ahead[(rt->ahead_first + i) % RT_AHEAD].m);
-    for (size_t i = 0; i < RT_AHEAD; i++)
-        arena_free(rt->ahead[i].arena);
+    for (size_t i = 0; i < rt->n_ahead; i++) {
+        struct ahead *a = rt->ahead[(rt->ahead_first + i) % RT_AHEAD];
+        kafka_msg_release(&a->m);
+        arena_free(a->arena);
+        free(a);
+    }
+    struct ordering_rec r;
+    while (rt->order && ordering_pop(rt->order, 0, true, &r) == 1) {
+        struct ahead *a = r.item;
+        kafka_msg_release(&a->m);
+        arena_free(a->arena);
+        free(a);
+    }
+    ordering_free(rt->order);
+    while (rt->spare) {
+        struct ahead *a = rt->spare;
+        rt->spare = a->next_spare;
+        arena_free(a->arena);
+        free(a);
+    }
     buf_free(&rt->enc);
     free(rt->offsets);
 }
@@ -1090,6 +1169,19 @@ static void publish(struct rt *rt, int64_t now)
     mx->producer_up = rt->producer && !rt->delivery_failed;
     mx->cache_objects = store_cached(rt->store);
     publish_state(rt, mx);
+    mx->ordering_buffered = ordering_buffered(rt->order);
+    mx->ordering_enforced = ordering_enforced(rt->order);
+    mx->watermarks.n = 0;
+    for (size_t p = 0; p < ordering_groups(rt->order) &&
+                       mx->watermarks.n < METRICS_MAX_SERIES - 1; p++) {
+        int64_t wm;
+        char part[24];
+        if (ordering_watermark(rt->order, (int32_t)p, now, &wm) != 1 ||
+            wm < 0)
+            continue;
+        snprintf(part, sizeof(part), "%zu", p);
+        metrics_set_add(&mx->watermarks, part, NULL, (uint64_t)wm);
+    }
     mx->loop_at_ms = now;
     metrics_publish(rt->o->pub, mx);
 }
@@ -1181,9 +1273,12 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     while (!*o->stop) {
         struct kafka_msg m;
         char err[512];
-        /* Records waiting: only what has already arrived, else apply. */
-        int got = kafka_consumer_poll(rt.consumer, rt.n_ahead ? 0 : 100, &m,
-                                      err, sizeof(err));
+        /* Records waiting: only what has already arrived, else apply;
+         * records held for their group's turn: until the wait ends. */
+        int got = kafka_consumer_poll(
+            rt.consumer,
+            rt.n_ahead ? 0 : ordering_wait_ms(rt.order, now_mono_ms(), 100),
+            &m, err, sizeof(err));
         if (got < 0) {
             LOG_ERR("kafka", "%s", err);
             goto out;
@@ -1195,9 +1290,10 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
                 rt.first_record_wall = now_wall_ms();
                 rt.first_record_cpu = now_thread_cpu_ms();
             }
-            take(&rt, &m);
+            hold(&rt, &m);
             last_record = now;
         }
+        choose(&rt, false);
         if (rt.n_ahead == RT_AHEAD || (got == 0 && rt.n_ahead)) {
             apply(&rt);
             seal_step(&rt, RT_SEAL_STEP);

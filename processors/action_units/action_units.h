@@ -86,6 +86,7 @@ struct au_config {
     int64_t max_opportunities;
     int64_t max_documents;
     int64_t max_competitors;
+    int64_t evidence_grace_ms; /* stream time a stage claim waits for units */
     struct cfg_strlist confusables;
     struct cfg_array industries; /* struct au_industry */
     struct au_rules rules;
@@ -93,7 +94,7 @@ struct au_config {
 };
 
 /* 2 appended the opportunity's last-event provenance; 1 is still read. */
-#define AU_FORMAT_VERSION 2
+#define AU_FORMAT_VERSION 3
 #define AU_FORMAT_MIN 1
 #define AU_OBJ_CUSTOMER 1
 #define AU_OBJ_OPP 2
@@ -129,6 +130,10 @@ struct au_opp_ref {
     char *id;
     int64_t last_seen;   /* ms, event time */
     int64_t watch_since; /* stage entry to judge for incompleteness, or -1 */
+    /* Format 3: the earliest event time at which a deferred stage claim
+     * of the opportunity is judged (its event time + evidence_grace), or
+     * -1 when none waits. */
+    int64_t claim_due;
 };
 
 struct au_customer {
@@ -155,12 +160,25 @@ struct au_stage_status {
     size_t n_units;
 };
 
+/* What became of a stage claim (format 3; earlier claims were all
+ * ALERTED, with no alert_id kept). */
+#define AU_CLAIM_ALERTED 0  /* stage_claim_unsupported was sent */
+#define AU_CLAIM_PENDING 1  /* lacking units; judged at at + evidence_grace */
+#define AU_CLAIM_RESOLVED 2 /* alerted, then late evidence supported it */
+
 struct au_claim {
     char *event_id;
     char *from; /* NULL when only the state knew it */
     char *to;
     int64_t at;
     struct au_strvec stages; /* passed without their units */
+    /* format 3 */
+    uint8_t state;  /* AU_CLAIM_* */
+    char *alert_id; /* the alert sent (ALERTED, RESOLVED); else NULL */
+    char *first;    /* first stage of the range judged; NULL: `from` */
+    char *topic;    /* provenance of the claim's event; NULL: unknown */
+    int32_t partition;
+    int64_t offset;
 };
 
 struct au_opp {
@@ -228,6 +246,10 @@ struct au_inst {
     /* <= every deadline in `pending` (exact after each due scan, a lower
      * bound after removals): on_timer returns while it is > watermark. */
     int64_t next_due;
+    /* Deferred stage claims (evidence_grace): opportunity key -> malloc'd
+     * int64_t, the customer's claim_due for it; rebuilt like `pending`. */
+    struct hmap *claims_due;
+    int64_t next_claim_due; /* <= every value in claims_due */
 };
 
 struct au_var {

@@ -437,6 +437,16 @@ static const struct config_key au_config_keys[] = {
                   "64", 1, 10000,
                   "Evidence documents kept per opportunity (and per customer "
                   "for documents without opportunity); oldest dropped."),
+    CFG_KEY_RANGE(struct au_config, evidence_grace_ms, "evidence_grace",
+                  CFG_DURATION, "10m", 0, 2592000000.0,
+                  "How long, in stream time (event time, not the wall "
+                  "clock), a stage claim that lacks units waits for "
+                  "evidence before stage_claim_unsupported is judged: it is "
+                  "judged once the partition's stream time passes the "
+                  "claim's event time plus this, or at once when the "
+                  "evidence is complete. Evidence arriving after the alert "
+                  "was sent brings a follow-up (INFO, resolves_alert_id set "
+                  "to the alert's id). 0: judged on arrival. See TIME.md."),
     CFG_KEY_RANGE(struct au_config, max_competitors, "max_competitors",
                   CFG_INT, "64", 1, 10000,
                   "Linked competitors kept per customer; oldest dropped."),

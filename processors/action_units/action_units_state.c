@@ -129,6 +129,9 @@ static void au_opp_free(struct au_opp *o)
         free(o->claims[i].from);
         free(o->claims[i].to);
         au_strvec_free(&o->claims[i].stages);
+        free(o->claims[i].alert_id);
+        free(o->claims[i].first);
+        free(o->claims[i].topic);
     }
     free(o->claims);
     free(o->status_industry);
@@ -230,6 +233,16 @@ void action_units_state_encode(const void *st, struct buf *b)
         buf_put_str(b, o->last_topic);
         buf_put_i64(b, o->last_partition);
         buf_put_i64(b, o->last_offset);
+        /* format 3: what became of each claim */
+        for (size_t i = 0; i < o->n_claims; i++) {
+            const struct au_claim *cl = &o->claims[i];
+            buf_put_u8(b, cl->state);
+            buf_put_str(b, cl->alert_id);
+            buf_put_str(b, cl->first);
+            buf_put_str(b, cl->topic);
+            buf_put_i64(b, cl->partition);
+            buf_put_i64(b, cl->offset);
+        }
         return;
     }
     const struct au_customer *c = st;
@@ -249,6 +262,8 @@ void action_units_state_encode(const void *st, struct buf *b)
         buf_put_i64(b, c->opps[i].last_seen);
         buf_put_i64(b, c->opps[i].watch_since);
     }
+    for (size_t i = 0; i < c->n_opps; i++) /* format 3 */
+        buf_put_i64(b, c->opps[i].claim_due);
 }
 
 /* See processor_ops.state_prefetch: depth 0 the strings and arrays the
@@ -378,6 +393,19 @@ int action_units_state_decode(const char *key, const uint8_t *data, size_t len,
                 r.err = true;
             o->last_partition = (int32_t)part;
         }
+        for (size_t i = 0; version >= 3 && i < o->n_claims && !r.err; i++) {
+            struct au_claim *cl = &o->claims[i];
+            cl->state = buf_get_u8(&r);
+            cl->alert_id = buf_get_str(&r);
+            cl->first = buf_get_str(&r);
+            cl->topic = buf_get_str(&r);
+            int64_t part = buf_get_i64(&r);
+            cl->offset = buf_get_i64(&r);
+            if (cl->state > AU_CLAIM_RESOLVED || part < INT32_MIN ||
+                part > INT32_MAX)
+                r.err = true;
+            cl->partition = (int32_t)part;
+        }
         if (o->lang > AU_LANG_EN)
             r.err = true;
     } else {
@@ -402,7 +430,10 @@ int action_units_state_decode(const char *key, const uint8_t *data, size_t len,
             o->id = statecodec_req_str(&r);
             o->last_seen = buf_get_i64(&r);
             o->watch_since = buf_get_i64(&r);
+            o->claim_due = -1;
         }
+        for (size_t i = 0; version >= 3 && i < c->n_opps && !r.err; i++)
+            c->opps[i].claim_due = buf_get_i64(&r);
         if (c->lang > AU_LANG_EN)
             r.err = true;
     }
@@ -493,6 +524,11 @@ void action_units_state_to_json(const void *st, struct jw *w)
             jw_str(w, "from", cl->from);
             jw_str(w, "to", cl->to);
             jw_int(w, "at", cl->at);
+            jw_str(w, "state", cl->state == AU_CLAIM_PENDING ? "pending"
+                               : cl->state == AU_CLAIM_RESOLVED ? "resolved"
+                                                                : "alerted");
+            if (cl->alert_id)
+                jw_str(w, "alert_id", cl->alert_id);
             jw_arr_begin(w, "stages");
             for (size_t j = 0; j < cl->stages.n; j++) {
                 bool now = false;
@@ -546,6 +582,8 @@ void action_units_state_to_json(const void *st, struct jw *w)
         jw_int(w, "last_seen", c->opps[i].last_seen);
         if (c->opps[i].watch_since >= 0)
             jw_int(w, "incomplete_since", c->opps[i].watch_since);
+        if (c->opps[i].claim_due >= 0)
+            jw_int(w, "claim_due", c->opps[i].claim_due);
         else
             jw_null(w, "incomplete_since");
         jw_obj_end(w);

@@ -496,9 +496,18 @@ static void judge_objections(struct coaching *co, struct proc_ctx *ctx,
     }
 }
 
+static bool issue_open(const struct coaching *co, const struct co_context *c,
+                       const char *link, int64_t now, int64_t not_after,
+                       const char **text);
+
+/* MISSED_CONTEXT once a raised topic's window has passed unaddressed. A
+ * topic raised before its issue was known (the IoT alert or document
+ * applied after the segment, though earlier in event time) looks the
+ * issue up again here, in the customer's context `c` (may be NULL): an
+ * issue at or before the raise, within the lookback, counts. */
 static void judge_context(struct coaching *co, struct proc_ctx *ctx,
-                          struct co_meeting *m, int64_t now_ms, bool all,
-                          bool from_timer)
+                          struct co_meeting *m, const struct co_context *c,
+                          int64_t now_ms, bool all, bool from_timer)
 {
     const struct co_r_context *r = &co->cfg->rules.context;
     if (!can_fire(m, &r->r, CAT_MISSED_CONTEXT))
@@ -509,6 +518,12 @@ static void judge_context(struct coaching *co, struct proc_ctx *ctx,
             continue;
         if (!all && now_ms <= t->topic_ms + r->window_ms)
             continue;
+        const char *known = t->issue;
+        if (!known) {
+            int64_t at = t->raised_at >= 0 ? t->raised_at : m->last_event_time;
+            if (!issue_open(co, c, t->name, at, at, &known))
+                continue; /* no issue (yet): a late one may still come */
+        }
         const struct co_link *l = find_link(co->cfg, t->name, NULL);
         bool zh = meeting_zh(co, m);
         const char *topic = l && l->topics.n ? l->topics.v[0] : t->name;
@@ -524,14 +539,13 @@ static void judge_context(struct coaching *co, struct proc_ctx *ctx,
             }
         const char *issue = l ? (zh ? l->issue_zh : l->issue_en) : "";
         if (!issue || !issue[0])
-            issue = t->issue ? t->issue : "";
+            issue = known;
         struct tvar vars[] = {{"topic", topic}, {"issue", issue}};
         struct metric met[] = {
             {"window_s", (double)r->window_ms / 1000.0},
             {"elapsed_s", (double)(now_ms - t->topic_ms) / 1000.0},
         };
-        const char *ev[] = {t->evidence ? t->evidence : "",
-                            t->issue ? t->issue : ""};
+        const char *ev[] = {t->evidence ? t->evidence : "", known};
         struct co_fire f = {CAT_MISSED_CONTEXT, t->name, vars, 2, met, 2, ev,
                             2};
         fire(co, ctx, m, &r->r, &f, from_timer);
@@ -736,9 +750,14 @@ static void close_meeting(struct coaching *co, struct proc_ctx *ctx,
                           const char *closed_by, bool from_timer)
 {
     char ckey[CO_KEY_MAX];
+    const struct co_obj *cobj =
+        coaching_make_key(ckey, sizeof(ckey), m->customer_id, NULL) == 0
+            ? ctx_state_find(ctx, ckey)
+            : NULL;
 
     judge_objections(co, ctx, m, m->mm.last_end_ms, true, from_timer);
-    judge_context(co, ctx, m, m->mm.last_end_ms, true, from_timer);
+    judge_context(co, ctx, m, cobj ? &cobj->u.c : NULL, m->mm.last_end_ms,
+                  true, from_timer);
     judge_discovery(co, ctx, m, NULL, true, from_timer);
     judge_talk_ratio(co, ctx, m, from_timer);
     summary(co, ctx, m, closed_by, from_timer);
@@ -771,13 +790,16 @@ static bool is_tombstoned(const struct co_context *c, const char *meeting_id)
     return false;
 }
 
+/* An issue of `link` with event time in [now - lookback, not_after]. */
 static bool issue_open(const struct coaching *co, const struct co_context *c,
-                       const char *link, int64_t now, const char **text)
+                       const char *link, int64_t now, int64_t not_after,
+                       const char **text)
 {
     int64_t lookback = co->cfg->rules.context.lookback_ms;
     for (size_t i = 0; c && i < c->n_issues; i++)
         if (strcmp(c->issues[i].link, link) == 0 &&
-            c->issues[i].at >= now - lookback) {
+            c->issues[i].at >= now - lookback &&
+            c->issues[i].at <= not_after) {
             *text = c->issues[i].text;
             return true;
         }
@@ -795,6 +817,7 @@ static struct co_topic *topic_get(struct co_meeting *m, const char *name)
     memset(t, 0, sizeof(*t));
     t->name = statecodec_strdup(name);
     t->topic_ms = -1;
+    t->raised_at = -1;
     return t;
 }
 
@@ -816,14 +839,19 @@ static void rep_context(struct coaching *co, struct co_meeting *m,
             if (t)
                 t->addressed = true;
         }
-        if (topic && issue_open(co, c, lk[i].name, ev->event_time, &issue)) {
-            t = t ? t : topic_get(m, lk[i].name);
-            if (t && t->topic_ms < 0) {
-                t->topic_ms = ts->end_ms;
-                free(t->evidence);
-                t->evidence = coaching_dup_evidence(ts->text, CO_EVIDENCE_MAX);
-                coaching_set_str(&t->issue, issue);
-            }
+        if (!topic)
+            continue;
+        /* Raised without a known issue, the raise is kept all the same:
+         * the issue's record may be applied later (judge_context). */
+        bool open = issue_open(co, c, lk[i].name, ev->event_time, INT64_MAX,
+                               &issue);
+        t = t ? t : topic_get(m, lk[i].name);
+        if (t && (t->topic_ms < 0 || (!t->issue && open))) {
+            t->topic_ms = ts->end_ms;
+            t->raised_at = ev->event_time;
+            free(t->evidence);
+            t->evidence = coaching_dup_evidence(ts->text, CO_EVIDENCE_MAX);
+            coaching_set_str(&t->issue, open ? issue : NULL);
         }
     }
 }
@@ -959,7 +987,7 @@ static int handle_segment(struct coaching *co, struct proc_ctx *ctx,
     /* Windows that closed before this segment began are judged first: an
      * answer in this (late) segment no longer counts. */
     judge_objections(co, ctx, m, ts->start_ms, false, false);
-    judge_context(co, ctx, m, ts->start_ms, false, false);
+    judge_context(co, ctx, m, c, ts->start_ms, false, false);
 
     struct meeting_seg seg = {
         .speaker_id = ts->speaker_id,

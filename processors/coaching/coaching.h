@@ -25,7 +25,8 @@
 #define CO_MAX_TOMBSTONES 32  /* recently closed meetings per customer */
 #define CO_EVIDENCE_MAX 280   /* bytes of text kept as evidence */
 #define CO_KEY_MAX 512
-#define CO_STATE_VERSION 1
+#define CO_STATE_VERSION 2
+#define CO_STATE_MIN 1
 
 /* State keys: "<customer>/ctx" for a customer's context,
  * "<customer>/m/<meeting>" for a meeting (coaching_make_key, co_state_keys). */
@@ -140,7 +141,9 @@ struct co_topic { /* a context link touched during the meeting */
     int64_t topic_ms; /* meeting time the rep raised the topic; -1: not yet */
     bool addressed;
     char *evidence; /* the rep's words */
-    char *issue;    /* the open issue's description */
+    char *issue;    /* the open issue's description; NULL: none known at
+                     * the raise, looked up again when judged (issue 19) */
+    int64_t raised_at; /* event time of the raise; -1: unknown (format 1) */
 };
 
 struct co_meeting {

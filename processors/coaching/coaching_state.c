@@ -182,6 +182,7 @@ void coaching_state_encode(const void *st, struct buf *out)
             buf_put_u8(out, m->topics[i].addressed);
             buf_put_str(out, m->topics[i].evidence);
             buf_put_str(out, m->topics[i].issue);
+            buf_put_i64(out, m->topics[i].raised_at); /* format 2 */
         }
         meeting_metrics_encode(&m->mm, out);
     } else {
@@ -258,7 +259,8 @@ int coaching_state_decode(const char *key, const uint8_t *data, size_t len,
 
     *st = NULL;
     buf_reader_init(&r, data, len);
-    if (buf_get_u8(&r) != CO_STATE_VERSION || r.err)
+    uint8_t version = buf_get_u8(&r);
+    if (r.err || version < CO_STATE_MIN || version > CO_STATE_VERSION)
         goto out;
     uint8_t type = buf_get_u8(&r);
     if (type != CO_MEETING && type != CO_CONTEXT)
@@ -295,6 +297,7 @@ int coaching_state_decode(const char *key, const uint8_t *data, size_t len,
             t->addressed = buf_get_u8(&r) != 0;
             t->evidence = buf_get_str(&r);
             t->issue = buf_get_str(&r);
+            t->raised_at = version >= 2 ? buf_get_i64(&r) : -1;
         }
         if (r.err || meeting_metrics_decode(&m->mm, &r) != 0)
             goto out;
@@ -374,6 +377,8 @@ void coaching_state_to_json(const void *st, struct jw *w)
             jw_bool(w, "addressed", m->topics[i].addressed);
             jw_str(w, "evidence", m->topics[i].evidence);
             jw_str(w, "issue", m->topics[i].issue);
+            if (m->topics[i].raised_at >= 0)
+                jw_int(w, "raised_at", m->topics[i].raised_at);
             jw_obj_end(w);
         }
         jw_arr_end(w);

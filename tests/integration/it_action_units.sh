@@ -6,6 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 start_broker 2
 T0=1793700000000
+# Claims judged on arrival, as before evidence_grace (issue 19); the grace
+# itself is it_event_time's.
+NOGRACE="--set processors.action_units.evidence_grace=0"
 
 note() { # note <customer> <doc> <text> <n>
   printf '{"event_id":"%s-%s","customer_id":"%s","rep_id":"rep-1","opportunity_id":"OPP-%s","document_id":"%s","doc_type":"INTERVIEW_NOTE","source":"OCR_HANDWRITING","author_role":"department_director","text":"%s","event_time":%d}\n' \
@@ -28,10 +31,10 @@ opp() { # opp <customer> <from|null> <to> <n>
 
 produce crm.opportunity-updates "$WORK/open.jsonl" || fail "produce opportunities"
 produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
-run_until_idle state g-au run1.log
+run_until_idle state g-au run1.log $NOGRACE
 # The claim comes after the evidence, as in life.
 produce crm.opportunity-updates "$WORK/advance.jsonl" || fail "produce stage moves"
-run_until_idle state g-au run2.log
+run_until_idle state g-au run2.log $NOGRACE
 
 consume sales.coaching-alerts 100 >"$WORK/alerts.jsonl"
 red=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/alerts.jsonl" || true)
@@ -56,7 +59,16 @@ pass "inspect shows discovery supported for hosp-b, missing for hosp-a"
 # The third interview arrives after the claim: the stage becomes supported.
 note hosp-a D-6 "信息科主任：远程会诊平台要上线，日间手术流程也要配套。" 11 >"$WORK/late.jsonl"
 produce sales.doc-annotations "$WORK/late.jsonl" || fail "produce late note"
-run_until_idle state g-au run3.log
+run_until_idle state g-au run3.log $NOGRACE
 [ "$(stage_status hosp-a)" = '"stage":"discovery","status":"supported"' ] ||
   fail "late evidence did not support hosp-a's discovery: $(stage_status hosp-a)"
 pass "evidence arriving after the claim marks the stage supported"
+# ...and the RED sent before it gets a follow-up naming it (issue 19).
+consume sales.coaching-alerts 100 >"$WORK/alerts2.jsonl"
+red_id=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/alerts2.jsonl" |
+  grep '"severity":"RED"' | grep -o '"alert_id":"[0-9a-f]*"' | cut -d'"' -f4)
+[ -n "$red_id" ] || fail "the RED is gone"
+grep '"severity":"INFO"' "$WORK/alerts2.jsonl" |
+  grep -q "\"resolves_alert_id\":\"$red_id\"" ||
+  fail "no follow-up resolving $red_id: $(cat "$WORK/alerts2.jsonl")"
+pass "late evidence: a follow-up resolves the RED by its alert_id"

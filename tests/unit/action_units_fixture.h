@@ -19,6 +19,8 @@ extern const struct processor_ops processor_action_units;
 #define DAY_MS 86400000LL
 #define T0 1793577600000LL /* 2026-11-02T00:00:00Z */
 #define CUST "acme-medical"
+/* The tests written before evidence_grace judge claims on arrival. */
+#define AU_NO_GRACE "evidence_grace: 0\n"
 
 /* ---- event builders (strings are literals: they outlive the feed) ---- */
 

@@ -41,14 +41,14 @@ static void test_defaults_load(void **unused)
     (void)unused;
     char errs[2048] = "";
     assert_int_equal(harness_config_check(OPS, "", errs, sizeof(errs)), 0);
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     harness_free(h);
 }
 
 static void test_visit_report_missing_keyword(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     assert_int_equal(feed_ann(h, "e1", "OPP-1", "VR-1", DOC_VISIT_REPORT, "rep",
                               "拜访心内科，讨论医保DRG分组对耗材的影响。", T0),
                      0);
@@ -78,7 +78,7 @@ static void test_visit_report_missing_keyword(void **unused)
 static void test_keywords_confusables_and_mixed_scripts(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     /* OCR wrote 巳/已 and O-for-0 style errors are not in these keywords,
      * so mix case, full width and ASR spaces instead */
     assert_int_equal(feed_ann(h, "e1", NULL, "VR-2", DOC_VISIT_REPORT, "rep",
@@ -89,7 +89,7 @@ static void test_keywords_confusables_and_mixed_scripts(void **unused)
 
     /* a keyword written with one confusable, text with another */
     h = harness_new(OPS,
-                    "industries:\n"
+                    AU_NO_GRACE "industries:\n"
                     "  lab:\n"
                     "    required_keywords: [已签约, POCT设备, Il1]\n"
                     "    stages: [a, b]\n"
@@ -113,7 +113,7 @@ static void test_keywords_confusables_and_mixed_scripts(void **unused)
 static void test_english_message_follows_document(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     assert_int_equal(
         feed_ann(h, "e1", "OPP-1", "VR-5", DOC_VISIT_REPORT, "rep",
                  "Met the head of cardiology about DRG grouping; 医保DRG分组 "
@@ -132,7 +132,7 @@ static void test_english_message_follows_document(void **unused)
 static void test_two_of_three_interviews_raise_red(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     assert_int_equal(feed_opp(h, "o1", "OPP-1", "medical", NULL, "discovery",
                               T0),
                      0);
@@ -171,7 +171,7 @@ static void test_two_of_three_interviews_raise_red(void **unused)
 static void test_english_evidence_wording(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_reg(h, "r1", CHANGE_COMPETITOR_LINKED, "comp-medisight", "MediSight",
              T0);
     director(h, "a1", "OPP-9", "D-15",
@@ -197,7 +197,7 @@ static void test_english_evidence_wording(void **unused)
 static void test_all_units_evidenced_no_alert(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-2", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-2", "D-1", "日间手术、院感监测", T0 + 1);
     director(h, "a2", "OPP-2", "D-2", "耗材追溯和日间手术", T0 + 2);
@@ -215,7 +215,7 @@ static void test_all_units_evidenced_no_alert(void **unused)
 static void test_wrong_author_and_type_do_not_count(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-3", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-3", "D-1", "日间手术、院感监测", T0 + 1);
     director(h, "a2", "OPP-3", "D-2", "耗材追溯和日间手术", T0 + 2);
@@ -240,7 +240,7 @@ static void test_wrong_author_and_type_do_not_count(void **unused)
 static void test_competitor_coverage_from_registry(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-4", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-4", "D-1", "日间手术和床旁检测", T0 + 1);
     json_t *j = state_json(h, CUST "/opp/OPP-4");
@@ -287,7 +287,7 @@ static void test_competitor_coverage_from_registry(void **unused)
 static void test_competitor_link_unsupports_stage(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-5", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-5", "D-1", "日间手术、远程会诊", T0 + 1);
     director(h, "a2", "OPP-5", "D-2", "耗材追溯和远程会诊", T0 + 2);
@@ -310,7 +310,7 @@ static void test_competitor_link_unsupports_stage(void **unused)
 static void test_stage_ordering(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     /* created straight into a later stage: no claim to judge */
     feed_opp(h, "o1", "OPP-6", "medical", NULL, "solution", T0);
     assert_int_equal(harness_alert_count(h), 0);
@@ -344,6 +344,7 @@ static void test_stage_gates_on_later_stages(void **unused)
     (void)unused;
     struct harness *h = harness_new(
         OPS,
+        AU_NO_GRACE
         "industries:\n"
         "  saas:\n"
         "    stages: [lead, demo, contract]\n"
@@ -368,14 +369,17 @@ static void test_stage_gates_on_later_stages(void **unused)
     feed_ann(h, "a2", "OPP-7", "Q-1", DOC_QUOTE, "CFO",
              "Comment: Payment Terms 60 days", T0 + 5);
     feed_opp(h, "o5", "OPP-7", NULL, "demo", "contract", T0 + 6);
-    assert_int_equal(harness_alert_count(h), 0);
+    /* only the follow-up resolving the first claim's alert */
+    assert_int_equal(harness_alert_count(h), 1);
+    assert_int_equal(harness_alert(h, 0)->u.coaching.severity, SEV_INFO);
+    assert_non_null(harness_alert(h, 0)->u.coaching.resolves_alert_id);
     harness_free(h);
 }
 
 static void test_evidence_after_claim_marks_supported(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-8", "medical", NULL, "discovery", T0);
     two_good_one_short(h, "OPP-8");
     feed_opp(h, "o2", "OPP-8", "medical", "discovery", "solution", T0 + 10);
@@ -397,15 +401,27 @@ static void test_evidence_after_claim_marks_supported(void **unused)
     assert_string_equal(json_string_value(json_object_get(cs, "stage")),
                         "discovery");
     assert_true(json_is_true(json_object_get(cs, "supported_now")));
+    assert_string_equal(json_string_value(json_object_get(claim, "state")),
+                        "resolved");
     json_decref(j);
-    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 1);
+    /* the RED, then its resolution naming it (issue 19) */
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 2);
+    const struct alert *red = harness_alert(h, 0), *fix = harness_alert(h, 1);
+    assert_int_equal(red->u.coaching.severity, SEV_RED);
+    assert_null(red->u.coaching.resolves_alert_id);
+    assert_int_equal(fix->u.coaching.severity, SEV_INFO);
+    assert_string_equal(fix->u.coaching.resolves_alert_id, red->alert_id);
+    assert_string_equal(fix->trigger_event_id, "a4");
+    /* more evidence: resolved once */
+    director(h, "a5", "OPP-8", "D-19", "日间手术与耗材追溯", T0 + 30);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 2);
     harness_free(h);
 }
 
 static void test_customer_level_documents_count_for_all(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-A", "medical", NULL, "discovery", T0);
     feed_opp(h, "o2", "OPP-B", "medical", NULL, "discovery", T0);
     director(h, "a1", NULL, "D-1", "日间手术、院感监测", T0 + 1);
@@ -545,7 +561,7 @@ static void test_sample_data_raises_demo_alerts(void **unused)
     n += load_samples("opportunity_updates.jsonl", EVENT_OPPORTUNITY, s + n,
                       32 - n);
     qsort(s, n, sizeof(s[0]), sample_cmp);
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     for (size_t i = 0; i < n; i++)
         assert_int_equal(harness_feed(h, &s[i].ev), 0);
     assert_int_equal(harness_alert_count(h), 2);

@@ -25,7 +25,7 @@ static void test_incomplete_after_days(void **unused)
 {
     (void)unused;
     struct harness *h = harness_new(
-        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+        OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
     feed_opp(h, "o1", "OPP-C", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-C", "D-1", "日间手术、院感监测", T0 + DAY_MS);
     feed_reg(h, "r1", CHANGE_SUPPLIER_LINKED, "sup-1", NULL,
@@ -54,7 +54,7 @@ static void test_incomplete_after_days(void **unused)
 static void test_incomplete_not_raised_when_evidenced(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-D", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-D", "D-1", "日间手术、院感监测", T0 + 1);
     director(h, "a2", "OPP-D", "D-2", "耗材追溯和日间手术", T0 + 2);
@@ -67,7 +67,7 @@ static void test_incomplete_not_raised_when_evidenced(void **unused)
     feed_reg(h, "r2", CHANGE_TENDER_PUBLISHED, "t-2", NULL, T0 + 60 * DAY_MS);
     assert_int_equal(harness_alert_count(h), 0);
     /* an event older than the deadline does not judge it */
-    struct harness *h2 = harness_new(OPS, "");
+    struct harness *h2 = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h2, "o1", "OPP-E", "medical", NULL, "discovery", T0);
     feed_reg(h2, "r1", CHANGE_TENDER_PUBLISHED, "t-1", NULL, T0 + 13 * DAY_MS);
     assert_int_equal(harness_alert_count(h2), 0);
@@ -112,7 +112,7 @@ static void test_timer_follows_partition(void **unused)
 {
     (void)unused;
     struct harness *h = harness_new(
-        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+        OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
     harness_set_partition(h, 1);
     assert_int_equal(feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery",
                               T0),
@@ -159,7 +159,7 @@ static void expect_state_alert_id(const struct alert *a, const char *cust,
 static void test_incomplete_id_same_on_both_paths(void **unused)
 {
     (void)unused;
-    const char *yaml = "rules:\n  action_units_incomplete:\n    after: 3d\n";
+    const char *yaml = AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n";
     struct harness *timer = harness_new(OPS, yaml);
     struct harness *event = harness_new(OPS, yaml);
     struct harness *both[2] = {timer, event};
@@ -188,7 +188,7 @@ static void test_timer_fires_stalled_opportunity(void **unused)
 {
     (void)unused;
     struct harness *h = harness_new(
-        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+        OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
     assert_int_equal(feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery",
                               T0),
                      0); /* offset 0 */
@@ -260,7 +260,7 @@ static void test_timer_fires_stalled_opportunity(void **unused)
 static void test_timer_respects_evidence(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, ""); /* after: 14d */
+    struct harness *h = harness_new(OPS, AU_NO_GRACE ""); /* after: 14d */
     feed_opp(h, "o1", "OPP-G", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-G", "D-1", "日间手术、院感监测", T0 + DAY_MS);
     director(h, "a2", "OPP-G", "D-2", "耗材追溯和日间手术", T0 + 2 * DAY_MS);
@@ -297,7 +297,7 @@ static void test_timer_respects_evidence(void **unused)
     harness_free(h);
 
     /* rule off: the timer never fires */
-    h = harness_new(OPS, "rules:\n  action_units_incomplete:\n    enabled: "
+    h = harness_new(OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    enabled: "
                          "false\n");
     feed_opp(h, "o1", "OPP-N", "medical", NULL, "discovery", T0);
     feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED, "t-1", NULL,
@@ -312,7 +312,7 @@ static void test_event_path_then_timer_once(void **unused)
 {
     (void)unused;
     struct harness *h = harness_new(
-        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+        OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
     feed_opp(h, "o1", "OPP-P", "medical", NULL, "discovery", T0);
     feed_reg(h, "r1", CHANGE_TENDER_PUBLISHED, "t-1", NULL, T0 + 3 * DAY_MS);
     assert_int_equal(count_incomplete(h, "OPP-P"), 1);
@@ -337,7 +337,7 @@ static void test_timer_after_restart(void **unused)
 {
     (void)unused;
     struct harness *h = harness_new(
-        OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+        OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
     feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-S", "D-1", "日间手术", T0 + DAY_MS); /* offset 1 */
     /* the watermark passes the deadline, but no tick before the restart */
@@ -375,7 +375,7 @@ static void test_timer_after_restart(void **unused)
 
     /* restart, then stream time passes the deadline before the first
      * tick: that tick rebuilds the index and fires */
-    h = harness_new(OPS, "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    h = harness_new(OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
     feed_opp(h, "o1", "OPP-T", "medical", NULL, "discovery", T0);
     harness_restart(h);
     feed_opp_for(h, OTHER, "x1", "OPP-O", "medical", NULL, "proposal",
@@ -393,11 +393,11 @@ static void test_timer_after_restart(void **unused)
 }
 
 /* Format-1 records (before the provenance fields) still decode; they are
- * written back as format 2. */
+ * written back as the current format. */
 static void test_decode_format_1(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-V", "medical", NULL, "discovery", T0);
     director(h, "a1", "OPP-V", "D-1", "日间手术", T0 + 1); /* offset 1 */
     const char *key = CUST "/opp/OPP-V";
@@ -406,8 +406,9 @@ static void test_decode_format_1(void **unused)
     buf_init(&tail);
     buf_init(&b2);
     OPS->state_encode(harness_state(h, key), &b);
-    assert_int_equal(b.data[0], 2);
-    /* format 2 ends with the last event's provenance */
+    assert_int_equal(b.data[0], 3);
+    /* format 2 ends with the last event's provenance (format 3 adds
+     * nothing to an opportunity without claims) */
     buf_put_str(&tail, "a1");
     buf_put_str(&tail, event_kind_name(EVENT_ANNOTATION));
     buf_put_i64(&tail, 0);
@@ -435,7 +436,7 @@ static void test_decode_format_1(void **unused)
     json_decref(j);
     OPS->state_encode(back, &b2);
     OPS->state_free(back);
-    assert_int_equal(b2.data[0], 2);
+    assert_int_equal(b2.data[0], 3);
     assert_int_equal(b2.len, v1len + 4); /* two absent strings, two zeros */
     assert_memory_equal(b2.data + 1, b.data + 1, v1len - 1);
     const uint8_t none[4] = {0, 0, 0, 0};
@@ -449,7 +450,7 @@ static void test_decode_format_1(void **unused)
 static void test_restart_keeps_evidence(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-R", "medical", NULL, "discovery", T0);
     two_good_one_short(h, "OPP-R");
     director(h, "a9", NULL, "D-C", "客户层面：日间手术", T0 + 5);
@@ -476,7 +477,7 @@ static void test_restart_keeps_evidence(void **unused)
 static void test_decode_rejects_bad_bytes(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     feed_opp(h, "o1", "OPP-X", "medical", NULL, "discovery", T0);
     two_good_one_short(h, "OPP-X");
     feed_opp(h, "o2", "OPP-X", NULL, "discovery", "solution", T0 + 10);
@@ -500,8 +501,8 @@ static void test_decode_rejects_bad_bytes(void **unused)
             assert_null(back);
         }
         uint8_t version = b.data[0];
-        assert_int_equal(version, 2);
-        const uint8_t bad[] = {0, 3, 99}; /* unknown versions */
+        assert_int_equal(version, 3);
+        const uint8_t bad[] = {0, 4, 99}; /* unknown versions */
         for (size_t i = 0; i < sizeof(bad); i++) {
             b.data[0] = bad[i];
             assert_int_equal(OPS->state_decode(keys[k], b.data, b.len, &back),
@@ -521,7 +522,7 @@ static void test_decode_rejects_bad_bytes(void **unused)
 static void test_max_opportunities_prunes_oldest(void **unused)
 {
     (void)unused;
-    struct harness *h = harness_new(OPS, "max_opportunities: 2\n");
+    struct harness *h = harness_new(OPS, AU_NO_GRACE "max_opportunities: 2\n");
     feed_opp(h, "o1", "P-1", "medical", NULL, "discovery", T0);
     feed_opp(h, "o2", "P-2", "medical", NULL, "discovery", T0 + 1);
     feed_opp(h, "o3", "P-1", "medical", "discovery", "discovery", T0 + 2);

@@ -133,8 +133,16 @@ static void test_encode_coaching(void **state)
              "\"quote \\\"2\\\"\\n\"],"
              "\"trigger_event_id\":\"ev-77\",\"source_topic\":\"sales.transcripts\","
              "\"source_partition\":2,\"source_offset\":12345,"
-             "\"event_time\":1714000000000}",
+             "\"event_time\":1714000000000,\"resolves_alert_id\":null}",
              al.alert_id);
+    expect_json(f, &f->b, 7, want);
+    /* A follow-up names the alert it resolves (issue 19). */
+    ca->resolves_alert_id = "0123456789abcdef0123456789abcdef";
+    assert_int_equal(codec_encode_alert(f->c, &al, &f->b, &f->e), 0);
+    char *at = strstr(want, "\"resolves_alert_id\":null");
+    assert_non_null(at);
+    snprintf(at, sizeof(want) - (size_t)(at - want),
+             "\"resolves_alert_id\":\"%s\"}", ca->resolves_alert_id);
     expect_json(f, &f->b, 7, want);
 }
 

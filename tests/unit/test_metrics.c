@@ -37,6 +37,15 @@ static void test_counters_and_labels(void **st)
                                 .cpu_seconds = 1.5};
     struct buf b;
     const char *s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "dealstream_ordering_buffered_records 0\n"));
+    assert_null(strstr(s, "dealstream_partition_group_watermark_seconds"));
+    metrics_set_add(&m.watermarks, "3", NULL, 1793700000123ULL);
+    m.ordering_enforced = 2;
+    buf_free(&b);
+    s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "dealstream_partition_group_watermark_seconds"
+                              "{partition=\"3\"} 1793700000.123\n"));
+    assert_non_null(strstr(s, "dealstream_ordering_enforced_total 2\n"));
     assert_non_null(strstr(s, "# HELP dealstream_records_consumed_total "));
     assert_non_null(strstr(s, "# TYPE dealstream_records_consumed_total "
                               "counter\n"));

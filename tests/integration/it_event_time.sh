@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Event-time order across topics (issue 19): stage moves produced to
+# crm.opportunity-updates BEFORE the director interviews they rest on
+# (earlier event times, on sales.doc-annotations). With claims judged on
+# arrival (evidence_grace 0) only the per-partition-group chooser keeps the
+# supported claim from a RED: it applies the interviews first. (The grace
+# itself, evidence applied after the claim, is test_action_units_grace's;
+# the follow-up through Kafka it_action_units'.)
+# brokers: mock
+. "$(dirname "$0")/lib.sh"
+start_broker 2
+T0=1793700000000
+H=3600000
+D=$((24 * H))
+
+note() { # note <customer> <doc> <day>
+  printf '{"event_id":"%s-%s","customer_id":"%s","rep_id":"rep-1","opportunity_id":"OPP-%s","document_id":"%s","doc_type":"INTERVIEW_NOTE","source":"OCR_HANDWRITING","author_role":"department_director","text":"%s","event_time":%d}\n' \
+    "$1" "$2" "$1" "$1" "$2" "$(text "$2")" $((T0 + $3 * D))
+}
+text() { # three interviews, each naming two scenarios nobody covers
+  case "$1" in
+    *1) echo "外科主任访谈：希望扩大日间手术，并做院感监测实时预警。" ;;
+    *2) echo "检验科主任：床旁检测和耗材追溯都是明年重点。" ;;
+    *) echo "信息科主任：远程会诊平台要上线，日间手术流程也要配套。" ;;
+  esac
+}
+opp() { # opp <customer> <from|null> <to> <ms after T0> <id>
+  local from=null; [ "$2" = null ] || from="\"$2\""
+  printf '{"event_id":"%s-opp-%s","customer_id":"%s","opportunity_id":"OPP-%s","rep_id":"rep-1","industry":"medical","stage_from":%s,"stage_to":"%s","amount":1.0,"event_time":%d}\n' \
+    "$1" "$5" "$1" "$1" "$from" "$3" $((T0 + $4)) 
+}
+
+# Six customers with all three interviews (s1..s6), six with two (u1..u6);
+# every move produced before every interview, in a shuffled order, and the
+# two topics in a random order (both are there when the daemon starts).
+SEED=${IT_SEED:-$RANDOM}
+echo "seed $SEED"
+RANDOM=$SEED
+for c in s1 s2 s3 s4 s5 s6 u1 u2 u3 u4 u5 u6; do
+  opp "hosp-$c" null discovery 0 0; opp "hosp-$c" discovery solution $((10 * D)) 1
+done >"$WORK/moves.jsonl"
+for c in s1 s2 s3 s4 s5 s6 u1 u2 u3 u4 u5 u6; do
+  note "hosp-$c" "$c-1" 1; note "hosp-$c" "$c-2" 2
+  if [ "${c#s}" != "$c" ]; then note "hosp-$c" "$c-3" 3; fi
+done | awk -v seed="$SEED" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' |
+  sort -k1,1 | cut -f2- >"$WORK/notes.jsonl"
+if [ $((RANDOM % 2)) -eq 0 ]; then
+  produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
+  produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
+else
+  produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
+  produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
+fi
+run_until_idle state g-et run1.log --set processors.action_units.evidence_grace=0 \
+  --set processing.max_idle_ms=${IT_MAX_IDLE:-2s}
+consume sales.coaching-alerts 100 >"$WORK/alerts1.jsonl"
+red=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/alerts1.jsonl" | grep '"severity":"RED"' || true)
+got=$(grep -o '"customer_id":"hosp-[su][0-9]"' <<<"$red" | cut -d'"' -f4 | sort | tr '\n' ' ')
+[ "$got" = "hosp-u1 hosp-u2 hosp-u3 hosp-u4 hosp-u5 hosp-u6 " ] ||
+  fail "want a RED for each of u1..u6 and none for s1..s6, got: $got"
+grep -q '"resolves_alert_id":"' "$WORK/alerts1.jsonl" &&
+  fail "a resolution means a RED went out first: $(cat "$WORK/alerts1.jsonl")"
+pass "claims produced before their evidence: judged in event-time order"
