@@ -42,7 +42,14 @@
     X(EVENT_REP_ASSIGNMENT, reps, "ref.reps", "RepAssignment",                \
       "rep_assignment", "rep_id", 0,                                          \
       "Input: each rep's team, manager and time zone (RepAssignment), "       \
-      "keyed by rep_id.")
+      "keyed by rep_id.")                                                     \
+    X(EVENT_PARTS_ORDER, parts_orders, "erp.parts-orders", "PartsOrder",      \
+      "parts_order", "customer_id", 0,                                        \
+      "Input: spare-part orders from the supply partner's ERP (PartsOrder).") \
+    X(EVENT_ENTITY, entity_events, "ref.entity-events", "EntityEvent",        \
+      "entity_event", "entity_id", 0,                                         \
+      "Input: news about a supplier, competitor or policy (EntityEvent), "    \
+      "keyed by entity_id; reaches the linked customers.")
 
 /* Outputs, in enum alert_kind order; their encoders are in the codec. */
 #define DS_OUTPUT_RECORDS(X)                                                  \
