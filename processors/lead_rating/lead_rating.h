@@ -91,6 +91,7 @@ struct lr_ext {
     int obj_kind; /* LR_OBJ_EXT */
     struct lr_erp_cat *cats;
     size_t n_cats;
+    int64_t baseline; /* ms: erp.baseline at the latest order, for the text */
     struct repmarks marks; /* propagated signals (repartition_from) */
 };
 
@@ -105,10 +106,10 @@ void lead_rating_ext_to_json(const struct lr_ext *x, struct jw *w);
 void lead_rating_erp_apply(const struct lr_config *cfg,
                            const struct graph_params *p, struct graph *g,
                            struct lr_ext *x, const struct event *ev);
-/* Readable text for an ERP factor ("spare_parts orders 3.1x their 90-day
- * rate") into out; false when the factor is not a parts_rise one. */
-bool lead_rating_erp_explain(const struct lr_config *cfg, const struct lr_ext *x,
-                             const char *factor, char *out, size_t n);
+/* Readable text of category c ("spare_parts orders 3.1x their 90-day
+ * rate") into out, as inspect shows it. */
+void lead_rating_erp_explain(const struct lr_ext *x, const struct lr_erp_cat *c,
+                             char *out, size_t n);
 
 /* A propagation signal record (entity_signal.h) for customer ev->key into
  * g, linking the entity's node if it is gone (lead_rating_entity.c). 0, 1

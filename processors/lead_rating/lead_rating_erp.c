@@ -97,6 +97,7 @@ void lead_rating_erp_apply(const struct lr_config *cfg,
 
     category_name(po->part_category, cat, sizeof(cat));
     struct lr_erp_cat *c = category(cfg, x, cat);
+    x->baseline = ec->baseline;
     double qty = po->quantity > 0 ? (double)po->quantity : 1;
     if (c->orders == 0) {
         c->since = c->ref = t;
@@ -139,22 +140,9 @@ void lead_rating_erp_apply(const struct lr_config *cfg,
     }
 }
 
-bool lead_rating_erp_explain(const struct lr_config *cfg, const struct lr_ext *x,
-                             const char *factor, char *out, size_t n)
+void lead_rating_erp_explain(const struct lr_ext *x, const struct lr_erp_cat *c,
+                             char *out, size_t n)
 {
-    static const char tail[] = ".parts_rise";
-    size_t fl = strlen(factor), tl = sizeof(tail) - 1;
-    if (!x || strncmp(factor, "erp.", 4) != 0 || fl <= 4 + tl ||
-        strcmp(factor + fl - tl, tail) != 0)
-        return false;
-    for (size_t i = 0; i < x->n_cats; i++) {
-        const struct lr_erp_cat *c = &x->cats[i];
-        size_t cl = strlen(c->category);
-        if (cl != fl - 4 - tl || strncmp(factor + 4, c->category, cl) != 0)
-            continue;
-        snprintf(out, n, "%s orders %.1fx their %lld-day rate", c->category,
-                 c->ratio, (long long)(cfg->erp.baseline / 86400000));
-        return true;
-    }
-    return false;
+    snprintf(out, n, "%s orders %.1fx their %lld-day rate", c->category,
+             c->ratio, (long long)(x->baseline / 86400000));
 }

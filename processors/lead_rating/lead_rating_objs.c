@@ -86,6 +86,7 @@ void lead_rating_ext_encode(const struct lr_ext *x, struct buf *out)
         put_opt_str(out, c->supplier);
         buf_put_i64(out, c->supplier_at);
     }
+    buf_put_i64(out, x->baseline);
     repmarks_put(&x->marks, out);
 }
 
@@ -110,6 +111,7 @@ int lead_rating_ext_decode(const uint8_t *data, size_t len, struct lr_ext **out)
         c->supplier = get_opt_str(&r);
         c->supplier_at = buf_get_i64(&r);
     }
+    x->baseline = buf_get_i64(&r);
     repmarks_get(&x->marks, &r);
     if (r.err || r.p != r.end)
         goto bad;
@@ -130,6 +132,9 @@ void lead_rating_ext_to_json(const struct lr_ext *x, struct jw *w)
         jw_str(w, "category", c->category);
         jw_int(w, "orders", (int64_t)c->orders);
         jw_double(w, "ratio", c->ratio);
+        char text[256];
+        lead_rating_erp_explain(x, c, text, sizeof(text));
+        jw_str(w, "text", text);
         jw_double(w, "recent", c->recent);
         jw_double(w, "baseline", c->base);
         jw_int(w, "ref", c->ref);
