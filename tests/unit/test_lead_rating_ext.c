@@ -241,6 +241,26 @@ static void test_propagated_signal_rerates(void **unused)
     harness_free(h);
 }
 
+/* An ext object's bytes cut anywhere are refused. */
+static void test_corrupt_ext_refused(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(&processor_lead_rating, erp_yaml);
+    assert_int_equal(order(h, "c9", "filters", "sup-1", 1, T0), 0);
+    struct buf b;
+    buf_init(&b);
+    processor_lead_rating.state_encode(harness_state(h, "c9/ext"), &b);
+    void *st = NULL;
+    assert_int_equal(processor_lead_rating.state_decode("c9/ext", b.data, b.len,
+                                                        &st), 0);
+    processor_lead_rating.state_free(st);
+    for (size_t n = 0; n < b.len; n++)
+        assert_int_equal(processor_lead_rating.state_decode("c9/ext", b.data, n,
+                                                            &st), -1);
+    buf_free(&b);
+    harness_free(h);
+}
+
 static void test_config_refused(void **unused)
 {
     (void)unused;
@@ -259,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_erp_young_history_is_no_rise),
         cmocka_unit_test(test_erp_supplier_switch),
         cmocka_unit_test(test_propagated_signal_rerates),
+        cmocka_unit_test(test_corrupt_ext_refused),
         cmocka_unit_test(test_config_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

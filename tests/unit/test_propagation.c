@@ -229,6 +229,33 @@ static void test_max_links(void **unused)
     harness_free(h);
 }
 
+/* State bytes cut anywhere, or of the other kind, are refused. */
+static void test_corrupt_state_refused(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(&processor_propagation, yaml);
+    assert_int_equal(registry(h, "c1", CHANGE_SUPPLIER_LINKED, "sup",
+                              ENTITY_SUPPLIER, T0), 0);
+    assert_int_equal(news(h, "sup", ENTITY_SUPPLIER, "BANKRUPTCY", T0 + DAY), 0);
+    const char *keys[] = {"sup/entity", "c1/inbox"};
+    for (size_t k = 0; k < 2; k++) {
+        struct buf b;
+        buf_init(&b);
+        processor_propagation.state_encode(harness_state(h, keys[k]), &b);
+        void *st = NULL;
+        assert_int_equal(processor_propagation.state_decode(keys[k], b.data,
+                                                            b.len, &st), 0);
+        processor_propagation.state_free(st);
+        for (size_t n = 0; n < b.len; n++)
+            assert_int_equal(processor_propagation.state_decode(keys[k], b.data,
+                                                                n, &st), -1);
+        assert_int_equal(processor_propagation.state_decode(keys[1 - k], b.data,
+                                                            b.len, &st), -1);
+        buf_free(&b);
+    }
+    harness_free(h);
+}
+
 static void test_config_refused(void **unused)
 {
     (void)unused;
@@ -250,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_retroactive),
         cmocka_unit_test(test_fanout_cap_holds_for_10k),
         cmocka_unit_test(test_max_links),
+        cmocka_unit_test(test_corrupt_state_refused),
         cmocka_unit_test(test_config_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
