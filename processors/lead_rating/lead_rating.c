@@ -325,7 +325,7 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
 {
     struct alert a;
     struct graph_factor f[ALERT_MAX_REASONS];
-    char dedup[32];
+    char dedup[32], xkey[512], detail[ALERT_MAX_REASONS][160];
 
     memset(&a, 0, sizeof(a));
     a.kind = ALERT_LEAD_RERATING;
@@ -345,7 +345,12 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
     if (max > ALERT_MAX_REASONS)
         max = ALERT_MAX_REASONS;
     r->n_reasons = graph_factors(g, f, max);
+    int w = snprintf(xkey, sizeof(xkey), "%s%s", customer, LR_EXT_SUFFIX);
+    const struct lr_ext *x =
+        w > 0 && (size_t)w < sizeof(xkey) ? ctx_state_find(ctx, xkey) : NULL;
     for (size_t i = 0; i < r->n_reasons; i++) {
+        if (lead_rating_erp_detail(x, f[i].factor, detail[i], sizeof(detail[i])))
+            r->reasons[i].detail = detail[i];
         r->reasons[i].factor = f[i].factor;
         r->reasons[i].node_type = f[i].node_type;
         r->reasons[i].node_id = f[i].node_id;

@@ -110,6 +110,10 @@ void lead_rating_erp_apply(const struct lr_config *cfg,
  * rate") into out, as inspect shows it. */
 void lead_rating_erp_explain(const struct lr_ext *x, const struct lr_erp_cat *c,
                              char *out, size_t n);
+/* The same text for a factor "erp.<category>.parts_rise" of x; false for
+ * any other factor (or x NULL). */
+bool lead_rating_erp_detail(const struct lr_ext *x, const char *factor,
+                            char *out, size_t n);
 
 /* A propagation signal record (entity_signal.h) for customer ev->key into
  * g, linking the entity's node if it is gone (lead_rating_entity.c). 0, 1

@@ -140,6 +140,25 @@ void lead_rating_erp_apply(const struct lr_config *cfg,
     }
 }
 
+bool lead_rating_erp_detail(const struct lr_ext *x, const char *factor,
+                            char *out, size_t n)
+{
+    static const char head[] = "erp.", tail[] = ".parts_rise";
+    size_t fl = strlen(factor), hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
+    if (!x || fl <= hl + tl || strncmp(factor, head, hl) != 0 ||
+        strcmp(factor + fl - tl, tail) != 0)
+        return false;
+    for (size_t i = 0; i < x->n_cats; i++) {
+        const struct lr_erp_cat *c = &x->cats[i];
+        if (strlen(c->category) == fl - hl - tl &&
+            strncmp(factor + hl, c->category, fl - hl - tl) == 0) {
+            lead_rating_erp_explain(x, c, out, n);
+            return true;
+        }
+    }
+    return false;
+}
+
 void lead_rating_erp_explain(const struct lr_ext *x, const struct lr_erp_cat *c,
                              char *out, size_t n)
 {

@@ -124,6 +124,11 @@ static void test_erp_rise_rerates_with_reason(void **unused)
     assert_string_equal(a->u.rerating.reasons[0].factor,
                         "erp.spare_parts.parts_rise");
     assert_string_equal(a->u.rerating.reasons[0].node_type, "customer");
+    /* Named with its ratio against the customer's own baseline. */
+    const char *d = a->u.rerating.reasons[0].detail;
+    assert_non_null(d);
+    assert_non_null(strstr(d, "spare_parts orders "));
+    assert_non_null(strstr(d, "x their 90-day rate"));
 
     char *json = harness_state_json(h, "c1/ext");
     assert_non_null(strstr(json, "\"text\":\"spare_parts orders "));
@@ -213,6 +218,7 @@ static void test_propagated_signal_rerates(void **unused)
     assert_string_equal(r->reasons[0].node_type, "supplier");
     assert_string_equal(r->reasons[0].node_id, "sup-x");
     assert_true(r->reasons[0].contribution > 0);
+    assert_null(r->reasons[0].detail);
 
     /* A copy re-sent after a crash (same origin and seq) counts once,
      * across a restart too. */
