@@ -52,6 +52,7 @@ struct rerating_reason {
     const char *node_type; /* "customer", "contact", "device", ... */
     const char *node_id;
     double contribution; /* score points, may be negative */
+    const char *detail;  /* readable text ("... 3.1x their 90-day rate"); may be NULL */
 };
 
 struct lead_rerating {

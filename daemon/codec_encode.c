@@ -185,6 +185,11 @@ static int enc_rerating(struct enc *e, avro_value_t *v, const struct lead_rerati
             enc_str(e, &item, "node_id", rr->node_id) < 0 ||
             enc_double(e, &item, "contribution", rr->contribution) < 0)
             return -1;
+        /* A writer schema from before `detail` has no such field. */
+        avro_value_t df;
+        if (avro_value_get_by_name(&item, "detail", &df, NULL) == 0 &&
+            enc_opt_str(e, &item, "detail", rr->detail) < 0)
+            return -1;
     }
     return 0;
 }
@@ -289,7 +294,7 @@ enum asrc {
     S_C_REP, S_C_MEETING, S_C_OPP, S_C_DOC, S_C_RULE, S_C_CATEGORY,
     S_C_SEVERITY, S_C_MESSAGE, S_C_METRICS, S_C_EVIDENCE, S_C_RESOLVES,
     S_M_MEETING, S_M_REP, S_M_CLOSED_BY, S_M_METRICS,
-    S_F_FACTOR, S_F_NODE_TYPE, S_F_NODE_ID, S_F_CONTRIBUTION,
+    S_F_FACTOR, S_F_NODE_TYPE, S_F_NODE_ID, S_F_CONTRIBUTION, S_F_DETAIL,
 };
 
 struct afield {
@@ -343,7 +348,8 @@ static const struct afield work_item_layout[] = {
 /* The items of a rerating's reasons. */
 static const struct afield reason_layout[] = {
     {"factor", A_STR, S_F_FACTOR}, {"node_type", A_STR, S_F_NODE_TYPE},
-    {"node_id", A_STR, S_F_NODE_ID}, {"contribution", A_DOUBLE, S_F_CONTRIBUTION}};
+    {"node_id", A_STR, S_F_NODE_ID}, {"contribution", A_DOUBLE, S_F_CONTRIBUTION},
+    {"detail", A_OPT_STR, S_F_DETAIL}};
 
 #define LAYOUT(a) a, sizeof(a) / sizeof((a)[0])
 static const struct {
@@ -525,7 +531,10 @@ static int aw_evidence(struct enc *e, struct buf *out, const char *const *ev,
     return 0;
 }
 
-static int aw_reasons(struct enc *e, struct buf *out, const struct lead_rerating *r)
+/* The reasons, field i of the layout: the plan's branches of field i are
+ * those of the items' optional `detail`. */
+static int aw_reasons(struct enc *e, struct buf *out, const struct alert_plan *p,
+                      size_t i_field, const struct lead_rerating *r)
 {
     if (r->n_reasons > ALERT_MAX_REASONS)
         return enc_fail(e, "reasons", "more than ALERT_MAX_REASONS");
@@ -538,6 +547,8 @@ static int aw_reasons(struct enc *e, struct buf *out, const struct lead_rerating
             aw_str(e, out, "node_id", rr->node_id) < 0)
             return -1;
         buf_put_double(out, rr->contribution);
+        if (aw_opt_str(e, out, p, i_field, "detail", rr->detail) < 0)
+            return -1;
     }
     buf_put_i64(out, 0);
     return 0;
@@ -621,7 +632,7 @@ static int alert_write(const struct alert_plan *p, const struct alert *al,
             rc = aw_evidence(e, out, al->u.coaching.evidence,
                              al->u.coaching.n_evidence);
             break;
-        case A_REASONS: rc = aw_reasons(e, out, &al->u.rerating); break;
+        case A_REASONS: rc = aw_reasons(e, out, p, i, &al->u.rerating); break;
         }
         if (rc < 0)
             return -1;

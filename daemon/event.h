@@ -152,6 +152,30 @@ struct work_item_update {
     const char *note; /* NULL when absent */
 };
 
+/* A spare-part order from the supply partner's ERP (erp.parts-orders). */
+struct parts_order {
+    const char *supplier_id;   /* NULL when absent */
+    const char *part_id;
+    const char *part_category; /* NULL when absent */
+    int32_t quantity;
+    bool has_amount;
+    double amount;
+    const char *device_id; /* NULL when absent */
+};
+
+/* News about an entity, not about one customer (ref.entity-events); keyed
+ * by entity_id, customer_id NULL. */
+struct entity_event {
+    const char *entity_id;
+    enum entity_type entity_type; /* COMPANY, SUPPLIER, COMPETITOR, POLICY */
+    const char *change;           /* PRICE_CUT, BANKRUPTCY, ... */
+    bool has_magnitude;
+    double magnitude;
+    const char *title;
+    const struct kv *attributes;
+    size_t n_attributes;
+};
+
 /* Where a record came from; alerts carry it back to their consumers. */
 struct event_source {
     const char *topic;
@@ -188,6 +212,8 @@ struct event {
         struct opportunity_update opportunity;
         struct rep_assignment rep;
         struct work_item_update work_item_update;
+        struct parts_order parts;
+        struct entity_event entity;
         struct repartition_record repartition;
     } u;
 };

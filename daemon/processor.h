@@ -42,6 +42,13 @@ struct processor_ops {
     const char *description;
     uint32_t inputs; /* EVENT_MASK() bits of the kinds it handles */
     const struct config_table *config; /* elem_size = sizeof its config */
+    /* Optional: the name of another processor whose repartition records
+     * this one handles too (as EVENT_REPARTITION, in registry order), so
+     * state keyed by something else can come back to this processor's
+     * state of the key it reaches. Needs no EVENT_REPARTITION in inputs
+     * (that would give this processor a topic of its own); the records
+     * arrive only while the other processor is enabled. */
+    const char *repartition_from;
 
     /* Builds an instance from its bound config (owned by the config, valid
      * for the instance's life). 0, or -1 with a message in err. */

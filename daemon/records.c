@@ -117,6 +117,30 @@ static const struct record_field work_item_updates_fields[] = {
     {"note", FIELD_OPT_STR, EV(u.work_item_update.note), 0, NULL},
     COMMON_TAIL};
 
+static const struct record_field parts_orders_fields[] = {
+    COMMON_HEAD,
+    {"supplier_id", FIELD_OPT_STR, EV(u.parts.supplier_id), 0, NULL},
+    {"part_id", FIELD_STR, EV(u.parts.part_id), 0, NULL},
+    {"part_category", FIELD_OPT_STR, EV(u.parts.part_category), 0, NULL},
+    {"quantity", FIELD_INT, EV(u.parts.quantity), 0, NULL},
+    {"amount", FIELD_OPT_DOUBLE, EV(u.parts.amount), EV(u.parts.has_amount),
+     NULL},
+    {"device_id", FIELD_OPT_STR, EV(u.parts.device_id), 0, NULL},
+    COMMON_TAIL};
+
+/* Keyed by the entity, not the customer: no customer_id. */
+static const struct record_field entity_events_fields[] = {
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},
+    {"entity_id", FIELD_STR, EV(u.entity.entity_id), 0, NULL},
+    {"entity_type", FIELD_ENUM, EV(u.entity.entity_type), 0, p_entity_type},
+    {"change", FIELD_STR, EV(u.entity.change), 0, NULL},
+    {"magnitude", FIELD_OPT_DOUBLE, EV(u.entity.magnitude),
+     EV(u.entity.has_magnitude), NULL},
+    {"title", FIELD_STR, EV(u.entity.title), 0, NULL},
+    {"attributes", FIELD_STRMAP, EV(u.entity.attributes),
+     EV(u.entity.n_attributes), NULL},
+    COMMON_TAIL};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct record_def records_table[TOPIC_COUNT] = {

@@ -46,7 +46,14 @@
       "keyed by rep_id.")                                                     \
     X(EVENT_WORK_ITEM_UPDATE, work_item_updates, "ops.work-item-updates",     \
       "WorkItemUpdate", "work_item_update", "customer_id", 3,                 \
-      "Input: departments' answers to work items (WorkItemUpdate).")
+      "Input: departments' answers to work items (WorkItemUpdate).")          \
+    X(EVENT_PARTS_ORDER, parts_orders, "erp.parts-orders", "PartsOrder",      \
+      "parts_order", "customer_id", 0,                                        \
+      "Input: spare-part orders from the supply partner's ERP (PartsOrder).") \
+    X(EVENT_ENTITY, entity_events, "ref.entity-events", "EntityEvent",        \
+      "entity_event", "entity_id", 0,                                         \
+      "Input: news about a supplier, competitor or policy (EntityEvent), "    \
+      "keyed by entity_id; reaches the linked customers.")
 
 /* Outputs, in enum alert_kind order; their encoders are in the codec. */
 #define DS_OUTPUT_RECORDS(X)                                                  \

@@ -700,9 +700,13 @@ static int kind_of_topic(const struct rt *rt, const char *topic, size_t *proc)
 /* Whether processor i handles the record waiting in a. */
 static bool reads(const struct rt *rt, size_t i, const struct ahead *a)
 {
-    if (!rt->inst[i] || !(rt->o->procs[i]->inputs & EVENT_MASK(a->kind)))
+    const struct processor_ops *ops = rt->o->procs[i];
+    if (!rt->inst[i])
         return false;
-    return a->kind != EVENT_REPARTITION || a->proc == i;
+    if (a->kind == EVENT_REPARTITION && a->proc != i) /* repartition_from */
+        return ops->repartition_from &&
+               strcmp(ops->repartition_from, rt->o->procs[a->proc]->name) == 0;
+    return (ops->inputs & EVENT_MASK(a->kind)) != 0;
 }
 
 /* A record framed with a writer id the codec does not know: asks the

@@ -509,9 +509,13 @@ int cmd_inspect(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
                                          {"customer", required_argument, 0, 'u'},
+                                         {"entity", required_argument, 0, 'e'},
                                          {0, 0, 0, 0}};
     const char *usage =
-        "dealstream inspect -c FILE [--set K=V]... --customer ID";
+        "dealstream inspect -c FILE [--set K=V]... --customer ID | --entity ID";
+    /* --entity: the same walk over an entity's keys (propagation's index
+     * of the customers linked to it), labelled as an entity. */
+    const char *label = "customer_id";
     struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
     const char *customer = NULL;
     struct config *cfg = NULL;
@@ -519,11 +523,12 @@ int cmd_inspect(int argc, char **argv)
     struct jw *w = NULL;
     int ch, rc = EXIT_USAGE;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:s:u:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:s:u:e:", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': c.config_path = optarg; break;
         case 's': c.sets[c.n_sets++] = optarg; break;
         case 'u': customer = optarg; break;
+        case 'e': customer = optarg; label = "entity_id"; break;
         default: goto usage;
         }
     }
@@ -547,7 +552,7 @@ int cmd_inspect(int argc, char **argv)
     }
     w = jw_new();
     jw_obj_begin(w, NULL);
-    jw_str(w, "customer_id", customer);
+    jw_str(w, label, customer);
     size_t found = 0;
     for (size_t i = 0; i < registry_count; i++) {
         struct inspect_walk iw = {registry_processors[i], customer, w, 0};
@@ -567,7 +572,8 @@ int cmd_inspect(int argc, char **argv)
     puts(doc);
     free(doc);
     if (!found)
-        fprintf(stderr, "dealstream: no state for customer %s\n", customer);
+        fprintf(stderr, "dealstream: no state for %s %s\n",
+                label[0] == 'e' ? "entity" : "customer", customer);
     rc = found ? EXIT_OK : EXIT_RUNTIME;
     goto out;
 usage:

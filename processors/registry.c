@@ -9,6 +9,7 @@ extern const struct processor_ops processor_coaching;
 extern const struct processor_ops processor_action_units;
 extern const struct processor_ops processor_team_activity;
 extern const struct processor_ops processor_orchestration;
+extern const struct processor_ops processor_propagation;
 
 /* NULL-terminated. lead_rating runs first on an event so that the graph it
  * keeps is current when the others look at the same customer. */
@@ -18,6 +19,7 @@ const struct processor_ops *const registry_processors[] = {
     &processor_action_units,
     &processor_team_activity,
     &processor_orchestration,
+    &processor_propagation,
     NULL,
 };
 

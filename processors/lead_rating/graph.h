@@ -136,6 +136,9 @@ struct graph_node {
 };
 
 struct graph {
+    /* Always 0: lead_rating keeps other objects beside graphs in its state,
+     * each starting with an int naming its kind (lead_rating.h). */
+    int obj_kind;
     int64_t now;       /* ms: latest event time seen (valid when has_now) */
     bool has_now;
     uint64_t n_events;

@@ -27,6 +27,10 @@
  *                   case-insensitive substring) adds its signal on the
  *                   customer node, or with attach: competitor on a
  *                   competitor node named by the matched keyword.
+ *   PartsOrder      "erp.<category>.parts_rise", "erp.supplier_switch"
+ *                   (lead_rating_erp.c).
+ *   propagation's signal records (repartition_from): "entity.<TYPE>.
+ *                   <change>" on the entity's node (lead_rating_entity.c).
  * Signal types absent from the config are ignored.
  *
  * State: one graph per customer, keyed by the customer id, bounded by
@@ -40,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "entity_signal.h"
 #include "lead_rating.h"
 
 /* ---- instance ------------------------------------------------------- */
@@ -315,16 +320,16 @@ static void apply_transcript(struct lr_inst *inst, struct graph *g,
 /* ---- handle --------------------------------------------------------- */
 
 static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
-                         struct graph *g, const struct event *ev,
+                         const char *customer, struct graph *g,
                          int prev_tier, double prev_score)
 {
     struct alert a;
     struct graph_factor f[ALERT_MAX_REASONS];
-    char dedup[32];
+    char dedup[32], xkey[512], detail[ALERT_MAX_REASONS][160];
 
     memset(&a, 0, sizeof(a));
     a.kind = ALERT_LEAD_RERATING;
-    a.customer_id = ev->customer_id;
+    a.customer_id = customer;
     snprintf(dedup, sizeof(dedup), "rerating:%s", graph_tier_name(g->tier));
     a.dedup_key = dedup;
 
@@ -340,7 +345,12 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
     if (max > ALERT_MAX_REASONS)
         max = ALERT_MAX_REASONS;
     r->n_reasons = graph_factors(g, f, max);
+    int w = snprintf(xkey, sizeof(xkey), "%s%s", customer, LR_EXT_SUFFIX);
+    const struct lr_ext *x =
+        w > 0 && (size_t)w < sizeof(xkey) ? ctx_state_find(ctx, xkey) : NULL;
     for (size_t i = 0; i < r->n_reasons; i++) {
+        if (lead_rating_erp_detail(x, f[i].factor, detail[i], sizeof(detail[i])))
+            r->reasons[i].detail = detail[i];
         r->reasons[i].factor = f[i].factor;
         r->reasons[i].node_type = f[i].node_type;
         r->reasons[i].node_id = f[i].node_id;
@@ -349,21 +359,47 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
     g->rated = true;
     if (ctx_emit(ctx, &a) != 0) {
         ctx_fail(ctx, "lead_rating: could not emit the re-rating of %s",
-                 ev->customer_id);
+                 customer);
         return -1;
     }
     return 0;
 }
 
+/* The customer's ext object (ERP rates, propagated signals). */
+static struct lr_ext *ext_state(struct proc_ctx *ctx, const char *customer,
+                                char *key, size_t n)
+{
+    int w = snprintf(key, n, "%s%s", customer, LR_EXT_SUFFIX);
+    if (w < 0 || (size_t)w >= n) {
+        ctx_fail(ctx, "lead_rating: customer id too long");
+        return NULL;
+    }
+    return ctx_state(ctx, key, NULL);
+}
+
 static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
 {
     struct lr_inst *inst = vinst;
-    if (!ev->customer_id || !ev->customer_id[0]) {
+    char xkey[512];
+    struct lr_ext *x = NULL;
+
+    bool rec = ev->kind == EVENT_REPARTITION;
+    /* propagation's records: only its signals to customers are ours. */
+    if (rec && (!ev->u.repartition.len ||
+                ev->u.repartition.data[0] != ENTITY_SIGNAL_TAG))
+        return 0;
+    const char *customer = rec ? ev->key : ev->customer_id;
+    if (!customer || !customer[0]) {
         ctx_fail(ctx, "lead_rating: event %s has no customer_id",
                  ev->event_id ? ev->event_id : "?");
         return -1;
     }
-    struct graph *g = ctx_state(ctx, ev->customer_id, NULL);
+    if (rec || ev->kind == EVENT_PARTS_ORDER) {
+        x = ext_state(ctx, customer, xkey, sizeof(xkey));
+        if (!x)
+            return -1;
+    }
+    struct graph *g = ctx_state(ctx, customer, NULL);
     int prev_tier = g->tier;
     double prev_score = g->score;
 
@@ -373,6 +409,21 @@ static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
     case EVENT_IOT: apply_iot(inst, g, ev); break;
     case EVENT_ANNOTATION: apply_annotation(inst, g, ev); break;
     case EVENT_TRANSCRIPT: apply_transcript(inst, g, ev); break;
+    case EVENT_PARTS_ORDER:
+        lead_rating_erp_apply(inst->cfg, &inst->params, g, x, ev);
+        ctx_state_dirty(ctx, xkey);
+        break;
+    case EVENT_REPARTITION: {
+        int rc = lead_rating_entity_deliver(&inst->params, g, x, ev);
+        if (rc < 0) {
+            ctx_fail(ctx, "lead_rating: bad signal record");
+            return -1;
+        }
+        if (rc == 1)
+            return 0; /* a copy re-sent after a crash */
+        ctx_state_dirty(ctx, xkey);
+        break;
+    }
     default: break;
     }
     /* Every event rescoring at the latest event time is what lets an old
@@ -380,23 +431,38 @@ static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
     graph_maintain(g, &inst->params);
     g->n_events++;
     g->tier = graph_tier_next(&inst->params, prev_tier, g->score);
-    ctx_state_dirty(ctx, ev->customer_id);
+    ctx_state_dirty(ctx, customer);
     if (g->tier == prev_tier)
         return 0;
-    return emit_rerating(inst, ctx, g, ev, prev_tier, prev_score);
+    return emit_rerating(inst, ctx, customer, g, prev_tier, prev_score);
 }
 
 /* ---- state ---------------------------------------------------------- */
 
-/* See processor_ops.state_keys: the customer's graph. */
+/* See processor_ops.state_keys: the customer's graph, and its ext object
+ * for parts orders and propagated signals. */
 static size_t lr_state_keys(const void *inst, const struct event *ev,
                             struct state_key *out, size_t max)
 {
     (void)inst;
-    if (!max || !ev->customer_id || !ev->customer_id[0])
+    if (!max)
+        return 0;
+    if (ev->kind == EVENT_REPARTITION) {
+        if (!ev->key || !ev->key[0] || !ev->u.repartition.len ||
+            ev->u.repartition.data[0] != ENTITY_SIGNAL_TAG)
+            return 0;
+        out[0] = (struct state_key){{ev->key, LR_EXT_SUFFIX}};
+        if (max > 1)
+            out[1] = (struct state_key){{ev->key}};
+        return max > 1 ? 2 : 1;
+    }
+    if (!ev->customer_id || !ev->customer_id[0])
         return 0;
     out[0] = (struct state_key){{ev->customer_id}};
-    return 1;
+    if (ev->kind != EVENT_PARTS_ORDER || max < 2)
+        return 1;
+    out[1] = (struct state_key){{ev->customer_id, LR_EXT_SUFFIX}};
+    return 2;
 }
 
 const struct processor_ops processor_lead_rating = {
@@ -404,7 +470,11 @@ const struct processor_ops processor_lead_rating = {
     .description = "Re-rates customers (tiers A-D) from a per-customer "
                    "behaviour graph and explains each tier change.",
     .inputs = EVENT_MASK(EVENT_REGISTRY) | EVENT_MASK(EVENT_IOT) |
-              EVENT_MASK(EVENT_ANNOTATION) | EVENT_MASK(EVENT_TRANSCRIPT),
+              EVENT_MASK(EVENT_ANNOTATION) | EVENT_MASK(EVENT_TRANSCRIPT) |
+              EVENT_MASK(EVENT_PARTS_ORDER),
+    /* Signals propagation sends to customers (lead_rating_entity.c); its
+     * other records reach us too and are ignored. */
+    .repartition_from = "propagation",
     .config = &lead_rating_config_table,
     .init = lr_init,
     .handle = lr_handle,

@@ -252,7 +252,16 @@ static const char signals_default[] =
     "transcript.need: {weight: 10, half_life: 30d, saturation: 30, part: intent}\n"
     "transcript.budget: {weight: 15, half_life: 30d, saturation: 25, part: intent}\n"
     "transcript.timeline: {weight: 10, half_life: 30d, saturation: 20, part: intent}\n"
-    "transcript.competitor: {weight: 5, half_life: 60d, saturation: 15, part: intent}\n";
+    "transcript.competitor: {weight: 5, half_life: 60d, saturation: 15, part: intent}\n"
+    "erp.*.parts_rise: {weight: 12, half_life: 30d, saturation: 40, part: intent}\n"
+    "erp.supplier_switch: {weight: -15, half_life: 60d, saturation: 30, part: intent}\n"
+    "entity.SUPPLIER.BANKRUPTCY: {weight: 50, half_life: 90d, saturation: 40, part: intent}\n"
+    "entity.SUPPLIER.CAPACITY_CUT: {weight: 25, half_life: 60d, saturation: 30, part: intent}\n"
+    "entity.SUPPLIER.PRODUCT_RECALL: {weight: 25, half_life: 60d, saturation: 30, part: intent}\n"
+    "entity.COMPETITOR.PRICE_CUT: {weight: -25, half_life: 60d, saturation: 30, part: intent}\n"
+    "entity.COMPETITOR.PRODUCT_RECALL: {weight: 30, half_life: 60d, saturation: 30, part: intent}\n"
+    "entity.POLICY.POLICY_PUBLISHED: {weight: 30, half_life: 180d, saturation: 30, part: fit}\n"
+    "entity.POLICY.POLICY_AMENDED: {weight: 15, half_life: 180d, saturation: 20, part: fit}\n";
 
 static const char annotation_default[] =
     "{annotation.quote.cfo_payment_terms: {doc_types: [QUOTE], "
@@ -268,6 +277,49 @@ static const char transcript_default[] =
     "deadline, go-live, 年底前, 下个季度, 上线时间]}\n"
     "transcript.competitor: {keywords: [Siemens, GE Healthcare, Philips, "
     "Mindray, 西门子, 飞利浦, 迈瑞], attach: competitor}\n";
+
+static const struct config_key erp_keys[] = {
+    CFG_KEY_RANGE(struct lr_erp_config, window, "window", CFG_DURATION, "14d",
+                  3600000, 3650.0 * 86400000,
+                  "Time constant (mean age of the orders weighed) of a part "
+                  "category's recent order rate."),
+    CFG_KEY_RANGE(struct lr_erp_config, baseline, "baseline", CFG_DURATION,
+                  "90d", 3600000, 3650.0 * 86400000,
+                  "Time constant of the customer's own baseline rate per "
+                  "part category, the \"90-day rate\" a rise is measured "
+                  "against; longer than window."),
+    CFG_KEY_RANGE(struct lr_erp_config, rise_ratio, "rise_ratio", CFG_DOUBLE,
+                  "2", 1, 1000,
+                  "Recent rate / baseline rate at which an order adds "
+                  "erp.<category>.parts_rise (amount: ratio / rise_ratio, "
+                  "at most 5)."),
+    CFG_KEY_RANGE(struct lr_erp_config, min_orders, "min_orders", CFG_INT, "3",
+                  1, 1000000,
+                  "Orders in a category before a rise can count."),
+    CFG_KEY_RANGE(struct lr_erp_config, min_history, "min_history",
+                  CFG_DURATION, "30d", 0, 3650.0 * 86400000,
+                  "Event time since a category's first order before a rise "
+                  "can count: a baseline needs a history."),
+    CFG_KEY_RANGE(struct lr_erp_config, max_categories, "max_categories",
+                  CFG_INT, "32", 1, 4096,
+                  "Part categories tracked per customer; the one ordered "
+                  "least recently is forgotten first."),
+};
+
+static const char *erp_check(const void *obj)
+{
+    const struct lr_erp_config *e = obj;
+    return e->baseline <= e->window ? "baseline must be longer than window"
+                                    : NULL;
+}
+
+static const struct config_table erp_table = {
+    .name = "erp",
+    .keys = erp_keys,
+    .n_keys = CFG_COUNT(erp_keys),
+    .elem_size = sizeof(struct lr_erp_config),
+    .check = erp_check,
+};
 
 static const struct config_key lr_keys[] = {
     {.name = "signals", .type = CFG_MAP,
@@ -321,6 +373,9 @@ static const struct config_key lr_keys[] = {
      .def = transcript_default, .sub = &transcript_table,
      .desc = "Signal type -> keywords in customer-stated transcript "
              "segments (needs, budget, timeline, competitors named)."},
+    CFG_KEY_SUB(struct lr_config, erp, "erp", CFG_SECTION, &erp_table,
+                "Spare-part orders (erp.parts-orders) against the "
+                "customer's own moving baseline per part category."),
 };
 
 const struct config_table lead_rating_config_table = {

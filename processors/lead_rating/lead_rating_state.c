@@ -8,16 +8,35 @@
 
 #include "lead_rating.h"
 
-void *lead_rating_state_new(const char *key) { return graph_new(key); }
+/* The kind of a state object: every one starts with an int naming it. */
+static int obj_kind(const void *st) { return *(const int *)st; }
+
+static bool has_suffix(const char *key, const char *suffix)
+{
+    size_t n = strlen(key), s = strlen(suffix);
+    return n > s && strcmp(key + n - s, suffix) == 0;
+}
+
+void *lead_rating_state_new(const char *key)
+{
+    if (has_suffix(key, LR_EXT_SUFFIX))
+        return lead_rating_ext_new();
+    return graph_new(key);
+}
 
 void lead_rating_state_encode(const void *st, struct buf *out)
 {
-    graph_encode(st, out);
+    switch (obj_kind(st)) {
+    case LR_OBJ_EXT: lead_rating_ext_encode(st, out); break;
+    default: graph_encode(st, out); break;
+    }
 }
 
 int lead_rating_state_decode(const char *key, const uint8_t *data, size_t len,
                              void **st)
 {
+    if (has_suffix(key, LR_EXT_SUFFIX))
+        return lead_rating_ext_decode(data, len, (struct lr_ext **)st);
     struct graph *g = NULL;
     if (graph_decode(data, len, &g) != 0)
         return -1;
@@ -30,15 +49,28 @@ int lead_rating_state_decode(const char *key, const uint8_t *data, size_t len,
     return 0;
 }
 
-void lead_rating_state_free(void *st) { graph_free(st); }
+void lead_rating_state_free(void *st)
+{
+    if (!st)
+        return;
+    switch (obj_kind(st)) {
+    case LR_OBJ_EXT: lead_rating_ext_free(st); break;
+    default: graph_free(st); break;
+    }
+}
 
 void lead_rating_state_prefetch(const void *st, int depth)
 {
-    graph_prefetch(st, depth);
+    if (obj_kind(st) == LR_OBJ_GRAPH)
+        graph_prefetch(st, depth);
 }
 
 void lead_rating_state_to_json(const void *st, struct jw *w)
 {
+    if (obj_kind(st) == LR_OBJ_EXT) {
+        lead_rating_ext_to_json(st, w);
+        return;
+    }
     const struct graph *g = st;
     jw_obj_begin(w, NULL);
     jw_str(w, "customer_id", sstr_str(&g->nodes[0].id));

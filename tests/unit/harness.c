@@ -86,6 +86,7 @@ static int collect(void *arg, const struct alert *a)
             r->reasons[i].factor = dup_str(c, r->reasons[i].factor);
             r->reasons[i].node_type = dup_str(c, r->reasons[i].node_type);
             r->reasons[i].node_id = dup_str(c, r->reasons[i].node_id);
+            r->reasons[i].detail = dup_str(c, r->reasons[i].detail);
         }
         break;
     }

@@ -65,9 +65,9 @@ static void test_encode_rerating(void **state)
     r->fit_score = 70;
     r->intent_score = 0.1;
     r->reasons[0] = (struct rerating_reason){"iot.vibration_anomaly.CRITICAL", "device",
-                                             "pump-1", 12.5};
+                                             "pump-1", 12.5, "3 alerts"};
     r->reasons[1] = (struct rerating_reason){"registry.CONTACT_LEFT", "contact", "p-3",
-                                             -4};
+                                             -4, NULL};
     r->n_reasons = 2;
     assert_int_equal(codec_encode_alert(f->c, &al, &f->b, &f->e), 0);
     char want[1024];
@@ -75,9 +75,9 @@ static void test_encode_rerating(void **state)
              "{\"alert_id\":\"%s\",\"customer_id\":\"c-9\",\"previous_tier\":null,"
              "\"tier\":\"B\",\"previous_score\":41.5,\"score\":63.25,\"reasons\":["
              "{\"factor\":\"iot.vibration_anomaly.CRITICAL\",\"node_type\":\"device\","
-             "\"node_id\":\"pump-1\",\"contribution\":12.5},"
+             "\"node_id\":\"pump-1\",\"contribution\":12.5,\"detail\":\"3 alerts\"},"
              "{\"factor\":\"registry.CONTACT_LEFT\",\"node_type\":\"contact\","
-             "\"node_id\":\"p-3\",\"contribution\":-4}],"
+             "\"node_id\":\"p-3\",\"contribution\":-4,\"detail\":null}],"
              "\"trigger_event_id\":\"ev-77\",\"source_topic\":\"sales.transcripts\","
              "\"source_partition\":2,\"source_offset\":12345,"
              "\"event_time\":1714000000000,\"trend\":\"improving\",\"fit_score\":70,"
@@ -265,7 +265,8 @@ static void test_encode_direct_matches_generic(void **state)
         r->n_reasons = (size_t)i % (ALERT_MAX_REASONS + 1);
         for (size_t k = 0; k < r->n_reasons; k++)
             r->reasons[k] = (struct rerating_reason){"iot.x.CRITICAL", "device",
-                                                     tiers[1 + k % 3], (double)k - 2};
+                                                     tiers[1 + k % 3], (double)k - 2,
+                                                     k % 2 ? "why" : NULL};
         same_both_ways(f, &al);
 
         memset(&al, 0, sizeof(al));
@@ -374,6 +375,38 @@ static void test_encode_other_layout(void **state)
                                 err, sizeof(err)));
     assert_non_null(strstr(err, "lead_rerating.avsc: field 'region' is not one "
                                 "dealstream fills, and has no default"));
+    arena_free(f.a);
+    buf_free(&f.b);
+    tmpdir_remove(d.dir);
+}
+
+/* A writer schema from before Reason.detail (another producer's, or a
+ * schema id kept from an older deployment): the reasons are still written,
+ * without the text. */
+static void test_encode_reason_without_detail(void **state)
+{
+    (void)state;
+    struct schema_dir d;
+    struct fx f = {.a = arena_new(256)};
+    buf_init(&f.b);
+    f.c = open_edited(&d, 5, "            },\n            {\n              \"name\": \"detail\",\n              \"type\": [\n                \"null\",\n                \"string\"\n              ],\n              \"default\": null,\n              \"doc\": \"Readable text of the factor when there is one, e.g. \\\"spare_parts orders 3.1x their 90-day rate\\\".\"", "            ");
+    struct alert al;
+    memset(&al, 0, sizeof(al));
+    fill_provenance(&al, ALERT_LEAD_RERATING);
+    al.u.rerating.tier = "C";
+    al.u.rerating.reasons[0] = (struct rerating_reason){"erp.x.parts_rise", "customer",
+                                                        "c", 3, "x orders 3.0x"};
+    al.u.rerating.n_reasons = 1;
+    if (codec_encode_alert(f.c, &al, &f.b, &f.e) != 0)
+        fail_msg("encode: %s", f.e.message);
+    char err[256];
+    struct buf out;
+    buf_init(&out);
+    assert_int_equal(codec_avro_to_json(f.c, f.b.data, f.b.len, &out, err, sizeof(err)), 0);
+    assert_non_null(strstr((const char *)out.data,
+                           "\"node_id\":\"c\",\"contribution\":3}]"));
+    buf_free(&out);
+    codec_free(f.c);
     arena_free(f.a);
     buf_free(&f.b);
     tmpdir_remove(d.dir);
@@ -579,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_encode_rerating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_coaching, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encode_summary, setup, teardown),
+        cmocka_unit_test(test_encode_reason_without_detail),
         cmocka_unit_test_setup_teardown(test_encode_direct_matches_generic, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_encode_errors, setup, teardown),
