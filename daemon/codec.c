@@ -245,6 +245,9 @@ static const char *fkind_avro(enum record_ftype k)
     case FIELD_BOOL: return "boolean";
     case FIELD_OPT_DOUBLE: return "[\"null\", \"double\"]";
     case FIELD_ENUM: return "enum";
+    case FIELD_DOUBLE: return "double";
+    case FIELD_OPT_LONG: return "[\"null\", \"long\"]";
+    case FIELD_STRLIST: return "array<string>";
     default: return "map<string>";
     }
 }
@@ -260,6 +263,11 @@ static bool fkind_matches(enum record_ftype k, avro_schema_t s)
     case FIELD_BOOL: return avro_typeof(s) == AVRO_BOOLEAN;
     case FIELD_OPT_DOUBLE: return codec_is_opt_of(s, AVRO_DOUBLE);
     case FIELD_ENUM: return avro_typeof(s) == AVRO_ENUM;
+    case FIELD_DOUBLE: return avro_typeof(s) == AVRO_DOUBLE;
+    case FIELD_OPT_LONG: return codec_is_opt_of(s, AVRO_INT64);
+    case FIELD_STRLIST:
+        return avro_typeof(s) == AVRO_ARRAY &&
+               avro_typeof(codec_skip_links(avro_schema_array_items(s))) == AVRO_STRING;
     default:
         return avro_typeof(s) == AVRO_MAP &&
                avro_typeof(codec_skip_links(avro_schema_map_values(s))) == AVRO_STRING;
@@ -316,6 +324,13 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
             break;
         }
         case FIELD_STRMAP: ok = json_is_object(d) && json_object_size(d) == 0; break;
+        case FIELD_DOUBLE: ok = json_is_number(d); fd->d = ok ? json_number_value(d) : 0; break;
+        case FIELD_OPT_LONG:
+            ok = json_is_null(d) || json_is_integer(d);
+            fd->b = json_is_integer(d);
+            fd->i = json_is_integer(d) ? json_integer_value(d) : 0;
+            break;
+        case FIELD_STRLIST: ok = json_is_array(d) && json_array_size(d) == 0; break;
         }
         if (!ok) {
             codec_errf(err, errlen, "%s: field '%s': unsupported default value", rec->path,

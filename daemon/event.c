@@ -24,6 +24,10 @@ static const char *const entity_names[] = {
     "COMPANY", "SUPPLIER", "COMPETITOR", "POLICY",
     "CONTACT", "DEVICE",   "TENDER",     NULL};
 
+static const char *const signal_kind_names[] = {
+    "POLICY",   "COMPETITOR_PRICE", "WEATHER", "PUBLIC_EVENT",
+    "LOCKDOWN", "MACRO",            "OTHER",   NULL};
+
 #define NAME_OF(table, v)                                                     \
     ((size_t)(v) < sizeof(table) / sizeof((table)[0]) && (table)[(v)]        \
          ? (table)[(v)]                                                       \
@@ -47,6 +51,7 @@ const char *doc_source_name(enum doc_source s) { return NAME_OF(source_names, s)
 const char *iot_severity_name(enum iot_severity s) { return NAME_OF(severity_names, s); }
 const char *change_type_name(enum change_type t) { return NAME_OF(change_names, t); }
 const char *entity_type_name(enum entity_type t) { return NAME_OF(entity_names, t); }
+const char *signal_kind_name(enum signal_kind k) { return NAME_OF(signal_kind_names, k); }
 
 static int lookup(const char *const *table, const char *s)
 {
@@ -72,3 +77,4 @@ PARSER(doc_source_parse, enum doc_source, source_names)
 PARSER(iot_severity_parse, enum iot_severity, severity_names)
 PARSER(change_type_parse, enum change_type, change_names)
 PARSER(entity_type_parse, enum entity_type, entity_names)
+PARSER(signal_kind_parse, enum signal_kind, signal_kind_names)

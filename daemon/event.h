@@ -142,6 +142,43 @@ struct rep_assignment {
     const char *time_zone; /* NULL when absent; an IANA name, "Europe/Berlin" */
 };
 
+/* What kind of outside condition an EnvironmentSignal describes. */
+enum signal_kind {
+    SIGNAL_POLICY = 0,
+    SIGNAL_COMPETITOR_PRICE,
+    SIGNAL_WEATHER,
+    SIGNAL_PUBLIC_EVENT,
+    SIGNAL_LOCKDOWN,
+    SIGNAL_MACRO,
+    SIGNAL_OTHER
+};
+
+/* One sales result of a unit (rep, team, territory); keyed by unit_id. */
+struct sales_outcome {
+    const char *unit_id;
+    const char *region;
+    const char *industry; /* NULL when absent */
+    const char *metric;   /* "revenue", "orders", "visits", ... */
+    double value;
+};
+
+/* An outside condition over regions and industries; keyed by signal_id. */
+struct env_signal {
+    const char *signal_id;
+    enum signal_kind kind;
+    const char *title;
+    const char *description;    /* NULL when absent */
+    const char *const *regions; /* none: every region */
+    size_t n_regions;
+    const char *const *industries; /* none: every industry */
+    size_t n_industries;
+    int64_t start_time; /* ms since epoch */
+    bool has_end_time;  /* false: still in force */
+    int64_t end_time;   /* ms since epoch, exclusive */
+    bool has_magnitude;
+    double magnitude;
+};
+
 /* Where a record came from; alerts carry it back to their consumers. */
 struct event_source {
     const char *topic;
@@ -177,6 +214,8 @@ struct event {
         struct registry_change registry;
         struct opportunity_update opportunity;
         struct rep_assignment rep;
+        struct sales_outcome outcome;
+        struct env_signal signal;
         struct repartition_record repartition;
     } u;
 };
@@ -190,6 +229,7 @@ const char *doc_source_name(enum doc_source s);
 const char *iot_severity_name(enum iot_severity s);
 const char *change_type_name(enum change_type t);
 const char *entity_type_name(enum entity_type t);
+const char *signal_kind_name(enum signal_kind k);
 
 /* Reverse look-ups: 0 and *out set, or -1 when the name is unknown. */
 int role_parse(const char *s, enum role *out);
@@ -198,5 +238,6 @@ int doc_source_parse(const char *s, enum doc_source *out);
 int iot_severity_parse(const char *s, enum iot_severity *out);
 int change_type_parse(const char *s, enum change_type *out);
 int entity_type_parse(const char *s, enum entity_type *out);
+int signal_kind_parse(const char *s, enum signal_kind *out);
 
 #endif

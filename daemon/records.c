@@ -16,6 +16,7 @@ _Static_assert(sizeof(enum doc_source) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum iot_severity) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum change_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum entity_type) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum signal_kind) == sizeof(int), "enum size");
 
 #define ENUM_PARSER(fn, parse, type)                                          \
     static int fn(const char *s, int *out)                                    \
@@ -32,6 +33,7 @@ ENUM_PARSER(p_doc_source, doc_source_parse, enum doc_source)
 ENUM_PARSER(p_iot_severity, iot_severity_parse, enum iot_severity)
 ENUM_PARSER(p_change_type, change_type_parse, enum change_type)
 ENUM_PARSER(p_entity_type, entity_type_parse, enum entity_type)
+ENUM_PARSER(p_signal_kind, signal_kind_parse, enum signal_kind)
 
 /* Field lists, named <config key>_fields after their row. */
 #define EV(f) offsetof(struct event, f)
@@ -104,6 +106,34 @@ static const struct record_field reps_fields[] = {
     {"team_id", FIELD_STR, EV(u.rep.team_id), 0, NULL},
     {"manager_id", FIELD_STR, EV(u.rep.manager_id), 0, NULL},
     {"time_zone", FIELD_OPT_STR, EV(u.rep.time_zone), 0, NULL},
+    COMMON_TAIL};
+
+/* Keyed by the unit credited (rep, team, territory), not the customer. */
+static const struct record_field sales_outcomes_fields[] = {
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},
+    {"unit_id", FIELD_STR, EV(u.outcome.unit_id), 0, NULL},
+    {"region", FIELD_STR, EV(u.outcome.region), 0, NULL},
+    {"industry", FIELD_OPT_STR, EV(u.outcome.industry), 0, NULL},
+    {"metric", FIELD_STR, EV(u.outcome.metric), 0, NULL},
+    {"value", FIELD_DOUBLE, EV(u.outcome.value), 0, NULL},
+    COMMON_TAIL};
+
+/* Keyed by signal_id; read whole by every instance that needs it. */
+static const struct record_field env_signals_fields[] = {
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},
+    {"signal_id", FIELD_STR, EV(u.signal.signal_id), 0, NULL},
+    {"kind", FIELD_ENUM, EV(u.signal.kind), 0, p_signal_kind},
+    {"title", FIELD_STR, EV(u.signal.title), 0, NULL},
+    {"description", FIELD_OPT_STR, EV(u.signal.description), 0, NULL},
+    {"regions", FIELD_STRLIST, EV(u.signal.regions), EV(u.signal.n_regions),
+     NULL},
+    {"industries", FIELD_STRLIST, EV(u.signal.industries),
+     EV(u.signal.n_industries), NULL},
+    {"start_time", FIELD_LONG, EV(u.signal.start_time), 0, NULL},
+    {"end_time", FIELD_OPT_LONG, EV(u.signal.end_time),
+     EV(u.signal.has_end_time), NULL},
+    {"magnitude", FIELD_OPT_DOUBLE, EV(u.signal.magnitude),
+     EV(u.signal.has_magnitude), NULL},
     COMMON_TAIL};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -42,7 +42,15 @@
     X(EVENT_REP_ASSIGNMENT, reps, "ref.reps", "RepAssignment",                \
       "rep_assignment", "rep_id", 0,                                          \
       "Input: each rep's team, manager and time zone (RepAssignment), "       \
-      "keyed by rep_id.")
+      "keyed by rep_id.")                                                     \
+    X(EVENT_SALES_OUTCOME, sales_outcomes, "sales.outcomes", "SalesOutcome",  \
+      "sales_outcome", "unit_id", 0,                                          \
+      "Input: sales results per rep, team or territory (SalesOutcome), "      \
+      "keyed by unit_id.")                                                    \
+    X(EVENT_ENV_SIGNAL, env_signals, "env.signals", "EnvironmentSignal",      \
+      "environment_signal", "signal_id", 0,                                   \
+      "Input: policies, prices, weather and other outside conditions "        \
+      "(EnvironmentSignal), keyed by signal_id.")
 
 /* Outputs, in enum alert_kind order; their encoders are in the codec. */
 #define DS_OUTPUT_RECORDS(X)                                                  \
@@ -54,7 +62,11 @@
       "Output: coaching alerts for reps (CoachingAlert).")                    \
     X(ALERT_MEETING_SUMMARY, meeting_metrics, "sales.meeting-metrics",        \
       "MeetingSummary", "meeting_summary", "customer_id", 0,                  \
-      "Output: one summary per finished meeting (MeetingSummary).")
+      "Output: one summary per finished meeting (MeetingSummary).")          \
+    X(ALERT_ATTRIBUTION, attribution, "sales.attribution",                    \
+      "AttributionReport", "attribution_report", "unit_id", 0,                \
+      "Output: each unit's result against its counterfactual, per closed "    \
+      "period (AttributionReport), keyed by unit_id.")
 
 /* Topics that carry no record of ours. */
 #define DS_PLAIN_TOPICS(X)                                                    \
@@ -84,14 +96,18 @@ enum record_ftype {
     FIELD_BOOL,       /* boolean -> bool */
     FIELD_OPT_DOUBLE, /* null|double -> double + bool has_ at aux */
     FIELD_ENUM,       /* enum -> the C enum, by symbol name */
-    FIELD_STRMAP      /* map<string> -> const struct kv * + size_t count at aux */
+    FIELD_STRMAP,     /* map<string> -> const struct kv * + size_t count at aux */
+    FIELD_DOUBLE,     /* double -> double */
+    FIELD_OPT_LONG,   /* null|long -> int64_t + bool has_ at aux */
+    FIELD_STRLIST     /* array<string> -> const char *const * + size_t count at aux */
 };
 
 struct record_field {
     const char *name;
     enum record_ftype type;
     size_t off; /* in struct event */
-    size_t aux; /* FIELD_OPT_DOUBLE: the has_ flag; FIELD_STRMAP: the count */
+    size_t aux; /* FIELD_OPT_DOUBLE, FIELD_OPT_LONG: the has_ flag; FIELD_STRMAP and
+                 * FIELD_STRLIST: the count */
     int (*parse)(const char *s, int *out); /* FIELD_ENUM: symbol -> value */
 };
 

@@ -8,6 +8,7 @@ extern const struct processor_ops processor_lead_rating;
 extern const struct processor_ops processor_coaching;
 extern const struct processor_ops processor_action_units;
 extern const struct processor_ops processor_team_activity;
+extern const struct processor_ops processor_attribution;
 
 /* NULL-terminated. lead_rating runs first on an event so that the graph it
  * keeps is current when the others look at the same customer. */
@@ -16,6 +17,7 @@ const struct processor_ops *const registry_processors[] = {
     &processor_coaching,
     &processor_action_units,
     &processor_team_activity,
+    &processor_attribution,
     NULL,
 };
 

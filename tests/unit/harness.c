@@ -122,6 +122,21 @@ static int collect(void *arg, const struct alert *a)
         s->metrics = m;
         break;
     }
+    case ALERT_ATTRIBUTION: {
+        struct attribution_report *r = &c->a.u.attribution;
+        r->unit_id = dup_str(c, r->unit_id);
+        r->region = dup_str(c, r->region);
+        r->industry = dup_str(c, r->industry);
+        r->metric = dup_str(c, r->metric);
+        r->period = dup_str(c, r->period);
+        r->method = dup_str(c, r->method);
+        r->explanation = dup_str(c, r->explanation);
+        const char **sv = own(c, calloc(r->n_signals + 1, sizeof(*sv)));
+        for (size_t i = 0; i < r->n_signals; i++)
+            sv[i] = dup_str(c, r->signals[i]);
+        r->signals = sv;
+        break;
+    }
     default:
         fail_msg("unknown alert kind %d", (int)a->kind);
     }
