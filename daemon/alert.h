@@ -142,6 +142,8 @@ struct alert {
     int64_t event_time; /* ms since epoch */
 };
 
+#define ALERT_MASK(kind) (1u << (kind))
+
 const char *alert_kind_name(enum alert_kind k);
 const char *coaching_category_name(enum coaching_category c);
 const char *alert_severity_name(enum alert_severity s);

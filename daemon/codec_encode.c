@@ -695,6 +695,11 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
         return -1;
     }
     int r = REC_INPUTS + (int)al->kind;
+    if (c->rec[r].current < 0) {
+        codec_cerr(err, "encode_failed", "%s has no writer schema id",
+                   records_table[r].record);
+        return -1;
+    }
     struct wschema *w = &c->ws[c->rec[r].current];
     if (w->plan && !c->generic) {
         buf_reset(out);

@@ -761,4 +761,5 @@ const struct processor_ops processor_attribution = {
     .state_free = attribution_state_free,
     .state_keys = at_state_keys,
     .state_to_json = attribution_state_to_json,
+    .outputs = ALERT_MASK(ALERT_ATTRIBUTION),
 };

@@ -4,3 +4,7 @@
 ds_unit_test(test_attribution_did SOURCES processors/attribution/attribution_did.c
   processors/attribution/attribution_period.c)
 ds_unit_test(test_attribution SOURCES processors/attribution/*.c tests/unit/harness.c)
+# Its records through the Avro adapter: the new field types on both
+# decoding paths, and the report written and read back.
+ds_unit_test(test_attribution_codec SOURCES daemon/codec*.c daemon/arena.c
+  daemon/event.c daemon/records.c daemon/alert.c daemon/buf.c daemon/log.c)

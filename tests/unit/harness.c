@@ -69,6 +69,10 @@ static int collect(void *arg, const struct alert *a)
         h->alerts = realloc(h->alerts, h->cap_alerts * sizeof(*h->alerts));
         assert_non_null(h->alerts);
     }
+    /* A processor declares what it emits (the runtime checks schemas). */
+    if (!(h->ops->outputs & ALERT_MASK(a->kind)))
+        fail_msg("%s emits %s, not in its outputs", h->ops->name,
+                 alert_kind_name(a->kind));
     struct copied *c = &h->alerts[h->n_alerts++];
     memset(c, 0, sizeof(*c));
     c->a = *a;
