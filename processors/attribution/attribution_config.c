@@ -27,7 +27,7 @@ static const struct config_key at_keys[] = {
                   3, 16, "Recent periods a unit's trend is fitted over when "
                   "the panel does not reach a year back."),
     CFG_KEY_RANGE(struct at_config, history_periods, "history_periods",
-                  CFG_INT, "120", 8, 1000, "Periods kept per unit (must "
+                  CFG_INT, "60", 8, 1000, "Periods kept per unit (must "
                   "cover a year and pre_periods); outcomes older than that "
                   "go to the DLQ."),
     CFG_KEY_RANGE(struct at_config, max_units, "max_units", CFG_INT, "5000",
