@@ -343,6 +343,31 @@ static void test_copies_restart_ids(void **state)
     harness_free(b);
 }
 
+/* What cannot be kept goes to the DLQ (handle() fails) without touching
+ * the panel: outcomes older than the history kept, units beyond max_units. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_attribution,
+                                    CFG "history_periods: 14\nmax_units: 8\n");
+    feed_subsidy_signal(h);
+    feed_subsidy_panel(h, 0, 14);
+    assert_int_equal(count_reports(h, "2026-03"), 8);
+    /* 2026-03 closed; 14 periods back is 2025-01 and older. */
+    assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 1,
+                                  month_start(-2) + DAY), -1);
+    assert_int_equal(feed_outcome(h, "c9", "Hubei", "medical", "revenue", 1,
+                                  month_start(13) + DAY), -1);
+    char *json = harness_state_json(h, "medical|revenue/panel");
+    assert_non_null(json);
+    assert_null(strstr(json, "c9"));
+    free(json);
+    /* Another metric is another panel, with room of its own. */
+    assert_int_equal(feed_outcome(h, "c9", "Hubei", "medical", "orders", 1,
+                                  month_start(13) + DAY), 0);
+    harness_free(h);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -376,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_too_few_controls),
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_copies_restart_ids),
+        cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
