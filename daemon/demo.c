@@ -145,6 +145,28 @@ static void print_summary(json_t *v)
     putchar('\n');
 }
 
+/* The reports of units a signal touched, in the article's words: what the
+ * environment did, the calibrated target, what the unit did beyond it.
+ * The other units' reports are read back and counted, not printed. */
+static void print_attribution(json_t *v)
+{
+    if (!json_array_size(json_object_get(v, "signals")) ||
+        !json_is_number(json_object_get(v, "environment_effect")))
+        return;
+    json_int_t rev = json_integer_value(json_object_get(v, "revision"));
+    printf("  ATTRIBUTION  %-10s %s %s (%s%s%.0lld)  %s\n      %s\n",
+           str(v, "unit_id"), str(v, "metric"), str(v, "period"), str(v, "method"),
+           rev ? ", correction " : "", rev ? (long long)rev : 0LL, str(v, "report_id"),
+           str(v, "explanation"));
+    printf("      environment effect %+.1f [%+.1f, %+.1f]   calibrated target "
+           "%.1f   excess %+.1f\n",
+           json_number_value(json_object_get(v, "environment_effect")),
+           json_number_value(json_object_get(v, "effect_low")),
+           json_number_value(json_object_get(v, "effect_high")),
+           json_number_value(json_object_get(v, "adjusted_target")),
+           json_number_value(json_object_get(v, "excess_value")));
+}
+
 /* Reads a topic from the beginning until it has been quiet a moment. */
 static size_t print_topic(const struct config *cfg, struct codec *codec,
                           const char *brokers, const char *topic,
@@ -209,9 +231,10 @@ int cmd_demo(int argc, char **argv)
     }
     char set_dir[sizeof(state_dir) + 16], set_level[] = "log.level=warn";
     snprintf(set_dir, sizeof(set_dir), "state.dir=%s", state_dir);
+    /* attribution is off by default (its topics are new); the demo shows it. */
     const char *sets[] = {"kafka.bootstrap_servers=embedded", set_dir,
-                          set_level};
-    struct cli_common c = {.config_path = path, .sets = sets, .n_sets = 3};
+                          set_level, "processors.attribution.enabled=true"};
+    struct cli_common c = {.config_path = path, .sets = sets, .n_sets = 4};
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
     struct codec *codec = NULL;
@@ -253,7 +276,8 @@ int cmd_demo(int argc, char **argv)
     static void (*const printers[ALERT_KIND_COUNT])(json_t *) = {
         [ALERT_LEAD_RERATING] = print_rerating,
         [ALERT_COACHING] = print_coaching,
-        [ALERT_MEETING_SUMMARY] = print_summary};
+        [ALERT_MEETING_SUMMARY] = print_summary,
+        [ALERT_ATTRIBUTION] = print_attribution};
     size_t n = 0;
     for (int k = 0; k < ALERT_KIND_COUNT; k++) {
         const char *topic = cfg->topics.name[records_of_alert(k)->id];

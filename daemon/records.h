@@ -44,11 +44,11 @@
       "Input: each rep's team, manager and time zone (RepAssignment), "       \
       "keyed by rep_id.")                                                     \
     X(EVENT_SALES_OUTCOME, sales_outcomes, "sales.outcomes", "SalesOutcome",  \
-      "sales_outcome", "unit_id", 0,                                          \
+      "sales_outcome", "unit_id", 1,                                          \
       "Input: sales results per rep, team or territory (SalesOutcome), "      \
       "keyed by unit_id.")                                                    \
     X(EVENT_ENV_SIGNAL, env_signals, "env.signals", "EnvironmentSignal",      \
-      "environment_signal", "signal_id", 0,                                   \
+      "environment_signal", "signal_id", 1,                                   \
       "Input: policies, prices, weather and other outside conditions "        \
       "(EnvironmentSignal), keyed by signal_id.")
 
