@@ -14,7 +14,7 @@
  * period's end plus the grace, and emits one report per unit. Outcomes or
  * signals reaching a closed period bring a correction (revision + 1) of
  * that period for every unit of the panel. Outcomes count once: the panel
- * keeps per origin partition the last record applied (attribution_mark);
+ * keeps per origin partition the last record applied (repmarks_apply);
  * signals and registrations are idempotent.
  */
 #include <stdio.h>
@@ -588,7 +588,7 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
         goto out;
     }
     rc = 0;
-    if (!attribution_mark(&p->marks, &ev->u.repartition))
+    if (!repmarks_apply(&p->marks, &ev->u.repartition))
         goto out; /* a copy re-sent after a crash */
     ctx_state_dirty(ctx, key);
     if (!p->metric) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "processor.h"
+#include "repmarks.h"
 #include "statecodec.h"
 
 /* ---- config (attribution_config.c) ---- */
@@ -103,21 +104,8 @@ int attribution_ref(const struct did_refplan *plan, int32_t t,
 #define AT_HUB_KEY "~signals"
 #define AT_PANEL_SUFFIX "/panel"
 #define AT_HUB_SUFFIX "/hub"
-#define AT_MAX_MARKS 256
 #define AT_MAX_SIGNALS 4096
 #define AT_MAX_PANELS 65536
-
-struct at_mark {
-    char *topic;
-    int32_t partition;
-    int64_t offset;
-    uint32_t seq;
-};
-
-struct at_marks {
-    struct at_mark *v;
-    size_t n;
-};
 
 struct at_signal {
     char *id;
@@ -162,7 +150,7 @@ struct at_panel {
     size_t n_signals;
     struct at_closed *closed; /* ascending */
     size_t n_closed;
-    struct at_marks marks;
+    struct repmarks marks;
 };
 
 struct at_hub {
@@ -181,8 +169,6 @@ struct at_obj {
         struct at_hub hub;
     } u;
 };
-
-bool attribution_mark(struct at_marks *m, const struct repartition_record *rr);
 
 /* The signal on the wire and in state. */
 void attribution_signal_put(const struct at_signal *s, struct buf *out);

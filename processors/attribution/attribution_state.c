@@ -24,66 +24,6 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-bool attribution_mark(struct at_marks *m, const struct repartition_record *rr)
-{
-    const struct event_source *o = &rr->origin;
-    for (size_t i = 0; i < m->n; i++) {
-        struct at_mark *k = &m->v[i];
-        if (k->partition != o->partition || strcmp(k->topic, o->topic) != 0)
-            continue;
-        if (o->offset < k->offset || (o->offset == k->offset && rr->seq <= k->seq))
-            return false;
-        k->offset = o->offset;
-        k->seq = rr->seq;
-        return true;
-    }
-    if (m->n == AT_MAX_MARKS) { /* more origins than partitions: forget one */
-        free(m->v[0].topic);
-        memmove(&m->v[0], &m->v[1], (m->n - 1) * sizeof(m->v[0]));
-        m->n--;
-    }
-    struct at_mark *v = realloc(m->v, (m->n + 1) * sizeof(*v));
-    if (!v)
-        abort();
-    m->v = v;
-    m->v[m->n++] = (struct at_mark){statecodec_strdup(o->topic), o->partition,
-                                    o->offset, rr->seq};
-    return true;
-}
-
-static void marks_free(struct at_marks *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        free(m->v[i].topic);
-    free(m->v);
-    m->v = NULL;
-    m->n = 0;
-}
-
-static void marks_encode(const struct at_marks *m, struct buf *out)
-{
-    buf_put_varint(out, m->n);
-    for (size_t i = 0; i < m->n; i++) {
-        buf_put_str(out, m->v[i].topic);
-        buf_put_varint(out, (uint32_t)m->v[i].partition);
-        buf_put_i64(out, m->v[i].offset);
-        buf_put_varint(out, m->v[i].seq);
-    }
-}
-
-static void marks_decode(struct at_marks *m, struct buf_reader *r)
-{
-    size_t n = statecodec_count(r, AT_MAX_MARKS);
-    m->v = n ? xcalloc(n, sizeof(*m->v)) : NULL;
-    for (size_t i = 0; i < n && !r->err; i++) {
-        struct at_mark *k = &m->v[m->n++];
-        k->topic = statecodec_req_str(r);
-        k->partition = (int32_t)statecodec_u32(r);
-        k->offset = buf_get_i64(r);
-        k->seq = statecodec_u32(r);
-    }
-}
-
 static void strs_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -244,7 +184,7 @@ void attribution_state_free(void *st)
         free(p->units);
         signals_free(p->signals, p->n_signals);
         free(p->closed);
-        marks_free(&p->marks);
+        repmarks_free(&p->marks);
     } else {
         signals_free(o->u.hub.signals, o->u.hub.n_signals);
         strs_free(o->u.hub.panels, o->u.hub.n_panels);
@@ -287,7 +227,7 @@ void attribution_state_encode(const void *st, struct buf *out)
         buf_put_i64(out, p->closed[i].period);
         buf_put_varint(out, (uint32_t)p->closed[i].revision);
     }
-    marks_encode(&p->marks, out);
+    repmarks_encode(&p->marks, out);
 }
 
 static void panel_decode(struct at_panel *p, struct buf_reader *r)
@@ -319,7 +259,7 @@ static void panel_decode(struct at_panel *p, struct buf_reader *r)
         p->closed[p->n_closed].period = (int32_t)buf_get_i64(r);
         p->closed[p->n_closed++].revision = (int32_t)statecodec_u32(r);
     }
-    marks_decode(&p->marks, r);
+    repmarks_decode(&p->marks, r);
 }
 
 int attribution_state_decode(const char *key, const uint8_t *data, size_t len,
