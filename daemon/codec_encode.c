@@ -69,30 +69,43 @@ static int enc_str(struct enc *e, avro_value_t *rec, const char *name,
     return 0;
 }
 
-/* null|string: the branch is found by type, not assumed. */
-static int enc_opt_str(struct enc *e, avro_value_t *rec, const char *name,
-                       const char *s)
+/* Field f of a null|T union: selects the branch of type `type` (present)
+ * or null, found by type, not assumed, into *b. 1 when f is no union
+ * (the caller writes it plainly), 0, or -1. */
+static int enc_opt_branch(struct enc *e, avro_value_t *f, const char *name,
+                          avro_type_t type, bool present, avro_value_t *b)
 {
-    avro_value_t f, b;
-    if (enc_field(e, rec, name, &f) < 0)
-        return -1;
-    avro_schema_t us = avro_value_get_schema(&f);
+    avro_schema_t us = avro_value_get_schema(f);
     if (avro_typeof(us) != AVRO_UNION)
-        return s ? enc_str(e, rec, name, s) : enc_fail(e, name, "required but NULL");
+        return 1;
     int want = -1;
     for (size_t i = 0; i < avro_schema_union_size(us); i++) {
         avro_type_t t = avro_typeof(codec_skip_links(avro_schema_union_branch(us, (int)i)));
-        if ((s && t == AVRO_STRING) || (!s && t == AVRO_NULL)) {
+        if ((present && t == type) || (!present && t == AVRO_NULL)) {
             want = (int)i;
             break;
         }
     }
     if (want < 0)
         return enc_fail(e, name, "union has no branch for this value");
-    if (s && enc_check_str(e, name, s) < 0)
+    if (avro_value_set_branch(f, want, b) != 0)
+        return enc_fail(e, name, avro_strerror());
+    return 0;
+}
+
+/* null|string. */
+static int enc_opt_str(struct enc *e, avro_value_t *rec, const char *name,
+                       const char *s)
+{
+    avro_value_t f, b;
+    if (enc_field(e, rec, name, &f) < 0)
         return -1;
-    if (avro_value_set_branch(&f, want, &b) != 0 ||
-        (s ? avro_value_set_string(&b, s) : avro_value_set_null(&b)) != 0)
+    int rc = enc_opt_branch(e, &f, name, AVRO_STRING, s != NULL, &b);
+    if (rc == 1)
+        return s ? enc_str(e, rec, name, s) : enc_fail(e, name, "required but NULL");
+    if (rc < 0 || (s && enc_check_str(e, name, s) < 0))
+        return -1;
+    if ((s ? avro_value_set_string(&b, s) : avro_value_set_null(&b)) != 0)
         return enc_fail(e, name, avro_strerror());
     return 0;
 }
@@ -234,21 +247,12 @@ static int enc_opt_double(struct enc *e, avro_value_t *rec, const char *name,
     avro_value_t f, b;
     if (enc_field(e, rec, name, &f) < 0)
         return -1;
-    avro_schema_t us = avro_value_get_schema(&f);
-    if (avro_typeof(us) != AVRO_UNION)
+    int rc = enc_opt_branch(e, &f, name, AVRO_DOUBLE, has, &b);
+    if (rc == 1)
         return has ? enc_double(e, rec, name, d) : enc_fail(e, name, "required but absent");
-    int want = -1;
-    for (size_t i = 0; i < avro_schema_union_size(us); i++) {
-        avro_type_t t = avro_typeof(codec_skip_links(avro_schema_union_branch(us, (int)i)));
-        if ((has && t == AVRO_DOUBLE) || (!has && t == AVRO_NULL)) {
-            want = (int)i;
-            break;
-        }
-    }
-    if (want < 0)
-        return enc_fail(e, name, "union has no branch for this value");
-    if (avro_value_set_branch(&f, want, &b) != 0 ||
-        (has ? avro_value_set_double(&b, d) : avro_value_set_null(&b)) != 0)
+    if (rc < 0)
+        return -1;
+    if ((has ? avro_value_set_double(&b, d) : avro_value_set_null(&b)) != 0)
         return enc_fail(e, name, avro_strerror());
     return 0;
 }
