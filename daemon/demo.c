@@ -30,14 +30,17 @@
 #include "tmpdir.h"
 
 /* Produces the sample events of the inputs whose demo round (records.h)
- * is `round`, from examples/<config key>.jsonl, then runs the daemon until
+ * is `round` and the config can write, from examples/<config key>.jsonl,
+ * then runs the daemon until
  * it has been idle for a moment. */
-static int demo_round(const struct config *cfg, const char *brokers, int round)
+static int demo_round(const struct config *cfg, struct codec *codec,
+                      const char *brokers, int round)
 {
     for (size_t i = 0; i < TOPIC_COUNT; i++) {
         const struct record_def *r = &records_table[i];
-        if (r->dir != RECORD_INPUT || r->demo_round != round)
-            continue;
+        if (r->dir != RECORD_INPUT || r->demo_round != round ||
+            !codec_reads(codec, (enum event_kind)r->kind))
+            continue; /* not a round's input, or the config cannot write it */
         char file[4096];
         snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
                  r->topic_key);
@@ -246,6 +249,20 @@ int cmd_demo(int argc, char **argv)
     if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
         goto out;
 
+    /* A config written before attribution existed has no schema ids
+     * for its records: the demo then runs without it. */
+    char err[512];
+    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
+        LOG_ERR("demo", "%s", err);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (!codec_writes(codec, ALERT_ATTRIBUTION) ||
+        !codec_reads(codec, EVENT_SALES_OUTCOME) ||
+        !codec_reads(codec, EVENT_ENV_SIGNAL))
+        for (size_t i = 0; i < registry_count; i++)
+            if (strcmp(registry_processors[i]->name, "attribution") == 0)
+                cfg->plugin_enabled[i] = false;
     printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
            brokers);
     const char *round_names[] = {"the customers' context", "the meetings"};
@@ -260,18 +277,13 @@ int cmd_demo(int argc, char **argv)
         snprintf(round_group, sizeof(round_group), "%s-%zu", group, r + 1);
         cfg->kafka.group_id = round_group;
         printf("%s%s:\n", r ? "\n" : "", round_names[r]);
-        int failed = demo_round(cfg, brokers, (int)r + 1);
+        int failed = demo_round(cfg, codec, brokers, (int)r + 1);
         cfg->kafka.group_id = group;
         if (failed)
             goto out;
     }
     printf("\n");
 
-    char err[512];
-    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
-        LOG_ERR("demo", "%s", err);
-        goto out;
-    }
     /* Every output topic, with the printer of its kind (or none). */
     static void (*const printers[ALERT_KIND_COUNT])(json_t *) = {
         [ALERT_LEAD_RERATING] = print_rerating,
