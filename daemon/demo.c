@@ -31,8 +31,7 @@
 
 /* Produces the sample events of the inputs whose demo round (records.h)
  * is `round` and the config can write, from examples/<config key>.jsonl,
- * then runs the daemon until
- * it has been idle for a moment. */
+ * then runs the daemon until it has been idle for a moment. */
 static int demo_round(const struct config *cfg, struct codec *codec,
                       const char *brokers, int round)
 {
