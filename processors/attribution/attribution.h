@@ -56,7 +56,7 @@ enum did_status {
 };
 
 struct did_in {
-    int group;   /* 0: unexposed; units exposed to the same signals share one */
+    int group;   /* 0: unexposed; 1..n: units exposed to the same signals share one */
     bool usable; /* has its reference value */
     double y;    /* the period's value */
     double ref;  /* its reference (own history), when usable */

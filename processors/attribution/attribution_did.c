@@ -156,6 +156,16 @@ void attribution_did(const struct did_in *in, size_t n, double level,
         s = sqrt((double)(nc - 1) / (double)nc * sq / (double)nc);
     }
     double q = nc >= 2 ? attribution_t_quantile((1 + level) / 2, (double)(nc - 1)) : 0;
+    /* Each group's size and sum of changes, by group number (1..n). */
+    size_t *ng = calloc(n + 1, sizeof(*ng));
+    double *sum_g = calloc(n + 1, sizeof(*sum_g));
+    if (!ng || !sum_g)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (in[i].usable && in[i].group > 0 && (size_t)in[i].group <= n) {
+            ng[in[i].group]++;
+            sum_g[in[i].group] += in[i].y - in[i].ref;
+        }
     for (size_t i = 0; i < n; i++) {
         struct did_out *o = &out[i];
         *o = (struct did_out){.controls = (int32_t)nc};
@@ -171,16 +181,12 @@ void attribution_did(const struct did_in *in, size_t n, double level,
         o->baseline = in[i].ref + delta;
         if (in[i].group == 0)
             continue;
-        size_t ng = 0;
-        double sum_g = 0;
-        for (size_t j = 0; j < n; j++)
-            if (in[j].usable && in[j].group == in[i].group) {
-                ng++;
-                sum_g += in[j].y - in[j].ref;
-            }
-        o->effect = sum_g / (double)ng - delta;
-        double se = s * sqrt(1.0 / (double)ng + 1.0 / (double)nc);
+        size_t g = (size_t)in[i].group;
+        o->effect = sum_g[g] / (double)ng[g] - delta;
+        double se = s * sqrt(1.0 / (double)ng[g] + 1.0 / (double)nc);
         o->low = o->effect - q * se;
         o->high = o->effect + q * se;
     }
+    free(ng);
+    free(sum_g);
 }
