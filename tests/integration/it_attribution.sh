@@ -16,6 +16,18 @@ PIDS+=($!)
 wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
 BROKERS=$(cat "$WORK/bootstrap")
 
+# A config without a writer id for AttributionReport loads, but run
+# refuses to start while attribution is enabled.
+mkdir "$WORK/old"
+grep -v 'attribution_report.avsc' "$CFG" >"$WORK/old/processor.yaml"
+ln -s "$DS_SRC/schemas" "$WORK/old/schemas"
+rc=0
+"$DS_BIN" run -c "$WORK/old/processor.yaml" $(sets old g-old) $EN --exit-when-idle 500 \
+  >"$WORK/old.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "processor attribution writes topics.attribution, but AttributionReport has no schema" "$WORK/old.log" ||
+  fail "run with no writer id for AttributionReport: exit $rc, $(tail -2 "$WORK/old.log")"
+pass "without a writer id for AttributionReport, run refuses to start while attribution is enabled"
+
 # Months 2024-03 (k=0) .. 2026-04 (k=25), UTC.
 for k in $(seq 0 25); do
   echo "$k $(date -u -d "2024-03-01 +$k month" +%s)000"
