@@ -97,6 +97,35 @@ int attribution_ref(const struct did_refplan *plan, int32_t t,
                     int (*get)(const void *arg, int32_t p, double *v),
                     const void *arg, double *ref);
 
+/* ---- the policy-impact simulator (attribution_sim.c) ---- */
+
+/* One opportunity in one stage: from entering it to leaving it. */
+struct sim_spell {
+    const char *industry; /* NULL: unknown */
+    int64_t start, end;   /* ms */
+};
+
+struct sim_signal {
+    int kind; /* enum signal_kind */
+    const char *const *industries;
+    size_t n_industries;
+    int64_t start_time, end_time; /* ms; INT64_MAX: open */
+};
+
+struct sim_estimate {
+    double days;      /* expected change of a stage's duration */
+    double low, high; /* interval at the level asked */
+    int signals;      /* past signals it rests on */
+};
+
+/* The expected change in days of a stage of `industry` under a new signal
+ * of `kind`, from the past signals of that kind that covered it. 0, or -1
+ * when none of them has two spells in each of its four cells. */
+int attribution_sim_estimate(const struct sim_spell *sp, size_t n_spells,
+                             const struct sim_signal *past, size_t n_past,
+                             int kind, const char *industry, double level,
+                             struct sim_estimate *out);
+
 /* ---- state (attribution_state.c) ----
  * Keys: "<panel>/panel" where <panel> is "<industry or ->|<metric>", and
  * AT_HUB_KEY "/hub" for the table of signals and panels. */
