@@ -712,6 +712,85 @@ bad:
     return -1;
 }
 
+/* ------------------------------------------------------------------------
+ * Opportunities, for the simulator: each stage passed becomes a spell
+ */
+
+static bool is_closed(const struct at_config *cfg, const char *stage)
+{
+    for (size_t i = 0; i < cfg->closed_stages.n; i++)
+        if (strcmp(cfg->closed_stages.v[i], stage) == 0)
+            return true;
+    return false;
+}
+
+static int opportunity(struct at_inst *at, struct proc_ctx *ctx,
+                       const struct event *ev)
+{
+    const struct opportunity_update *up = &ev->u.opportunity;
+    char key[600];
+    if (join_key(key, sizeof(key), ev->key, AT_OPPS_SUFFIX) != 0) {
+        ctx_fail(ctx, "customer id too long");
+        return -1;
+    }
+    struct at_obj *o = ctx_state(ctx, key, NULL);
+    struct at_opps *op = &o->u.opps;
+    struct at_opp *p = NULL;
+    for (size_t i = 0; i < op->n_opps && !p; i++)
+        if (strcmp(op->opps[i].id, up->opportunity_id) == 0)
+            p = &op->opps[i];
+    if (!p) {
+        if (op->n_opps == AT_MAX_OPPS) { /* the least recently moved goes */
+            size_t old = 0;
+            for (size_t i = 1; i < op->n_opps; i++)
+                if (op->opps[i].entered < op->opps[old].entered)
+                    old = i;
+            struct at_opp *gone = &op->opps[old];
+            free(gone->id);
+            free(gone->rep);
+            free(gone->industry);
+            free(gone->stage);
+            *gone = op->opps[--op->n_opps];
+        }
+        struct at_opp *v = realloc(op->opps, (op->n_opps + 1) * sizeof(*v));
+        if (!v)
+            abort();
+        op->opps = v;
+        p = &op->opps[op->n_opps++];
+        *p = (struct at_opp){.id = statecodec_strdup(up->opportunity_id),
+                             .rep = statecodec_strdup(up->rep_id),
+                             .stage = statecodec_strdup(up->stage_to),
+                             .entered = ev->event_time};
+    } else if (strcmp(p->stage, up->stage_to) != 0 && ev->event_time >= p->entered) {
+        if (op->n_spells == AT_MAX_SPELLS) {
+            free(op->spells[0].industry);
+            memmove(op->spells, op->spells + 1, (op->n_spells - 1) * sizeof(*op->spells));
+            op->n_spells--;
+        }
+        struct at_spell *v = realloc(op->spells, (op->n_spells + 1) * sizeof(*v));
+        if (!v)
+            abort();
+        op->spells = v;
+        const char *ind = up->industry ? up->industry : p->industry;
+        op->spells[op->n_spells++] = (struct at_spell){statecodec_strdup(ind), p->entered,
+                                                       ev->event_time};
+        free(p->stage);
+        p->stage = statecodec_strdup(up->stage_to);
+        p->entered = ev->event_time;
+    }
+    if (up->industry && (!p->industry || strcmp(p->industry, up->industry) != 0)) {
+        free(p->industry);
+        p->industry = statecodec_strdup(up->industry);
+    }
+    if (strcmp(p->rep, up->rep_id) != 0) {
+        free(p->rep);
+        p->rep = statecodec_strdup(up->rep_id);
+    }
+    p->open = !is_closed(at->cfg, p->stage);
+    ctx_state_dirty(ctx, key);
+    return 0;
+}
+
 static int at_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
 {
     struct at_inst *at = inst;
@@ -720,6 +799,8 @@ static int at_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
         return outcome_to_panel(at, ctx, ev);
     case EVENT_ENV_SIGNAL:
         return signal_to_hub(at, ctx, ev);
+    case EVENT_OPPORTUNITY:
+        return opportunity(at, ctx, ev);
     case EVENT_REPARTITION:
         return at_repartitioned(at, ctx, ev);
     default:
@@ -732,6 +813,10 @@ static size_t at_state_keys(const void *inst, const struct event *ev,
                             struct state_key *out, size_t max)
 {
     (void)inst;
+    if (max && ev->kind == EVENT_OPPORTUNITY && ev->key) {
+        out[0] = (struct state_key){{ev->key, AT_OPPS_SUFFIX}};
+        return 1;
+    }
     if (!max || ev->kind != EVENT_REPARTITION || !ev->u.repartition.len || !ev->key)
         return 0;
     uint8_t type = ev->u.repartition.data[0];
@@ -750,7 +835,7 @@ const struct processor_ops processor_attribution = {
     .description = "Counterfactual attribution: each sales unit's period "
                    "result against difference-in-differences baselines",
     .inputs = EVENT_MASK(EVENT_SALES_OUTCOME) | EVENT_MASK(EVENT_ENV_SIGNAL) |
-              EVENT_MASK(EVENT_REPARTITION),
+              EVENT_MASK(EVENT_OPPORTUNITY) | EVENT_MASK(EVENT_REPARTITION),
     .config = &attribution_config_table,
     .init = at_init,
     .handle = at_handle,

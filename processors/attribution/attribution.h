@@ -28,6 +28,7 @@ struct at_config {
     int64_t history_periods; /* periods kept per unit */
     int64_t max_units;    /* units per panel */
     int language;         /* enum at_language */
+    struct cfg_strlist closed_stages; /* stage_to values that end an opportunity */
 };
 
 extern const struct config_table attribution_config_table;
@@ -133,6 +134,9 @@ int attribution_sim_estimate(const struct sim_spell *sp, size_t n_spells,
 #define AT_HUB_KEY "~signals"
 #define AT_PANEL_SUFFIX "/panel"
 #define AT_HUB_SUFFIX "/hub"
+#define AT_OPPS_SUFFIX "/opps" /* "<customer>/opps": for the simulator */
+#define AT_MAX_OPPS 256        /* per customer; least recently moved dropped */
+#define AT_MAX_SPELLS 512      /* per customer; oldest dropped */
 #define AT_MAX_SIGNALS 4096
 #define AT_MAX_PANELS 65536
 
@@ -189,13 +193,34 @@ struct at_hub {
     size_t n_panels;
 };
 
-enum at_obj_type { AT_PANEL = 1, AT_HUB = 2 };
+/* A customer's opportunity as the simulator needs it. */
+struct at_opp {
+    char *id, *rep, *industry, *stage; /* industry may be NULL */
+    int64_t entered; /* ms: event time it entered its stage */
+    bool open;
+};
+
+/* A stage passed: from entering to leaving it. */
+struct at_spell {
+    char *industry; /* NULL: unknown */
+    int64_t start, end;
+};
+
+struct at_opps {
+    struct at_opp *opps;
+    size_t n_opps;
+    struct at_spell *spells;
+    size_t n_spells;
+};
+
+enum at_obj_type { AT_PANEL = 1, AT_HUB = 2, AT_OPPS = 3 };
 
 struct at_obj {
     enum at_obj_type type;
     union {
         struct at_panel panel;
         struct at_hub hub;
+        struct at_opps opps;
     } u;
 };
 
@@ -207,6 +232,8 @@ void attribution_signal_clear(struct at_signal *s);
  * array; 1 when it changed, 0 when it held that already. */
 int attribution_signal_upsert(struct at_signal **v, size_t *n,
                               const struct at_signal *s);
+
+void attribution_opps_clear(struct at_opps *op);
 
 void *attribution_state_new(const char *key);
 void attribution_state_encode(const void *st, struct buf *out);

@@ -35,6 +35,10 @@ static const struct config_key at_keys[] = {
                   "outcomes of more go to the DLQ."),
     CFG_KEY_ENUM(struct at_config, language, "language", "en", language_names,
                  "Language of the reports' explanation."),
+    CFG_KEY(struct at_config, closed_stages, "closed_stages", CFG_STRLIST,
+            "[closed_won, closed_lost, won, lost]",
+            "Opportunity stages (stage_to) that end an opportunity: `simulate` "
+            "lists only the others."),
 };
 
 static const char *at_check(const void *obj)

@@ -155,7 +155,10 @@ void *attribution_state_new(const char *key)
 {
     struct at_obj *o = xcalloc(1, sizeof(*o));
     size_t n = strlen(key), s = strlen(AT_HUB_SUFFIX);
-    o->type = n >= s && strcmp(key + n - s, AT_HUB_SUFFIX) == 0 ? AT_HUB : AT_PANEL;
+    size_t so = strlen(AT_OPPS_SUFFIX);
+    o->type = n >= s && strcmp(key + n - s, AT_HUB_SUFFIX) == 0     ? AT_HUB
+              : n >= so && strcmp(key + n - so, AT_OPPS_SUFFIX) == 0 ? AT_OPPS
+                                                                   : AT_PANEL;
     if (o->type == AT_PANEL) {
         o->u.panel.watermark = INT64_MIN;
         o->u.panel.closed_through = INT32_MIN;
@@ -185,9 +188,11 @@ void attribution_state_free(void *st)
         signals_free(p->signals, p->n_signals);
         free(p->closed);
         repmarks_free(&p->marks);
-    } else {
+    } else if (o->type == AT_HUB) {
         signals_free(o->u.hub.signals, o->u.hub.n_signals);
         strs_free(o->u.hub.panels, o->u.hub.n_panels);
+    } else {
+        attribution_opps_clear(&o->u.opps);
     }
     free(o);
 }
@@ -202,6 +207,26 @@ void attribution_state_encode(const void *st, struct buf *out)
         buf_put_varint(out, o->u.hub.n_panels);
         for (size_t i = 0; i < o->u.hub.n_panels; i++)
             buf_put_str(out, o->u.hub.panels[i]);
+        return;
+    }
+    if (o->type == AT_OPPS) {
+        const struct at_opps *op = &o->u.opps;
+        buf_put_varint(out, op->n_opps);
+        for (size_t i = 0; i < op->n_opps; i++) {
+            const struct at_opp *p = &op->opps[i];
+            buf_put_str(out, p->id);
+            buf_put_str(out, p->rep);
+            buf_put_str(out, p->industry);
+            buf_put_str(out, p->stage);
+            buf_put_i64(out, p->entered);
+            buf_put_u8(out, p->open);
+        }
+        buf_put_varint(out, op->n_spells);
+        for (size_t i = 0; i < op->n_spells; i++) {
+            buf_put_str(out, op->spells[i].industry);
+            buf_put_i64(out, op->spells[i].start);
+            buf_put_i64(out, op->spells[i].end);
+        }
         return;
     }
     const struct at_panel *p = &o->u.panel;
@@ -262,6 +287,44 @@ static void panel_decode(struct at_panel *p, struct buf_reader *r)
     repmarks_decode(&p->marks, r);
 }
 
+static void opps_decode(struct at_opps *op, struct buf_reader *r)
+{
+    size_t n = statecodec_count(r, AT_MAX_OPPS);
+    op->opps = n ? xcalloc(n, sizeof(*op->opps)) : NULL;
+    for (size_t i = 0; i < n && !r->err; i++) {
+        struct at_opp *p = &op->opps[op->n_opps++];
+        p->id = statecodec_req_str(r);
+        p->rep = statecodec_req_str(r);
+        p->industry = buf_get_str(r);
+        p->stage = statecodec_req_str(r);
+        p->entered = buf_get_i64(r);
+        p->open = buf_get_u8(r) != 0;
+    }
+    n = statecodec_count(r, AT_MAX_SPELLS);
+    op->spells = n ? xcalloc(n, sizeof(*op->spells)) : NULL;
+    for (size_t i = 0; i < n && !r->err; i++) {
+        struct at_spell *s = &op->spells[op->n_spells++];
+        s->industry = buf_get_str(r);
+        s->start = buf_get_i64(r);
+        s->end = buf_get_i64(r);
+    }
+}
+
+void attribution_opps_clear(struct at_opps *op)
+{
+    for (size_t i = 0; i < op->n_opps; i++) {
+        free(op->opps[i].id);
+        free(op->opps[i].rep);
+        free(op->opps[i].industry);
+        free(op->opps[i].stage);
+    }
+    free(op->opps);
+    for (size_t i = 0; i < op->n_spells; i++)
+        free(op->spells[i].industry);
+    free(op->spells);
+    memset(op, 0, sizeof(*op));
+}
+
 int attribution_state_decode(const char *key, const uint8_t *data, size_t len,
                              void **st)
 {
@@ -274,6 +337,8 @@ int attribution_state_decode(const char *key, const uint8_t *data, size_t len,
     } else if (o->type == AT_HUB) {
         o->u.hub.signals = signals_decode(&r, &o->u.hub.n_signals);
         o->u.hub.panels = strs_get(&r, &o->u.hub.n_panels);
+    } else if (o->type == AT_OPPS) {
+        opps_decode(&o->u.opps, &r);
     } else {
         panel_decode(&o->u.panel, &r);
     }
@@ -311,6 +376,27 @@ void attribution_state_to_json(const void *st, struct jw *w)
 {
     const struct at_obj *o = st;
     jw_obj_begin(w, NULL);
+    if (o->type == AT_OPPS) {
+        const struct at_opps *op = &o->u.opps;
+        jw_str(w, "type", "opportunities");
+        jw_arr_begin(w, "open");
+        for (size_t i = 0; i < op->n_opps; i++) {
+            const struct at_opp *p = &op->opps[i];
+            if (!p->open)
+                continue;
+            jw_obj_begin(w, NULL);
+            jw_str(w, "opportunity_id", p->id);
+            jw_str(w, "rep_id", p->rep);
+            jw_str(w, "industry", p->industry);
+            jw_str(w, "stage", p->stage);
+            jw_int(w, "entered", p->entered);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+        jw_int(w, "spells", (int64_t)op->n_spells);
+        jw_obj_end(w);
+        return;
+    }
     if (o->type == AT_HUB) {
         jw_str(w, "type", "signals");
         jw_arr_begin(w, "signals");

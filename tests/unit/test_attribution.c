@@ -19,8 +19,11 @@
 #include <cmocka.h>
 
 #include "attribution.h"
+#include "attribution_simulate.h"
 #include "harness.h"
 #include "processor.h"
+#include "state.h"
+#include <unistd.h>
 
 extern const struct processor_ops processor_attribution;
 
@@ -368,6 +371,142 @@ static void test_bounds(void **state)
     harness_free(h);
 }
 
+static int feed_update(struct harness *h, const char *customer, const char *opp,
+                       const char *rep, const char *industry, const char *stage,
+                       int64_t t)
+{
+    static int n;
+    char id[32];
+    snprintf(id, sizeof(id), "u-%d", ++n);
+    struct event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EVENT_OPPORTUNITY;
+    ev.key = ev.customer_id = customer;
+    ev.event_id = id;
+    ev.event_time = t;
+    ev.u.opportunity = (struct opportunity_update){
+        .opportunity_id = opp, .rep_id = rep, .industry = industry, .stage_to = stage};
+    return harness_feed(h, &ev);
+}
+
+static void export(struct harness *h, struct state_batch *b, const char *key)
+{
+    void *st = harness_state(h, key);
+    assert_non_null(st);
+    struct buf v;
+    buf_init(&v);
+    attribution_state_encode(st, &v);
+    char k[256];
+    snprintf(k, sizeof(k), "attribution/%s", key);
+    state_batch_put(b, k, strlen(k), v.data, v.len);
+    buf_free(&v);
+}
+
+/*
+ * The simulator end to end but for the command line: 30 customers in
+ * finance, medical and retail move opportunities through four stages of
+ * about 20 days over two years; while each of two past finance policies
+ * was in force, finance stages took 7 days longer. The opportunities'
+ * spells and the signals are kept by the processor, written to a real
+ * state store and read back read-only: a new finance policy is expected
+ * to add about 7 days, and only finance's open opportunities are listed.
+ */
+static void test_simulate(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_attribution, CFG);
+    static const char *const fin[] = {"finance"};
+    const char *inds[] = {"finance", "medical", "retail"};
+    const char *stages[] = {"discovery", "solution", "proposal", "negotiation"};
+    int64_t t0 = MAR25 - 400 * DAY;
+    assert_int_equal(feed_signal(h, "fin-2024", "finance data rule 2024", NULL, 0, fin, 1,
+                                 t0 + 200 * DAY, t0 + 260 * DAY, t0), 0);
+    assert_int_equal(feed_signal(h, "fin-2025", "finance data rule 2025", NULL, 0, fin, 1,
+                                 t0 + 500 * DAY, t0 + 560 * DAY, t0), 0);
+    uint64_t x = 12345;
+    char cust[30][16], opp[16], rep[16];
+    for (int c = 0; c < 30; c++) {
+        snprintf(cust[c], sizeof(cust[c]), "cust-%02d", c);
+        snprintf(rep, sizeof(rep), "rep-%d", c % 5);
+        for (int o = 0; o < 8; o++) {
+            snprintf(opp, sizeof(opp), "opp-%d", o);
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            double t = (double)(x >> 40) / (double)(1ULL << 24) * 620;
+            for (int s = 0; s < 4; s++) {
+                assert_int_equal(feed_update(h, cust[c], opp, rep, inds[c % 3], stages[s],
+                                             t0 + (int64_t)(t * DAY)), 0);
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                double dur = 17 + 6 * (double)(x >> 40) / (double)(1ULL << 24);
+                bool policy = (t >= 200 && t < 260) || (t >= 500 && t < 560);
+                t += dur + (c % 3 == 0 && policy ? 7 : 0);
+            }
+            /* Half of them are won; the others stay open in negotiation. */
+            if (o % 2)
+                assert_int_equal(feed_update(h, cust[c], opp, rep, inds[c % 3], "closed_won",
+                                             t0 + (int64_t)(t * DAY)), 0);
+        }
+    }
+    char dir[] = "/tmp/ds-attr-sim-XXXXXX", err[256];
+    assert_non_null(mkdtemp(dir));
+    struct state_options so = {.dir = dir, .block_cache_bytes = 1 << 20,
+                               .write_buffer_bytes = 1 << 20};
+    struct state *db = NULL;
+    assert_int_equal(state_open(&so, &db, err, sizeof(err)), 0);
+    struct state_batch *b = state_batch_new();
+    export(h, b, AT_HUB_KEY AT_HUB_SUFFIX);
+    for (int c = 0; c < 30; c++) {
+        char key[600];
+        snprintf(key, sizeof(key), "%s" AT_OPPS_SUFFIX, cust[c]);
+        export(h, b, key);
+    }
+    assert_int_equal(state_batch_commit(db, b, err, sizeof(err)), 0);
+    state_batch_free(b);
+    state_close(db);
+    so.read_only = true;
+    assert_int_equal(state_open(&so, &db, err, sizeof(err)), 0);
+
+    static const char *const fin_med[] = {"finance", "medical"};
+    struct env_signal sig = {.signal_id = "fin-2026", .kind = SIGNAL_POLICY,
+                             .title = "data export rule for finance and medical",
+                             .industries = fin_med, .n_industries = 2};
+    char text[16384] = "";
+    FILE *out = fmemopen(text, sizeof(text) - 1, "w");
+    const void *cfg = NULL;
+    /* The processor's bound config, as the command finds it. */
+    struct at_config acfg = {.level = 0.9};
+    cfg = &acfg;
+    assert_int_equal(attribution_simulate(db, cfg, &sig, true, out, err, sizeof(err)), 0);
+    fclose(out);
+    state_close(db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    print_message("%s", text);
+    /* finance: an estimate covering 7 days, its 15 open opportunities. */
+    const char *f = strstr(text, "\"industry\":\"finance\"");
+    const char *m = strstr(text, "\"industry\":\"medical\"");
+    assert_non_null(f);
+    assert_non_null(m);
+    double days, lo, hi;
+    assert_int_equal(sscanf(strstr(f, "\"days\":"), "\"days\":%lf,\"low\":%lf,\"high\":%lf",
+                            &days, &lo, &hi), 3);
+    assert_true(lo <= 7 && 7 <= hi);
+    assert_true(days > 5 && days < 9);
+    assert_non_null(strstr(f, "\"past_signals\":2"));
+    size_t listed = 0;
+    for (const char *p = f; (p = strstr(p, "\"opportunity_id\"")) && p < m; p++)
+        listed++;
+    assert_int_equal(listed, 10 * 4); /* 10 finance customers x 4 open */
+    /* Only finance customers (cust-00, 03, ...) are listed. */
+    for (const char *p = text; (p = strstr(p, "\"customer_id\":\"cust-")); p++) {
+        int c = atoi(p + strlen("\"customer_id\":\"cust-"));
+        assert_int_equal(c % 3, 0);
+    }
+    /* medical had no past policy: refused, nothing listed. */
+    assert_non_null(strstr(m, "\"refused\""));
+    harness_free(h);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -402,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_copies_restart_ids),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
