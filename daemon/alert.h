@@ -111,6 +111,33 @@ struct work_item {
     enum work_item_status status;
 };
 
+/* A unit's result against its counterfactual for one closed period
+ * (processors/attribution/). The estimates are absent (has_estimate false)
+ * when the estimator refused; the explanation then says why. */
+struct attribution_report {
+    char report_id[48]; /* deterministic; "-r<N>" for correction N */
+    const char *unit_id;
+    const char *region;
+    const char *industry; /* NULL when absent */
+    const char *metric;
+    const char *period;   /* "2026-03", "2026-W11", "2026-Q1" */
+    int64_t period_start; /* ms since epoch, inclusive */
+    int64_t period_end;   /* ms since epoch, exclusive */
+    double actual;
+    bool has_estimate;
+    double baseline;
+    double environment_effect;
+    double effect_low, effect_high;
+    double adjusted_target;
+    double excess_value;
+    const char *const *signals;
+    size_t n_signals;
+    int32_t controls;
+    const char *method;
+    const char *explanation;
+    int32_t revision; /* 0, then 1, 2, ... for corrections */
+};
+
 struct alert {
     enum alert_kind kind;
     const char *customer_id;
@@ -129,6 +156,7 @@ struct alert {
         struct coaching_alert coaching;
         struct meeting_summary summary;
         struct work_item work_item;
+        struct attribution_report attribution;
     } u;
 
     /* Stamped by the runtime in ctx_emit(); processors leave them zero. */
@@ -137,6 +165,8 @@ struct alert {
     struct event_source src;
     int64_t event_time; /* ms since epoch */
 };
+
+#define ALERT_MASK(kind) (1u << (kind))
 
 const char *alert_kind_name(enum alert_kind k);
 const char *coaching_category_name(enum coaching_category c);

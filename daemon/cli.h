@@ -62,6 +62,7 @@ int cmd_consume(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_create_topics(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 /* Produces JSON lines to `topic`; used by `produce` and the demo. Returns
  * the number of lines refused (each reported with its line number) or -1

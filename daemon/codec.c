@@ -156,6 +156,11 @@ bool codec_reads(const struct codec *c, enum event_kind k)
     return (unsigned)k < EVENT_KIND_COUNT && c->rec[k].current >= 0;
 }
 
+bool codec_writes(const struct codec *c, enum alert_kind k)
+{
+    return (unsigned)k < ALERT_KIND_COUNT && c->rec[REC_INPUTS + k].current >= 0;
+}
+
 const char *codec_record_of_alert(enum alert_kind k)
 {
     const struct record_def *r = records_of_alert((int)k);
@@ -258,6 +263,9 @@ static const char *fkind_avro(enum record_ftype k)
     case FIELD_BOOL: return "boolean";
     case FIELD_OPT_DOUBLE: return "[\"null\", \"double\"]";
     case FIELD_ENUM: return "enum";
+    case FIELD_DOUBLE: return "double";
+    case FIELD_OPT_LONG: return "[\"null\", \"long\"]";
+    case FIELD_STRLIST: return "array<string>";
     default: return "map<string>";
     }
 }
@@ -273,6 +281,11 @@ static bool fkind_matches(enum record_ftype k, avro_schema_t s)
     case FIELD_BOOL: return avro_typeof(s) == AVRO_BOOLEAN;
     case FIELD_OPT_DOUBLE: return codec_is_opt_of(s, AVRO_DOUBLE);
     case FIELD_ENUM: return avro_typeof(s) == AVRO_ENUM;
+    case FIELD_DOUBLE: return avro_typeof(s) == AVRO_DOUBLE;
+    case FIELD_OPT_LONG: return codec_is_opt_of(s, AVRO_INT64);
+    case FIELD_STRLIST:
+        return avro_typeof(s) == AVRO_ARRAY &&
+               avro_typeof(codec_skip_links(avro_schema_array_items(s))) == AVRO_STRING;
     default:
         return avro_typeof(s) == AVRO_MAP &&
                avro_typeof(codec_skip_links(avro_schema_map_values(s))) == AVRO_STRING;
@@ -329,6 +342,13 @@ static int record_prepare_input(struct record *rec, int r, char *err, size_t err
             break;
         }
         case FIELD_STRMAP: ok = json_is_object(d) && json_object_size(d) == 0; break;
+        case FIELD_DOUBLE: ok = json_is_number(d); fd->d = ok ? json_number_value(d) : 0; break;
+        case FIELD_OPT_LONG:
+            ok = json_is_null(d) || json_is_integer(d);
+            fd->b = json_is_integer(d);
+            fd->i = json_is_integer(d) ? json_integer_value(d) : 0;
+            break;
+        case FIELD_STRLIST: ok = json_is_array(d) && json_array_size(d) == 0; break;
         }
         if (!ok) {
             codec_errf(err, errlen, "%s: field '%s': unsupported default value", rec->path,
@@ -584,10 +604,10 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         snprintf(rec->fullname, sizeof(rec->fullname), "%s.%s", CODEC_NAMESPACE,
                  records_table[r].record);
         snprintf(path, sizeof(path), "%s/%s.avsc", schemas->dir, records_table[r].schema);
-        /* An input whose reader is absent stays unknown (codec_reads());
-         * a folder of schemas copied before the record existed still
-         * serves the others. */
-        if (r < REC_INPUTS && access(path, F_OK) != 0 && errno == ENOENT)
+        /* A record whose reader is absent stays unknown (codec_reads(),
+         * codec_writes()); a folder of schemas copied before the record
+         * existed still serves the others. */
+        if (access(path, F_OK) != 0 && errno == ENOENT)
             continue;
         if (load_schema(path, &rec->json, &rec->schema, err, errlen) < 0)
             goto out;
@@ -668,19 +688,14 @@ int codec_open(const struct config_schemas *schemas, struct codec **out,
         if (w->rec >= 0 && w->rec < REC_INPUTS && resolve_input(c, w, err, errlen) < 0)
             goto out;
     }
-    /* An input without a writer id cannot be read (its messages go to the
-     * DLQ as unknown_schema_id) but does not stop a config written before
-     * the record existed; every output needs one to be written. */
-    for (int r = REC_INPUTS; r < REC_COUNT; r++) {
-        if (c->rec[r].current < 0) {
-            codec_errf(err, errlen, "schemas.ids: no id names %s (the schema of %s)",
-                       c->rec[r].path, records_table[r].record);
-            goto out;
-        }
-    }
+    /* A record without a writer id can be neither read (its messages go
+     * to the DLQ as unknown_schema_id) nor written, but does not stop a
+     * config written before the record existed: the runtime refuses to
+     * start only when an enabled processor reads or emits it. */
     /* Alerts are written with each record's current schema. */
     for (int r = REC_INPUTS; r < REC_COUNT; r++)
-        if (codec_prepare_alert_writer(&c->ws[c->rec[r].current],
+        if (c->rec[r].current >= 0 &&
+            codec_prepare_alert_writer(&c->ws[c->rec[r].current],
                                        (enum alert_kind)(r - REC_INPUTS), err,
                                        errlen) < 0)
             goto out;

@@ -104,6 +104,8 @@ int codec_avro_to_json(struct codec *c, const void *val, size_t vlen,
  * (one added after the config was written) is not an error until
  * something reads it; its messages go to the DLQ as unknown_schema_id. */
 bool codec_reads(const struct codec *c, enum event_kind k);
+/* Whether alerts of kind k can be written: a reader file and a writer id. */
+bool codec_writes(const struct codec *c, enum alert_kind k);
 
 /* The record name of an alert kind: "LeadRerating", "CoachingAlert",
  * "MeetingSummary"; NULL for an invalid kind. Input records: see

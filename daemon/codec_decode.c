@@ -71,6 +71,38 @@ static int scan_strmap(struct scan *s, struct kv **out, size_t *n)
     return 0;
 }
 
+/* array<string>: the items as an arena array; *n items. */
+static int scan_strlist(struct scan *s, const char ***out, size_t *n)
+{
+    const char **v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (;;) {
+        int64_t count;
+        if (codec_scan_block_count(s, &count) < 0)
+            return -1;
+        if (count == 0)
+            break;
+        if (*n + (size_t)count > cap) {
+            cap = *n + (size_t)count;
+            const char **grown = arena_alloc(s->arena, cap * sizeof(*grown));
+            if (*n)
+                memcpy(grown, v, *n * sizeof(*grown));
+            v = grown;
+        }
+        for (int64_t i = 0; i < count; i++) {
+            size_t len;
+            s->path[s->depth++] = "[]";
+            int rc = codec_scan_string_bytes(s, "string", true, &v[(*n)++], &len);
+            s->depth--;
+            if (rc < 0)
+                return -1;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
 static int scan_field_into(struct scan *s, const struct direct_field *d,
                            struct event *ev)
 {
@@ -143,6 +175,34 @@ static int scan_field_into(struct scan *s, const struct direct_field *d,
         memcpy((char *)ev + f->aux, &n, sizeof(n));
         return 0;
     }
+    case FIELD_DOUBLE: {
+        double v;
+        if (codec_scan_double(s, &v) < 0)
+            return -1;
+        memcpy(dst, &v, sizeof(v));
+        return 0;
+    }
+    case FIELD_OPT_LONG: {
+        bool is_null;
+        int64_t v = 0;
+        if (scan_opt(s, d->sc, &is_null) < 0 ||
+            (!is_null && codec_scan_long(s, &v) < 0))
+            return -1;
+        bool has = !is_null;
+        memcpy(dst, &v, sizeof(v));
+        memcpy((char *)ev + f->aux, &has, sizeof(has));
+        return 0;
+    }
+    case FIELD_STRLIST: {
+        const char **v;
+        size_t n;
+        if (scan_strlist(s, &v, &n) < 0)
+            return -1;
+        const char *const *cv = v;
+        memcpy(dst, &cv, sizeof(cv));
+        memcpy((char *)ev + f->aux, &n, sizeof(n));
+        return 0;
+    }
     }
     return SCAN_HARD_FAIL(s, "unsupported field kind");
 }
@@ -204,6 +264,20 @@ static int set_default(const struct record_field *f, const struct fdefault *d,
     }
     case FIELD_STRMAP: {
         const struct kv *none = NULL;
+        size_t zero = 0;
+        memcpy(dst, &none, sizeof(none));
+        memcpy((char *)ev + f->aux, &zero, sizeof(zero));
+        break;
+    }
+    case FIELD_DOUBLE:
+        memcpy(dst, &d->d, sizeof(d->d));
+        break;
+    case FIELD_OPT_LONG:
+        memcpy(dst, &d->i, sizeof(d->i));
+        memcpy((char *)ev + f->aux, &d->b, sizeof(d->b));
+        break;
+    case FIELD_STRLIST: {
+        const char *const *none = NULL;
         size_t zero = 0;
         memcpy(dst, &none, sizeof(none));
         memcpy((char *)ev + f->aux, &zero, sizeof(zero));
@@ -324,6 +398,45 @@ static int extract_field(const struct record_field *f, avro_value_t *v,
         }
         const struct kv *ckvs = kvs;
         memcpy(dst, &ckvs, sizeof(ckvs));
+        memcpy((char *)ev + f->aux, &n, sizeof(n));
+        break;
+    }
+    case FIELD_DOUBLE: {
+        double dv;
+        rc = avro_value_get_double(v, &dv);
+        if (rc == 0)
+            memcpy(dst, &dv, sizeof(dv));
+        break;
+    }
+    case FIELD_OPT_LONG: {
+        int64_t l = 0;
+        bool has = false;
+        rc = get_opt(v, &b);
+        if (rc == 0) {
+            rc = avro_value_get_long(&b, &l);
+            has = true;
+        }
+        if (rc >= 0) {
+            memcpy(dst, &l, sizeof(l));
+            memcpy((char *)ev + f->aux, &has, sizeof(has));
+            rc = 0;
+        }
+        break;
+    }
+    case FIELD_STRLIST: {
+        size_t n;
+        rc = avro_value_get_size(v, &n);
+        if (rc != 0)
+            break;
+        const char **items = n ? arena_alloc(a, n * sizeof(*items)) : NULL;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            avro_value_t item;
+            rc = avro_value_get_by_index(v, i, &item, NULL);
+            if (rc == 0)
+                rc = get_str(&item, &items[i]);
+        }
+        const char *const *citems = items;
+        memcpy(dst, &citems, sizeof(citems));
         memcpy((char *)ev + f->aux, &n, sizeof(n));
         break;
     }

@@ -69,30 +69,43 @@ static int enc_str(struct enc *e, avro_value_t *rec, const char *name,
     return 0;
 }
 
-/* null|string: the branch is found by type, not assumed. */
-static int enc_opt_str(struct enc *e, avro_value_t *rec, const char *name,
-                       const char *s)
+/* Field f of a null|T union: selects the branch of type `type` (present)
+ * or null, found by type, not assumed, into *b. 1 when f is no union
+ * (the caller writes it plainly), 0, or -1. */
+static int enc_opt_branch(struct enc *e, avro_value_t *f, const char *name,
+                          avro_type_t type, bool present, avro_value_t *b)
 {
-    avro_value_t f, b;
-    if (enc_field(e, rec, name, &f) < 0)
-        return -1;
-    avro_schema_t us = avro_value_get_schema(&f);
+    avro_schema_t us = avro_value_get_schema(f);
     if (avro_typeof(us) != AVRO_UNION)
-        return s ? enc_str(e, rec, name, s) : enc_fail(e, name, "required but NULL");
+        return 1;
     int want = -1;
     for (size_t i = 0; i < avro_schema_union_size(us); i++) {
         avro_type_t t = avro_typeof(codec_skip_links(avro_schema_union_branch(us, (int)i)));
-        if ((s && t == AVRO_STRING) || (!s && t == AVRO_NULL)) {
+        if ((present && t == type) || (!present && t == AVRO_NULL)) {
             want = (int)i;
             break;
         }
     }
     if (want < 0)
         return enc_fail(e, name, "union has no branch for this value");
-    if (s && enc_check_str(e, name, s) < 0)
+    if (avro_value_set_branch(f, want, b) != 0)
+        return enc_fail(e, name, avro_strerror());
+    return 0;
+}
+
+/* null|string. */
+static int enc_opt_str(struct enc *e, avro_value_t *rec, const char *name,
+                       const char *s)
+{
+    avro_value_t f, b;
+    if (enc_field(e, rec, name, &f) < 0)
         return -1;
-    if (avro_value_set_branch(&f, want, &b) != 0 ||
-        (s ? avro_value_set_string(&b, s) : avro_value_set_null(&b)) != 0)
+    int rc = enc_opt_branch(e, &f, name, AVRO_STRING, s != NULL, &b);
+    if (rc == 1)
+        return s ? enc_str(e, rec, name, s) : enc_fail(e, name, "required but NULL");
+    if (rc < 0 || (s && enc_check_str(e, name, s) < 0))
+        return -1;
+    if ((s ? avro_value_set_string(&b, s) : avro_value_set_null(&b)) != 0)
         return enc_fail(e, name, avro_strerror());
     return 0;
 }
@@ -270,6 +283,75 @@ static int enc_summary(struct enc *e, avro_value_t *v, const struct meeting_summ
     return 0;
 }
 
+static int enc_opt_double(struct enc *e, avro_value_t *rec, const char *name,
+                          bool has, double d)
+{
+    avro_value_t f, b;
+    if (enc_field(e, rec, name, &f) < 0)
+        return -1;
+    int rc = enc_opt_branch(e, &f, name, AVRO_DOUBLE, has, &b);
+    if (rc == 1)
+        return has ? enc_double(e, rec, name, d) : enc_fail(e, name, "required but absent");
+    if (rc < 0)
+        return -1;
+    if ((has ? avro_value_set_double(&b, d) : avro_value_set_null(&b)) != 0)
+        return enc_fail(e, name, avro_strerror());
+    return 0;
+}
+
+static int enc_int(struct enc *e, avro_value_t *rec, const char *name,
+                   int32_t i)
+{
+    avro_value_t f;
+    if (enc_field(e, rec, name, &f) < 0 || avro_value_set_int(&f, i) != 0)
+        return enc_fail(e, name, "cannot set");
+    return 0;
+}
+
+/* An AttributionReport carries no alert provenance: its id is report_id
+ * and its time the period's end (the report is a judgement of state). */
+static int enc_attribution(struct enc *e, avro_value_t *v, const struct alert *al)
+{
+    const struct attribution_report *r = &al->u.attribution;
+    bool h = r->has_estimate;
+    avro_value_t arr, item;
+    if (enc_str(e, v, "report_id", r->report_id) < 0 ||
+        enc_str(e, v, "unit_id", r->unit_id) < 0 ||
+        enc_str(e, v, "region", r->region) < 0 ||
+        enc_opt_str(e, v, "industry", r->industry) < 0 ||
+        enc_str(e, v, "metric", r->metric) < 0 ||
+        enc_str(e, v, "period", r->period) < 0 ||
+        enc_long(e, v, "period_start", r->period_start) < 0 ||
+        enc_long(e, v, "period_end", r->period_end) < 0 ||
+        enc_double(e, v, "actual", r->actual) < 0 ||
+        enc_opt_double(e, v, "baseline", h, r->baseline) < 0 ||
+        enc_opt_double(e, v, "environment_effect", h, r->environment_effect) < 0 ||
+        enc_opt_double(e, v, "effect_low", h, r->effect_low) < 0 ||
+        enc_opt_double(e, v, "effect_high", h, r->effect_high) < 0 ||
+        enc_opt_double(e, v, "adjusted_target", h, r->adjusted_target) < 0 ||
+        enc_opt_double(e, v, "excess_value", h, r->excess_value) < 0 ||
+        enc_field(e, v, "signals", &arr) < 0)
+        return -1;
+    if (r->n_signals && !r->signals)
+        return enc_fail(e, "signals", "NULL signals with a nonzero count");
+    for (size_t i = 0; i < r->n_signals; i++) {
+        if (!r->signals[i])
+            return enc_fail(e, "signals", "NULL item");
+        if (enc_check_str(e, "signals", r->signals[i]) < 0)
+            return -1;
+        if (avro_value_append(&arr, &item, NULL) != 0 ||
+            avro_value_set_string(&item, r->signals[i]) != 0)
+            return enc_fail(e, "signals", avro_strerror());
+    }
+    if (enc_int(e, v, "controls", r->controls) < 0 ||
+        enc_str(e, v, "method", r->method) < 0 ||
+        enc_str(e, v, "explanation", r->explanation) < 0 ||
+        enc_long(e, v, "event_time", al->event_time) < 0 ||
+        enc_int(e, v, "revision", r->revision) < 0)
+        return -1;
+    return 0;
+}
+
 /*
  * The direct encoder. Building Avro C's generic value field by field (a
  * lookup by name each) and then walking it twice (sizeof, write) cost
@@ -345,6 +427,20 @@ static const struct afield work_item_layout[] = {
     {"due_time", A_LONG, S_ALERT_ID}, {"status", A_ENUM, S_ALERT_ID},
     PROVENANCE_TAIL};
 
+/* Names only: an AttributionReport always takes the generic path (a few
+ * reports per unit and period do not pay for a direct writer), so this
+ * list serves codec_prepare_alert_writer's check of the fields it fills. */
+static const struct afield attribution_layout[] = {
+    {"report_id", A_STR, 0}, {"unit_id", A_STR, 0}, {"region", A_STR, 0},
+    {"industry", A_OPT_STR, 0}, {"metric", A_STR, 0}, {"period", A_STR, 0},
+    {"period_start", A_LONG, 0}, {"period_end", A_LONG, 0},
+    {"actual", A_DOUBLE, 0}, {"baseline", A_DOUBLE, 0},
+    {"environment_effect", A_DOUBLE, 0}, {"effect_low", A_DOUBLE, 0},
+    {"effect_high", A_DOUBLE, 0}, {"adjusted_target", A_DOUBLE, 0},
+    {"excess_value", A_DOUBLE, 0}, {"signals", A_EVIDENCE, 0},
+    {"controls", A_INT, 0}, {"method", A_STR, 0}, {"explanation", A_STR, 0},
+    {"event_time", A_LONG, 0}, {"revision", A_INT, 0}};
+
 /* The items of a rerating's reasons. */
 static const struct afield reason_layout[] = {
     {"factor", A_STR, S_F_FACTOR}, {"node_type", A_STR, S_F_NODE_TYPE},
@@ -360,7 +456,8 @@ static const struct {
     [ALERT_LEAD_RERATING] = {LAYOUT(rerating_layout), false},
     [ALERT_COACHING] = {LAYOUT(coaching_layout), false},
     [ALERT_MEETING_SUMMARY] = {LAYOUT(summary_layout), false},
-    [ALERT_WORK_ITEM] = {LAYOUT(work_item_layout), true}};
+    [ALERT_WORK_ITEM] = {LAYOUT(work_item_layout), true},
+    [ALERT_ATTRIBUTION] = {LAYOUT(attribution_layout), true}};
 
 #define CAT_COUNT (CAT_WORK_ITEM_OVERDUE + 1)
 #define SEV_COUNT (SEV_RED + 1)
@@ -654,6 +751,11 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
         return -1;
     }
     int r = REC_INPUTS + (int)al->kind;
+    if (c->rec[r].current < 0) {
+        codec_cerr(err, "encode_failed", "%s has no writer schema id",
+                   records_table[r].record);
+        return -1;
+    }
     struct wschema *w = &c->ws[c->rec[r].current];
     if (w->plan && !c->generic) {
         buf_reset(out);
@@ -667,12 +769,14 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
     }
     if (fill_other_fields(w, v, err) < 0)
         return -1;
-    int rc = enc_provenance(&e, v, al);
+    int rc = al->kind == ALERT_ATTRIBUTION ? enc_attribution(&e, v, al)
+                                           : enc_provenance(&e, v, al);
     if (rc == 0) {
         switch (al->kind) {
         case ALERT_LEAD_RERATING: rc = enc_rerating(&e, v, &al->u.rerating); break;
         case ALERT_COACHING: rc = enc_coaching(&e, v, &al->u.coaching); break;
         case ALERT_WORK_ITEM: rc = enc_work_item(&e, v, &al->u.work_item); break;
+        case ALERT_ATTRIBUTION: break;
         default: rc = enc_summary(&e, v, &al->u.summary); break;
         }
     }

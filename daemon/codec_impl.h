@@ -34,9 +34,9 @@ enum {
 struct fdefault {
     bool present;
     const char *s; /* FIELD_STR / FIELD_OPT_STR (NULL: null); owned by the json */
-    int64_t i;     /* FIELD_INT / FIELD_LONG / FIELD_ENUM */
-    double d;      /* FIELD_OPT_DOUBLE */
-    bool b;        /* FIELD_BOOL; FIELD_OPT_DOUBLE: has a value */
+    int64_t i;     /* FIELD_INT / FIELD_LONG / FIELD_OPT_LONG / FIELD_ENUM */
+    double d;      /* FIELD_DOUBLE / FIELD_OPT_DOUBLE */
+    bool b;        /* FIELD_BOOL; FIELD_OPT_DOUBLE / FIELD_OPT_LONG: has a value */
 };
 
 struct record {

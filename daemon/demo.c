@@ -30,14 +30,16 @@
 #include "tmpdir.h"
 
 /* Produces the sample events of the inputs whose demo round (records.h)
- * is `round`, from examples/<config key>.jsonl, then runs the daemon until
- * it has been idle for a moment. */
-static int demo_round(const struct config *cfg, const char *brokers, int round)
+ * is `round` and the config can write, from examples/<config key>.jsonl,
+ * then runs the daemon until it has been idle for a moment. */
+static int demo_round(const struct config *cfg, struct codec *codec,
+                      const char *brokers, int round)
 {
     for (size_t i = 0; i < TOPIC_COUNT; i++) {
         const struct record_def *r = &records_table[i];
-        if (r->dir != RECORD_INPUT || r->demo_round != round)
-            continue;
+        if (r->dir != RECORD_INPUT || r->demo_round != round ||
+            !codec_reads(codec, (enum event_kind)r->kind))
+            continue; /* not a round's input, or the config cannot write it */
         char file[4096];
         snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
                  r->topic_key);
@@ -156,6 +158,28 @@ static void print_summary(json_t *v)
     putchar('\n');
 }
 
+/* The reports of units a signal touched, in the article's words: what the
+ * environment did, the calibrated target, what the unit did beyond it.
+ * The other units' reports are read back and counted, not printed. */
+static void print_attribution(json_t *v)
+{
+    if (!json_array_size(json_object_get(v, "signals")) ||
+        !json_is_number(json_object_get(v, "environment_effect")))
+        return;
+    json_int_t rev = json_integer_value(json_object_get(v, "revision"));
+    printf("  ATTRIBUTION  %-10s %s %s (%s%s%.0lld)  %s\n      %s\n",
+           str(v, "unit_id"), str(v, "metric"), str(v, "period"), str(v, "method"),
+           rev ? ", correction " : "", rev ? (long long)rev : 0LL, str(v, "report_id"),
+           str(v, "explanation"));
+    printf("      environment effect %+.1f [%+.1f, %+.1f]   calibrated target "
+           "%.1f   excess %+.1f\n",
+           json_number_value(json_object_get(v, "environment_effect")),
+           json_number_value(json_object_get(v, "effect_low")),
+           json_number_value(json_object_get(v, "effect_high")),
+           json_number_value(json_object_get(v, "adjusted_target")),
+           json_number_value(json_object_get(v, "excess_value")));
+}
+
 /* Reads a topic from the beginning until it has been quiet a moment. */
 static size_t print_topic(const struct config *cfg, struct codec *codec,
                           const char *brokers, const char *topic,
@@ -220,12 +244,13 @@ int cmd_demo(int argc, char **argv)
     }
     char set_dir[sizeof(state_dir) + 16], set_level[] = "log.level=warn";
     snprintf(set_dir, sizeof(set_dir), "state.dir=%s", state_dir);
-    /* Orchestration is off by default (its updates topic may not exist in
-     * a deployment); the embedded broker has every topic. The sample data
-     * has no event after the stage claim to carry stream time past a
-     * grace: claims are judged on arrival here. */
+    /* Orchestration and attribution are off by default (their topics may
+     * not exist in a deployment); the embedded broker has every topic. The
+     * sample data has no event after the stage claim to carry stream time
+     * past a grace: claims are judged on arrival here. */
     const char *sets[] = {"kafka.bootstrap_servers=embedded", set_dir,
                           set_level, "processors.orchestration.enabled=true",
+                          "processors.attribution.enabled=true",
                           "processors.action_units.evidence_grace=0"};
     struct cli_common c = {.config_path = path, .sets = sets,
                            .n_sets = sizeof(sets) / sizeof(sets[0])};
@@ -240,6 +265,20 @@ int cmd_demo(int argc, char **argv)
     if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
         goto out;
 
+    /* A config written before attribution existed has no schema ids
+     * for its records: the demo then runs without it. */
+    char err[512];
+    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
+        LOG_ERR("demo", "%s", err);
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    if (!codec_writes(codec, ALERT_ATTRIBUTION) ||
+        !codec_reads(codec, EVENT_SALES_OUTCOME) ||
+        !codec_reads(codec, EVENT_ENV_SIGNAL))
+        for (size_t i = 0; i < registry_count; i++)
+            if (strcmp(registry_processors[i]->name, "attribution") == 0)
+                cfg->plugin_enabled[i] = false;
     printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
            brokers);
     const char *round_names[] = {"the customers' context", "the meetings",
@@ -255,24 +294,20 @@ int cmd_demo(int argc, char **argv)
         snprintf(round_group, sizeof(round_group), "%s-%zu", group, r + 1);
         cfg->kafka.group_id = round_group;
         printf("%s%s:\n", r ? "\n" : "", round_names[r]);
-        int failed = demo_round(cfg, brokers, (int)r + 1);
+        int failed = demo_round(cfg, codec, brokers, (int)r + 1);
         cfg->kafka.group_id = group;
         if (failed)
             goto out;
     }
     printf("\n");
 
-    char err[512];
-    if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
-        LOG_ERR("demo", "%s", err);
-        goto out;
-    }
     /* Every output topic, with the printer of its kind (or none). */
     static void (*const printers[ALERT_KIND_COUNT])(json_t *) = {
         [ALERT_LEAD_RERATING] = print_rerating,
         [ALERT_COACHING] = print_coaching,
         [ALERT_MEETING_SUMMARY] = print_summary,
-        [ALERT_WORK_ITEM] = print_work_item};
+        [ALERT_WORK_ITEM] = print_work_item,
+        [ALERT_ATTRIBUTION] = print_attribution};
     size_t n = 0;
     for (int k = 0; k < ALERT_KIND_COUNT; k++) {
         const char *topic = cfg->topics.name[records_of_alert(k)->id];

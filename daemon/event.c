@@ -26,6 +26,10 @@ static const char *const entity_names[] = {
 static const char *const wi_update_names[] = {"ACKNOWLEDGED", "DONE",
                                               "REJECTED", NULL};
 
+static const char *const signal_kind_names[] = {
+    "POLICY",   "COMPETITOR_PRICE", "WEATHER", "PUBLIC_EVENT",
+    "LOCKDOWN", "MACRO",            "OTHER",   NULL};
+
 #define NAME_OF(table, v)                                                     \
     ((size_t)(v) < sizeof(table) / sizeof((table)[0]) && (table)[(v)]        \
          ? (table)[(v)]                                                       \
@@ -53,6 +57,7 @@ const char *wi_update_status_name(enum wi_update_status s)
 {
     return NAME_OF(wi_update_names, s);
 }
+const char *signal_kind_name(enum signal_kind k) { return NAME_OF(signal_kind_names, k); }
 
 static int lookup(const char *const *table, const char *s)
 {
@@ -79,3 +84,4 @@ PARSER(iot_severity_parse, enum iot_severity, severity_names)
 PARSER(change_type_parse, enum change_type, change_names)
 PARSER(entity_type_parse, enum entity_type, entity_names)
 PARSER(wi_update_status_parse, enum wi_update_status, wi_update_names)
+PARSER(signal_kind_parse, enum signal_kind, signal_kind_names)

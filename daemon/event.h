@@ -176,6 +176,43 @@ struct entity_event {
     size_t n_attributes;
 };
 
+/* What kind of outside condition an EnvironmentSignal describes. */
+enum signal_kind {
+    SIGNAL_POLICY = 0,
+    SIGNAL_COMPETITOR_PRICE,
+    SIGNAL_WEATHER,
+    SIGNAL_PUBLIC_EVENT,
+    SIGNAL_LOCKDOWN,
+    SIGNAL_MACRO,
+    SIGNAL_OTHER
+};
+
+/* One sales result of a unit (rep, team, territory); keyed by unit_id. */
+struct sales_outcome {
+    const char *unit_id;
+    const char *region;
+    const char *industry; /* NULL when absent */
+    const char *metric;   /* "revenue", "orders", "visits", ... */
+    double value;
+};
+
+/* An outside condition over regions and industries; keyed by signal_id. */
+struct env_signal {
+    const char *signal_id;
+    enum signal_kind kind;
+    const char *title;
+    const char *description;    /* NULL when absent */
+    const char *const *regions; /* none: every region */
+    size_t n_regions;
+    const char *const *industries; /* none: every industry */
+    size_t n_industries;
+    int64_t start_time; /* ms since epoch */
+    bool has_end_time;  /* false: still in force */
+    int64_t end_time;   /* ms since epoch, exclusive */
+    bool has_magnitude;
+    double magnitude;
+};
+
 /* Where a record came from; alerts carry it back to their consumers. */
 struct event_source {
     const char *topic;
@@ -214,6 +251,8 @@ struct event {
         struct work_item_update work_item_update;
         struct parts_order parts;
         struct entity_event entity;
+        struct sales_outcome outcome;
+        struct env_signal signal;
         struct repartition_record repartition;
     } u;
 };
@@ -227,6 +266,7 @@ const char *doc_source_name(enum doc_source s);
 const char *iot_severity_name(enum iot_severity s);
 const char *change_type_name(enum change_type t);
 const char *entity_type_name(enum entity_type t);
+const char *signal_kind_name(enum signal_kind k);
 
 /* Reverse look-ups: 0 and *out set, or -1 when the name is unknown. */
 int role_parse(const char *s, enum role *out);
@@ -237,5 +277,6 @@ int change_type_parse(const char *s, enum change_type *out);
 int entity_type_parse(const char *s, enum entity_type *out);
 const char *wi_update_status_name(enum wi_update_status s);
 int wi_update_status_parse(const char *s, enum wi_update_status *out);
+int signal_kind_parse(const char *s, enum signal_kind *out);
 
 #endif

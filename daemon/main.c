@@ -356,6 +356,8 @@ static const struct {
      "consume -c FILE --topic NAME [--from-beginning] [--max N] [--idle-exit MS]"},
     {"inspect", cmd_inspect,
      "inspect -c FILE --customer ID|--entity ID  state as JSON"},
+    {"simulate", cmd_simulate,
+     "simulate -c FILE --signal FILE.json [--json]  a signal's expected delays"},
     {"demo", cmd_demo, "demo [-c FILE]                    sample events -> alerts"},
     {"topics", cmd_topics,
      "topics -c FILE [--set K=V]...       key, name and role of every topic"},

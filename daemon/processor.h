@@ -85,6 +85,9 @@ struct processor_ops {
     size_t (*state_keys)(const void *inst, const struct event *ev,
                          struct state_key *out, size_t max);
     void (*state_to_json)(const void *st, struct jw *w); /* one object */
+    /* ALERT_MASK() bits of the kinds it emits: the runtime refuses to
+     * start while one of them has no writer schema. */
+    uint32_t outputs;
 };
 
 /*

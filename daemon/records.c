@@ -17,6 +17,7 @@ _Static_assert(sizeof(enum iot_severity) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum change_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum entity_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum wi_update_status) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum signal_kind) == sizeof(int), "enum size");
 
 #define ENUM_PARSER(fn, parse, type)                                          \
     static int fn(const char *s, int *out)                                    \
@@ -34,6 +35,7 @@ ENUM_PARSER(p_iot_severity, iot_severity_parse, enum iot_severity)
 ENUM_PARSER(p_change_type, change_type_parse, enum change_type)
 ENUM_PARSER(p_entity_type, entity_type_parse, enum entity_type)
 ENUM_PARSER(p_wi_update_status, wi_update_status_parse, enum wi_update_status)
+ENUM_PARSER(p_signal_kind, signal_kind_parse, enum signal_kind)
 
 /* Field lists, named <config key>_fields after their row. */
 #define EV(f) offsetof(struct event, f)
@@ -139,6 +141,34 @@ static const struct record_field entity_events_fields[] = {
     {"title", FIELD_STR, EV(u.entity.title), 0, NULL},
     {"attributes", FIELD_STRMAP, EV(u.entity.attributes),
      EV(u.entity.n_attributes), NULL},
+    COMMON_TAIL};
+
+/* Keyed by the unit credited (rep, team, territory), not the customer. */
+static const struct record_field sales_outcomes_fields[] = {
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},
+    {"unit_id", FIELD_STR, EV(u.outcome.unit_id), 0, NULL},
+    {"region", FIELD_STR, EV(u.outcome.region), 0, NULL},
+    {"industry", FIELD_OPT_STR, EV(u.outcome.industry), 0, NULL},
+    {"metric", FIELD_STR, EV(u.outcome.metric), 0, NULL},
+    {"value", FIELD_DOUBLE, EV(u.outcome.value), 0, NULL},
+    COMMON_TAIL};
+
+/* Keyed by signal_id; read whole by every instance that needs it. */
+static const struct record_field env_signals_fields[] = {
+    {"event_id", FIELD_STR, EV(event_id), 0, NULL},
+    {"signal_id", FIELD_STR, EV(u.signal.signal_id), 0, NULL},
+    {"kind", FIELD_ENUM, EV(u.signal.kind), 0, p_signal_kind},
+    {"title", FIELD_STR, EV(u.signal.title), 0, NULL},
+    {"description", FIELD_OPT_STR, EV(u.signal.description), 0, NULL},
+    {"regions", FIELD_STRLIST, EV(u.signal.regions), EV(u.signal.n_regions),
+     NULL},
+    {"industries", FIELD_STRLIST, EV(u.signal.industries),
+     EV(u.signal.n_industries), NULL},
+    {"start_time", FIELD_LONG, EV(u.signal.start_time), 0, NULL},
+    {"end_time", FIELD_OPT_LONG, EV(u.signal.end_time),
+     EV(u.signal.has_end_time), NULL},
+    {"magnitude", FIELD_OPT_DOUBLE, EV(u.signal.magnitude),
+     EV(u.signal.has_magnitude), NULL},
     COMMON_TAIL};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

@@ -53,7 +53,15 @@
     X(EVENT_ENTITY, entity_events, "ref.entity-events", "EntityEvent",        \
       "entity_event", "entity_id", 0,                                         \
       "Input: news about a supplier, competitor or policy (EntityEvent), "    \
-      "keyed by entity_id; reaches the linked customers.")
+      "keyed by entity_id; reaches the linked customers.")                    \
+    X(EVENT_SALES_OUTCOME, sales_outcomes, "sales.outcomes", "SalesOutcome",  \
+      "sales_outcome", "unit_id", 1,                                          \
+      "Input: sales results per rep, team or territory (SalesOutcome), "      \
+      "keyed by unit_id.")                                                    \
+    X(EVENT_ENV_SIGNAL, env_signals, "env.signals", "EnvironmentSignal",      \
+      "environment_signal", "signal_id", 1,                                   \
+      "Input: policies, prices, weather and other outside conditions "        \
+      "(EnvironmentSignal), keyed by signal_id.")
 
 /* Outputs, in enum alert_kind order; their encoders are in the codec. */
 #define DS_OUTPUT_RECORDS(X)                                                  \
@@ -68,7 +76,11 @@
       "Output: one summary per finished meeting (MeetingSummary).")           \
     X(ALERT_WORK_ITEM, work_items, "ops.work-items", "WorkItem", "work_item", \
       "customer_id", 0,                                                       \
-      "Output: department work items from orchestration triggers (WorkItem).")
+      "Output: department work items from orchestration triggers (WorkItem).")\
+    X(ALERT_ATTRIBUTION, attribution, "sales.attribution",                    \
+      "AttributionReport", "attribution_report", "unit_id", 0,                \
+      "Output: each unit's result against its counterfactual, per closed "    \
+      "period (AttributionReport), keyed by unit_id.")
 
 /* Topics that carry no record of ours. */
 #define DS_PLAIN_TOPICS(X)                                                    \
@@ -98,14 +110,18 @@ enum record_ftype {
     FIELD_BOOL,       /* boolean -> bool */
     FIELD_OPT_DOUBLE, /* null|double -> double + bool has_ at aux */
     FIELD_ENUM,       /* enum -> the C enum, by symbol name */
-    FIELD_STRMAP      /* map<string> -> const struct kv * + size_t count at aux */
+    FIELD_STRMAP,     /* map<string> -> const struct kv * + size_t count at aux */
+    FIELD_DOUBLE,     /* double -> double */
+    FIELD_OPT_LONG,   /* null|long -> int64_t + bool has_ at aux */
+    FIELD_STRLIST     /* array<string> -> const char *const * + size_t count at aux */
 };
 
 struct record_field {
     const char *name;
     enum record_ftype type;
     size_t off; /* in struct event */
-    size_t aux; /* FIELD_OPT_DOUBLE: the has_ flag; FIELD_STRMAP: the count */
+    size_t aux; /* FIELD_OPT_DOUBLE, FIELD_OPT_LONG: the has_ flag; FIELD_STRMAP and
+                 * FIELD_STRLIST: the count */
     int (*parse)(const char *s, int *out); /* FIELD_ENUM: symbol -> value */
 };
 

@@ -955,6 +955,19 @@ static int setup(struct rt *rt)
             return -1;
         }
     }
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        for (int k = 0; cfg->plugin_enabled[i] && k < ALERT_KIND_COUNT; k++) {
+            const struct record_def *r = records_of_alert(k);
+            if ((rt->o->procs[i]->outputs & ALERT_MASK(k)) &&
+                !codec_writes(rt->codec, (enum alert_kind)k)) {
+                LOG_ERR("codec", "processor %s writes topics.%s, but %s has "
+                        "no schema (%s.avsc in schemas.dir) or no writer id "
+                        "in schemas.ids", rt->o->procs[i]->name, r->topic_key,
+                        r->record, r->schema);
+                return -1;
+            }
+        }
+    }
     rt->inst = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(void *));
     for (size_t i = 0; i < rt->o->n_procs; i++) {
         if (!cfg->plugin_enabled[i]) {

@@ -10,6 +10,7 @@ extern const struct processor_ops processor_action_units;
 extern const struct processor_ops processor_team_activity;
 extern const struct processor_ops processor_orchestration;
 extern const struct processor_ops processor_propagation;
+extern const struct processor_ops processor_attribution;
 
 /* NULL-terminated. lead_rating runs first on an event so that the graph it
  * keeps is current when the others look at the same customer. */
@@ -20,6 +21,7 @@ const struct processor_ops *const registry_processors[] = {
     &processor_team_activity,
     &processor_orchestration,
     &processor_propagation,
+    &processor_attribution,
     NULL,
 };
 

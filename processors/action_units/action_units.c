@@ -1580,4 +1580,5 @@ const struct processor_ops processor_action_units = {
     .state_decode = action_units_state_decode,
     .state_free = action_units_state_free,
     .state_to_json = action_units_state_to_json,
+    .outputs = ALERT_MASK(ALERT_COACHING),
 };

@@ -1199,4 +1199,5 @@ const struct processor_ops processor_coaching = {
     .state_decode = coaching_state_decode,
     .state_free = coaching_state_free,
     .state_to_json = coaching_state_to_json,
+    .outputs = ALERT_MASK(ALERT_COACHING) | ALERT_MASK(ALERT_MEETING_SUMMARY),
 };

@@ -486,4 +486,5 @@ const struct processor_ops processor_lead_rating = {
     .state_decode = lead_rating_state_decode,
     .state_free = lead_rating_state_free,
     .state_to_json = lead_rating_state_to_json,
+    .outputs = ALERT_MASK(ALERT_LEAD_RERATING),
 };

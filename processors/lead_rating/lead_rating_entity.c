@@ -24,7 +24,7 @@ int lead_rating_entity_deliver(const struct graph_params *p, struct graph *g,
     if (entity_signal_decode(rr->data, rr->len, &s) != 0)
         return -1;
     int rc = 1;
-    if (!repmarks_take(&x->marks, rr))
+    if (!repmarks_apply(&x->marks, rr))
         goto out;
     rc = 0;
     enum entity_type et = (enum entity_type)s.entity_type;

@@ -87,7 +87,7 @@ void lead_rating_ext_encode(const struct lr_ext *x, struct buf *out)
         buf_put_i64(out, c->supplier_at);
     }
     buf_put_i64(out, x->baseline);
-    repmarks_put(&x->marks, out);
+    repmarks_encode(&x->marks, out);
 }
 
 int lead_rating_ext_decode(const uint8_t *data, size_t len, struct lr_ext **out)
@@ -112,7 +112,7 @@ int lead_rating_ext_decode(const uint8_t *data, size_t len, struct lr_ext **out)
         c->supplier_at = buf_get_i64(&r);
     }
     x->baseline = buf_get_i64(&r);
-    repmarks_get(&x->marks, &r);
+    repmarks_decode(&x->marks, &r);
     if (r.err || r.p != r.end)
         goto bad;
     *out = x;

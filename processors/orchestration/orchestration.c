@@ -738,6 +738,7 @@ const struct processor_ops processor_orchestration = {
               EVENT_MASK(EVENT_OPPORTUNITY) |
               EVENT_MASK(EVENT_WORK_ITEM_UPDATE) |
               EVENT_MASK(EVENT_REPARTITION),
+    .outputs = ALERT_MASK(ALERT_WORK_ITEM) | ALERT_MASK(ALERT_COACHING),
     .config = &orchestration_config_table,
     .init = or_init,
     .handle = or_handle,

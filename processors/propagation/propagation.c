@@ -167,7 +167,7 @@ static int link(struct pg_inst *pg, struct proc_ctx *ctx, const struct event *ev
         goto out;
     struct pg_entity *e = ctx_state(ctx, key, NULL);
     rc = 0;
-    if (!repmarks_take(&e->marks, rr))
+    if (!repmarks_apply(&e->marks, rr))
         goto out; /* a copy re-sent after a crash */
     ctx_state_dirty(ctx, key);
     bool found;
@@ -284,7 +284,7 @@ static int receive(struct pg_inst *pg, struct proc_ctx *ctx,
         goto out;
     struct pg_inbox *in = ctx_state(ctx, key, NULL);
     rc = 0;
-    if (!repmarks_take(&in->marks, rr))
+    if (!repmarks_apply(&in->marks, rr))
         goto out;
     ctx_state_dirty(ctx, key);
     in->total++;

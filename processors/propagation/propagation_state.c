@@ -104,7 +104,7 @@ void propagation_state_encode(const void *st, struct buf *out)
             buf_put_double(out, d->magnitude);
         }
         buf_put_varint(out, in->total);
-        repmarks_put(&in->marks, out);
+        repmarks_encode(&in->marks, out);
         return;
     }
     const struct pg_entity *e = st;
@@ -126,7 +126,7 @@ void propagation_state_encode(const void *st, struct buf *out)
         buf_put_double(out, e->last.magnitude);
         buf_put_i64(out, e->last.time);
     }
-    repmarks_put(&e->marks, out);
+    repmarks_encode(&e->marks, out);
 }
 
 static int decode_inbox(struct buf_reader *r, struct pg_inbox *in)
@@ -143,7 +143,7 @@ static int decode_inbox(struct buf_reader *r, struct pg_inbox *in)
         d->magnitude = buf_get_double(r);
     }
     in->total = buf_get_varint(r);
-    repmarks_get(&in->marks, r);
+    repmarks_decode(&in->marks, r);
     return r->err ? -1 : 0;
 }
 
@@ -170,7 +170,7 @@ static int decode_entity(struct buf_reader *r, struct pg_entity *e)
         e->last.magnitude = buf_get_double(r);
         e->last.time = buf_get_i64(r);
     }
-    repmarks_get(&e->marks, r);
+    repmarks_decode(&e->marks, r);
     return r->err || t > ENTITY_TENDER ? -1 : 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * repmarks.c - marks of the repartitioned records applied (repmarks.h).
+ * repmarks.c - the last repartition record applied per origin partition
+ * (repmarks.h), shared by the processors that receive such records.
  */
 #include "repmarks.h"
 
@@ -8,23 +9,14 @@
 
 #include "statecodec.h"
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort(); /* as buf.c: nothing useful to do without memory */
-    return p;
-}
-
-bool repmarks_take(struct repmarks *m, const struct repartition_record *rr)
+bool repmarks_apply(struct repmarks *m, const struct repartition_record *rr)
 {
     const struct event_source *o = &rr->origin;
     for (size_t i = 0; i < m->n; i++) {
         struct repmark *k = &m->v[i];
         if (k->partition != o->partition || strcmp(k->topic, o->topic) != 0)
             continue;
-        if (o->offset < k->offset ||
-            (o->offset == k->offset && rr->seq <= k->seq))
+        if (o->offset < k->offset || (o->offset == k->offset && rr->seq <= k->seq))
             return false;
         k->offset = o->offset;
         k->seq = rr->seq;
@@ -37,7 +29,7 @@ bool repmarks_take(struct repmarks *m, const struct repartition_record *rr)
     }
     struct repmark *v = realloc(m->v, (m->n + 1) * sizeof(*v));
     if (!v)
-        abort();
+        abort(); /* as buf.c: nothing useful to do without memory */
     m->v = v;
     m->v[m->n++] = (struct repmark){statecodec_strdup(o->topic), o->partition,
                                     o->offset, rr->seq};
@@ -53,7 +45,7 @@ void repmarks_free(struct repmarks *m)
     m->n = 0;
 }
 
-void repmarks_put(const struct repmarks *m, struct buf *out)
+void repmarks_encode(const struct repmarks *m, struct buf *out)
 {
     buf_put_varint(out, m->n);
     for (size_t i = 0; i < m->n; i++) {
@@ -64,17 +56,17 @@ void repmarks_put(const struct repmarks *m, struct buf *out)
     }
 }
 
-void repmarks_get(struct repmarks *m, struct buf_reader *r)
+void repmarks_decode(struct repmarks *m, struct buf_reader *r)
 {
     size_t n = statecodec_count(r, REPMARKS_MAX);
-    m->v = xcalloc(n, sizeof(*m->v));
-    for (m->n = 0; m->n < n && !r->err; m->n++) {
-        struct repmark *k = &m->v[m->n];
+    m->v = n ? calloc(n, sizeof(*m->v)) : NULL;
+    if (n && !m->v)
+        abort();
+    for (size_t i = 0; i < n && !r->err; i++) {
+        struct repmark *k = &m->v[m->n++];
         k->topic = statecodec_req_str(r);
         k->partition = (int32_t)statecodec_u32(r);
         k->offset = buf_get_i64(r);
         k->seq = statecodec_u32(r);
-        if (!k->topic)
-            break;
     }
 }

@@ -8,7 +8,7 @@
  * to its rep's partition ('O'), where ref.reps has put the rep's team, and
  * from there to the team's partition ('T'), where it is counted. Each hop
  * remembers per origin partition the last record it applied
- * (team_activity_mark), so a record re-sent after a crash counts once.
+ * (repmarks_apply), so a record re-sent after a crash counts once.
  * ref.reps and the repartition topic are not ordered against each other:
  * updates of a rep not named yet wait in the rep's state, summed, and go
  * on when the assignment arrives.
@@ -145,7 +145,7 @@ static int at_rep(struct ta_inst *ta, struct proc_ctx *ctx, const struct event *
     struct ta_obj *o = rep_state(ctx, ev->key, key, sizeof(key));
     if (!o)
         return -1;
-    if (!team_activity_mark(&o->u.rep.marks, &ev->u.repartition))
+    if (!repmarks_apply(&o->u.rep.marks, &ev->u.repartition))
         return 0; /* a copy re-sent after a crash */
     ctx_state_dirty(ctx, key);
     if (!o->u.rep.team_id) {
@@ -166,7 +166,7 @@ static int at_team(struct proc_ctx *ctx, const struct event *ev,
     }
     struct ta_obj *o = ctx_state(ctx, key, NULL);
     struct ta_team *t = &o->u.team;
-    if (!team_activity_mark(&t->marks, &ev->u.repartition))
+    if (!repmarks_apply(&t->marks, &ev->u.repartition))
         return 0;
     add(&t->counts, c);
     if (ev->event_time > t->last_event_time)

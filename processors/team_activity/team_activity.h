@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "processor.h"
+#include "repmarks.h"
 #include "statecodec.h"
 
 struct ta_config {
@@ -22,21 +23,7 @@ extern const struct config_table team_activity_config_table;
  * the team's. */
 #define TA_REP_SUFFIX "/rep"
 #define TA_TEAM_SUFFIX "/team"
-#define TA_MAX_MARKS 256 /* origin partitions remembered per object */
 
-/* The last record applied from one origin partition: a record from there
- * at or below it is a copy re-sent after a crash. */
-struct ta_mark {
-    char *topic;
-    int32_t partition;
-    int64_t offset;
-    uint32_t seq;
-};
-
-struct ta_marks {
-    struct ta_mark *v;
-    size_t n;
-};
 
 /* Opportunity updates: how many, how many won, the amount won. */
 struct ta_counts {
@@ -52,13 +39,13 @@ struct ta_rep {
     /* Updates that arrived before ref.reps named the team (the two topics
      * are not ordered): sent on when it does. */
     struct ta_counts pending;
-    struct ta_marks marks;
+    struct repmarks marks;
 };
 
 struct ta_team {
     struct ta_counts counts;
     int64_t last_event_time;
-    struct ta_marks marks;
+    struct repmarks marks;
 };
 
 enum ta_obj_type { TA_REP = 1, TA_TEAM = 2 };
@@ -71,9 +58,6 @@ struct ta_obj {
     } u;
 };
 
-/* Whether the record (origin, seq) is newer than what marks hold; if so it
- * is recorded. false: a copy already applied. */
-bool team_activity_mark(struct ta_marks *m, const struct repartition_record *rr);
 
 /* The counts on the wire and in state. */
 void team_activity_counts_put(const struct ta_counts *c, struct buf *out);

@@ -10,40 +10,6 @@
 
 #define TA_STATE_VERSION 1
 
-bool team_activity_mark(struct ta_marks *m, const struct repartition_record *rr)
-{
-    const struct event_source *o = &rr->origin;
-    for (size_t i = 0; i < m->n; i++) {
-        struct ta_mark *k = &m->v[i];
-        if (k->partition != o->partition || strcmp(k->topic, o->topic) != 0)
-            continue;
-        if (o->offset < k->offset || (o->offset == k->offset && rr->seq <= k->seq))
-            return false;
-        k->offset = o->offset;
-        k->seq = rr->seq;
-        return true;
-    }
-    if (m->n == TA_MAX_MARKS) { /* more origins than partitions: forget one */
-        free(m->v[0].topic);
-        memmove(&m->v[0], &m->v[1], (m->n - 1) * sizeof(m->v[0]));
-        m->n--;
-    }
-    struct ta_mark *v = realloc(m->v, (m->n + 1) * sizeof(*v));
-    if (!v)
-        abort(); /* as buf.c: nothing useful to do without memory */
-    m->v = v;
-    m->v[m->n++] = (struct ta_mark){statecodec_strdup(o->topic), o->partition,
-                                    o->offset, rr->seq};
-    return true;
-}
-
-static void marks_free(struct ta_marks *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        free(m->v[i].topic);
-    free(m->v);
-}
-
 void *team_activity_state_new(const char *key)
 {
     struct ta_obj *o = calloc(1, sizeof(*o));
@@ -62,9 +28,9 @@ void team_activity_state_free(void *st)
     if (o->type == TA_REP) {
         free(o->u.rep.team_id);
         free(o->u.rep.name);
-        marks_free(&o->u.rep.marks);
+        repmarks_free(&o->u.rep.marks);
     } else {
-        marks_free(&o->u.team.marks);
+        repmarks_free(&o->u.team.marks);
     }
     free(o);
 }
@@ -95,32 +61,6 @@ static void counts_json(const char *name, const struct ta_counts *c, struct jw *
         jw_obj_end(w);
 }
 
-static void marks_encode(const struct ta_marks *m, struct buf *out)
-{
-    buf_put_varint(out, m->n);
-    for (size_t i = 0; i < m->n; i++) {
-        buf_put_str(out, m->v[i].topic);
-        buf_put_varint(out, (uint32_t)m->v[i].partition);
-        buf_put_i64(out, m->v[i].offset);
-        buf_put_varint(out, m->v[i].seq);
-    }
-}
-
-static void marks_decode(struct ta_marks *m, struct buf_reader *r)
-{
-    size_t n = statecodec_count(r, TA_MAX_MARKS);
-    m->v = n ? calloc(n, sizeof(*m->v)) : NULL;
-    if (n && !m->v)
-        abort();
-    for (size_t i = 0; i < n && !r->err; i++) {
-        struct ta_mark *k = &m->v[m->n++];
-        k->topic = statecodec_req_str(r);
-        k->partition = (int32_t)statecodec_u32(r);
-        k->offset = buf_get_i64(r);
-        k->seq = statecodec_u32(r);
-    }
-}
-
 void team_activity_state_encode(const void *st, struct buf *out)
 {
     const struct ta_obj *o = st;
@@ -131,11 +71,11 @@ void team_activity_state_encode(const void *st, struct buf *out)
         buf_put_str(out, o->u.rep.name);
         buf_put_i64(out, o->u.rep.assigned_at);
         team_activity_counts_put(&o->u.rep.pending, out);
-        marks_encode(&o->u.rep.marks, out);
+        repmarks_encode(&o->u.rep.marks, out);
     } else {
         team_activity_counts_put(&o->u.team.counts, out);
         buf_put_i64(out, o->u.team.last_event_time);
-        marks_encode(&o->u.team.marks, out);
+        repmarks_encode(&o->u.team.marks, out);
     }
 }
 
@@ -153,11 +93,11 @@ int team_activity_state_decode(const char *key, const uint8_t *data, size_t len,
         o->u.rep.name = buf_get_str(&r);
         o->u.rep.assigned_at = buf_get_i64(&r);
         team_activity_counts_get(&o->u.rep.pending, &r);
-        marks_decode(&o->u.rep.marks, &r);
+        repmarks_decode(&o->u.rep.marks, &r);
     } else {
         team_activity_counts_get(&o->u.team.counts, &r);
         o->u.team.last_event_time = buf_get_i64(&r);
-        marks_decode(&o->u.team.marks, &r);
+        repmarks_decode(&o->u.team.marks, &r);
     }
     if (r.err || r.p != r.end) {
         team_activity_state_free(o);
@@ -188,7 +128,7 @@ void team_activity_state_to_json(const void *st, struct jw *w)
         counts_json(NULL, &o->u.team.counts, w);
         jw_int(w, "last_event_time", o->u.team.last_event_time);
     }
-    const struct ta_marks *m = o->type == TA_REP ? &o->u.rep.marks : &o->u.team.marks;
+    const struct repmarks *m = o->type == TA_REP ? &o->u.rep.marks : &o->u.team.marks;
     jw_int(w, "origins", (int64_t)m->n);
     jw_obj_end(w);
 }

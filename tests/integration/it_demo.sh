@@ -13,4 +13,8 @@ for what in "LEAD RE-RATED  acme-medical" "UNANSWERED_OBJECTION" \
   grep -q "$what" "$WORK/demo.log" || fail "demo output lacks '$what'"
 done
 grep -qE "^[1-9][0-9]* alerts read back from Kafka" "$WORK/demo.log" || fail "no alerts read back"
-pass "demo shows re-ratings, coaching alerts, meeting summaries and work items"
+# The attribution part: one team's report in the article's words.
+grep -A2 "ATTRIBUTION  team-zz2   revenue 2026-03" "$WORK/demo.log" |
+  grep -q "environment effect -23.0 .*calibrated target 101.0   excess +1.0" ||
+  fail "demo output lacks team-zz2's attribution report"
+pass "demo shows re-ratings, coaching alerts, meeting summaries, work items and an attribution report"

@@ -69,6 +69,10 @@ static int collect(void *arg, const struct alert *a)
         h->alerts = realloc(h->alerts, h->cap_alerts * sizeof(*h->alerts));
         assert_non_null(h->alerts);
     }
+    /* A processor declares what it emits (the runtime checks schemas). */
+    if (!(h->ops->outputs & ALERT_MASK(a->kind)))
+        fail_msg("%s emits %s, not in its outputs", h->ops->name,
+                 alert_kind_name(a->kind));
     struct copied *c = &h->alerts[h->n_alerts++];
     memset(c, 0, sizeof(*c));
     c->a = *a;
@@ -134,6 +138,21 @@ static int collect(void *arg, const struct alert *a)
         w->department = dup_str(c, w->department);
         w->task = dup_str(c, w->task);
         w->requirement = dup_str(c, w->requirement);
+        break;
+    }
+    case ALERT_ATTRIBUTION: {
+        struct attribution_report *r = &c->a.u.attribution;
+        r->unit_id = dup_str(c, r->unit_id);
+        r->region = dup_str(c, r->region);
+        r->industry = dup_str(c, r->industry);
+        r->metric = dup_str(c, r->metric);
+        r->period = dup_str(c, r->period);
+        r->method = dup_str(c, r->method);
+        r->explanation = dup_str(c, r->explanation);
+        const char **sv = own(c, calloc(r->n_signals + 1, sizeof(*sv)));
+        for (size_t i = 0; i < r->n_signals; i++)
+            sv[i] = dup_str(c, r->signals[i]);
+        r->signals = sv;
         break;
     }
     default:
