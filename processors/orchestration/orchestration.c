@@ -534,7 +534,7 @@ static int at_dept(struct proc_ctx *ctx, const struct event *ev)
     }
     struct or_obj *o = ctx_state(ctx, key, NULL);
     struct or_dept *d = &o->u.d;
-    if (!orchestration_dept_mark(d, rr))
+    if (!repmarks_apply(&d->marks, rr))
         return 0; /* a copy re-sent after a crash */
     d->done++;
     d->sum_ms += ms;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "processor.h"
+#include "repmarks.h"
 #include "statecodec.h"
 
 #define OR_MAX_TRIGGERS 64 /* a hit set is one 64-bit mask */
@@ -75,16 +76,6 @@ struct or_customer {
  * the repartition topic): response times of the items it did. */
 #define OR_DEPT_SUFFIX "/dept"
 #define OR_DEPT_RECENT 128 /* response times kept for the median */
-#define OR_MAX_MARKS 256   /* origin partitions remembered */
-
-/* The last record applied from one origin partition of the repartition
- * topic: one from there at or below it is a copy re-sent after a crash. */
-struct or_mark {
-    char *topic;
-    int32_t partition;
-    int64_t offset;
-    uint32_t seq;
-};
 
 struct or_dept {
     int64_t done;        /* items DONE */
@@ -92,8 +83,7 @@ struct or_dept {
     int64_t recent[OR_DEPT_RECENT]; /* the last ones, ms, a ring */
     size_t n_recent, next;
     int64_t last_time;   /* event time of the last DONE, ms */
-    struct or_mark *marks;
-    size_t n_marks;
+    struct repmarks marks; /* the repartition records applied */
 };
 
 /* Either object; which one the key says (OR_DEPT_SUFFIX). */
@@ -105,10 +95,6 @@ struct or_obj {
     } u;
 };
 
-/* Whether the repartitioned record rr is newer than what d applied; if so
- * it is recorded. false: a copy already applied. */
-bool orchestration_dept_mark(struct or_dept *d,
-                             const struct repartition_record *rr);
 /* Median of the recent response times, ms; -1 with none. */
 double orchestration_dept_median(const struct or_dept *d);
 

@@ -27,34 +27,6 @@ void *orchestration_state_new(const char *key)
     return o;
 }
 
-bool orchestration_dept_mark(struct or_dept *d,
-                             const struct repartition_record *rr)
-{
-    const struct event_source *o = &rr->origin;
-    for (size_t i = 0; i < d->n_marks; i++) {
-        struct or_mark *k = &d->marks[i];
-        if (k->partition != o->partition || strcmp(k->topic, o->topic) != 0)
-            continue;
-        if (o->offset < k->offset || (o->offset == k->offset && rr->seq <= k->seq))
-            return false;
-        k->offset = o->offset;
-        k->seq = rr->seq;
-        return true;
-    }
-    if (d->n_marks == OR_MAX_MARKS) { /* more origins than partitions */
-        free(d->marks[0].topic);
-        memmove(&d->marks[0], &d->marks[1], (d->n_marks - 1) * sizeof(d->marks[0]));
-        d->n_marks--;
-    }
-    struct or_mark *v = realloc(d->marks, (d->n_marks + 1) * sizeof(*v));
-    if (!v)
-        abort();
-    d->marks = v;
-    d->marks[d->n_marks++] = (struct or_mark){statecodec_strdup(o->topic),
-                                              o->partition, o->offset, rr->seq};
-    return true;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -90,9 +62,7 @@ void orchestration_state_free(void *st)
     if (!o)
         return;
     if (o->dept) {
-        for (size_t i = 0; i < o->u.d.n_marks; i++)
-            free(o->u.d.marks[i].topic);
-        free(o->u.d.marks);
+        repmarks_free(&o->u.d.marks);
     } else {
         for (size_t i = 0; i < o->u.c.n; i++)
             orchestration_item_clear(&o->u.c.v[i]);
@@ -112,13 +82,7 @@ static void dept_encode(const struct or_dept *d, struct buf *out)
     size_t first = d->n_recent < OR_DEPT_RECENT ? 0 : d->next;
     for (size_t i = 0; i < d->n_recent; i++)
         buf_put_i64(out, d->recent[(first + i) % OR_DEPT_RECENT]);
-    buf_put_varint(out, d->n_marks);
-    for (size_t i = 0; i < d->n_marks; i++) {
-        buf_put_str(out, d->marks[i].topic);
-        buf_put_varint(out, (uint32_t)d->marks[i].partition);
-        buf_put_i64(out, d->marks[i].offset);
-        buf_put_varint(out, d->marks[i].seq);
-    }
+    repmarks_encode(&d->marks, out);
 }
 
 static void dept_decode(struct or_dept *d, struct buf_reader *r)
@@ -134,17 +98,7 @@ static void dept_decode(struct or_dept *d, struct buf_reader *r)
     for (size_t i = 0; i < n && !r->err; i++)
         d->recent[d->n_recent++] = buf_get_i64(r);
     d->next = d->n_recent % OR_DEPT_RECENT;
-    n = statecodec_count(r, OR_MAX_MARKS);
-    d->marks = n ? calloc(n, sizeof(*d->marks)) : NULL;
-    if (n && !d->marks)
-        abort();
-    for (size_t i = 0; i < n && !r->err; i++) {
-        struct or_mark *k = &d->marks[d->n_marks++];
-        k->topic = statecodec_req_str(r);
-        k->partition = (int32_t)statecodec_u32(r);
-        k->offset = buf_get_i64(r);
-        k->seq = statecodec_u32(r);
-    }
+    repmarks_decode(&d->marks, r);
 }
 
 void orchestration_state_encode(const void *st, struct buf *out)
@@ -242,7 +196,7 @@ static void dept_to_json(const struct or_dept *d, struct jw *w)
         jw_null(w, "median_response_hours");
     jw_int(w, "median_of_last", (int64_t)d->n_recent);
     jw_int(w, "last_done_time", d->last_time);
-    jw_int(w, "origins", (int64_t)d->n_marks);
+    jw_int(w, "origins", (int64_t)d->marks.n);
 }
 
 void orchestration_state_to_json(const void *st, struct jw *w)
