@@ -9,11 +9,7 @@ command -v promtool >/dev/null ||
   fail "promtool missing: the Debian package prometheus (scripts/dev deps test)"
 start_broker 2
 
-# A free loopback port: one nothing answers on.
-for _ in $(seq 50); do
-  PORT=$((20000 + RANDOM % 30000))
-  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null || break
-done
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 
 # The daemon reads a copy of the shipped config, so that SIGHUP can be

@@ -9,10 +9,7 @@
 command -v curl >/dev/null || fail "curl missing (scripts/dev deps)"
 start_broker 2
 
-for _ in $(seq 50); do
-  PORT=$((20000 + RANDOM % 30000))
-  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null || break
-done
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 
 cp "$CFG" "$WORK/p.yaml"

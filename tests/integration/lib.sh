@@ -96,6 +96,15 @@ sets() { # sets <state-dir-name> [group]
   echo "--set kafka.bootstrap_servers=$BROKERS $TOPIC_SETS$CHANGELOG_SETS--set state.dir=$WORK/${1:-state} --set kafka.group_id=$PREFIX${2:-it-group}"
 }
 
+free_port() { # prints a loopback port nothing answers on
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 30000))
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || break
+  done
+  echo "$port"
+}
+
 produce() { # produce <shipped-topic-name> <file>
   "$DS_BIN" produce -c "$CFG" $(sets) --topic "$(topic "$1")" "$2" 2>>"$WORK/produce.log"
 }
