@@ -50,7 +50,8 @@ int http_healthz(const struct metrics *snap, int64_t now_ms, int64_t stall_ms,
 
 int http_readyz(const struct metrics *snap, char *body, size_t len)
 {
-    const char *missing[3];
+    const char *missing[4];
+    char restoring[96];
     size_t n = 0;
     if (!snap || !snap->started_at_ms)
         missing[n++] = "the processing loop has not started";
@@ -59,6 +60,12 @@ int http_readyz(const struct metrics *snap, char *body, size_t len)
             missing[n++] = "no partitions assigned";
         if (!snap->producer_up)
             missing[n++] = "the producer is not up";
+        if (snap->restoring) {
+            snprintf(restoring, sizeof(restoring),
+                     "partition %d is being restored from the changelog",
+                     (int)snap->restoring_partition);
+            missing[n++] = restoring;
+        }
     }
     if (n == 0) {
         snprintf(body, len, "{\"status\":\"ready\"}\n");

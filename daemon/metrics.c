@@ -202,6 +202,26 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
             "error the file does not load, refused a key that cannot "
             "change live differs.",
             &m->reloads, "result", NULL);
+    put_set(out, "dealstream_restores_total",
+            "Partitions whose state was restored from the changelog, by "
+            "mode: tail (after the local checkpoint) or full (empty or "
+            "wiped local state).",
+            &m->restores, "mode", NULL);
+    put_i64(out, "dealstream_restored_records_total", "counter",
+            "Changelog records read by restores.",
+            (int64_t)m->restored_records);
+    put_i64(out, "dealstream_restored_bytes_total", "counter",
+            "Bytes of state objects written by restores.",
+            (int64_t)m->restored_bytes);
+    if (m->restoring) {
+        const char *g = "dealstream_restore_remaining_records";
+        header(out, g, "gauge",
+               "Changelog records the restore under way has still to read, "
+               "by partition (present only while one runs; the partition's "
+               "inputs wait for it).");
+        put(out, "%s{partition=\"%d\"} %lld\n", g, m->restoring_partition,
+            (long long)m->restore_remaining);
+    }
     snprintf(v, sizeof(v), "%lld", (long long)m->assigned_partitions);
     put_one(out, "dealstream_consumer_assigned_partitions", "gauge",
             "Partitions assigned to this member of the group.", v);

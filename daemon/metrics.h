@@ -63,6 +63,13 @@ struct metrics {
     struct metrics_set alerts;   /* by kind */
     struct metrics_set coaching; /* coaching alerts by category, severity */
     struct metrics_set reloads;  /* by result: ok, error */
+    /* State restores from the changelog (restore.h): by mode (tail, full),
+     * records and bytes applied, and the one under way, if any. */
+    struct metrics_set restores;
+    uint64_t restored_records, restored_bytes;
+    bool restoring;
+    int32_t restoring_partition;
+    int64_t restore_remaining; /* changelog records still to read */
     uint64_t poison_outputs;
     uint64_t commits;            /* batches committed */
     struct metrics_hist commit;  /* batch close -> state and offsets written */

@@ -446,7 +446,9 @@ int restore_partition(const struct restore_opts *o, int32_t p,
         if (mrc != 0)
             goto out;
         if (o->tick && now - ticked >= 1000) {
-            o->tick(o->arg);
+            struct restore_counts so_far;
+            restore_run_counts(r, &so_far);
+            o->tick(o->arg, p, high - pos, &so_far);
             ticked = now;
         }
         if (now - logged >= RESTORE_LOG_MS) {

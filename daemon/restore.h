@@ -82,10 +82,12 @@ struct restore_opts {
     struct kafka_consumer *group;        /* for the watermarks */
     /* Called for every key written (the store's key filter); optional. */
     void (*on_key)(void *arg, const void *key, size_t klen);
-    /* Called about once a second while records are read, so the liveness
-     * probe sees progress (the restore runs on the loop's thread);
-     * optional. */
-    void (*tick)(void *arg);
+    /* Called about once a second while records are read, with the
+     * partition, the changelog records still to read and the counts so
+     * far, so the liveness probe and the metrics see progress (the
+     * restore runs on the loop's thread); optional. */
+    void (*tick)(void *arg, int32_t partition, int64_t remaining,
+                 const struct restore_counts *so_far);
     void *arg;
 };
 

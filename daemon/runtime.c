@@ -598,10 +598,17 @@ static void restored_key(void *arg, const void *key, size_t klen)
 
 static void publish(struct rt *rt, int64_t now);
 
-/* A long restore is progress: /healthz must not call the loop stalled. */
-static void restore_tick(void *arg)
+/* A long restore is progress: /healthz must not call the loop stalled,
+ * and /readyz and the metrics say which partition it is at. */
+static void restore_tick(void *arg, int32_t partition, int64_t remaining,
+                         const struct restore_counts *so_far)
 {
-    publish(arg, now_mono_ms());
+    struct rt *rt = arg;
+    (void)so_far;
+    rt->mx.restoring = true;
+    rt->mx.restoring_partition = partition;
+    rt->mx.restore_remaining = remaining;
+    publish(rt, now_mono_ms());
 }
 
 /* The partition's state brought up to its changelog, once per rebalance,
@@ -623,13 +630,19 @@ static int restore_once(struct rt *rt, int32_t partition)
     };
     struct restore_result res;
     char err[512];
-    if (restore_partition(&ro, partition, &res, err, sizeof(err)) != 0) {
+    int rc = restore_partition(&ro, partition, &res, err, sizeof(err));
+    rt->mx.restoring = false;
+    if (rc != 0) {
         LOG_ERR("restore", "%s", err);
         return -1;
     }
     rt->restored_in[partition] = rt->rebalances;
-    if (res.restored)
+    if (res.restored) {
         store_drop_cache(rt->store); /* nothing stale of it stays cached */
+        metrics_set_add(&rt->mx.restores, res.full ? "full" : "tail", NULL, 1);
+        rt->mx.restored_records += res.counts.records;
+        rt->mx.restored_bytes += res.counts.bytes;
+    }
     return 0;
 }
 

@@ -55,13 +55,32 @@ produce ops.iot-alerts "$WORK/second.jsonl" || fail "produce the second half"
 # The reference goes on meanwhile; B: same group as A, empty disk.
 run_until_idle ref g-ref ref2.log &
 ref_pid=$!
-run_until_idle b g-ab b.log
+# B's /metrics, scraped until it exits: the last scrape is kept.
+PORT=$(free_port)
+( while :; do
+    curl -fsS "http://127.0.0.1:$PORT/metrics" >"$WORK/b.scrape" 2>/dev/null &&
+      mv "$WORK/b.scrape" "$WORK/b.metrics"
+    sleep 0.2
+  done ) &
+scraper=$!
+PIDS+=($scraper)
+run_until_idle b g-ab b.log --set http.listen=127.0.0.1:$PORT
+kill $scraper 2>/dev/null || true
 wait $ref_pid || fail "the reference's second run failed"
 grep -q "restored .* objects" "$WORK/b.log" ||
   fail "B did not restore: $(grep -i "restor\|assigned" "$WORK/b.log" | head -5)"
 grep -q "events=$(wc -l <"$WORK/second.jsonl") " "$WORK/b.log" ||
   fail "B must apply exactly the second half: $(grep stopped "$WORK/b.log")"
 pass "B restored from the changelog and applied exactly the second half"
+[ -s "$WORK/b.metrics" ] || fail "no scrape of B's /metrics"
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$WORK/b.metrics"; }
+[ "$(metric 'dealstream_restores_total{mode="full"}')" = 2 ] ||
+  fail "want 2 full restores (one per partition): $(grep restore "$WORK/b.metrics")"
+[ "$(metric dealstream_restored_records_total)" -gt 0 ] ||
+  fail "no restored records counted: $(grep restore "$WORK/b.metrics")"
+grep -q '^dealstream_restore_remaining_records' "$WORK/b.metrics" &&
+  fail "a restore still shown as under way after it ended"
+pass "B's /metrics counts the two full restores and their records"
 
 for c in 001 002 017 030 059 060; do
   "$DS_BIN" inspect -c "$CFG" $(sets ref) --customer "cust-$c" >"$WORK/ref-$c.json" 2>/dev/null ||

@@ -45,6 +45,13 @@ static void test_readyz(void **st)
     assert_string_equal(body, "{\"status\":\"not ready\",\"missing\":["
                               "\"the producer is not up\"]}\n");
     m.producer_up = true;
+    m.restoring = true;
+    m.restoring_partition = 7;
+    assert_int_equal(http_readyz(&m, body, sizeof(body)), 503);
+    assert_string_equal(body, "{\"status\":\"not ready\",\"missing\":["
+                              "\"partition 7 is being restored from the "
+                              "changelog\"]}\n");
+    m.restoring = false;
     assert_int_equal(http_readyz(&m, body, sizeof(body)), 200);
     assert_string_equal(body, "{\"status\":\"ready\"}\n");
 }

@@ -179,6 +179,36 @@ static void test_histogram_cumulative(void **st)
     buf_free(&b);
 }
 
+/* Restore progress: totals always, the remaining gauge only while one
+ * runs (a stale partition label would look like a stuck restore). */
+static void test_restore(void **st)
+{
+    (void)st;
+    memset(&m, 0, sizeof(m));
+    struct metrics_process p = {.rss_bytes = -1, .open_fds = -1,
+                                .cpu_seconds = -1};
+    struct buf b;
+    const char *s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "dealstream_restored_records_total 0\n"));
+    assert_null(strstr(s, "dealstream_restore_remaining_records"));
+    buf_free(&b);
+    metrics_set_add(&m.restores, "full", NULL, 1);
+    m.restored_records = 1200;
+    m.restored_bytes = 65536;
+    m.restoring = true;
+    m.restoring_partition = 3;
+    m.restore_remaining = 450;
+    s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "dealstream_restores_total{mode=\"full\"} 1\n"));
+    assert_non_null(strstr(s, "dealstream_restored_records_total 1200\n"));
+    assert_non_null(strstr(s, "dealstream_restored_bytes_total 65536\n"));
+    assert_non_null(strstr(s, "# TYPE dealstream_restore_remaining_records "
+                              "gauge\n"));
+    assert_non_null(strstr(s, "dealstream_restore_remaining_records"
+                              "{partition=\"3\"} 450\n"));
+    buf_free(&b);
+}
+
 static void test_series_bounded(void **st)
 {
     (void)st;
@@ -225,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_counters_and_labels),
         cmocka_unit_test(test_histogram_cumulative),
         cmocka_unit_test(test_lag_state_rocksdb),
+        cmocka_unit_test(test_restore),
         cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_process_read),
         cmocka_unit_test(test_publish_read),
