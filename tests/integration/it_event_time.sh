@@ -66,3 +66,36 @@ want=$(for i in $(seq $N); do echo "hosp-u$i"; done | sort | tr '\n' ' ')
 grep -q '"resolves_alert_id":"' "$WORK/alerts1.jsonl" &&
   fail "a resolution means a RED went out first: $(cat "$WORK/alerts1.jsonl")"
 pass "claims produced before their evidence: judged in event-time order"
+
+# The grace (issue 19's second test): the evidence is produced only after
+# the claims were applied - a later daemon run, well past max_idle_ms, so
+# no ordering can save them. With a grace of one day of stream time the
+# claims wait: the interviews settle gs's without an alert; gu's (two
+# interviews only) is judged RED once a later event (a registry change
+# on day 12) carries stream time past day 10 + the grace.
+for c in gs gu; do
+  opp "hosp-$c" null discovery 0 0; opp "hosp-$c" discovery solution $((10 * D)) 1
+done >"$WORK/g-moves.jsonl"
+for c in gs gu; do
+  note "hosp-$c" "$c-1" 1; note "hosp-$c" "$c-2" 2
+  [ "$c" = gu ] || note "hosp-$c" "$c-3" 3
+done >"$WORK/g-notes.jsonl"
+for c in gs gu; do
+  printf '{"event_id":"%s-reg","customer_id":"%s","change_type":"CONTACT_JOINED","entity_id":"c-%s","entity_type":"CONTACT","entity_name":null,"attributes":{},"amount":null,"event_time":%d}\n' \
+    "hosp-$c" "hosp-$c" "$c" $((T0 + 12 * D))
+done >"$WORK/g-later.jsonl"
+GRACE=(--set processors.action_units.evidence_grace=1d --set processing.max_idle_ms=200ms)
+produce crm.opportunity-updates "$WORK/g-moves.jsonl" || fail "produce grace moves"
+# (A claim judged now would show as a RED for gs below.)
+run_until_idle g-state g-grace g1.log "${GRACE[@]}"
+produce sales.doc-annotations "$WORK/g-notes.jsonl" || fail "produce grace notes"
+produce ref.registry-changes "$WORK/g-later.jsonl" || fail "produce the later event"
+run_until_idle g-state g-grace g2.log "${GRACE[@]}"
+consume sales.coaching-alerts 500 >"$WORK/g-alerts2.jsonl"
+red=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/g-alerts2.jsonl" |
+  grep -o '"customer_id":"hosp-g[su]"' | cut -d'"' -f4 | sort | tr '\n' ' ')
+[ "$red" = "hosp-gu " ] ||
+  fail "with the grace, want one unsupported-claim alert for hosp-gu only, got: '$red'"
+grep -q '"resolves_alert_id":"' "$WORK/g-alerts2.jsonl" &&
+  fail "nothing was alerted before its evidence, so nothing needs resolving"
+pass "evidence produced after the claims' run: the grace waits for it (no RED for gs, one for gu)"
