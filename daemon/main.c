@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "changelog.h"
+#include "codec.h"
 #include "cli.h"
 #include "http.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 #include "registry.h"
 #include "repartition.h"
 #include "runtime.h"
+#include "schema_check.h"
 
 volatile sig_atomic_t cli_stop;
 volatile sig_atomic_t cli_reload;
@@ -182,6 +184,11 @@ bad:
     return EXIT_USAGE;
 }
 
+static void warn_schema(void *arg, const char *msg)
+{
+    fprintf(stderr, "%s: warning: %s\n", (const char *)arg, msg);
+}
+
 int cmd_check_config(int argc, char **argv)
 {
     struct cli_common c = {0};
@@ -189,11 +196,27 @@ int cmd_check_config(int argc, char **argv)
     int rc = parse_common(argc, argv, &c,
                           "dealstream check-config -c FILE [--set K=V]...",
                           NULL);
-    if (rc == 0) {
+    if (rc == 0)
         rc = cli_load_config(&c, &cfg);
-        if (rc == 0)
+    if (rc == 0) {
+        /* The schemas too, as run would open them: a writer id naming a
+         * missing file, or a record an enabled processor needs without
+         * one, is a config error found here rather than at start. */
+        struct codec *codec = NULL;
+        char err[1024];
+        if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0 ||
+            schema_check_processors(codec, cfg, registry_processors,
+                                    registry_count, warn_schema,
+                                    (void *)c.config_path, err,
+                                    sizeof(err)) != 0) {
+            fprintf(stderr, "%s: schemas: %s\n%s: configuration refused\n",
+                    c.config_path, err, c.config_path);
+            rc = EXIT_CONFIG;
+        } else {
             printf("%s: ok (config %016llx)\n", c.config_path,
                    (unsigned long long)config_digest(cfg));
+        }
+        codec_free(codec);
     }
     config_free(cfg);
     free(c.sets);

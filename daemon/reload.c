@@ -15,6 +15,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "schema_check.h"
+
+static void warn_schema(void *arg, const char *msg)
+{
+    (void)arg;
+    LOG_WRN("reload", "%s", msg);
+}
 
 /* Core keys the loop reads from the current config on every use. */
 static const char *const live_core[] = {
@@ -92,19 +99,9 @@ static int build(struct reload_gen *g, char *err, size_t errlen)
         snprintf(err, errlen, "schemas: %s", e);
         return -1;
     }
-    uint32_t read = 0;
-    for (size_t i = 0; i < g->n_procs; i++)
-        if (cfg->plugin_enabled[i])
-            read |= g->procs[i]->inputs;
-    for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-        if (!(read & EVENT_MASK(k)) || codec_reads(g->codec, (enum event_kind)k))
-            continue;
-        const struct record_def *r = records_of_event((enum event_kind)k);
-        snprintf(err, errlen, "a processor reads topics.%s, but %s has no "
-                 "reader schema or no writer id in schemas.ids",
-                 r->topic_key, r->record);
+    if (schema_check_processors(g->codec, cfg, g->procs, g->n_procs,
+                                warn_schema, NULL, err, errlen) != 0)
         return -1;
-    }
     if (!(g->inst = calloc(g->n_procs ? g->n_procs : 1, sizeof(void *)))) {
         snprintf(err, errlen, "out of memory");
         return -1;

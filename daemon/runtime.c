@@ -32,6 +32,7 @@
 #include "ordering.h"
 #include "repartition.h"
 #include "restore.h"
+#include "schema_check.h"
 #include "schema_registry.h"
 #include "state.h"
 #include "store.h"
@@ -589,6 +590,12 @@ static int commit_all(struct rt *rt)
     return wait_pending(rt, 0);
 }
 
+static void warn_schema(void *arg, const char *msg)
+{
+    (void)arg;
+    LOG_WRN("codec", "%s", msg);
+}
+
 /* ---- rebalance ---------------------------------------------------------- */
 
 static void restored_key(void *arg, const void *key, size_t klen)
@@ -959,27 +966,10 @@ static int setup(struct rt *rt)
         LOG_ERR("runtime", "no enabled processor reads any topic");
         return -1;
     }
-    for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-        const struct record_def *r = records_of_event(k);
-        if (rt->input_topics[k] && !codec_reads(rt->codec, k)) {
-            LOG_ERR("codec", "a processor reads topics.%s, but %s has no "
-                    "reader schema (%s.avsc in schemas.dir) or no writer id "
-                    "in schemas.ids", r->topic_key, r->record, r->schema);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < rt->o->n_procs; i++) {
-        for (int k = 0; cfg->plugin_enabled[i] && k < ALERT_KIND_COUNT; k++) {
-            const struct record_def *r = records_of_alert(k);
-            if ((rt->o->procs[i]->outputs & ALERT_MASK(k)) &&
-                !codec_writes(rt->codec, (enum alert_kind)k)) {
-                LOG_ERR("codec", "processor %s writes topics.%s, but %s has "
-                        "no schema (%s.avsc in schemas.dir) or no writer id "
-                        "in schemas.ids", rt->o->procs[i]->name, r->topic_key,
-                        r->record, r->schema);
-                return -1;
-            }
-        }
+    if (schema_check_processors(rt->codec, cfg, rt->o->procs, rt->o->n_procs,
+                                warn_schema, NULL, err, sizeof(err)) != 0) {
+        LOG_ERR("codec", "%s", err);
+        return -1;
     }
     rt->inst = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(void *));
     for (size_t i = 0; i < rt->o->n_procs; i++) {
