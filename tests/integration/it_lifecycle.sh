@@ -22,6 +22,23 @@ set -e
 grep -qE "bad.yaml:[0-9]+:[0-9]+:" <<<"$out" || fail "no file:line:col in: $out"
 pass "bad YAML refused with file:line:col"
 
+# Schemas: a config from before a record existed (no writer id for it)
+# still loads - an input without one is a warning - but an output an
+# enabled processor writes needs its id.
+grep -v -e "work_item.avsc" -e "parts_order.avsc" "$CFG" |
+  sed -e "s#: schemas/#: $DS_SRC/schemas/#" -e "s#^  dir: schemas#  dir: $DS_SRC/schemas#" \
+  >"$WORK/old.yaml"
+out=$("$DS_BIN" check-config -c "$WORK/old.yaml" 2>&1) || fail "an older config refused: $out"
+grep -q "warning: topics.parts_orders is read, but schemas.ids names no writer for PartsOrder" <<<"$out" ||
+  fail "no warning for the input without a writer id: $out"
+set +e
+out=$("$DS_BIN" check-config -c "$WORK/old.yaml" --set processors.orchestration.enabled=true 2>&1); rc=$?
+set -e
+[ $rc -eq 78 ] || fail "an enabled processor's output without a writer id: exit $rc, want 78"
+grep -q "processor orchestration writes topics.work_items, but schemas.ids names no writer for WorkItem" <<<"$out" ||
+  fail "the refusal does not name the processor and record: $out"
+pass "older configs load; an enabled processor's output without a writer id is refused"
+
 # `topics` resolves names through the config and lists repartition topics
 # of the enabled processors without a config key.
 out=$("$DS_BIN" topics -c "$CFG" --set topics.transcripts=x.transcripts \
