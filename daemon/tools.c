@@ -136,6 +136,25 @@ int cli_produce_lines(const struct config *cfg, const char *brokers,
                                 -1);
 }
 
+/* What the produce tool's deliveries came to. */
+struct delivery_count {
+    size_t failed;
+    char first_error[256];
+};
+
+static void count_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
+                           const char *errstr, const struct kafka_msg *m)
+{
+    struct delivery_count *dc = arg;
+    (void)tag;
+    (void)m;
+    if (failed == KAFKA_DELIVERED)
+        return;
+    if (dc->failed++ == 0)
+        snprintf(dc->first_error, sizeof(dc->first_error), "%s",
+                 errstr ? errstr : "failed");
+}
+
 int cli_produce_lines_as(const struct config *cfg, const char *brokers,
                          const char *topic, FILE *in, const char *in_name,
                          size_t *produced, int64_t frame_id)
@@ -160,8 +179,11 @@ int cli_produce_lines_as(const struct config *cfg, const char *brokers,
         fprintf(stderr, "dealstream: %s\n", err);
         goto out;
     }
+    struct delivery_count dc = {0};
     struct kafka_producer_opts po = {.brokers = brokers,
-                                     .properties = &cfg->kafka.properties};
+                                     .properties = &cfg->kafka.properties,
+                                     .on_delivery = count_delivery,
+                                     .arg = &dc};
     if (kafka_producer_new(&po, &p, err, sizeof(err)) != 0) {
         fprintf(stderr, "dealstream: %s\n", err);
         goto out;
@@ -199,9 +221,16 @@ int cli_produce_lines_as(const struct config *cfg, const char *brokers,
         (*produced)++;
         kafka_producer_poll(p, 0);
     }
-    if (kafka_producer_flush(p, 30000) != 0) {
-        fprintf(stderr, "dealstream: not every record was delivered to %s\n",
-                brokers);
+    /* Until each record is delivered or has failed: librdkafka gives a
+     * record up after message.timeout.ms (5 min unless kafka.properties
+     * says otherwise), so a broker that is restarting is waited for, as
+     * the daemon's producer waits for it. */
+    while (kafka_producer_inflight(p) > 0 && !cli_stop)
+        kafka_producer_poll(p, 200);
+    if (kafka_producer_inflight(p) > 0 || dc.failed) {
+        fprintf(stderr, "dealstream: %zu of %zu records not delivered to %s%s%s\n",
+                dc.failed + (size_t)kafka_producer_inflight(p), *produced,
+                brokers, dc.first_error[0] ? ": " : "", dc.first_error);
         refused = -1;
     }
 out:

@@ -39,6 +39,17 @@ grep -q "processor orchestration writes topics.work_items, but schemas.ids names
   fail "the refusal does not name the processor and record: $out"
 pass "older configs load; an enabled processor's output without a writer id is refused"
 
+# produce reports records it could not deliver (here: nothing listens),
+# after librdkafka gives them up, instead of claiming success.
+echo '{"event_id":"x","customer_id":"c","device_id":"d","alert_type":"t","severity":"INFO","count":1,"value":null,"event_time":1}' >"$WORK/one.jsonl"
+set +e
+out=$("$DS_BIN" produce -c "$CFG" --set kafka.bootstrap_servers=127.0.0.1:$(free_port) \
+  --set kafka.properties.message.timeout.ms=1500 --topic ops.iot-alerts "$WORK/one.jsonl" 2>&1); rc=$?
+set -e
+[ $rc -ne 0 ] || fail "produce to a dead address exited 0: $out"
+grep -q "1 of 1 records not delivered" <<<"$out" || fail "produce did not say what was lost: $out"
+pass "produce says how many records it could not deliver"
+
 # `topics` resolves names through the config and lists repartition topics
 # of the enabled processors without a config key.
 out=$("$DS_BIN" topics -c "$CFG" --set topics.transcripts=x.transcripts \
