@@ -76,9 +76,12 @@ int changelog_partition_key(const char *partitioner, int32_t partitions,
         int w = snprintf(out, n, "~p%d.%u", (int)partition, salt);
         if (w < 0 || (size_t)w >= n)
             return -1;
-        if (kafka_partition_of(partitioner, out, (size_t)w, partitions) ==
-            partition)
+        int32_t got = kafka_partition_of(partitioner, out, (size_t)w,
+                                         partitions);
+        if (got == partition)
             return 0;
+        if (got < 0)
+            return -1; /* no key determines it */
     }
     return -1;
 }
