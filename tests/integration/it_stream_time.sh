@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# action_units' stream time survives a restart (issue 20). Run 1 applies an
-# opportunity that enters discovery with no unit evidenced, then another
-# customer's event 5 days later on the same partition: stream time passes
-# the deadline (3d), but ACTION_UNITS_INCOMPLETE is off, so nothing fires.
-# Run 2 turns it on and gets no event at all: only the partition's stream
-# time kept in state (read back on assignment) lets its timer judge the
-# deadline; before, the stream time was unknown until the next event.
+# action_units' stream time survives a restart and an empty disk (issue 20).
+# Run 1 applies an opportunity that enters discovery with no unit
+# evidenced, then a second opportunity of the customer 5 days later: the
+# partition's stream time passes the first one's deadline (3d), but
+# ACTION_UNITS_INCOMPLETE is off, so nothing fires. Run 2 starts on an
+# empty disk, restores the state from the changelog, turns the rule on and
+# gets no event at all: only the partition's stream time kept in state
+# (restored with the partition, read back on assignment) lets its timer
+# judge the deadline; before, the stream time was unknown until the next
+# event.
 # brokers: mock
+MOCK_CHANGELOG=1 # 4 partitions: the mock's changelog matches the inputs
 . "$(dirname "$0")/lib.sh"
-start_broker 1
+start_broker 4
 T0=1793700000000
 DAY=86400000
-opp() { # opp <customer> <from|null> <to> <day>
-  local from=null; [ "$2" = null ] || from="\"$2\""
-  printf '{"event_id":"%s-opp-%d","customer_id":"%s","opportunity_id":"OPP-%s","rep_id":"rep-1","industry":"medical","stage_from":%s,"stage_to":"%s","amount":500000.0,"event_time":%d}\n' \
-    "$1" "$4" "$1" "$1" "$from" "$3" $((T0 + $4 * DAY))
+opp() { # opp <opportunity> <day>: created in discovery
+  printf '{"event_id":"hosp-a-opp-%d","customer_id":"hosp-a","opportunity_id":"OPP-%s","rep_id":"rep-1","industry":"medical","stage_from":null,"stage_to":"discovery","amount":500000.0,"event_time":%d}\n' \
+    "$2" "$1" $((T0 + $2 * DAY))
 }
-{ opp hosp-a null discovery 0; opp hosp-z null discovery 5; } >"$WORK/opps.jsonl"
+{ opp 1 0; opp 2 5; } >"$WORK/opps.jsonl"
 produce crm.opportunity-updates "$WORK/opps.jsonl" || fail "produce opportunities"
-AU="--exit-when-idle 1000 --set processors.action_units.evidence_grace=0 --set processors.action_units.rules.action_units_incomplete.after=3d --set runtime.idle_check_interval=200ms"
+# One changelog for both groups (its default name follows the group).
+AU="--exit-when-idle 1000 --set state.changelog_topic=st-changelog --set processors.action_units.evidence_grace=0 --set processors.action_units.rules.action_units_incomplete.after=3d --set runtime.idle_check_interval=200ms"
 
 run_until_idle state g-st run1.log $AU \
   --set processors.action_units.rules.action_units_incomplete.enabled=false
@@ -28,7 +32,9 @@ pass "run 1: stream time past hosp-a's deadline, rule off, nothing fired"
 
 # Another group: the offsets live with the state, and the mock would make
 # a rejoin of g-st wait ~9 s for the member that left.
-run_until_idle state g-st2 run2.log $AU
+run_until_idle fresh g-st2 run2.log $AU
+grep -q "restored .* objects" "$WORK/run2.log" ||
+  fail "run 2 restored nothing: $(grep -i "restor" "$WORK/run2.log" | head -3)"
 grep -q "events=0 " "$WORK/run2.log" ||
   fail "run 2 applied events: $(grep stopped "$WORK/run2.log")"
 consume sales.coaching-alerts 100 --idle-exit 1500 >"$WORK/alerts2.jsonl"
@@ -36,5 +42,6 @@ inc=$(grep '"category":"ACTION_UNITS_INCOMPLETE"' "$WORK/alerts2.jsonl" || true)
 [ "$(grep -c . <<<"$inc")" -eq 1 ] ||
   fail "want one ACTION_UNITS_INCOMPLETE after the restart, got: ${inc:-none}"
 grep -q '"customer_id":"hosp-a"' <<<"$inc" || fail "not for hosp-a: $inc"
+grep -q '"opportunity_id":"OPP-1"' <<<"$inc" || fail "not OPP-1: $inc"
 grep -q '"trigger_event_id":"hosp-a-opp-0"' <<<"$inc" || fail "not the opportunity's last event: $inc"
-pass "run 2, no events: the restored stream time fired hosp-a's deadline once"
+pass "run 2, empty disk, no events: the restored stream time fired OPP-1's deadline once"
