@@ -68,9 +68,9 @@ struct processor_ops {
      * their last batch is applied and committed; the store still holds
      * their objects, which are another instance's from now on). For
      * in-memory indexes over the state: drop the leaving partitions'
-     * entries, rebuild the arriving ones' from the state. Reads state, and
-     * may write it only on assignment (written with the next batch); emits
-     * nothing. ctx_event() is NULL. */
+     * entries, rebuild the arriving ones' from the state. Reads state,
+     * never changes it (no batch is open: on revoke the last one is
+     * committed); emits nothing. ctx_event() is NULL. */
     void (*on_partitions)(void *inst, struct proc_ctx *ctx,
                           const int32_t *partitions, size_t n, bool assigned);
 

@@ -370,8 +370,8 @@ int harness_feed(struct harness *h, struct event *ev)
     return rc;
 }
 
-/* processor_ops.on_partitions, as the runtime calls it; state written on
- * assignment goes out as a batch of its own. */
+/* processor_ops.on_partitions, as the runtime calls it (a processor that
+ * changed state there anyway: written like a batch of its own). */
 static void tell(struct harness *h, const int32_t *parts, size_t n,
                  bool assigned)
 {
