@@ -67,6 +67,25 @@ int32_t changelog_partition_of(const char *partitioner, int32_t partitions,
     return kafka_partition_of(partitioner, rk, rklen, partitions);
 }
 
+int changelog_partition_key(const char *partitioner, int32_t partitions,
+                            int32_t partition, char *out, size_t n)
+{
+    /* Each try lands in `partition` with chance 1/partitions: the bound
+     * is never reached by a partitioner that spreads keys at all. */
+    for (unsigned salt = 0; salt < 1u << 20; salt++) {
+        int w = snprintf(out, n, "~p%d.%u", (int)partition, salt);
+        if (w < 0 || (size_t)w >= n)
+            return -1;
+        int32_t got = kafka_partition_of(partitioner, out, (size_t)w,
+                                         partitions);
+        if (got == partition)
+            return 0;
+        if (got < 0)
+            return -1; /* no key determines it */
+    }
+    return -1;
+}
+
 int changelog_offsets_set(char *out, size_t n, const char *topic,
                           int64_t next)
 {

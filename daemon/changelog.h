@@ -46,6 +46,12 @@ int changelog_topic_name(const char *group, const char *configured, char *out,
 int32_t changelog_partition_of(const char *partitioner, int32_t partitions,
                                const void *key, size_t klen);
 
+/* A record key the partitioner puts in `partition` among `partitions`:
+ * "~p<partition>.<salt>" with the smallest salt that lands there (see
+ * ctx_partition_key()). 0, or -1 when none fits in n bytes. */
+int changelog_partition_key(const char *partitioner, int32_t partitions,
+                            int32_t partition, char *out, size_t n);
+
 /* Appends "topic:next" to the offsets text `out` (NUL-terminated, n bytes
  * in all), keeping one entry per topic; 0, or -1 when it does not fit. */
 int changelog_offsets_set(char *out, size_t n, const char *topic,

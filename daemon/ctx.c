@@ -139,3 +139,13 @@ bool ctx_owns(const struct proc_ctx *ctx, const char *topic,
 }
 
 uint64_t ctx_assignment(const struct proc_ctx *ctx) { return ctx->assignment; }
+
+int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
+                      char *out, size_t outlen)
+{
+    if (ctx->partition_key)
+        return ctx->partition_key(ctx->partition_key_arg, partition, out,
+                                  outlen);
+    int w = snprintf(out, outlen, "~p%d", (int)partition);
+    return w < 0 || (size_t)w >= outlen ? -1 : 0;
+}

@@ -287,6 +287,21 @@ static int check_copartitioned(struct kafka_consumer *c,
     return 0;
 }
 
+/* The distinct partition numbers of parts, into out (parts->cnt room). */
+static size_t partition_numbers(const rd_kafka_topic_partition_list_t *parts,
+                                int32_t *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        size_t k = 0;
+        while (k < n && out[k] != parts->elems[i].partition)
+            k++;
+        if (k == n)
+            out[n++] = parts->elems[i].partition;
+    }
+    return n;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -311,8 +326,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rerr = rd_kafka_assign(rk, parts);
         c->assigned = cooperative ? c->assigned + (size_t)parts->cnt
                                   : (size_t)parts->cnt;
-        if (c->rb.assigned)
-            c->rb.assigned(c->rb.arg, c->assigned);
+        if (c->rb.assigned) {
+            int32_t *nums = calloc((size_t)parts->cnt + 1, sizeof(*nums));
+            if (!nums)
+                abort();
+            track_assignment(c); /* owned before the runtime is told */
+            c->rb.assigned(c->rb.arg, c->assigned, nums,
+                           partition_numbers(parts, nums));
+            free(nums);
+        }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         if (rd_kafka_assignment_lost(rk))
             LOG_WRN("kafka", "assignment lost (%d partitions): another "
@@ -320,8 +342,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         else
             LOG_INF("kafka", "revoking %d partitions", parts->cnt);
         /* Commit what was applied while we still own the partitions. */
-        if (c->rb.before_revoke)
-            c->rb.before_revoke(c->rb.arg);
+        if (c->rb.before_revoke) {
+            int32_t *nums = calloc((size_t)parts->cnt + 1, sizeof(*nums));
+            if (!nums)
+                abort();
+            c->rb.before_revoke(c->rb.arg, nums,
+                                partition_numbers(parts, nums));
+            free(nums);
+        }
         if (cooperative) {
             error = rd_kafka_incremental_unassign(rk, parts);
             c->assigned -= (size_t)parts->cnt < c->assigned

@@ -43,13 +43,17 @@ struct kafka_header {
  * would apply every event a second time. A stored offset past the
  * partition's log end (topic recreated, unclean leader election) is
  * refused the same way rather than reset. before_revoke: the runtime
- * commits what it has applied before partitions leave this instance.
+ * commits what it has applied before partitions leave this instance;
+ * `partitions` are the distinct partition numbers leaving. assigned: after
+ * the assignment is taken (kafka_consumer_owns() answers for it), with the
+ * distinct partition numbers it added.
  */
 struct kafka_rebalance_ops {
     int (*stored_offset)(void *arg, const char *topic, int32_t partition,
                          int64_t *next);
-    void (*before_revoke)(void *arg);
-    void (*assigned)(void *arg, size_t n_partitions);
+    void (*before_revoke)(void *arg, const int32_t *partitions, size_t n);
+    void (*assigned)(void *arg, size_t n_partitions, const int32_t *added,
+                     size_t n_added);
     void *arg;
 };
 

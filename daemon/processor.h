@@ -60,6 +60,19 @@ struct processor_ops {
      * now (ms since epoch): close idle meetings and the like. */
     void (*on_timer)(void *inst, struct proc_ctx *ctx, int64_t now_ms);
     void (*destroy)(void *inst); /* optional; accepts NULL */
+    /* Optional (NULL: not interested). Partitions of the inputs (partition
+     * numbers: partition p of every input topic moves together) that became
+     * this instance's (assigned true: their state is restored, no record of
+     * them applied yet; also right after init while partitions are owned,
+     * as after a restart or a reload) or are about to leave it (false:
+     * their last batch is applied and committed; the store still holds
+     * their objects, which are another instance's from now on). For
+     * in-memory indexes over the state: drop the leaving partitions'
+     * entries, rebuild the arriving ones' from the state. Reads state,
+     * never changes it (no batch is open: on revoke the last one is
+     * committed); emits nothing. ctx_event() is NULL. */
+    void (*on_partitions)(void *inst, struct proc_ctx *ctx,
+                          const int32_t *partitions, size_t n, bool assigned);
 
     /* State objects of this processor. state_encode and state_free may run
      * on the store's sealing thread, on an object no other code holds:
@@ -147,6 +160,17 @@ const struct event *ctx_event(const struct proc_ctx *ctx);
  */
 bool ctx_owns(const struct proc_ctx *ctx, const char *topic,
               int32_t partition);
+/*
+ * A record key (NUL-terminated in out) that the inputs' partitioner puts in
+ * input partition `partition`, for state that belongs to a partition rather
+ * than to one customer (a stream-time watermark): a state key that starts
+ * with it is restored with the partition and moves with it. "~p<partition>"
+ * followed by a salt the partitioner needs; "~p<partition>" when the state
+ * has no changelog (unit tests). The same for the same partition count and
+ * partitioner. 0, or -1 when it does not fit in outlen.
+ */
+int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
+                      char *out, size_t outlen);
 /* A number that changes whenever the set of owned partitions does: an
  * index a timer builds from the state is rebuilt when this differs from
  * the value it was built at. */

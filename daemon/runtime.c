@@ -136,6 +136,10 @@ struct rt {
     size_t n_pending;
 
     int64_t assigned_at; /* ms, monotonic: last assignment change */
+    /* Input partition numbers owned now, as told to the processors
+     * (processor_ops.on_partitions); tell_partitions() keeps it. */
+    int32_t *owned;
+    size_t n_owned, cap_owned;
     int64_t first_record; /* ms, monotonic; 0 until one arrives */
     int64_t last_applied; /* ms, monotonic: end of the last commit of events */
     /* The same two instants in ms since the epoch, so that the spans of
@@ -670,7 +674,38 @@ static int stored_offset(void *arg, const char *topic, int32_t partition,
 
 static void apply_waiting(struct rt *rt);
 
-static void before_revoke(void *arg)
+/* Tells every processor that wants it (on_partitions) that parts arrived
+ * or leave, and keeps rt->owned. */
+static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
+                            bool assigned)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t j = 0;
+        while (j < rt->n_owned && rt->owned[j] != parts[k])
+            j++;
+        if (!assigned && j < rt->n_owned) {
+            rt->owned[j] = rt->owned[--rt->n_owned];
+        } else if (assigned && j == rt->n_owned) {
+            if (rt->n_owned == rt->cap_owned) {
+                rt->cap_owned = rt->cap_owned ? 2 * rt->cap_owned : 16;
+                rt->owned = realloc(rt->owned,
+                                    rt->cap_owned * sizeof(*rt->owned));
+                if (!rt->owned)
+                    abort();
+            }
+            rt->owned[rt->n_owned++] = parts[k];
+        }
+    }
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        if (!rt->inst[i] || !rt->o->procs[i]->on_partitions || !n)
+            continue;
+        ctx_begin(&rt->ctx, i, NULL);
+        rt->o->procs[i]->on_partitions(rt->inst[i], &rt->ctx, parts, n,
+                                       assigned);
+    }
+}
+
+static void before_revoke(void *arg, const int32_t *parts, size_t n)
 {
     struct rt *rt = arg;
     /* Polled while the partitions were ours: theirs to apply and commit. */
@@ -678,19 +713,32 @@ static void before_revoke(void *arg)
     if (commit_all(rt) != 0)
         LOG_ERR("runtime", "commit before revoke failed; the next owner "
                 "replays from the last committed offset");
+    tell_partitions(rt, parts, n, false);
     /* A partition may come back after another member changed its state. */
     store_drop_cache(rt->store);
     rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
     rt->rebalances++;
 }
 
-static void assigned(void *arg, size_t n)
+static void assigned(void *arg, size_t n, const int32_t *added,
+                     size_t n_added)
 {
     struct rt *rt = arg;
     (void)n;
+    tell_partitions(rt, added, n_added, true); /* restored in stored_offset */
     rt->assigned_at = now_mono_ms();
     rt->ctx.assignment++;
     rt->rebalances++;
+}
+
+/* ctx_partition_key() with the changelog: the key lands in the changelog
+ * partition of `partition`, so its state is restored with the partition. */
+static int partition_key(void *arg, int32_t partition, char *out, size_t n)
+{
+    struct rt *rt = arg;
+    return changelog_partition_key(changelog_partitioner(rt->changelog),
+                                   changelog_partitions(rt->changelog),
+                                   partition, out, n);
 }
 
 static bool owns(void *arg, const char *topic, int32_t partition)
@@ -1087,6 +1135,10 @@ static int setup(struct rt *rt)
         return -1;
     }
     ctx_set_owner(&rt->ctx, owns, rt);
+    if (rt->changelog) {
+        rt->ctx.partition_key = partition_key;
+        rt->ctx.partition_key_arg = rt;
+    }
     return 0;
 }
 
@@ -1096,6 +1148,7 @@ static void teardown(struct rt *rt)
     kafka_producer_free(rt->producer);
     changelog_free(rt->changelog);
     free(rt->restored_in);
+    free(rt->owned);
     store_free(rt->store);
     for (size_t i = 0; rt->inst && i < rt->o->n_procs; i++)
         if (rt->inst[i] && rt->o->procs[i]->destroy)
@@ -1264,6 +1317,8 @@ static void reload(struct rt *rt)
         log_setup((enum log_level)rt->cfg->log.level,
                   (enum log_format)rt->cfg->log.format);
         rt->ctx.assignment++; /* new instances index their timers anew */
+        /* The new instances learn what this instance owns. */
+        tell_partitions(rt, rt->owned, rt->n_owned, true);
         set_digest(rt);
         LOG_INF("config", "reload: %s (config %s)", msg, rt->cfg_digest);
     }

@@ -44,6 +44,9 @@ static void au_destroy(void *vinst)
     hmap_free(inst->pending, free);
     hmap_free(inst->claims_due, free);
     free(inst->part_wm);
+    for (size_t i = 0; inst->part_key && i < inst->n_part_wm; i++)
+        free(inst->part_key[i]);
+    free(inst->part_key);
     free(inst);
 }
 
@@ -1340,23 +1343,110 @@ static int64_t au_stream_time(const struct au_inst *inst,
     return opp && opp->last_topic ? INT64_MIN : inst->watermark;
 }
 
-static void au_stream_time_advance(struct au_inst *inst, int32_t partition,
-                                   int64_t event_time)
+/* part_wm and part_key hold `partition`; false for a partition not from
+ * Kafka (tests) or absurd: the global watermark serves then. */
+static bool au_part_room(struct au_inst *inst, int32_t partition)
 {
     if (partition < 0 || partition > 65535)
-        return; /* not from Kafka (tests) or absurd: the global one serves */
+        return false;
     if ((size_t)partition >= inst->n_part_wm) {
         size_t n = (size_t)partition + 1;
         int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
-        if (!v)
+        char **k = realloc(inst->part_key, n * sizeof(*k));
+        if (!v || !k)
             abort();
-        for (size_t i = inst->n_part_wm; i < n; i++)
+        for (size_t i = inst->n_part_wm; i < n; i++) {
             v[i] = INT64_MIN;
+            k[i] = NULL;
+        }
         inst->part_wm = v;
+        inst->part_key = k;
         inst->n_part_wm = n;
     }
-    if (event_time > inst->part_wm[partition])
-        inst->part_wm[partition] = event_time;
+    return true;
+}
+
+/* The state key of partition's stream time, or NULL (logged). */
+static const char *au_part_key(struct au_inst *inst, struct proc_ctx *ctx,
+                               int32_t partition)
+{
+    if (!au_part_room(inst, partition))
+        return NULL;
+    if (!inst->part_key[partition]) {
+        char key[64];
+        if (ctx_partition_key(ctx, partition, key, sizeof(key)) != 0) {
+            LOG_RL(LOG_ERROR, "action_units", "partition %d: no state key "
+                   "for its stream time", (int)partition);
+            return NULL;
+        }
+        inst->part_key[partition] = statecodec_strdup(key);
+    }
+    return inst->part_key[partition];
+}
+
+/* The partition's stream time written to its state object, so a restart
+ * or the partition's next owner starts from it. */
+static void au_stream_time_save(struct au_inst *inst, struct proc_ctx *ctx,
+                                int32_t partition)
+{
+    const char *key = au_part_key(inst, ctx, partition);
+    if (!key)
+        return;
+    struct au_wm *w = ctx_state(ctx, key, NULL);
+    if (w->type != AU_OBJ_WATERMARK ||
+        w->stream_time >= inst->part_wm[partition])
+        return;
+    w->stream_time = inst->part_wm[partition];
+    ctx_state_dirty(ctx, key);
+}
+
+/* Whether the partition's stream time moved. */
+static bool au_stream_time_advance(struct au_inst *inst, int32_t partition,
+                                   int64_t event_time)
+{
+    if (!au_part_room(inst, partition) ||
+        event_time <= inst->part_wm[partition])
+        return false;
+    inst->part_wm[partition] = event_time;
+    return true;
+}
+
+/* The instance's watermark again from its partitions' (a gate for
+ * on_timer's scans, and the stream time of opportunities without
+ * provenance): the largest of the partitions it owns. */
+static void au_watermark_recompute(struct au_inst *inst)
+{
+    int64_t wm = INT64_MIN;
+    for (size_t i = 0; i < inst->n_part_wm; i++)
+        if (inst->part_wm[i] > wm)
+            wm = inst->part_wm[i];
+    inst->watermark = wm;
+    inst->has_watermark = wm != INT64_MIN;
+}
+
+/* Leaving partitions take their stream time with them (the state keeps
+ * it for their next owner); arriving ones bring theirs from the state,
+ * where the previous owner or this instance before a restart left it. */
+static void au_on_partitions(void *vinst, struct proc_ctx *ctx,
+                             const int32_t *parts, size_t n, bool assigned)
+{
+    struct au_inst *inst = vinst;
+    for (size_t i = 0; i < n; i++) {
+        if (!au_part_room(inst, parts[i]))
+            continue;
+        inst->part_wm[parts[i]] = INT64_MIN;
+        if (!assigned)
+            continue;
+        const char *key = au_part_key(inst, ctx, parts[i]);
+        const struct au_wm *w = key ? ctx_state_find(ctx, key) : NULL;
+        if (w && w->type == AU_OBJ_WATERMARK)
+            inst->part_wm[parts[i]] = w->stream_time;
+    }
+    au_watermark_recompute(inst);
+    /* Deadlines a restored stream time already passed are judged at the
+     * next tick. */
+    inst->next_due = INT64_MIN;
+    inst->next_claim_due = INT64_MIN;
 }
 
 /* A due index entry: re-checked against the state, which is the truth. */
@@ -1508,13 +1598,19 @@ static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         ctx_fail(ctx, "event without customer_id");
         return -1;
     }
+    if (au_key_is_wm(ev->customer_id)) {
+        ctx_fail(ctx, "customer_id starts with %s, which names a partition's "
+                 "stream time in this processor's state", AU_WM_PREFIX);
+        return -1;
+    }
     /* Every handled event advances stream time, whatever its customer or
      * whether this processor keeps anything of it. */
     if (!inst->has_watermark || ev->event_time > inst->watermark) {
         inst->watermark = ev->event_time;
         inst->has_watermark = true;
     }
-    au_stream_time_advance(inst, ev->src.partition, ev->event_time);
+    if (au_stream_time_advance(inst, ev->src.partition, ev->event_time))
+        au_stream_time_save(inst, ctx, ev->src.partition);
     /* Registry traffic is mostly about customers this processor has no
      * business with: only a competitor link creates state. */
     if (ev->kind == EVENT_REGISTRY &&
@@ -1572,6 +1668,7 @@ const struct processor_ops processor_action_units = {
     .init = au_init,
     .handle = au_handle,
     .on_timer = au_on_timer,
+    .on_partitions = au_on_partitions,
     .destroy = au_destroy,
     .state_new = action_units_state_new,
     .state_encode = action_units_state_encode,

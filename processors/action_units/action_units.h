@@ -98,6 +98,10 @@ struct au_config {
 #define AU_FORMAT_MIN 1
 #define AU_OBJ_CUSTOMER 1
 #define AU_OBJ_OPP 2
+/* A partition's stream time, under a key from ctx_partition_key() (it
+ * starts with AU_WM_PREFIX, which no customer id may). */
+#define AU_OBJ_WATERMARK 3
+#define AU_WM_PREFIX "~p"
 #define AU_MAX_CLAIMS 16
 #define AU_MAX_NEAR 5   /* near-miss documents named per unit in evidence */
 #define AU_HARD_CAP 100000 /* decoded counts beyond this are corrupt */
@@ -236,6 +240,9 @@ struct au_inst {
      * = partition; INT64_MIN: no event yet. */
     int64_t *part_wm;
     size_t n_part_wm;
+    /* Per partition, like part_wm: its ctx_partition_key(), computed when
+     * first needed; NULL before. */
+    char **part_key;
     uint64_t indexed_at; /* ctx_assignment() the index was rebuilt at */
     /* Pending action_units_incomplete deadlines: opportunity key ->
      * malloc'd int64_t (stage entry + after, event time). One entry per
@@ -250,6 +257,14 @@ struct au_inst {
      * int64_t, the customer's claim_due for it; rebuilt like `pending`. */
     struct hmap *claims_due;
     int64_t next_claim_due; /* <= every value in claims_due */
+};
+
+/* A partition's stream time kept in state, so it survives a restart and
+ * moves with the partition (key: ctx_partition_key()). */
+struct au_wm {
+    uint8_t type; /* AU_OBJ_WATERMARK */
+    int32_t partition;
+    int64_t stream_time;
 };
 
 struct au_var {
@@ -330,6 +345,7 @@ const char *au_industry_validate(const struct au_industry *ind,
                                  char *err, size_t errlen);
 
 bool au_key_is_opp(const char *key);
+bool au_key_is_wm(const char *key);
 
 /* Rebuilds the per-stage snapshot and the cached per-document counts of
  * `opp`, and the customer's watch on it. */

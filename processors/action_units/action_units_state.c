@@ -147,6 +147,8 @@ void action_units_state_free(void *st)
         return;
     if (*(uint8_t *)st == AU_OBJ_OPP)
         au_opp_free(st);
+    else if (*(uint8_t *)st == AU_OBJ_WATERMARK)
+        free(st);
     else
         au_customer_free(st);
 }
@@ -156,8 +158,28 @@ bool au_key_is_opp(const char *key)
     return key && strstr(key, AU_OPP_INFIX) != NULL;
 }
 
+bool au_key_is_wm(const char *key)
+{
+    return key && strncmp(key, AU_WM_PREFIX, strlen(AU_WM_PREFIX)) == 0;
+}
+
+/* The object type a key holds. */
+static uint8_t au_type_of_key(const char *key)
+{
+    return au_key_is_wm(key)    ? AU_OBJ_WATERMARK
+           : au_key_is_opp(key) ? AU_OBJ_OPP
+                                : AU_OBJ_CUSTOMER;
+}
+
 void *action_units_state_new(const char *key)
 {
+    if (au_key_is_wm(key)) {
+        struct au_wm *w = au_xalloc(sizeof(*w));
+        w->type = AU_OBJ_WATERMARK;
+        w->partition = (int32_t)strtol(key + strlen(AU_WM_PREFIX), NULL, 10);
+        w->stream_time = INT64_MIN;
+        return w;
+    }
     if (au_key_is_opp(key)) {
         struct au_opp *o = au_xalloc(sizeof(*o));
         o->type = AU_OBJ_OPP;
@@ -197,6 +219,13 @@ static void au_enc_docs(struct buf *b, const struct au_doc *d, size_t n)
 void action_units_state_encode(const void *st, struct buf *b)
 {
     buf_put_u8(b, AU_FORMAT_VERSION);
+    if (*(const uint8_t *)st == AU_OBJ_WATERMARK) {
+        const struct au_wm *w = st;
+        buf_put_u8(b, AU_OBJ_WATERMARK);
+        buf_put_i64(b, w->partition);
+        buf_put_i64(b, w->stream_time);
+        return;
+    }
     if (*(const uint8_t *)st == AU_OBJ_OPP) {
         const struct au_opp *o = st;
         buf_put_u8(b, AU_OBJ_OPP);
@@ -271,6 +300,8 @@ void action_units_state_encode(const void *st, struct buf *b)
  * (each a separate, cold allocation when the sealer gets to it). */
 void action_units_state_prefetch(const void *st, int depth)
 {
+    if (*(const uint8_t *)st == AU_OBJ_WATERMARK)
+        return; /* points to nothing */
     if (*(const uint8_t *)st == AU_OBJ_OPP) {
         const struct au_opp *o = st;
         if (depth == 0) {
@@ -342,9 +373,18 @@ int action_units_state_decode(const char *key, const uint8_t *data, size_t len,
     uint8_t version = buf_get_u8(&r);
     uint8_t type = buf_get_u8(&r);
     if (r.err || version < AU_FORMAT_MIN || version > AU_FORMAT_VERSION ||
-        type != (au_key_is_opp(key) ? AU_OBJ_OPP : AU_OBJ_CUSTOMER))
+        type != au_type_of_key(key))
         return -1;
-    if (type == AU_OBJ_OPP) {
+    if (type == AU_OBJ_WATERMARK) {
+        struct au_wm *w = au_xalloc(sizeof(*w));
+        st = w;
+        w->type = AU_OBJ_WATERMARK;
+        int64_t part = buf_get_i64(&r);
+        w->stream_time = buf_get_i64(&r);
+        if (part < 0 || part > INT32_MAX)
+            r.err = true;
+        w->partition = (int32_t)part;
+    } else if (type == AU_OBJ_OPP) {
         struct au_opp *o = au_xalloc(sizeof(*o));
         st = o;
         o->type = AU_OBJ_OPP;
@@ -482,6 +522,17 @@ static void au_json_docs(struct jw *w, const char *key, const struct au_doc *d,
 void action_units_state_to_json(const void *st, struct jw *w)
 {
     jw_obj_begin(w, NULL);
+    if (*(const uint8_t *)st == AU_OBJ_WATERMARK) {
+        const struct au_wm *m = st;
+        jw_str(w, "type", "stream_time");
+        jw_int(w, "partition", m->partition);
+        if (m->stream_time == INT64_MIN)
+            jw_null(w, "stream_time");
+        else
+            jw_int(w, "stream_time", m->stream_time);
+        jw_obj_end(w);
+        return;
+    }
     if (*(const uint8_t *)st == AU_OBJ_OPP) {
         const struct au_opp *o = st;
         jw_str(w, "type", "opportunity");

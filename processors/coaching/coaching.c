@@ -39,11 +39,14 @@
  * id, close time) stays in the customer's context for `closed_ttl` of the
  * customer's event time so late segments are dropped instead of reopening
  * the meeting or firing twice. The idle index lives in memory only: touched
- * meetings get the wall-clock time of the next timer tick, and after a
- * restart or a rebalance the first tick rebuilds the index from the store,
- * treating every meeting found as last seen then. Only meetings of
- * partitions this instance owns now are closed (ctx_owns): the store keeps
- * stale copies of meetings whose partition moved to another instance.
+ * meetings get the wall-clock time of the next timer tick. It follows the
+ * partitions (on_partitions): a partition that leaves takes its meetings'
+ * entries with it, one that arrives (after a start, a reload or a
+ * rebalance, its state restored) brings the open meetings the store holds
+ * for it, each counted as last seen at the next tick. A meeting is closed
+ * only while its partition is owned (ctx_owns), a last guard: the store
+ * keeps stale copies of meetings whose partition moved to another
+ * instance.
  *
  * Segments of a meeting must arrive in seq order (the Kafka key is the
  * customer, so one producer's order is kept); a seq not above the last one
@@ -928,7 +931,8 @@ static void competitors(struct coaching *co, struct proc_ctx *ctx,
         fire_competitor(co, ctx, m, first, first_cfg, ts->text);
 }
 
-static void idle_touch(struct coaching *co, const char *key)
+static void idle_touch(struct coaching *co, const char *key,
+                       int32_t partition)
 {
     struct co_idle *e = hmap_get(co->idle, key);
     if (!e) {
@@ -938,6 +942,7 @@ static void idle_touch(struct coaching *co, const char *key)
         hmap_put(co->idle, key, e);
     }
     e->touched = true;
+    e->partition = partition;
 }
 
 static int handle_segment(struct coaching *co, struct proc_ctx *ctx,
@@ -1020,7 +1025,7 @@ static int handle_segment(struct coaching *co, struct proc_ctx *ctx,
         return 0;
     }
     ctx_state_dirty(ctx, mkey);
-    idle_touch(co, mkey);
+    idle_touch(co, mkey, ev->src.partition);
     return 0;
 }
 
@@ -1110,20 +1115,6 @@ static void co_on_timer(void *inst, struct proc_ctx *ctx, int64_t now_ms)
     struct coaching *co = inst;
     struct tick t = {.now = now_ms, .idle_ms = co->cfg->idle_timeout_ms};
 
-    if (!co->indexed || co->indexed_at != ctx_assignment(ctx)) {
-        /* After a (re)start or a rebalance: every meeting in the store is
-         * open (closed ones are deleted); those not indexed yet count as
-         * seen now. Meetings of partitions owned elsewhere are dropped
-         * below when they come due. */
-        struct keylist kl = {0};
-        ctx_state_foreach(ctx, collect_meeting_key, &kl);
-        for (size_t i = 0; i < kl.n; i++)
-            if (!hmap_get(co->idle, kl.v[i]))
-                idle_touch(co, kl.v[i]);
-        keylist_free(&kl);
-        co->indexed = true;
-        co->indexed_at = ctx_assignment(ctx);
-    }
     hmap_each(co->idle, tick_entry, &t);
     for (size_t i = 0; i < t.idle.n; i++) {
         struct co_obj *o = ctx_state_find(ctx, t.idle.v[i]);
@@ -1135,6 +1126,69 @@ static void co_on_timer(void *inst, struct proc_ctx *ctx, int64_t now_ms)
         close_meeting(co, ctx, t.idle.v[i], &o->u.m, "idle", true);
     }
     keylist_free(&t.idle);
+}
+
+static bool in_parts(const int32_t *parts, size_t n, int32_t p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] == p)
+            return true;
+    return false;
+}
+
+struct leaving {
+    const int32_t *parts;
+    size_t n;
+    struct keylist keys;
+};
+
+static int collect_leaving(void *arg, const char *key, void *val)
+{
+    struct leaving *l = arg;
+    const struct co_idle *e = val;
+    if (e->partition >= 0 && in_parts(l->parts, l->n, e->partition))
+        keylist_add(&l->keys, key);
+    return 0;
+}
+
+/* Partitions that leave take their meetings out of the idle index: their
+ * next owner closes them. Arriving ones bring their open meetings from
+ * the store (every meeting there is open: closed ones are deleted), each
+ * last seen at the next tick; one without provenance has no partition and
+ * is indexed by whichever instance meets it (none is written without). */
+static void co_on_partitions(void *inst, struct proc_ctx *ctx,
+                             const int32_t *parts, size_t n, bool assigned)
+{
+    struct coaching *co = inst;
+    if (!assigned) {
+        struct leaving l = {.parts = parts, .n = n};
+        hmap_each(co->idle, collect_leaving, &l);
+        for (size_t i = 0; i < l.keys.n; i++)
+            free(hmap_del(co->idle, l.keys.v[i]));
+        if (l.keys.n)
+            LOG_INF("coaching", "%zu open meetings left with %zu partitions",
+                    l.keys.n, n);
+        keylist_free(&l.keys);
+        return;
+    }
+    struct keylist kl = {0};
+    size_t added = 0;
+    ctx_state_foreach(ctx, collect_meeting_key, &kl);
+    for (size_t i = 0; i < kl.n; i++) {
+        const struct co_obj *o = ctx_state_find(ctx, kl.v[i]);
+        if (!o || o->type != CO_MEETING || !o->u.m.meeting_id ||
+            hmap_get(co->idle, kl.v[i]))
+            continue;
+        int32_t p = o->u.m.last_topic ? o->u.m.last_partition : -1;
+        if (p >= 0 && !in_parts(parts, n, p))
+            continue; /* another partition's: owned elsewhere or indexed */
+        idle_touch(co, kl.v[i], p);
+        added++;
+    }
+    keylist_free(&kl);
+    if (added)
+        LOG_INF("coaching", "%zu open meetings arrived with %zu partitions",
+                added, n);
 }
 
 /* Whether coaching_handle_iot() keeps anything of an alert of this type. */
@@ -1191,6 +1245,7 @@ const struct processor_ops processor_coaching = {
     .init = co_init,
     .handle = co_handle,
     .on_timer = co_on_timer,
+    .on_partitions = co_on_partitions,
     .destroy = co_destroy,
     .state_new = coaching_state_new,
     .state_encode = coaching_state_encode,

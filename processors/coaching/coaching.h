@@ -220,6 +220,7 @@ enum co_lib {
 struct co_idle { /* in-memory idle index entry */
     int64_t last_seen; /* wall clock, ms */
     bool touched;      /* a segment arrived since the last tick */
+    int32_t partition; /* the meeting's input partition; -1: unknown */
 };
 
 struct coaching {
@@ -230,9 +231,9 @@ struct coaching {
     char **comp_norm; /* every configured competitor spelling, normalised */
     size_t n_comp_norm;
     struct meeting_lexicon lx;
-    struct hmap *idle; /* meeting key -> struct co_idle */
-    bool indexed;      /* the idle index was rebuilt from the store */
-    uint64_t indexed_at; /* ctx_assignment() it was rebuilt at */
+    /* meeting key -> struct co_idle: the open meetings of the partitions
+     * this instance owns (on_partitions keeps it so). */
+    struct hmap *idle;
     struct buf norm;   /* scratch */
 };
 

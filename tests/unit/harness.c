@@ -213,6 +213,8 @@ int harness_config_check(const struct processor_ops *ops,
     return rc;
 }
 
+static void tell_owned(struct harness *h);
+
 static void start(struct harness *h)
 {
     char err[256] = "";
@@ -287,6 +289,7 @@ struct harness *harness_new(const struct processor_ops *ops,
     ctx_init(&h->ctx, h->store, collect, h);
     ctx_set_repartition(&h->ctx, queue_repartition, h);
     h->arena = arena_new(4096);
+    tell_owned(h);
     return h;
 }
 
@@ -367,6 +370,29 @@ int harness_feed(struct harness *h, struct event *ev)
     return rc;
 }
 
+/* processor_ops.on_partitions, as the runtime calls it (a processor that
+ * changed state there anyway: written like a batch of its own). */
+static void tell(struct harness *h, const int32_t *parts, size_t n,
+                 bool assigned)
+{
+    if (!h->ops->on_partitions || !n)
+        return;
+    ctx_begin(&h->ctx, 0, NULL);
+    h->ops->on_partitions(h->inst, &h->ctx, parts, n, assigned);
+    store_flush(h->store, NULL);
+}
+
+/* Every partition owned now told as assigned, as after a (re)start. */
+static void tell_owned(struct harness *h)
+{
+    int32_t parts[4];
+    size_t n = 0;
+    for (int32_t p = 0; p < 4; p++)
+        if (!h->disowned[p])
+            parts[n++] = p;
+    tell(h, parts, n, true);
+}
+
 static bool harness_owns(void *arg, const char *topic, int32_t partition)
 {
     const struct harness *h = arg;
@@ -383,9 +409,15 @@ void harness_set_partition(struct harness *h, int32_t partition)
 void harness_own(struct harness *h, int32_t partition, bool owned)
 {
     assert_true(partition >= 0 && partition < 4);
+    if (h->disowned[partition] == !owned)
+        return; /* no change: the runtime tells nothing either */
+    if (!owned) /* told while still owned, after its last batch */
+        tell(h, &partition, 1, false);
     h->disowned[partition] = !owned;
     ctx_set_owner(&h->ctx, harness_owns, h);
     h->ctx.assignment++;
+    if (owned)
+        tell(h, &partition, 1, true);
 }
 
 void harness_timer(struct harness *h, int64_t now_ms)
@@ -430,4 +462,5 @@ void harness_restart(struct harness *h)
         h->ops->destroy(h->inst);
     h->inst = NULL;
     start(h);
+    tell_owned(h);
 }

@@ -34,7 +34,9 @@ void harness_timer(struct harness *h, int64_t now_ms);
 /* The partition (0..3) of the events fed from now on; 0 at first. */
 void harness_set_partition(struct harness *h, int32_t partition);
 /* A rebalance: partition (0..3) is this instance's or not (ctx_owns);
- * every partition is owned at first. */
+ * every partition is owned at first. Calls processor_ops.on_partitions as
+ * the runtime does: before a partition leaves, after it arrives; and with
+ * every owned partition after harness_new() and harness_restart(). */
 void harness_own(struct harness *h, int32_t partition, bool owned);
 
 size_t harness_alert_count(const struct harness *h);

@@ -140,6 +140,52 @@ static void test_timer_follows_partition(void **unused)
     harness_free(h);
 }
 
+/* A partition's stream time is state (on_partitions): under a key of that
+ * partition, written as it advances, read back when the partition returns;
+ * no customer id may take that key. */
+static void test_stream_time_in_state(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(
+        OPS, AU_NO_GRACE "rules:\n  action_units_incomplete:\n    after: 3d\n");
+    harness_set_partition(h, 1);
+    feed_opp(h, "o1", "OPP-S", "medical", NULL, "discovery", T0);
+    director(h, "a1", "OPP-S", "D-1", "日间手术、院感监测", T0 + DAY_MS);
+    assert_int_equal(feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED,
+                                  "t-1", NULL, T0 + 5 * DAY_MS),
+                     0);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "\"type\":\"stream_time\",\"partition\":1,\"stream_time\":%lld",
+             (long long)(T0 + 5 * DAY_MS));
+    char *js = harness_state_json(h, "~p1");
+    assert_non_null(js);
+    assert_non_null(strstr(js, want));
+    free(js);
+    assert_null(harness_state(h, "~p0")); /* no event there yet */
+    /* an older event does not move it back */
+    assert_int_equal(feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED,
+                                  "t-2", NULL, T0 + 2 * DAY_MS),
+                     0);
+    js = harness_state_json(h, "~p1");
+    assert_non_null(strstr(js, want));
+    free(js);
+
+    harness_own(h, 1, false);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 0);
+    harness_restart(h); /* while away: nothing of partition 1 in memory */
+    harness_own(h, 1, true); /* back: its stream time comes from state */
+    harness_timer(h, 0);
+    assert_int_equal(count_incomplete(h, "OPP-S"), 1);
+    assert_int_equal(find_incomplete(h, "OPP-S")->trigger_event_id[0], 'a');
+
+    assert_int_equal(feed_reg_for(h, "~p1", "x3", CHANGE_TENDER_PUBLISHED,
+                                  "t-3", NULL, T0 + 6 * DAY_MS),
+                     -1);
+    harness_free(h);
+}
+
 /* The id of an alert judged from state, whatever its trigger. */
 static void expect_state_alert_id(const struct alert *a, const char *cust,
                                   const char *dedup)
@@ -344,16 +390,9 @@ static void test_timer_after_restart(void **unused)
     feed_reg_for(h, OTHER, "x1", CHANGE_TENDER_PUBLISHED, "t-1", NULL,
                  T0 + 5 * DAY_MS);
     harness_restart(h);
-    /* first tick: the index is rebuilt from the store, but the watermark
-     * is unknown until events arrive again */
-    harness_timer(h, 0);
-    assert_int_equal(harness_alert_count(h), 0);
-    feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED, "t-2", NULL,
-                 T0 + 2 * DAY_MS);
-    harness_timer(h, 0);
-    assert_int_equal(harness_alert_count(h), 0);
-    feed_reg_for(h, OTHER, "x3", CHANGE_TENDER_PUBLISHED, "t-3", NULL,
-                 T0 + 3 * DAY_MS);
+    /* first tick: the index is rebuilt from the store and the partition's
+     * stream time comes back from it too: no further event is needed (the
+     * stream may have gone quiet) */
     harness_timer(h, 0);
     assert_int_equal(harness_alert_count(h), 1);
     const struct alert *a = find_incomplete(h, "OPP-S");
@@ -361,6 +400,11 @@ static void test_timer_after_restart(void **unused)
     assert_string_equal(a->src.topic, event_kind_name(EVENT_ANNOTATION));
     assert_int_equal(a->src.offset, 1);
     assert_int_equal(a->event_time, T0 + 3 * DAY_MS);
+    /* an event older than the restored stream time moves nothing */
+    feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED, "t-2", NULL,
+                 T0 + 2 * DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 1);
     expect_state_alert_id(a, CUST, "action_units_incomplete/OPP-S/discovery");
     /* once, across another restart */
     harness_restart(h);
@@ -481,8 +525,9 @@ static void test_decode_rejects_bad_bytes(void **unused)
     feed_opp(h, "o1", "OPP-X", "medical", NULL, "discovery", T0);
     two_good_one_short(h, "OPP-X");
     feed_opp(h, "o2", "OPP-X", NULL, "discovery", "solution", T0 + 10);
-    const char *keys[] = {CUST, CUST "/opp/OPP-X"};
-    for (size_t k = 0; k < 2; k++) {
+    /* the customer, the opportunity, partition 0's stream time */
+    const char *keys[] = {CUST, CUST "/opp/OPP-X", "~p0"};
+    for (size_t k = 0; k < 3; k++) {
         void *st = harness_state(h, keys[k]);
         assert_non_null(st);
         struct buf b, b2;
@@ -509,9 +554,9 @@ static void test_decode_rejects_bad_bytes(void **unused)
                              -1);
         }
         b.data[0] = version;
-        /* a customer record under an opportunity key, and vice versa */
-        assert_int_equal(OPS->state_decode(keys[1 - k], b.data, b.len, &back),
-                         -1);
+        /* a record under another type's key */
+        assert_int_equal(
+            OPS->state_decode(keys[(k + 1) % 3], b.data, b.len, &back), -1);
         buf_free(&b);
         buf_free(&b2);
     }
@@ -547,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_timer_respects_evidence),
         cmocka_unit_test(test_event_path_then_timer_once),
         cmocka_unit_test(test_timer_after_restart),
+        cmocka_unit_test(test_stream_time_in_state),
         cmocka_unit_test(test_decode_format_1),
         cmocka_unit_test(test_restart_keeps_evidence),
         cmocka_unit_test(test_decode_rejects_bad_bytes),

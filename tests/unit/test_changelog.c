@@ -62,6 +62,38 @@ static void test_partition_of(void **unused)
     assert_int_equal(kafka_partition_of("random", "k", 1, 8), -1);
 }
 
+/* ctx_partition_key() in the daemon: a key the partitioner puts in the
+ * partition asked for, so per-partition state is logged and restored with
+ * it; the same every time. */
+static void test_partition_key(void **unused)
+{
+    (void)unused;
+    const char *names[] = {"consistent_random", "murmur2", "fnv1a"};
+    char key[64], again[64], state[80];
+    for (size_t n = 0; n < 3; n++) {
+        for (int32_t cnt = 1; cnt <= 12; cnt++) {
+            for (int32_t p = 0; p < cnt; p++) {
+                assert_int_equal(changelog_partition_key(names[n], cnt, p, key,
+                                                         sizeof(key)),
+                                 0);
+                char prefix[16];
+                snprintf(prefix, sizeof(prefix), "~p%d.", (int)p);
+                assert_int_equal(strncmp(key, prefix, strlen(prefix)), 0);
+                int w = snprintf(state, sizeof(state), "action_units/%s", key);
+                assert_int_equal(
+                    changelog_partition_of(names[n], cnt, state, (size_t)w), p);
+                assert_int_equal(changelog_partition_key(names[n], cnt, p,
+                                                         again, sizeof(again)),
+                                 0);
+                assert_string_equal(key, again);
+            }
+        }
+    }
+    assert_int_equal(changelog_partition_key("murmur2", 8, 3, key, 4), -1);
+    assert_int_equal(changelog_partition_key("random", 8, 3, key, sizeof(key)),
+                     -1);
+}
+
 struct seen {
     char text[256];
 };
@@ -568,6 +600,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_name),
         cmocka_unit_test(test_partition_of),
+        cmocka_unit_test(test_partition_key),
         cmocka_unit_test(test_offsets_text),
         cmocka_unit_test(test_plan),
         cmocka_unit_test_setup_teardown(test_restore_markers, setup, teardown),

@@ -754,6 +754,61 @@ static void test_idle_timer_only_owned(void **state)
     harness_free(h);
 }
 
+/* A partition that leaves and comes back (on_partitions): its meetings
+ * may have gone on at the other instance meanwhile, so they count as seen
+ * when it returns, not when this instance last saw them. */
+static void test_idle_partition_returns(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_coaching, "idle_timeout: 5m\n");
+    const char *c = "acme-medical";
+
+    harness_set_partition(h, 1);
+    REP(h, c, "P1", 0, 0, 10, "Hello, thanks for joining.", NULL, false);
+    harness_set_partition(h, 0);
+    REP(h, c, "P0", 0, 0, 10, "Hello, thanks for joining.", NULL, false);
+    harness_timer(h, 1000000); /* both last seen now */
+    harness_own(h, 1, false);
+    harness_timer(h, 1000000 + 100000);
+    harness_own(h, 1, true);
+    harness_timer(h, 1000000 + 200000); /* P1: seen now */
+    harness_timer(h, 1000000 + 300000); /* P0 idle; P1 not yet */
+    assert_int_equal(harness_alert_count(h), 1);
+    assert_string_equal(find_summary(h)->u.summary.meeting_id, "P0");
+    assert_non_null(harness_state(h, "acme-medical/m/P1"));
+    harness_clear_alerts(h);
+    harness_timer(h, 1000000 + 499999);
+    assert_int_equal(harness_alert_count(h), 0);
+    harness_timer(h, 1000000 + 500000);
+    assert_int_equal(harness_alert_count(h), 1);
+    assert_string_equal(find_summary(h)->u.summary.meeting_id, "P1");
+    harness_timer(h, 1000000 + 900000);
+    assert_int_equal(harness_alert_count(h), 1);
+    harness_free(h);
+}
+
+/* After a restart the open meetings are indexed before the first tick
+ * (on_partitions at start), each once, and only the owned partitions'. */
+static void test_idle_indexed_at_start(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_coaching, "idle_timeout: 5m\n");
+    const char *c = "acme-medical";
+
+    harness_set_partition(h, 2);
+    REP(h, c, "P2", 0, 0, 10, "Hello, thanks for joining.", NULL, false);
+    harness_set_partition(h, 3);
+    REP(h, c, "P3", 0, 0, 10, "Hello, thanks for joining.", NULL, false);
+    harness_own(h, 3, false);
+    harness_restart(h);
+    harness_timer(h, 1000000);
+    harness_timer(h, 1000000 + 300000);
+    assert_int_equal(harness_alert_count(h), 1);
+    assert_string_equal(find_summary(h)->u.summary.meeting_id, "P2");
+    assert_non_null(harness_state(h, "acme-medical/m/P3"));
+    harness_free(h);
+}
+
 static void test_restart(void **state)
 {
     (void)state;
@@ -1106,6 +1161,8 @@ int main(void)
         cmocka_unit_test(test_competitors),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_idle_timer_only_owned),
+        cmocka_unit_test(test_idle_partition_returns),
+        cmocka_unit_test(test_idle_indexed_at_start),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_deterministic_ids),
         cmocka_unit_test(test_state_codec),
