@@ -1067,13 +1067,22 @@ static int setup(struct rt *rt)
     if (cfg->runtime.dlq_max_bytes > 0 &&
         cfg->runtime.dlq_max_bytes < rt->dlq_max)
         rt->dlq_max = cfg->runtime.dlq_max_bytes;
-    /* Alert and DLQ topics: their metadata now rather than on the first
-     * alert. Not fatal: a topic created later is learnt on first use. */
+    /* The DLQ and the topics the enabled processors write: their metadata
+     * now rather than on the first alert (a disabled processor's topic
+     * need not exist). Not fatal: a topic created later is learnt on
+     * first use. */
     const char *out_topics[ALERT_KIND_COUNT + 1];
-    memcpy(out_topics, rt->alert_topics, sizeof(rt->alert_topics));
-    out_topics[ALERT_KIND_COUNT] = t->dlq;
-    if (kafka_producer_warm(rt->producer, out_topics, ALERT_KIND_COUNT + 1,
-                            5000, err, sizeof(err)) != 0)
+    size_t n_out = 0;
+    uint32_t written = 0;
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        if (cfg->plugin_enabled[i])
+            written |= rt->o->procs[i]->outputs;
+    out_topics[n_out++] = t->dlq;
+    for (int k = 0; k < ALERT_KIND_COUNT; k++)
+        if (written & ALERT_MASK(k))
+            out_topics[n_out++] = rt->alert_topics[k];
+    if (kafka_producer_warm(rt->producer, out_topics, n_out, 5000, err,
+                            sizeof(err)) != 0)
         LOG_WRN("kafka", "%s; learnt on first use", err);
     /* A processor that reads EVENT_REPARTITION gets its repartition topic,
      * consumed like the inputs (provision.c made it with their partition
