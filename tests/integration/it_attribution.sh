@@ -24,7 +24,7 @@ ln -s "$DS_SRC/schemas" "$WORK/old/schemas"
 rc=0
 "$DS_BIN" run -c "$WORK/old/processor.yaml" $(sets old g-old) $EN --exit-when-idle 500 \
   >"$WORK/old.log" 2>&1 || rc=$?
-[ $rc -eq 1 ] && grep -q "processor attribution writes topics.attribution, but AttributionReport has no schema" "$WORK/old.log" ||
+[ $rc -eq 1 ] && grep -q "processor attribution writes topics.attribution, but schemas.ids names no writer for AttributionReport" "$WORK/old.log" ||
   fail "run with no writer id for AttributionReport: exit $rc, $(tail -2 "$WORK/old.log")"
 pass "without a writer id for AttributionReport, run refuses to start while attribution is enabled"
 
