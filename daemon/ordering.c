@@ -28,8 +28,8 @@ struct ord_queue {
     size_t n;
     int64_t deadline;     /* ms, monotonic; ORD_UNSET: not waited for */
     bool enforced;        /* its spent deadline has been counted */
-    bool seen;            /* max_seen is valid */
-    int64_t max_seen;     /* ms since epoch: largest event time */
+    bool applied;         /* max_applied is valid */
+    int64_t max_applied;  /* ms since epoch: largest event time applied */
     int64_t last_arrival; /* ms, monotonic */
 };
 
@@ -37,6 +37,8 @@ struct ord_group {
     struct ord_queue *q; /* n_topics; NULL until the partition's first record */
     size_t n;            /* records buffered */
     int64_t emptied_at;  /* ms, monotonic: when n last became 0 */
+    int64_t wm;          /* ms since epoch: the watermark's high mark (it
+                          * never goes back), ORD_UNSET: none yet */
 };
 
 struct ordering {
@@ -117,6 +119,7 @@ static struct ord_group *ord_group(struct ordering *o, int32_t partition,
         for (size_t t = 0; t < o->opts.n_topics; t++)
             g->q[t].deadline = ORD_UNSET;
         g->emptied_at = now_ms;
+        g->wm = ORD_UNSET;
     }
     return g;
 }
@@ -151,9 +154,6 @@ void ordering_push(struct ordering *o, size_t topic, int32_t partition,
     o->buffered++;
     q->deadline = ORD_UNSET; /* alive: waited for again when it empties */
     q->enforced = false;
-    if (!q->seen || event_time > q->max_seen)
-        q->max_seen = event_time;
-    q->seen = true;
     q->last_arrival = now_ms;
 }
 
@@ -260,31 +260,69 @@ uint64_t ordering_enforced(const struct ordering *o)
     return o->enforced;
 }
 
-int ordering_watermark(const struct ordering *o, int32_t partition,
-                       int64_t now_ms, int64_t *wm)
+void ordering_applied(struct ordering *o, size_t topic, int32_t partition,
+                      int64_t event_time)
+{
+    if (topic >= o->opts.n_topics || partition < 0 ||
+        (size_t)partition >= o->n_groups || !o->g[partition].q)
+        return; /* not handed out by this module */
+    struct ord_queue *q = &o->g[partition].q[topic];
+    if (!q->applied || event_time > q->max_applied)
+        q->max_applied = event_time;
+    q->applied = true;
+}
+
+int ordering_watermark(struct ordering *o, int32_t partition, int64_t now_ms,
+                       int64_t *wm)
 {
     if (partition < 0 || (size_t)partition >= o->n_groups ||
         !o->g[partition].q)
         return 0;
-    const struct ord_group *g = &o->g[partition];
+    struct ord_group *g = &o->g[partition];
     bool any = false, any_active = false;
     int64_t min_active = INT64_MAX, max_all = INT64_MIN;
     for (size_t t = 0; t < o->opts.n_waited; t++) {
         const struct ord_queue *q = &g->q[t];
-        if (!q->seen)
+        if (!q->applied)
             continue;
         any = true;
-        if (q->max_seen > max_all)
-            max_all = q->max_seen;
+        if (q->max_applied > max_all)
+            max_all = q->max_applied;
         if (o->opts.idle_topic_ms > 0 &&
             now_ms - q->last_arrival >= o->opts.idle_topic_ms)
             continue;
         any_active = true;
-        if (q->max_seen < min_active)
-            min_active = q->max_seen;
+        if (q->max_applied < min_active)
+            min_active = q->max_applied;
     }
-    if (!any)
+    if (any) {
+        int64_t v = any_active ? min_active : max_all;
+        if (g->wm == ORD_UNSET || v > g->wm)
+            g->wm = v;
+    }
+    if (g->wm == ORD_UNSET)
         return 0;
-    *wm = any_active ? min_active : max_all;
+    *wm = g->wm;
     return 1;
+}
+
+void ordering_seed_watermark(struct ordering *o, int32_t partition,
+                             int64_t wm, int64_t now_ms)
+{
+    struct ord_group *g = ord_group(o, partition, now_ms);
+    if (g->wm == ORD_UNSET || wm > g->wm)
+        g->wm = wm;
+}
+
+int ordering_forget(struct ordering *o, int32_t partition)
+{
+    if (partition < 0 || (size_t)partition >= o->n_groups ||
+        !o->g[partition].q)
+        return 0;
+    struct ord_group *g = &o->g[partition];
+    if (g->n)
+        return -1;
+    free(g->q);
+    *g = (struct ord_group){0};
+    return 0;
 }

@@ -73,10 +73,30 @@ int ordering_wait_ms(const struct ordering *o, int64_t now_ms, int cap);
  * on incomplete input (a metric). */
 uint64_t ordering_enforced(const struct ordering *o);
 
-/* The group's watermark: the minimum over its topics of the largest event
- * time seen, leaving out topics silent for idle_topic_ms (all silent: the
- * largest of them). 1 and *wm, 0 when the group has seen no record. */
-int ordering_watermark(const struct ordering *o, int32_t partition,
-                       int64_t now_ms, int64_t *wm);
+/* Notes that a record handed out by ordering_pop() has been applied: its
+ * event time counts for the watermark from now on. */
+void ordering_applied(struct ordering *o, size_t topic, int32_t partition,
+                      int64_t event_time);
+
+/* The group's watermark: the minimum over its waited-for topics of the
+ * largest event time applied, leaving out topics that brought nothing for
+ * idle_topic_ms (all of them silent: the largest). It never goes back: a
+ * smaller value (a silent topic back with older records) leaves it where
+ * it was. Held records do not count, so the value fits the offsets of
+ * what was applied (it is persisted with them). 1 and *wm, 0 when the
+ * group has neither applied a record nor been seeded. */
+int ordering_watermark(struct ordering *o, int32_t partition, int64_t now_ms,
+                       int64_t *wm);
+
+/* Raises the group's watermark to at least wm: the value stored with the
+ * partition's state, reloaded on assignment. */
+void ordering_seed_watermark(struct ordering *o, int32_t partition,
+                             int64_t wm, int64_t now_ms);
+
+/* Drops everything kept for a partition group (waits, watermark) once its
+ * partitions have left this instance, so that nothing stale is reported
+ * and a group that comes back starts afresh. 0, or -1 (nothing dropped)
+ * while it still holds records. */
+int ordering_forget(struct ordering *o, int32_t partition);
 
 #endif

@@ -33,11 +33,13 @@ static struct ordering *mk(size_t n_topics, int64_t idle, size_t cap)
 #define ITEM(i) ((void *)(uintptr_t)(i))
 #define ID(r) ((int)(uintptr_t)(r).item)
 
+/* Pops and applies, as the runtime does. */
 static int pop_id(struct ordering *o, int64_t now, bool force)
 {
     struct ordering_rec r;
     if (ordering_pop(o, now, force, &r) != 1)
         return -1;
+    ordering_applied(o, r.topic, r.partition, r.event_time);
     return ID(r);
 }
 
@@ -182,6 +184,9 @@ static void test_derived_topic_not_waited(void **state)
     ordering_free(o);
 }
 
+/* The watermark counts applied records only (it is stored with the
+ * offsets of what was applied), leaves silent topics out, and never goes
+ * back. */
 static void test_watermark(void **state)
 {
     (void)state;
@@ -189,19 +194,58 @@ static void test_watermark(void **state)
     int64_t wm;
     assert_int_equal(ordering_watermark(o, 0, 0, &wm), 0);
     ordering_push(o, 0, 0, 500, ITEM(1), 0);
-    assert_int_equal(ordering_watermark(o, 0, 0, &wm), 1);
-    assert_int_equal(wm, 500);
     ordering_push(o, 1, 0, 200, ITEM(2), 0);
-    ordering_push(o, 1, 0, 100, ITEM(3), 0); /* late: the max stays */
+    assert_int_equal(ordering_watermark(o, 0, 0, &wm), 0); /* only held */
+    assert_int_equal(pop_id(o, 0, false), 2);
     assert_int_equal(ordering_watermark(o, 0, 0, &wm), 1);
     assert_int_equal(wm, 200);
+    ordering_push(o, 1, 0, 100, ITEM(3), 0); /* late: topic 1's max stays */
+    assert_int_equal(pop_id(o, 0, false), 3);
+    assert_int_equal(pop_id(o, 0, true), 1);
+    assert_int_equal(ordering_watermark(o, 0, 0, &wm), 1);
+    assert_int_equal(wm, 200); /* min(500, 200) */
     /* topic 1 silent past idle_topic_ms: out of the minimum */
     ordering_push(o, 0, 0, 900, ITEM(4), 20000);
+    assert_int_equal(pop_id(o, 20000, true), 4);
     assert_int_equal(ordering_watermark(o, 0, 20000, &wm), 1);
     assert_int_equal(wm, 900);
+    /* back with older records: the watermark does not go back */
+    ordering_push(o, 1, 0, 300, ITEM(5), 20001);
+    assert_int_equal(pop_id(o, 20001, true), 5);
+    assert_int_equal(ordering_watermark(o, 0, 20001, &wm), 1);
+    assert_int_equal(wm, 900);
     assert_int_equal(ordering_watermark(o, 1, 0, &wm), 0);
-    while (pop_id(o, 0, true) >= 0)
-        ;
+    ordering_free(o);
+}
+
+/* Seeded from the state on assignment; forgotten when the partitions
+ * leave, but never while the group still holds records. */
+static void test_watermark_seed_and_forget(void **state)
+{
+    (void)state;
+    struct ordering *o = mk(2, IDLE, 0);
+    int64_t wm;
+    ordering_seed_watermark(o, 3, 1000, 0);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 1);
+    assert_int_equal(wm, 1000);
+    ordering_push(o, 0, 3, 800, ITEM(1), 0);
+    ordering_push(o, 1, 3, 1200, ITEM(2), 0);
+    assert_int_equal(pop_id(o, 0, false), 1);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 1);
+    assert_int_equal(wm, 1000); /* 800 is below the stored value */
+    assert_int_equal(ordering_forget(o, 3), -1); /* record 2 still held */
+    assert_int_equal(ordering_buffered(o), 1);
+    assert_int_equal(pop_id(o, 0, true), 2);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 1);
+    assert_int_equal(wm, 1000); /* min(800, 1200) is still below it */
+    assert_int_equal(ordering_forget(o, 3), 0);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 0);
+    assert_int_equal(ordering_forget(o, 3), 0);  /* twice: harmless */
+    assert_int_equal(ordering_forget(o, 40), 0); /* never seen */
+    /* A group that comes back starts afresh: it waits again. */
+    ordering_push(o, 0, 3, 50, ITEM(3), 1);
+    assert_int_equal(pop_id(o, 1, false), -1);
+    assert_int_equal(pop_id(o, 1 + IDLE, false), 3);
     ordering_free(o);
 }
 
@@ -266,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_no_idle),
         cmocka_unit_test(test_derived_topic_not_waited),
         cmocka_unit_test(test_watermark),
+        cmocka_unit_test(test_watermark_seed_and_forget),
         cmocka_unit_test(test_any_interleaving_same_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
