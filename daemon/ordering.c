@@ -1,10 +1,12 @@
 /*
  * ordering.c - the per-partition-group event-time chooser (ordering.h).
  *
- * Modelled on what Kafka Streams' PartitionGroup does (KIP-353, KIP-695),
- * without its lag look-ups: an empty topic of a group with records gets a
- * deadline max_idle_ms away; until then the group waits, after it the
- * group goes on with what it has. The deadline stays spent until the topic
+ * Modelled on what Kafka Streams' PartitionGroup does (KIP-353, KIP-695):
+ * an empty topic of a group with records gets a deadline max_idle_ms away;
+ * until then the group waits, after it the group goes on with what it
+ * has - unless the caller's lag look-up says the broker holds records of
+ * that topic not fetched yet: then the deadline moves on, bounded by
+ * max_lag_wait_ms from the wait's start. The deadline stays spent until the topic
  * receives a record, so a topic that went quiet costs its group one wait,
  * not one per record. A group that had nothing buffered for max_idle_ms
  * waits afresh for its quiet topics: a burst after a pause (a claim and
@@ -27,6 +29,7 @@ struct ord_queue {
     struct ord_node *head, *tail;
     size_t n;
     int64_t deadline;     /* ms, monotonic; ORD_UNSET: not waited for */
+    int64_t wait_from;    /* ms, monotonic: when the wait began */
     bool enforced;        /* its spent deadline has been counted */
     bool applied;         /* max_applied is valid */
     int64_t max_applied;  /* ms since epoch: largest event time applied */
@@ -49,6 +52,7 @@ struct ordering {
     size_t cursor;       /* the group served last */
     int64_t next_wake;   /* earliest deadline seen by the last idle scan */
     uint64_t enforced;
+    uint64_t lag_waits;
     struct ord_node *spare;
 };
 
@@ -157,6 +161,20 @@ void ordering_push(struct ordering *o, size_t topic, int32_t partition,
     q->last_arrival = now_ms;
 }
 
+/* Whether a wait that ran out goes on: the broker has records of the
+ * topic this consumer has not fetched yet, and the wait is young enough.
+ * Asked only when a deadline passes and never again once the group went
+ * on without the topic, so a caught-up topic costs one look-up per wait. */
+static bool ord_behind(struct ordering *o, const struct ord_queue *q,
+                       size_t t, const struct ord_group *g, int64_t now_ms)
+{
+    if (!o->opts.behind || o->opts.max_lag_wait_ms <= 0 || q->enforced ||
+        now_ms - q->wait_from >= o->opts.max_lag_wait_ms)
+        return false;
+    return o->opts.behind(o->opts.behind_arg, t,
+                          (int32_t)(g - o->g)) == 1;
+}
+
 /* The topic whose head the group applies next, or -1 while it waits for an
  * empty topic (*until: when that wait ends) or has nothing. Ties go to the
  * lower topic index, so the merge is the same for any arrival order. */
@@ -174,8 +192,17 @@ static long ord_choose(struct ordering *o, struct ord_group *g,
         }
         if (force || o->opts.max_idle_ms <= 0 || t >= o->opts.n_waited)
             continue;
-        if (q->deadline == ORD_UNSET)
+        if (q->deadline == ORD_UNSET) {
             q->deadline = now_ms + o->opts.max_idle_ms;
+            q->wait_from = now_ms;
+        }
+        if (now_ms >= q->deadline && ord_behind(o, q, t, g, now_ms)) {
+            int64_t end = q->wait_from + o->opts.max_lag_wait_ms;
+            q->deadline = now_ms + o->opts.max_idle_ms < end
+                              ? now_ms + o->opts.max_idle_ms
+                              : end;
+            o->lag_waits++;
+        }
         if (now_ms < q->deadline) {
             waiting = true;
             if (q->deadline < *until)
@@ -258,6 +285,11 @@ int ordering_wait_ms(const struct ordering *o, int64_t now_ms, int cap)
 uint64_t ordering_enforced(const struct ordering *o)
 {
     return o->enforced;
+}
+
+uint64_t ordering_lag_waits(const struct ordering *o)
+{
+    return o->lag_waits;
 }
 
 void ordering_applied(struct ordering *o, size_t topic, int32_t partition,

@@ -30,6 +30,14 @@ struct ordering_opts {
     int64_t max_idle_ms;   /* longest wait for an empty topic; 0: none */
     int64_t idle_topic_ms; /* a topic silent this long leaves the watermark */
     size_t max_buffered;   /* beyond this many records nothing waits */
+    /* Lag-aware waiting (KIP-695): when a wait for an empty topic runs
+     * out, `behind` is asked whether the broker holds records of it not
+     * consumed yet (1), it is caught up (0) or cannot tell (-1). While it
+     * is behind, the wait goes on, max_idle_ms at a time, up to
+     * max_lag_wait_ms from its start. NULL or 0: no lag look-ups. */
+    int (*behind)(void *arg, size_t topic, int32_t partition);
+    void *behind_arg;
+    int64_t max_lag_wait_ms;
 };
 
 /* One record handed out by ordering_pop(). */
@@ -72,6 +80,10 @@ int ordering_wait_ms(const struct ordering *o, int64_t now_ms, int cap);
 /* Waits that ended without the topic's record: each is one decision taken
  * on incomplete input (a metric). */
 uint64_t ordering_enforced(const struct ordering *o);
+
+/* Times a wait was prolonged because the broker had records of the empty
+ * topic still to fetch (a metric). */
+uint64_t ordering_lag_waits(const struct ordering *o);
 
 /* Notes that a record handed out by ordering_pop() has been applied: its
  * event time counts for the watermark from now on. */

@@ -249,6 +249,84 @@ static void test_watermark_seed_and_forget(void **state)
     ordering_free(o);
 }
 
+struct lag {
+    int answer; /* what behind() says */
+    int asked;
+};
+
+static int behind(void *arg, size_t topic, int32_t partition)
+{
+    struct lag *l = arg;
+    (void)topic;
+    (void)partition;
+    l->asked++;
+    return l->answer;
+}
+
+static struct ordering *mk_lag(struct lag *l, int64_t max_lag_wait)
+{
+    struct ordering_opts oo = {.n_topics = 2,
+                               .max_idle_ms = IDLE,
+                               .idle_topic_ms = 10000,
+                               .behind = behind,
+                               .behind_arg = l,
+                               .max_lag_wait_ms = max_lag_wait};
+    struct ordering *o = ordering_new(&oo);
+    assert_non_null(o);
+    return o;
+}
+
+/* KIP-695: the broker has records of the empty topic still to fetch, so
+ * the group waits past max_idle_ms, max_idle_ms at a time, and never past
+ * max_lag_wait_ms from the wait's start. */
+static void test_lag_wait_bounded(void **state)
+{
+    (void)state;
+    struct lag l = {.answer = 1};
+    struct ordering *o = mk_lag(&l, 1000);
+    ordering_push(o, 0, 0, 100, ITEM(1), 0);
+    assert_int_equal(pop_id(o, 0, false), -1);
+    assert_int_equal(l.asked, 0); /* not before the wait runs out */
+    assert_int_equal(pop_id(o, IDLE, false), -1); /* behind: waits on */
+    assert_int_equal(l.asked, 1);
+    assert_int_equal(ordering_wait_ms(o, IDLE, 5000), IDLE);
+    assert_int_equal(pop_id(o, 2 * IDLE, false), -1);
+    assert_int_equal(pop_id(o, 3 * IDLE, false), -1);
+    assert_int_equal(ordering_wait_ms(o, 3 * IDLE, 5000), 1000 - 3 * IDLE);
+    assert_int_equal(pop_id(o, 999, false), -1);
+    assert_int_equal(pop_id(o, 1000, false), 1); /* the bound */
+    assert_int_equal(ordering_lag_waits(o), 3);
+    assert_int_equal(ordering_enforced(o), 1);
+    /* the record it waited for arrives in time: merged in order */
+    ordering_push(o, 0, 1, 300, ITEM(2), 2000);
+    assert_int_equal(pop_id(o, 2000 + IDLE, false), -1); /* behind */
+    ordering_push(o, 1, 1, 200, ITEM(3), 2000 + IDLE + 50);
+    assert_int_equal(pop_id(o, 2000 + IDLE + 50, false), 3);
+    assert_int_equal(pop_id(o, 2000 + IDLE + 50, true), 2);
+    ordering_free(o);
+}
+
+/* Caught up: no longer than max_idle_ms, one look-up per wait. */
+static void test_lag_caught_up(void **state)
+{
+    (void)state;
+    struct lag l = {.answer = 0};
+    struct ordering *o = mk_lag(&l, 1000);
+    ordering_push(o, 0, 0, 100, ITEM(1), 0);
+    assert_int_equal(pop_id(o, 0, false), -1); /* the wait starts */
+    assert_int_equal(pop_id(o, IDLE - 1, false), -1);
+    assert_int_equal(pop_id(o, IDLE, false), 1);
+    ordering_push(o, 0, 0, 101, ITEM(2), IDLE + 1);
+    assert_int_equal(pop_id(o, IDLE + 1, false), 2); /* spent: no wait */
+    assert_int_equal(l.asked, 1);
+    l.answer = -1; /* cannot tell: as caught up */
+    ordering_push(o, 0, 3, 100, ITEM(3), 0);
+    assert_int_equal(pop_id(o, 0, false), -1);
+    assert_int_equal(pop_id(o, IDLE, false), 3);
+    assert_int_equal(ordering_lag_waits(o), 0);
+    ordering_free(o);
+}
+
 /* Property: per-topic sequences pushed in any interleaving, with pops in
  * between (no time passes, so nothing is enforced) and a forced drain at
  * the end, come out in one and the same order. */
@@ -311,6 +389,8 @@ int main(void)
         cmocka_unit_test(test_derived_topic_not_waited),
         cmocka_unit_test(test_watermark),
         cmocka_unit_test(test_watermark_seed_and_forget),
+        cmocka_unit_test(test_lag_wait_bounded),
+        cmocka_unit_test(test_lag_caught_up),
         cmocka_unit_test(test_any_interleaving_same_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
