@@ -621,6 +621,24 @@ bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
            rd_kafka_topic_partition_list_find(c->owned, topic, partition);
 }
 
+int kafka_consumer_behind(struct kafka_consumer *c, const char *topic,
+                          int32_t partition)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_add(l, topic, partition);
+    int64_t lo, hi;
+    int rc = -1;
+    if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        !tp->err && tp->offset >= 0 &&
+        rd_kafka_get_watermark_offsets(c->rk, topic, partition, &lo, &hi) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hi >= 0)
+        rc = tp->offset < hi;
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                               int32_t partition, int64_t *low, int64_t *high,
                               int timeout_ms)

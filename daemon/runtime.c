@@ -926,6 +926,17 @@ static void run_timers(struct rt *rt)
 
 /* ---- set-up and the loop ------------------------------------------------ */
 
+/* The chooser's lag look-up (ordering_opts.behind): asked only when a wait
+ * for an empty topic runs out. */
+static int topic_behind(void *arg, size_t topic, int32_t partition)
+{
+    struct rt *rt = arg;
+    return rt->consumer ? kafka_consumer_behind(rt->consumer,
+                                                rt->subscribed[topic],
+                                                partition)
+                        : -1;
+}
+
 static int setup(struct rt *rt)
 {
     const struct config *cfg = rt->cfg;
@@ -1097,6 +1108,9 @@ static int setup(struct rt *rt)
         .max_idle_ms = cfg->processing.max_idle_ms,
         .idle_topic_ms = cfg->processing.idle_topic_ms,
         .max_buffered = (size_t)cfg->processing.max_buffered,
+        .behind = topic_behind,
+        .behind_arg = rt,
+        .max_lag_wait_ms = cfg->processing.max_lag_wait_ms,
     };
     if (!(rt->order = ordering_new(&oo)))
         return -1;
@@ -1220,6 +1234,7 @@ static void publish(struct rt *rt, int64_t now)
     publish_state(rt, mx);
     mx->ordering_buffered = ordering_buffered(rt->order);
     mx->ordering_enforced = ordering_enforced(rt->order);
+    mx->ordering_lag_waits = ordering_lag_waits(rt->order);
     mx->watermarks.n = 0;
     for (size_t p = 0; p < ordering_groups(rt->order) &&
                        mx->watermarks.n < METRICS_MAX_SERIES - 1; p++) {
