@@ -927,14 +927,18 @@ static void run_timers(struct rt *rt)
 /* ---- set-up and the loop ------------------------------------------------ */
 
 /* The chooser's lag look-up (ordering_opts.behind): asked only when a wait
- * for an empty topic runs out. */
+ * for an empty topic runs out. A partition no fetch has answered for
+ * since its assignment counts as behind (KIP-695 waits while the lag is
+ * unknown): its first answer is on its way, and the wait stays bounded by
+ * max_lag_wait_ms. */
 static int topic_behind(void *arg, size_t topic, int32_t partition)
 {
     struct rt *rt = arg;
-    return rt->consumer ? kafka_consumer_behind(rt->consumer,
-                                                rt->subscribed[topic],
-                                                partition)
-                        : -1;
+    if (!rt->consumer)
+        return -1;
+    int b = kafka_consumer_behind(rt->consumer, rt->subscribed[topic],
+                                  partition);
+    return b < 0 ? 1 : b;
 }
 
 static int setup(struct rt *rt)

@@ -51,8 +51,10 @@ else
   produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
   produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
 fi
+# IT_MAX_IDLE / IT_LAG_WAIT: the same run with other waits (0: none).
 run_until_idle state g-et run1.log --set processors.action_units.evidence_grace=0 \
-  --set processing.max_idle_ms=${IT_MAX_IDLE:-2s}
+  --set processing.max_idle_ms=${IT_MAX_IDLE:-2s} \
+  --set processing.max_lag_wait_ms=${IT_LAG_WAIT:-5s}
 consume sales.coaching-alerts 100 >"$WORK/alerts1.jsonl"
 red=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/alerts1.jsonl" | grep '"severity":"RED"' || true)
 got=$(grep -o '"customer_id":"hosp-[su][0-9]"' <<<"$red" | cut -d'"' -f4 | sort | tr '\n' ' ')
