@@ -927,18 +927,17 @@ static void run_timers(struct rt *rt)
 /* ---- set-up and the loop ------------------------------------------------ */
 
 /* The chooser's lag look-up (ordering_opts.behind): asked only when a wait
- * for an empty topic runs out. A partition no fetch has answered for
- * since its assignment counts as behind (KIP-695 waits while the lag is
- * unknown): its first answer is on its way, and the wait stays bounded by
- * max_lag_wait_ms. */
+ * for an empty topic runs out. Unknown lag (no fetch answered since the
+ * assignment) ends the wait as before: KIP-695 would wait on, but a topic
+ * that never has records of a partition would then cost every burst of
+ * its group max_lag_wait_ms. */
 static int topic_behind(void *arg, size_t topic, int32_t partition)
 {
     struct rt *rt = arg;
-    if (!rt->consumer)
-        return -1;
-    int b = kafka_consumer_behind(rt->consumer, rt->subscribed[topic],
-                                  partition);
-    return b < 0 ? 1 : b;
+    return rt->consumer ? kafka_consumer_behind(rt->consumer,
+                                                rt->subscribed[topic],
+                                                partition)
+                        : -1;
 }
 
 static int setup(struct rt *rt)
