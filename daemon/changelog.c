@@ -269,6 +269,12 @@ void changelog_seed(struct changelog *cl, const char *topic,
         LOG_ERR("changelog", "too many inputs for the offsets header");
 }
 
+void changelog_seed_watermark(struct changelog *cl, int32_t partition,
+                              int64_t wm)
+{
+    changelog_seed(cl, CHANGELOG_WATERMARK_ENTRY, partition, wm);
+}
+
 struct send_ctx {
     struct changelog *cl;
     char batch_id[48];
@@ -304,6 +310,15 @@ static void send_offset(void *arg, const char *topic, int32_t p, int64_t next)
     s->cl->touched[p] = true;
 }
 
+/* A watermark only moves with offsets of the same partition, so the
+ * partition is touched already: it rides in the markers' text. */
+static void send_watermark(void *arg, int32_t p, int64_t wm)
+{
+    struct send_ctx *s = arg;
+    if (partition_ok(s->cl, CHANGELOG_WATERMARK_ENTRY, p))
+        changelog_seed_watermark(s->cl, p, wm);
+}
+
 static void send_value(void *arg, const void *key, size_t klen,
                        const void *val, size_t vlen)
 {
@@ -336,6 +351,7 @@ int changelog_send(struct changelog *cl, uint64_t batch,
     memset(cl->touched, 0, (size_t)cl->partitions * sizeof(*cl->touched));
     /* Offsets first: the records of the batch carry where it ends. */
     state_batch_each_offset(b, send_offset, &s);
+    state_batch_each_watermark(b, send_watermark, &s);
     state_batch_each_value(b, send_value, &s);
     for (int32_t p = 0; p < cl->partitions && !s.failed; p++)
         if (cl->touched[p])

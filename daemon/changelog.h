@@ -11,7 +11,9 @@
  * (CHANGELOG_HDR_BATCH, unique across instances and restarts) and the input
  * offsets the partition's state reflects once the batch is applied
  * (CHANGELOG_HDR_OFFSETS, "topic:next,topic:next", cumulative, so the one
- * marker compaction keeps says everything). The marker's offset + 1 is
+ * marker compaction keeps says everything; the partition group's
+ * watermark rides in the same text as the entry CHANGELOG_WATERMARK_ENTRY,
+ * a name no Kafka topic can have). The marker's offset + 1 is
  * the changelog position checkpointed with the batch in RocksDB (an
  * offset entry under the changelog topic's name).
  */
@@ -29,6 +31,9 @@
 #define CHANGELOG_MARKER_KEY "ds.commit" /* no '/': never a state key */
 #define CHANGELOG_HDR_BATCH "ds.batch"
 #define CHANGELOG_HDR_OFFSETS "ds.offsets"
+/* The watermark's entry in the offsets text: '@' is not legal in a topic
+ * name. Value: ms since epoch. */
+#define CHANGELOG_WATERMARK_ENTRY "@watermark"
 /* The delivery tag of records that belong to no batch (restore's repair). */
 #define CHANGELOG_TAG_REPAIR UINT64_MAX
 
@@ -83,7 +88,10 @@ const char *changelog_partitioner(const struct changelog *cl);
  * state at assignment): the markers carry it on. */
 void changelog_seed(struct changelog *cl, const char *topic,
                     int32_t partition, int64_t next);
-/* Produces batch `b` (puts, deletes and input offsets) under the
+/* The same for the partition group's watermark (ms since epoch, >= 0). */
+void changelog_seed_watermark(struct changelog *cl, int32_t partition,
+                              int64_t wm);
+/* Produces batch `b` (puts, deletes, input offsets, watermarks) under the
  * producer's current tag: its records, then a marker per partition
  * touched. Returns the number of messages produced, or -1 with err (the
  * batch must then not be committed). */

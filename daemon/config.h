@@ -178,6 +178,8 @@ struct config_processing {
     int64_t max_idle_ms;   /* longest wait for an empty topic of a group */
     int64_t idle_topic_ms; /* silent this long: out of the watermark */
     int64_t max_buffered;  /* records held for ordering, all groups */
+    int64_t max_lag_wait_ms; /* longest wait for a topic the broker has
+                              * records of; 0: no lag look-ups */
 };
 
 struct config_http {

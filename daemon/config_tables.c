@@ -262,11 +262,21 @@ static const struct config_key processing_keys[] = {
                   "A topic that brought a partition group no record for "
                   "this long drops out of the group's watermark (the "
                   "minimum over its topics of the largest event time "
-                  "seen). 0: never."),
+                  "applied). 0: never."),
     CFG_KEY_RANGE(struct config_processing, max_buffered, "max_buffered",
                   CFG_INT, "10000", 1, 10000000,
                   "Records held for ordering in all groups together; at "
                   "this many, nothing waits for an empty topic."),
+    CFG_KEY_RANGE(struct config_processing, max_lag_wait_ms,
+                  "max_lag_wait_ms", CFG_DURATION, "5s", 0, 3600000,
+                  "When a wait for an empty topic runs out but the broker "
+                  "holds records of it that this instance has not fetched "
+                  "yet (its position is below the partition's high "
+                  "watermark, as last fetched), the group waits on, "
+                  "max_idle_ms at a time, up to this long from the wait's "
+                  "start (KIP-695). A topic that is caught up is never "
+                  "waited for longer than max_idle_ms. 0: no lag "
+                  "look-ups."),
 };
 
 static const struct config_table processing_table = {

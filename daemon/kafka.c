@@ -649,6 +649,36 @@ bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
            rd_kafka_topic_partition_list_find(c->owned, topic, partition);
 }
 
+int kafka_consumer_behind(struct kafka_consumer *c, const char *topic,
+                          int32_t partition)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_add(l, topic, partition);
+    int64_t lo = -1, hi = -1, pos = -1;
+    if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR && !tp->err)
+        pos = tp->offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0)
+        return -1; /* no fetch answered since assignment */
+    if (pos < 0) {
+        /* Nothing returned yet: it starts where it was assigned. */
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(c->rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const rd_kafka_topic_partition_t *at =
+                rd_kafka_topic_partition_list_find(a, topic, partition);
+            if (at)
+                pos = at->offset == RD_KAFKA_OFFSET_BEGINNING ? lo
+                                                              : at->offset;
+        }
+        if (a)
+            rd_kafka_topic_partition_list_destroy(a);
+    }
+    return pos < 0 ? -1 : pos < hi;
+}
+
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                               int32_t partition, int64_t *low, int64_t *high,
                               int timeout_ms)

@@ -167,6 +167,13 @@ int kafka_mock_start(int brokers, const char *const *topics, size_t n_topics,
 const char *kafka_mock_bootstrap(const struct kafka_mock *m);
 void kafka_mock_stop(struct kafka_mock *m); /* accepts NULL */
 
+/* Whether the broker holds records of topic/partition that this consumer
+ * has not returned yet: its position against the high watermark cached
+ * from the last fetch (no broker round trip). 1 behind, 0 caught up, -1
+ * when it cannot tell (nothing fetched or consumed since assignment). */
+int kafka_consumer_behind(struct kafka_consumer *c, const char *topic,
+                          int32_t partition);
+
 /* Reads a whole partition range for tools: the low and high watermarks. */
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,
                               int32_t partition, int64_t *low, int64_t *high,

@@ -378,7 +378,7 @@ static const struct {
     {"consume", cmd_consume,
      "consume -c FILE --topic NAME [--from-beginning] [--max N] [--idle-exit MS]"},
     {"inspect", cmd_inspect,
-     "inspect -c FILE --customer ID|--entity ID  state as JSON"},
+     "inspect -c FILE --customer ID|--entity ID|--partition N  state as JSON"},
     {"simulate", cmd_simulate,
      "simulate -c FILE --signal FILE.json [--json]  a signal's expected delays"},
     {"demo", cmd_demo, "demo [-c FILE]                    sample events -> alerts"},

@@ -284,11 +284,16 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
     put_one(out, "dealstream_ordering_enforced_total", "counter",
             "Waits for an empty input topic that ended after "
             "processing.max_idle_ms without its record.", v);
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)m->ordering_lag_waits);
+    put_one(out, "dealstream_ordering_lag_waits_total", "counter",
+            "Waits for an empty input topic prolonged because the broker "
+            "held records of it not fetched yet "
+            "(processing.max_lag_wait_ms).", v);
     if (m->watermarks.n) {
         const char *w = "dealstream_partition_group_watermark_seconds";
         header(out, w, "gauge",
                "Per partition group: the minimum over its input topics of "
-               "the largest event time seen (s since the epoch); topics "
+               "the largest event time applied (s since the epoch); topics "
                "idle for processing.idle_topic_ms left out.");
         for (size_t i = 0; i < m->watermarks.n; i++) {
             put(out, "%s{partition=\"", w);

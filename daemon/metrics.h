@@ -92,6 +92,7 @@ struct metrics {
      * group the watermark (label a: the partition; n: ms since epoch). */
     uint64_t ordering_buffered;
     uint64_t ordering_enforced;
+    uint64_t ordering_lag_waits;
     struct metrics_set watermarks;
     int64_t loop_at_ms;          /* ms, monotonic: the loop's last turn */
     int64_t started_at_ms;       /* ms, monotonic: the loop started; 0: not yet */

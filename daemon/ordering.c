@@ -1,10 +1,12 @@
 /*
  * ordering.c - the per-partition-group event-time chooser (ordering.h).
  *
- * Modelled on what Kafka Streams' PartitionGroup does (KIP-353, KIP-695),
- * without its lag look-ups: an empty topic of a group with records gets a
- * deadline max_idle_ms away; until then the group waits, after it the
- * group goes on with what it has. The deadline stays spent until the topic
+ * Modelled on what Kafka Streams' PartitionGroup does (KIP-353, KIP-695):
+ * an empty topic of a group with records gets a deadline max_idle_ms away;
+ * until then the group waits, after it the group goes on with what it
+ * has - unless the caller's lag look-up says the broker holds records of
+ * that topic not fetched yet: then the deadline moves on, bounded by
+ * max_lag_wait_ms from the wait's start. The deadline stays spent until the topic
  * receives a record, so a topic that went quiet costs its group one wait,
  * not one per record. A group that had nothing buffered for max_idle_ms
  * waits afresh for its quiet topics: a burst after a pause (a claim and
@@ -27,9 +29,10 @@ struct ord_queue {
     struct ord_node *head, *tail;
     size_t n;
     int64_t deadline;     /* ms, monotonic; ORD_UNSET: not waited for */
+    int64_t wait_from;    /* ms, monotonic: when the wait began */
     bool enforced;        /* its spent deadline has been counted */
-    bool seen;            /* max_seen is valid */
-    int64_t max_seen;     /* ms since epoch: largest event time */
+    bool applied;         /* max_applied is valid */
+    int64_t max_applied;  /* ms since epoch: largest event time applied */
     int64_t last_arrival; /* ms, monotonic */
 };
 
@@ -37,6 +40,8 @@ struct ord_group {
     struct ord_queue *q; /* n_topics; NULL until the partition's first record */
     size_t n;            /* records buffered */
     int64_t emptied_at;  /* ms, monotonic: when n last became 0 */
+    int64_t wm;          /* ms since epoch: the watermark's high mark (it
+                          * never goes back), ORD_UNSET: none yet */
 };
 
 struct ordering {
@@ -47,6 +52,7 @@ struct ordering {
     size_t cursor;       /* the group served last */
     int64_t next_wake;   /* earliest deadline seen by the last idle scan */
     uint64_t enforced;
+    uint64_t lag_waits;
     struct ord_node *spare;
 };
 
@@ -117,6 +123,7 @@ static struct ord_group *ord_group(struct ordering *o, int32_t partition,
         for (size_t t = 0; t < o->opts.n_topics; t++)
             g->q[t].deadline = ORD_UNSET;
         g->emptied_at = now_ms;
+        g->wm = ORD_UNSET;
     }
     return g;
 }
@@ -151,10 +158,21 @@ void ordering_push(struct ordering *o, size_t topic, int32_t partition,
     o->buffered++;
     q->deadline = ORD_UNSET; /* alive: waited for again when it empties */
     q->enforced = false;
-    if (!q->seen || event_time > q->max_seen)
-        q->max_seen = event_time;
-    q->seen = true;
     q->last_arrival = now_ms;
+}
+
+/* Whether a wait that ran out goes on: the broker has records of the
+ * topic this consumer has not fetched yet, and the wait is young enough.
+ * Asked only when a deadline passes and never again once the group went
+ * on without the topic, so a caught-up topic costs one look-up per wait. */
+static bool ord_behind(struct ordering *o, const struct ord_queue *q,
+                       size_t t, const struct ord_group *g, int64_t now_ms)
+{
+    if (!o->opts.behind || o->opts.max_lag_wait_ms <= 0 || q->enforced ||
+        now_ms - q->wait_from >= o->opts.max_lag_wait_ms)
+        return false;
+    return o->opts.behind(o->opts.behind_arg, t,
+                          (int32_t)(g - o->g)) == 1;
 }
 
 /* The topic whose head the group applies next, or -1 while it waits for an
@@ -174,8 +192,17 @@ static long ord_choose(struct ordering *o, struct ord_group *g,
         }
         if (force || o->opts.max_idle_ms <= 0 || t >= o->opts.n_waited)
             continue;
-        if (q->deadline == ORD_UNSET)
+        if (q->deadline == ORD_UNSET) {
             q->deadline = now_ms + o->opts.max_idle_ms;
+            q->wait_from = now_ms;
+        }
+        if (now_ms >= q->deadline && ord_behind(o, q, t, g, now_ms)) {
+            int64_t end = q->wait_from + o->opts.max_lag_wait_ms;
+            q->deadline = now_ms + o->opts.max_idle_ms < end
+                              ? now_ms + o->opts.max_idle_ms
+                              : end;
+            o->lag_waits++;
+        }
         if (now_ms < q->deadline) {
             waiting = true;
             if (q->deadline < *until)
@@ -260,31 +287,74 @@ uint64_t ordering_enforced(const struct ordering *o)
     return o->enforced;
 }
 
-int ordering_watermark(const struct ordering *o, int32_t partition,
-                       int64_t now_ms, int64_t *wm)
+uint64_t ordering_lag_waits(const struct ordering *o)
+{
+    return o->lag_waits;
+}
+
+void ordering_applied(struct ordering *o, size_t topic, int32_t partition,
+                      int64_t event_time)
+{
+    if (topic >= o->opts.n_topics || partition < 0 ||
+        (size_t)partition >= o->n_groups || !o->g[partition].q)
+        return; /* not handed out by this module */
+    struct ord_queue *q = &o->g[partition].q[topic];
+    if (!q->applied || event_time > q->max_applied)
+        q->max_applied = event_time;
+    q->applied = true;
+}
+
+int ordering_watermark(struct ordering *o, int32_t partition, int64_t now_ms,
+                       int64_t *wm)
 {
     if (partition < 0 || (size_t)partition >= o->n_groups ||
         !o->g[partition].q)
         return 0;
-    const struct ord_group *g = &o->g[partition];
+    struct ord_group *g = &o->g[partition];
     bool any = false, any_active = false;
     int64_t min_active = INT64_MAX, max_all = INT64_MIN;
     for (size_t t = 0; t < o->opts.n_waited; t++) {
         const struct ord_queue *q = &g->q[t];
-        if (!q->seen)
+        if (!q->applied)
             continue;
         any = true;
-        if (q->max_seen > max_all)
-            max_all = q->max_seen;
+        if (q->max_applied > max_all)
+            max_all = q->max_applied;
         if (o->opts.idle_topic_ms > 0 &&
             now_ms - q->last_arrival >= o->opts.idle_topic_ms)
             continue;
         any_active = true;
-        if (q->max_seen < min_active)
-            min_active = q->max_seen;
+        if (q->max_applied < min_active)
+            min_active = q->max_applied;
     }
-    if (!any)
+    if (any) {
+        int64_t v = any_active ? min_active : max_all;
+        if (g->wm == ORD_UNSET || v > g->wm)
+            g->wm = v;
+    }
+    if (g->wm == ORD_UNSET)
         return 0;
-    *wm = any_active ? min_active : max_all;
+    *wm = g->wm;
     return 1;
+}
+
+void ordering_seed_watermark(struct ordering *o, int32_t partition,
+                             int64_t wm, int64_t now_ms)
+{
+    struct ord_group *g = ord_group(o, partition, now_ms);
+    if (g->wm == ORD_UNSET || wm > g->wm)
+        g->wm = wm;
+}
+
+int ordering_forget(struct ordering *o, int32_t partition)
+{
+    if (partition < 0 || (size_t)partition >= o->n_groups ||
+        !o->g[partition].q)
+        return 0;
+    struct ord_group *g = &o->g[partition];
+    if (g->n)
+        return -1;
+    free(g->q);
+    *g = (struct ord_group){0};
+    return 0;
 }

@@ -30,6 +30,14 @@ struct ordering_opts {
     int64_t max_idle_ms;   /* longest wait for an empty topic; 0: none */
     int64_t idle_topic_ms; /* a topic silent this long leaves the watermark */
     size_t max_buffered;   /* beyond this many records nothing waits */
+    /* Lag-aware waiting (KIP-695): when a wait for an empty topic runs
+     * out, `behind` is asked whether the broker holds records of it not
+     * consumed yet (1), it is caught up (0) or cannot tell (-1). While it
+     * is behind, the wait goes on, max_idle_ms at a time, up to
+     * max_lag_wait_ms from its start. NULL or 0: no lag look-ups. */
+    int (*behind)(void *arg, size_t topic, int32_t partition);
+    void *behind_arg;
+    int64_t max_lag_wait_ms;
 };
 
 /* One record handed out by ordering_pop(). */
@@ -73,10 +81,34 @@ int ordering_wait_ms(const struct ordering *o, int64_t now_ms, int cap);
  * on incomplete input (a metric). */
 uint64_t ordering_enforced(const struct ordering *o);
 
-/* The group's watermark: the minimum over its topics of the largest event
- * time seen, leaving out topics silent for idle_topic_ms (all silent: the
- * largest of them). 1 and *wm, 0 when the group has seen no record. */
-int ordering_watermark(const struct ordering *o, int32_t partition,
-                       int64_t now_ms, int64_t *wm);
+/* Times a wait was prolonged because the broker had records of the empty
+ * topic still to fetch (a metric). */
+uint64_t ordering_lag_waits(const struct ordering *o);
+
+/* Notes that a record handed out by ordering_pop() has been applied: its
+ * event time counts for the watermark from now on. */
+void ordering_applied(struct ordering *o, size_t topic, int32_t partition,
+                      int64_t event_time);
+
+/* The group's watermark: the minimum over its waited-for topics of the
+ * largest event time applied, leaving out topics that brought nothing for
+ * idle_topic_ms (all of them silent: the largest). It never goes back: a
+ * smaller value (a silent topic back with older records) leaves it where
+ * it was. Held records do not count, so the value fits the offsets of
+ * what was applied (it is persisted with them). 1 and *wm, 0 when the
+ * group has neither applied a record nor been seeded. */
+int ordering_watermark(struct ordering *o, int32_t partition, int64_t now_ms,
+                       int64_t *wm);
+
+/* Raises the group's watermark to at least wm: the value stored with the
+ * partition's state, reloaded on assignment. */
+void ordering_seed_watermark(struct ordering *o, int32_t partition,
+                             int64_t wm, int64_t now_ms);
+
+/* Drops everything kept for a partition group (waits, watermark) once its
+ * partitions have left this instance, so that nothing stale is reported
+ * and a group that comes back starts afresh. 0, or -1 (nothing dropped)
+ * while it still holds records. */
+int ordering_forget(struct ordering *o, int32_t partition);
 
 #endif

@@ -132,7 +132,10 @@ static int write_held(struct restore_run *r, char *err, size_t errlen)
 static void marker_offset(void *arg, const char *topic, int64_t next)
 {
     struct restore_run *r = arg;
-    state_batch_offset(r->b, topic, r->partition, next);
+    if (strcmp(topic, CHANGELOG_WATERMARK_ENTRY) == 0)
+        state_batch_watermark(r->b, r->partition, next);
+    else
+        state_batch_offset(r->b, topic, r->partition, next);
 }
 
 static int on_marker(struct restore_run *r, int64_t offset, const void *val,
@@ -295,6 +298,12 @@ static int repair(const struct restore_opts *o, int32_t p,
     struct seed_ctx sc = {o->changelog, p};
     if (state_offset_scan(o->db, seed_offset, &sc, err, errlen) != 0)
         return -1;
+    int64_t wm;
+    int wrc = state_watermark_get(o->db, p, &wm, err, errlen);
+    if (wrc < 0)
+        return -1;
+    if (wrc == 1)
+        changelog_seed_watermark(o->changelog, p, wm);
     void **vals = xmalloc(n * sizeof(*vals));
     size_t *vlens = xmalloc(n * sizeof(*vlens));
     int rc = 0;

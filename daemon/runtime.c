@@ -88,6 +88,7 @@ struct ahead {
     struct ahead *next_spare; /* in rt->spare while unused */
     struct kafka_msg m;
     int kind;       /* -1: no processor reads its topic */
+    size_t topic;   /* its index in rt->subscribed (the chooser's FIFO) */
     size_t proc;    /* EVENT_REPARTITION: the processor it goes back to */
     bool decoded;   /* ev holds the record; else cerr says why not */
     struct event ev;
@@ -164,6 +165,7 @@ struct rt {
      * changelog partition the rebalance in which it was last restored. */
     struct changelog *changelog;
     uint64_t rebalances;
+    uint64_t order_pruned; /* `rebalances` when moved groups were dropped */
     uint64_t *restored_in;
     int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
                      * applied, for event-to-alert latency; -1: none */
@@ -567,9 +569,15 @@ static int close_batch(struct rt *rt)
     store_seal(rt->store, p->wb);
     p->sealed = store_seal_step(rt->store, 0) == 0;
     p->logged = false;
-    for (size_t i = 0; i < rt->n_offsets; i++)
+    int64_t now = now_mono_ms(), wm;
+    for (size_t i = 0; i < rt->n_offsets; i++) {
         state_batch_offset(p->wb, rt->offsets[i].topic,
                            rt->offsets[i].partition, rt->offsets[i].next);
+        /* Over the records applied, as the offsets are (TIME.md). */
+        if (ordering_watermark(rt->order, rt->offsets[i].partition, now,
+                               &wm) == 1 && wm >= 0)
+            state_batch_watermark(p->wb, rt->offsets[i].partition, wm);
+    }
     p->offsets = rt->offsets; /* handed over; the next batch starts anew */
     p->n_offsets = rt->n_offsets;
     p->events = rt->batch_events;
@@ -669,6 +677,16 @@ static int stored_offset(void *arg, const char *topic, int32_t partition,
         LOG_ERR("state", "offset of %s[%d]: %s", topic, partition, err);
     if (rc == 1 && rt->changelog)
         changelog_seed(rt->changelog, topic, partition, *next);
+    /* The group's watermark goes on from where its state left it. */
+    int64_t wm;
+    int wrc = state_watermark_get(rt->db, partition, &wm, err, sizeof(err));
+    if (wrc < 0)
+        LOG_ERR("state", "watermark of partition %d: %s", partition, err);
+    if (wrc == 1) {
+        ordering_seed_watermark(rt->order, partition, wm, now_mono_ms());
+        if (rt->changelog)
+            changelog_seed_watermark(rt->changelog, partition, wm);
+    }
     return rc;
 }
 
@@ -820,6 +838,7 @@ static void hold(struct rt *rt, const struct kafka_msg *m)
     }
     a->m = *m;
     a->kind = kind_of_topic(rt, m->topic, &a->proc);
+    a->topic = topic_index(rt, m->topic);
     a->n_hash = 0;
     memset(&a->cerr, 0, sizeof(a->cerr));
     arena_reset(a->arena);
@@ -840,7 +859,7 @@ static void hold(struct rt *rt, const struct kafka_msg *m)
                                             a->arena, &a->ev, &a->cerr) == 0;
     }
     /* A record that will go to the DLQ waits for nothing. */
-    ordering_push(rt->order, topic_index(rt, m->topic), m->partition,
+    ordering_push(rt->order, a->topic, m->partition,
                   a->decoded ? a->ev.event_time : INT64_MIN, a,
                   now_mono_ms());
 }
@@ -920,6 +939,7 @@ static void apply(struct rt *rt)
     }
     rt->stats.events++;
     rt->cur_ts = -1;
+    ordering_applied(rt->order, a->topic, m->partition, ev->event_time);
 done:
     count_consumed(rt, m->topic);
     note_offset(rt, m->topic, m->partition, m->offset + 1);
@@ -939,6 +959,18 @@ static void choose(struct rt *rt, bool force)
     while (rt->n_ahead < RT_AHEAD &&
            ordering_pop(rt->order, now_mono_ms(), force, &r) == 1)
         take(rt, r.item);
+}
+
+/* After a rebalance: the chooser forgets the groups whose partitions left
+ * (drained by before_revoke), so their waits and watermark neither linger
+ * in the metrics nor come back stale; a returning partition reloads its
+ * watermark from the state (stored_offset). */
+static void forget_moved(struct rt *rt)
+{
+    rt->order_pruned = rt->rebalances;
+    for (size_t p = 0; p < ordering_groups(rt->order); p++)
+        if (!kafka_consumer_owns(rt->consumer, rt->subscribed[0], (int32_t)p))
+            ordering_forget(rt->order, (int32_t)p);
 }
 
 /* Applies every record polled so far, held ones in event-time order. */
@@ -961,6 +993,20 @@ static void run_timers(struct rt *rt)
 }
 
 /* ---- set-up and the loop ------------------------------------------------ */
+
+/* The chooser's lag look-up (ordering_opts.behind): asked only when a wait
+ * for an empty topic runs out. Unknown lag (no fetch answered since the
+ * assignment) ends the wait as before: KIP-695 would wait on, but a topic
+ * that never has records of a partition would then cost every burst of
+ * its group max_lag_wait_ms. */
+static int topic_behind(void *arg, size_t topic, int32_t partition)
+{
+    struct rt *rt = arg;
+    return rt->consumer ? kafka_consumer_behind(rt->consumer,
+                                                rt->subscribed[topic],
+                                                partition)
+                        : -1;
+}
 
 static int setup(struct rt *rt)
 {
@@ -1125,6 +1171,9 @@ static int setup(struct rt *rt)
         .max_idle_ms = cfg->processing.max_idle_ms,
         .idle_topic_ms = cfg->processing.idle_topic_ms,
         .max_buffered = (size_t)cfg->processing.max_buffered,
+        .behind = topic_behind,
+        .behind_arg = rt,
+        .max_lag_wait_ms = cfg->processing.max_lag_wait_ms,
     };
     if (!(rt->order = ordering_new(&oo)))
         return -1;
@@ -1253,6 +1302,7 @@ static void publish(struct rt *rt, int64_t now)
     publish_state(rt, mx);
     mx->ordering_buffered = ordering_buffered(rt->order);
     mx->ordering_enforced = ordering_enforced(rt->order);
+    mx->ordering_lag_waits = ordering_lag_waits(rt->order);
     mx->watermarks.n = 0;
     for (size_t p = 0; p < ordering_groups(rt->order) &&
                        mx->watermarks.n < METRICS_MAX_SERIES - 1; p++) {
@@ -1368,6 +1418,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             goto out;
         }
         now = now_mono_ms();
+        if (rt.order_pruned != rt.rebalances)
+            forget_moved(&rt);
         if (got == 1) {
             if (!rt.first_record) {
                 rt.first_record = now;

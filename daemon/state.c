@@ -6,6 +6,8 @@
  *   <caller key>                      opaque bytes chosen by the store above;
  *                                     never empty, never starting with 0x00
  *   "\x00off/" topic "\x00" part_be32 -> next_offset as 8 bytes big-endian
+ *   "\x00wm/" part_be32               -> the partition group's watermark,
+ *                                     ms since epoch, 8 bytes big-endian
  *
  * Byte 0x00 opens a namespace reserved to this module, so no caller key can
  * collide with an offset record and a caller's scan never sees one. Offset
@@ -37,6 +39,9 @@
 #define OFF_PREFIX "\x00off/"
 #define OFF_PREFIX_LEN 5
 #define OFF_VALUE_LEN 8
+#define WM_PREFIX "\x00wm/"
+#define WM_PREFIX_LEN 4
+#define WM_KEY_LEN (WM_PREFIX_LEN + 4)
 
 /* Always on, also in release builds: a broken invariant here would corrupt
  * the offsets that exactly-once delivery depends on. */
@@ -62,11 +67,18 @@ struct batch_offset {
     int64_t next_offset;
 };
 
+struct batch_wm {
+    int32_t partition;
+    int64_t wm; /* ms since epoch */
+};
+
 struct state_batch {
     rocksdb_writebatch_t *wb;
     size_t count; /* puts + deletes, offsets excluded */
     struct batch_offset *offs;
     size_t noffs, capoffs;
+    struct batch_wm *wms;
+    size_t nwms, capwms;
 };
 
 static void state_assert_fail(const char *expr, const char *file, int line)
@@ -137,6 +149,12 @@ static char *offset_key(const char *topic, int32_t partition, size_t *klen)
     put_be32((uint8_t *)k + OFF_PREFIX_LEN + tlen + 1, (uint32_t)partition);
     *klen = n;
     return k;
+}
+
+static void wm_key(int32_t partition, char key[WM_KEY_LEN])
+{
+    memcpy(key, WM_PREFIX, WM_PREFIX_LEN);
+    put_be32((uint8_t *)key + WM_PREFIX_LEN, (uint32_t)partition);
 }
 
 /* mkdir -p: RocksDB creates only the last component. */
@@ -534,6 +552,26 @@ int state_offset_get(struct state *st, const char *topic, int32_t partition,
     return rc;
 }
 
+int state_watermark_get(struct state *st, int32_t partition, int64_t *wm,
+                        char *err, size_t errlen)
+{
+    char key[WM_KEY_LEN];
+    void *val = NULL;
+    size_t vlen = 0;
+    wm_key(partition, key);
+    int rc = raw_get(st, key, sizeof(key), &val, &vlen, err, errlen);
+    if (rc == 1 && vlen != OFF_VALUE_LEN) {
+        set_err(err, errlen,
+                "state dir %s: corrupt watermark record for partition %d "
+                "(%zu bytes)", st->dir, (int)partition, vlen);
+        rc = -1;
+    } else if (rc == 1) {
+        *wm = (int64_t)get_be64(val);
+    }
+    free(val);
+    return rc;
+}
+
 struct offset_scan_ctx {
     int (*fn)(void *arg, const char *topic, int32_t partition,
               int64_t next_offset);
@@ -595,6 +633,7 @@ void state_batch_free(struct state_batch *b)
         return;
     batch_clear_offsets(b);
     free(b->offs);
+    free(b->wms);
     rocksdb_writebatch_destroy(b->wb);
     free(b);
 }
@@ -640,6 +679,28 @@ void state_batch_offset(struct state_batch *b, const char *topic,
     memcpy(t, topic, tlen);
     b->offs[b->noffs++] =
         (struct batch_offset){t, partition, next_offset};
+}
+
+void state_batch_watermark(struct state_batch *b, int32_t partition,
+                           int64_t wm)
+{
+    STATE_ASSERT(partition >= 0 && wm >= 0);
+    for (size_t i = 0; i < b->nwms; i++)
+        if (b->wms[i].partition == partition) {
+            b->wms[i].wm = wm;
+            return;
+        }
+    if (b->nwms == b->capwms) {
+        size_t cap = b->capwms ? 2 * b->capwms : 8;
+        struct batch_wm *p = realloc(b->wms, cap * sizeof(*p));
+        if (!p) {
+            fputs("dealstream: out of memory\n", stderr);
+            abort();
+        }
+        b->wms = p;
+        b->capwms = cap;
+    }
+    b->wms[b->nwms++] = (struct batch_wm){partition, wm};
 }
 
 size_t state_batch_count(const struct state_batch *b) { return b->count; }
@@ -719,13 +780,22 @@ void state_batch_each_offset(const struct state_batch *b,
            b->offs[i].next_offset);
 }
 
+void state_batch_each_watermark(const struct state_batch *b,
+                                void (*fn)(void *arg, int32_t partition,
+                                           int64_t wm),
+                                void *arg)
+{
+    for (size_t i = 0; i < b->nwms; i++)
+        fn(arg, b->wms[i].partition, b->wms[i].wm);
+}
+
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,
                        size_t errlen)
 {
     int rc = -1;
     char *rerr = NULL;
 
-    if (b->count == 0 && b->noffs == 0)
+    if (b->count == 0 && b->noffs == 0 && b->nwms == 0)
         return 0;
     if (st->read_only) {
         set_err(err, errlen, "state dir %s is open read-only", st->dir);
@@ -741,6 +811,14 @@ int state_batch_commit(struct state *st, struct state_batch *b, char *err,
         rocksdb_writebatch_put(b->wb, key, klen, (const char *)v, sizeof(v));
         free(key);
     }
+    for (size_t i = 0; i < b->nwms; i++) {
+        char key[WM_KEY_LEN];
+        uint8_t v[OFF_VALUE_LEN];
+        wm_key(b->wms[i].partition, key);
+        put_be64(v, (uint64_t)b->wms[i].wm);
+        rocksdb_writebatch_put(b->wb, key, sizeof(key), (const char *)v,
+                               sizeof(v));
+    }
     rocksdb_write(st->db, st->wopts, b->wb, &rerr);
     if (rerr) {
         set_err(err, errlen, "state commit in %s: %s", st->dir, rerr);
@@ -753,6 +831,7 @@ int state_batch_commit(struct state *st, struct state_batch *b, char *err,
     }
     rocksdb_writebatch_clear(b->wb);
     batch_clear_offsets(b);
+    b->nwms = 0;
     b->count = 0;
     rc = 0;
 out:
@@ -836,6 +915,12 @@ int state_wipe_partition(struct state *st, int32_t partition,
     int rc = state_scan(st, NULL, 0, wipe_key, &w, err, errlen);
     if (rc == 0)
         rc = state_offset_scan(st, wipe_offset, &w, err, errlen);
+    if (rc == 0) {
+        char key[WM_KEY_LEN];
+        wm_key(partition, key);
+        rocksdb_writebatch_delete(w.b->wb, key, sizeof(key));
+        w.b->count++;
+    }
     if (rc == 0)
         rc = state_batch_commit(st, w.b, err, errlen);
     state_batch_free(w.b);

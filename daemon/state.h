@@ -4,7 +4,8 @@
  *
  * Keys are opaque byte strings chosen by the store above (state objects);
  * they are never empty and never start with byte 0x00, which is reserved for
- * the input offsets this module keeps beside them (checked, aborts).
+ * the input offsets and partition-group watermarks this module keeps beside
+ * them (checked, aborts).
  *
  * A batch collects puts and deletes and the offsets of the records it
  * consumed; state_batch_commit() writes all of it in one RocksDB WriteBatch,
@@ -69,6 +70,12 @@ int state_offset_scan(struct state *st,
                                 int32_t partition, int64_t next_offset),
                       void *arg, char *err, size_t errlen);
 
+/* The stream-time watermark of a partition group (partition p of every
+ * input topic), as committed with the state: 1 and *wm (ms since epoch),
+ * 0 when none is stored, -1 with err. */
+int state_watermark_get(struct state *st, int32_t partition, int64_t *wm,
+                        char *err, size_t errlen);
+
 struct state_batch *state_batch_new(void);
 void state_batch_free(struct state_batch *b); /* accepts NULL */
 void state_batch_put(struct state_batch *b, const void *key, size_t klen,
@@ -78,7 +85,12 @@ void state_batch_delete(struct state_batch *b, const void *key, size_t klen);
  * a later call for the same topic/partition replaces the value. */
 void state_batch_offset(struct state_batch *b, const char *topic,
                         int32_t partition, int64_t next_offset);
-/* Puts + deletes pending (offsets not counted). */
+/* The watermark of partition group `partition` as of this batch (wm >= 0,
+ * ms since epoch), written with it like its offsets; a later call for the
+ * same partition replaces the value. */
+void state_batch_watermark(struct state_batch *b, int32_t partition,
+                           int64_t wm);
+/* Puts + deletes pending (offsets and watermarks not counted). */
 size_t state_batch_count(const struct state_batch *b);
 /* Bytes the batch's writes take, encoded (RocksDB's WriteBatch). */
 size_t state_batch_bytes(const struct state_batch *b);
@@ -99,14 +111,20 @@ void state_batch_each_offset(const struct state_batch *b,
                              void (*fn)(void *arg, const char *topic,
                                         int32_t partition, int64_t next),
                              void *arg);
+/* Calls fn for each watermark pending. */
+void state_batch_each_watermark(const struct state_batch *b,
+                                void (*fn)(void *arg, int32_t partition,
+                                           int64_t wm),
+                                void *arg);
 /* Writes the batch atomically and clears it. 0, or -1 with err; on failure
  * the batch is left as it was. */
 int state_batch_commit(struct state *st, struct state_batch *b, char *err,
                        size_t errlen);
 
-/* Deletes every offset stored for `partition` (of any topic) and every
- * key for which `mine` returns true, in one write: the local state of a
- * partition wiped before a full restore. 0, or -1 with err. */
+/* Deletes every offset stored for `partition` (of any topic), its
+ * watermark, and every key for which `mine` returns true, in one write:
+ * the local state of a partition wiped before a full restore. 0, or -1
+ * with err. */
 int state_wipe_partition(struct state *st, int32_t partition,
                          bool (*mine)(void *arg, const void *key, size_t klen),
                          void *arg, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -533,35 +534,96 @@ static int inspect_one(void *arg, const void *key, size_t klen,
     return 0;
 }
 
+struct inspect_offsets {
+    int32_t partition;
+    struct jw *w;
+    size_t found;
+};
+
+static int inspect_offset(void *arg, const char *topic, int32_t partition,
+                          int64_t next)
+{
+    struct inspect_offsets *io = arg;
+    if (partition == io->partition) {
+        jw_int(io->w, topic, next);
+        io->found++;
+    }
+    return 0;
+}
+
+/* --partition: what the state of partition group p reflects: its
+ * stream-time watermark and the next offset of each topic (the changelog's
+ * checkpoint among them). */
+static int inspect_partition(struct state *db, int32_t p, struct jw *w,
+                             size_t *found, char *err, size_t errlen)
+{
+    int64_t wm;
+    int rc = state_watermark_get(db, p, &wm, err, errlen);
+    if (rc < 0)
+        return -1;
+    jw_int(w, "partition", p);
+    if (rc == 1) {
+        time_t s = (time_t)(wm / 1000);
+        struct tm tm;
+        char iso[40];
+        if (gmtime_r(&s, &tm) &&
+            strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S", &tm)) {
+            size_t n = strlen(iso);
+            snprintf(iso + n, sizeof(iso) - n, ".%03dZ", (int)(wm % 1000));
+            jw_str(w, "watermark", iso);
+        }
+        jw_int(w, "watermark_ms", wm);
+        ++*found;
+    } else {
+        jw_null(w, "watermark");
+    }
+    struct inspect_offsets io = {p, w, 0};
+    jw_obj_begin(w, "offsets");
+    if (state_offset_scan(db, inspect_offset, &io, err, errlen) != 0)
+        return -1;
+    jw_obj_end(w);
+    *found += io.found;
+    return 0;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"set", required_argument, 0, 's'},
                                          {"customer", required_argument, 0, 'u'},
                                          {"entity", required_argument, 0, 'e'},
+                                         {"partition", required_argument, 0, 'p'},
                                          {0, 0, 0, 0}};
     const char *usage =
-        "dealstream inspect -c FILE [--set K=V]... --customer ID | --entity ID";
+        "dealstream inspect -c FILE [--set K=V]... --customer ID | --entity ID"
+        " | --partition N";
     /* --entity: the same walk over an entity's keys (propagation's index
      * of the customers linked to it), labelled as an entity. */
     const char *label = "customer_id";
     struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
     const char *customer = NULL;
+    long partition = -1;
+    char *end;
     struct config *cfg = NULL;
     struct state *db = NULL;
     struct jw *w = NULL;
     int ch, rc = EXIT_USAGE;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:s:u:e:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:s:u:e:p:", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': c.config_path = optarg; break;
         case 's': c.sets[c.n_sets++] = optarg; break;
         case 'u': customer = optarg; break;
         case 'e': customer = optarg; label = "entity_id"; break;
+        case 'p':
+            partition = strtol(optarg, &end, 10);
+            if (end == optarg || *end || partition < 0 || partition > INT32_MAX)
+                goto usage;
+            break;
         default: goto usage;
         }
     }
-    if (!customer || !c.config_path || optind < argc)
+    if ((!customer) == (partition < 0) || !c.config_path || optind < argc)
         goto usage;
     if ((rc = cli_load_config(&c, &cfg)) != 0)
         goto out;
@@ -581,8 +643,24 @@ int cmd_inspect(int argc, char **argv)
     }
     w = jw_new();
     jw_obj_begin(w, NULL);
-    jw_str(w, label, customer);
     size_t found = 0;
+    if (partition >= 0) {
+        if (inspect_partition(db, (int32_t)partition, w, &found, err,
+                              sizeof(err)) != 0) {
+            fprintf(stderr, "dealstream: %s\n", err);
+            goto out;
+        }
+        jw_obj_end(w);
+        char *doc = jw_finish(w, true);
+        puts(doc);
+        free(doc);
+        if (!found)
+            fprintf(stderr, "dealstream: no state for partition %ld\n",
+                    partition);
+        rc = found ? EXIT_OK : EXIT_RUNTIME;
+        goto out;
+    }
+    jw_str(w, label, customer);
     for (size_t i = 0; i < registry_count; i++) {
         struct inspect_walk iw = {registry_processors[i], customer, w, 0};
         char prefix[1024];

@@ -55,8 +55,10 @@ else
   produce sales.doc-annotations "$WORK/notes.jsonl" || fail "produce notes"
   produce crm.opportunity-updates "$WORK/moves.jsonl" || fail "produce moves"
 fi
+# IT_MAX_IDLE / IT_LAG_WAIT: the same run with other waits (0: none).
 run_until_idle state g-et run1.log --set processors.action_units.evidence_grace=0 \
-  --set processing.max_idle_ms=${IT_MAX_IDLE:-2s}
+  --set processing.max_idle_ms=${IT_MAX_IDLE:-2s} \
+  --set processing.max_lag_wait_ms=${IT_LAG_WAIT:-5s}
 consume sales.coaching-alerts 500 >"$WORK/alerts1.jsonl"
 red=$(grep '"category":"STAGE_CLAIM_UNSUPPORTED"' "$WORK/alerts1.jsonl" | grep '"severity":"RED"' || true)
 got=$(grep -o '"customer_id":"hosp-[su][0-9]*"' <<<"$red" | cut -d'"' -f4 | sort | tr '\n' ' ')
@@ -66,6 +68,33 @@ want=$(for i in $(seq $N); do echo "hosp-u$i"; done | sort | tr '\n' ' ')
 grep -q '"resolves_alert_id":"' "$WORK/alerts1.jsonl" &&
   fail "a resolution means a RED went out first: $(cat "$WORK/alerts1.jsonl")"
 pass "claims produced before their evidence: judged in event-time order"
+
+# The partition groups' watermarks, stored with the state: the minimum over
+# the two topics of the largest event time applied, so the interviews'
+# (day 2 or 3), never the moves' day 10.
+wm() { # wm <partition>: watermark_ms as inspect --partition shows it
+  "$DS_BIN" inspect -c "$CFG" $(sets state g-et) --partition "$1" 2>/dev/null |
+    tr -d ' \n' | grep -o '"watermark_ms":[0-9]*' | cut -d: -f2
+}
+w0=$(wm 0); w1=$(wm 1)
+for w in "$w0" "$w1"; do
+  [ "$w" = $((T0 + 2 * D)) ] || [ "$w" = $((T0 + 3 * D)) ] ||
+    fail "watermarks $w0 / $w1: want day 2 or 3 after T0 for both partitions"
+done
+[ "$w0" = $((T0 + 3 * D)) ] || [ "$w1" = $((T0 + 3 * D)) ] ||
+  fail "watermarks $w0 / $w1: the partition of s1..s6 has day 3"
+# A late interview (day 0) after a restart: the watermark reloaded with the
+# state does not go back to it (without the reload it would: the late note
+# would be the only record applied of its group).
+note hosp-s1 s1-late 0 >"$WORK/late.jsonl"
+produce sales.doc-annotations "$WORK/late.jsonl" || fail "produce late note"
+"$DS_BIN" run -c "$CFG" $(sets state g-et) --exit-when-idle 1000 \
+  --set processors.action_units.evidence_grace=0 >"$WORK/run2.log" 2>&1 ||
+  fail "daemon exited non-zero (see run2.log)"
+grep -q "events=1 " "$WORK/run2.log" || fail "run 2 applied not just the late note"
+[ "$(wm 0)" = "$w0" ] && [ "$(wm 1)" = "$w1" ] ||
+  fail "watermarks after a restart and a late record: $(wm 0) / $(wm 1), were $w0 / $w1"
+pass "partition group watermarks stored with the state ($w0 / $w1), reloaded after a restart"
 
 # The grace (issue 19's second test): the evidence is produced only after
 # the claims were applied - a later daemon run, well past max_idle_ms, so

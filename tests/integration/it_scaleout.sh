@@ -18,13 +18,22 @@ gen 1 10 >"$WORK/first.jsonl"
 gen 11 20 >"$WORK/second.jsonl"
 produce ops.iot-alerts "$WORK/first.jsonl" || fail "produce first"
 
-debug_daemon() { # debug_daemon <state> <log>: one group member; sets DAEMON
+debug_daemon() { # debug_daemon <state> <log> [args]: one group member; sets DAEMON
   "$DS_BIN" run -c "$CFG" $(sets "$1" g-scale) --set log.level=debug \
-    --set state.batch_max_events=100 >"$WORK/$2" 2>&1 &
+    --set state.batch_max_events=100 "${@:3}" >"$WORK/$2" 2>&1 &
   DAEMON=$!
   PIDS+=($DAEMON)
 }
-debug_daemon a a.log
+# A's /metrics: its partition group watermarks must follow its assignment.
+for _ in $(seq 50); do
+  PORT=$((20000 + RANDOM % 30000))
+  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null || break
+done
+groups_a() { # groups_a <n>: A reports watermarks for exactly n groups
+  [ "$(curl -s "http://127.0.0.1:$PORT/metrics" |
+       grep -c '^dealstream_partition_group_watermark_seconds{')" = "$1" ]
+}
+debug_daemon a a.log --set http.listen=127.0.0.1:$PORT
 A=$DAEMON
 wait_for 60 grep -qs "committed" "$WORK/a.log" || fail "instance A never committed"
 
@@ -34,12 +43,16 @@ B=$DAEMON
 wait_for 60 grep -qs "assigned" "$WORK/b.log" || fail "instance B never got partitions"
 produce ops.iot-alerts "$WORK/second.jsonl" || fail "produce second"
 wait_for 60 grep -qs "committed" "$WORK/b.log" || fail "instance B never committed"
+# A applied events of all 4 partitions, then gave 2 to B: their watermark
+# series go (a stale one would stay).
+wait_for 10 groups_a 2 || fail "A reports watermarks of partitions it gave \
+away: $(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^dealstream_partition_group_watermark')"
 kill -TERM "$B"
 wait "$B" || fail "instance B: exit $?"
 grep -q "stopped cleanly" "$WORK/b.log" || fail "B did not stop cleanly"
 applied_b=$(grep -o 'stopped cleanly: events=[0-9]*' "$WORK/b.log" | grep -o '[0-9]*$')
 [ "$applied_b" -gt 0 ] || fail "B applied nothing; the test proves nothing"
-pass "instance B joined, applied $applied_b events and left"
+pass "instance B joined, applied $applied_b events and left; A's watermarks followed"
 
 kill -TERM "$A"
 wait "$A" || fail "instance A: exit $?"

@@ -250,7 +250,9 @@ static void test_restore_markers(void **vstate)
     assert_int_equal(feed(f, r, 12, "M", "in.x:100"), 0);
     assert_int_equal(feed(f, r, 13, "p/a", "a2"), 0);
     assert_int_equal(feed(f, r, 14, "p/old", "-"), 0);
-    assert_int_equal(feed(f, r, 15, "M", "in.x:120,in.y:7"), 0);
+    assert_int_equal(feed(f, r, 15, "M",
+                          "in.x:120,in.y:7," CHANGELOG_WATERMARK_ENTRY
+                          ":1793700000000"), 0);
     assert_int_equal(restore_run_finish(r, f->err, sizeof(f->err)), 0);
     struct restore_counts c;
     restore_run_counts(r, &c);
@@ -270,6 +272,12 @@ static void test_restore_markers(void **vstate)
     assert_int_equal(offset_of(f, "in.y", 3), 7);
     assert_int_equal(offset_of(f, CL, 3), 16);
     assert_int_equal(offset_of(f, "in.x", 2), -1); /* only its partition */
+    /* The watermark entry is the partition group's watermark, no offset. */
+    assert_int_equal(offset_of(f, CHANGELOG_WATERMARK_ENTRY, 3), -1);
+    int64_t wm = -1;
+    assert_int_equal(state_watermark_get(f->db, 3, &wm, f->err,
+                                         sizeof(f->err)), 1);
+    assert_int_equal(wm, 1793700000000LL);
 }
 
 /* A writer that crashed mid-batch leaves records without a marker: they
@@ -464,6 +472,8 @@ static void test_round_trip(void **unused)
     state_batch_delete(b, "lead_rating/c4", 14);
     state_batch_offset(b, "in", 0, 30);
     state_batch_offset(b, "in", 1, 40);
+    state_batch_watermark(b, 0, 3000);
+    state_batch_watermark(b, 1, 4000);
     kafka_producer_set_tag(prod, 1);
     int n = changelog_send(g_cl, 1, b, err, sizeof(err));
     assert_int_equal(n, 6 + 2); /* records, then a marker per partition */
@@ -501,6 +511,9 @@ static void test_round_trip(void **unused)
     assert_string_equal(value_of(&f, "lead_rating/c4"), "(absent)");
     assert_int_equal(offset_of(&f, "in", 0), 30);
     assert_int_equal(offset_of(&f, "in", 1), 40);
+    int64_t wm = -1;
+    assert_int_equal(state_watermark_get(db, 1, &wm, err, sizeof(err)), 1);
+    assert_int_equal(wm, 4000); /* carried by the markers */
 
     /* The repair ends with a marker naming the restored offsets: after
      * compaction it may be the only one left. */
@@ -516,8 +529,9 @@ static void test_round_trip(void **unused)
     for (int i = 0; i < 100 && got == 0; i++)
         got = kafka_consumer_poll(last, 100, &m, err, sizeof(err));
     assert_int_equal(got, 1);
-    char want[32];
-    snprintf(want, sizeof(want), "v1;in:%d", p1 ? 40 : 30);
+    char want[64];
+    snprintf(want, sizeof(want), "v1;in:%d," CHANGELOG_WATERMARK_ENTRY ":%d",
+             p1 ? 40 : 30, p1 ? 4000 : 3000);
     assert_int_equal(m.klen, strlen(CHANGELOG_MARKER_KEY));
     assert_memory_equal(m.key, CHANGELOG_MARKER_KEY, m.klen);
     assert_int_equal(m.vlen, strlen(want));
@@ -532,6 +546,8 @@ static void test_round_trip(void **unused)
     f.db = dc;
     assert_string_equal(value_of(&f, "lead_rating/c1"), "v1");
     assert_int_equal(offset_of(&f, "in", p1), p1 ? 40 : 30);
+    assert_int_equal(state_watermark_get(dc, p1, &wm, err, sizeof(err)), 1);
+    assert_int_equal(wm, p1 ? 4000 : 3000); /* the repair's marker too */
 
     /* Up to date: nothing to do. */
     struct restore_opts ro = {.db = dc, .brokers = brokers, .changelog = g_cl,

@@ -46,6 +46,7 @@ static void test_counters_and_labels(void **st)
     assert_non_null(strstr(s, "dealstream_partition_group_watermark_seconds"
                               "{partition=\"3\"} 1793700000.123\n"));
     assert_non_null(strstr(s, "dealstream_ordering_enforced_total 2\n"));
+    assert_non_null(strstr(s, "dealstream_ordering_lag_waits_total 0\n"));
     assert_non_null(strstr(s, "# HELP dealstream_records_consumed_total "));
     assert_non_null(strstr(s, "# TYPE dealstream_records_consumed_total "
                               "counter\n"));

@@ -33,11 +33,13 @@ static struct ordering *mk(size_t n_topics, int64_t idle, size_t cap)
 #define ITEM(i) ((void *)(uintptr_t)(i))
 #define ID(r) ((int)(uintptr_t)(r).item)
 
+/* Pops and applies, as the runtime does. */
 static int pop_id(struct ordering *o, int64_t now, bool force)
 {
     struct ordering_rec r;
     if (ordering_pop(o, now, force, &r) != 1)
         return -1;
+    ordering_applied(o, r.topic, r.partition, r.event_time);
     return ID(r);
 }
 
@@ -182,6 +184,9 @@ static void test_derived_topic_not_waited(void **state)
     ordering_free(o);
 }
 
+/* The watermark counts applied records only (it is stored with the
+ * offsets of what was applied), leaves silent topics out, and never goes
+ * back. */
 static void test_watermark(void **state)
 {
     (void)state;
@@ -189,19 +194,136 @@ static void test_watermark(void **state)
     int64_t wm;
     assert_int_equal(ordering_watermark(o, 0, 0, &wm), 0);
     ordering_push(o, 0, 0, 500, ITEM(1), 0);
-    assert_int_equal(ordering_watermark(o, 0, 0, &wm), 1);
-    assert_int_equal(wm, 500);
     ordering_push(o, 1, 0, 200, ITEM(2), 0);
-    ordering_push(o, 1, 0, 100, ITEM(3), 0); /* late: the max stays */
+    assert_int_equal(ordering_watermark(o, 0, 0, &wm), 0); /* only held */
+    assert_int_equal(pop_id(o, 0, false), 2);
     assert_int_equal(ordering_watermark(o, 0, 0, &wm), 1);
     assert_int_equal(wm, 200);
+    ordering_push(o, 1, 0, 100, ITEM(3), 0); /* late: topic 1's max stays */
+    assert_int_equal(pop_id(o, 0, false), 3);
+    assert_int_equal(pop_id(o, 0, true), 1);
+    assert_int_equal(ordering_watermark(o, 0, 0, &wm), 1);
+    assert_int_equal(wm, 200); /* min(500, 200) */
     /* topic 1 silent past idle_topic_ms: out of the minimum */
     ordering_push(o, 0, 0, 900, ITEM(4), 20000);
+    assert_int_equal(pop_id(o, 20000, true), 4);
     assert_int_equal(ordering_watermark(o, 0, 20000, &wm), 1);
     assert_int_equal(wm, 900);
+    /* back with older records: the watermark does not go back */
+    ordering_push(o, 1, 0, 300, ITEM(5), 20001);
+    assert_int_equal(pop_id(o, 20001, true), 5);
+    assert_int_equal(ordering_watermark(o, 0, 20001, &wm), 1);
+    assert_int_equal(wm, 900);
     assert_int_equal(ordering_watermark(o, 1, 0, &wm), 0);
-    while (pop_id(o, 0, true) >= 0)
-        ;
+    ordering_free(o);
+}
+
+/* Seeded from the state on assignment; forgotten when the partitions
+ * leave, but never while the group still holds records. */
+static void test_watermark_seed_and_forget(void **state)
+{
+    (void)state;
+    struct ordering *o = mk(2, IDLE, 0);
+    int64_t wm;
+    ordering_seed_watermark(o, 3, 1000, 0);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 1);
+    assert_int_equal(wm, 1000);
+    ordering_push(o, 0, 3, 800, ITEM(1), 0);
+    ordering_push(o, 1, 3, 1200, ITEM(2), 0);
+    assert_int_equal(pop_id(o, 0, false), 1);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 1);
+    assert_int_equal(wm, 1000); /* 800 is below the stored value */
+    assert_int_equal(ordering_forget(o, 3), -1); /* record 2 still held */
+    assert_int_equal(ordering_buffered(o), 1);
+    assert_int_equal(pop_id(o, 0, true), 2);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 1);
+    assert_int_equal(wm, 1000); /* min(800, 1200) is still below it */
+    assert_int_equal(ordering_forget(o, 3), 0);
+    assert_int_equal(ordering_watermark(o, 3, 0, &wm), 0);
+    assert_int_equal(ordering_forget(o, 3), 0);  /* twice: harmless */
+    assert_int_equal(ordering_forget(o, 40), 0); /* never seen */
+    /* A group that comes back starts afresh: it waits again. */
+    ordering_push(o, 0, 3, 50, ITEM(3), 1);
+    assert_int_equal(pop_id(o, 1, false), -1);
+    assert_int_equal(pop_id(o, 1 + IDLE, false), 3);
+    ordering_free(o);
+}
+
+struct lag {
+    int answer; /* what behind() says */
+    int asked;
+};
+
+static int behind(void *arg, size_t topic, int32_t partition)
+{
+    struct lag *l = arg;
+    (void)topic;
+    (void)partition;
+    l->asked++;
+    return l->answer;
+}
+
+static struct ordering *mk_lag(struct lag *l, int64_t max_lag_wait)
+{
+    struct ordering_opts oo = {.n_topics = 2,
+                               .max_idle_ms = IDLE,
+                               .idle_topic_ms = 10000,
+                               .behind = behind,
+                               .behind_arg = l,
+                               .max_lag_wait_ms = max_lag_wait};
+    struct ordering *o = ordering_new(&oo);
+    assert_non_null(o);
+    return o;
+}
+
+/* KIP-695: the broker has records of the empty topic still to fetch, so
+ * the group waits past max_idle_ms, max_idle_ms at a time, and never past
+ * max_lag_wait_ms from the wait's start. */
+static void test_lag_wait_bounded(void **state)
+{
+    (void)state;
+    struct lag l = {.answer = 1};
+    struct ordering *o = mk_lag(&l, 1000);
+    ordering_push(o, 0, 0, 100, ITEM(1), 0);
+    assert_int_equal(pop_id(o, 0, false), -1);
+    assert_int_equal(l.asked, 0); /* not before the wait runs out */
+    assert_int_equal(pop_id(o, IDLE, false), -1); /* behind: waits on */
+    assert_int_equal(l.asked, 1);
+    assert_int_equal(ordering_wait_ms(o, IDLE, 5000), IDLE);
+    assert_int_equal(pop_id(o, 2 * IDLE, false), -1);
+    assert_int_equal(pop_id(o, 3 * IDLE, false), -1);
+    assert_int_equal(ordering_wait_ms(o, 3 * IDLE, 5000), 1000 - 3 * IDLE);
+    assert_int_equal(pop_id(o, 999, false), -1);
+    assert_int_equal(pop_id(o, 1000, false), 1); /* the bound */
+    assert_int_equal(ordering_lag_waits(o), 3);
+    assert_int_equal(ordering_enforced(o), 1);
+    /* the record it waited for arrives in time: merged in order */
+    ordering_push(o, 0, 1, 300, ITEM(2), 2000);
+    assert_int_equal(pop_id(o, 2000 + IDLE, false), -1); /* behind */
+    ordering_push(o, 1, 1, 200, ITEM(3), 2000 + IDLE + 50);
+    assert_int_equal(pop_id(o, 2000 + IDLE + 50, false), 3);
+    assert_int_equal(pop_id(o, 2000 + IDLE + 50, true), 2);
+    ordering_free(o);
+}
+
+/* Caught up: no longer than max_idle_ms, one look-up per wait. */
+static void test_lag_caught_up(void **state)
+{
+    (void)state;
+    struct lag l = {.answer = 0};
+    struct ordering *o = mk_lag(&l, 1000);
+    ordering_push(o, 0, 0, 100, ITEM(1), 0);
+    assert_int_equal(pop_id(o, 0, false), -1); /* the wait starts */
+    assert_int_equal(pop_id(o, IDLE - 1, false), -1);
+    assert_int_equal(pop_id(o, IDLE, false), 1);
+    ordering_push(o, 0, 0, 101, ITEM(2), IDLE + 1);
+    assert_int_equal(pop_id(o, IDLE + 1, false), 2); /* spent: no wait */
+    assert_int_equal(l.asked, 1);
+    l.answer = -1; /* cannot tell: as caught up */
+    ordering_push(o, 0, 3, 100, ITEM(3), 0);
+    assert_int_equal(pop_id(o, 0, false), -1);
+    assert_int_equal(pop_id(o, IDLE, false), 3);
+    assert_int_equal(ordering_lag_waits(o), 0);
     ordering_free(o);
 }
 
@@ -266,6 +388,9 @@ int main(void)
         cmocka_unit_test(test_no_idle),
         cmocka_unit_test(test_derived_topic_not_waited),
         cmocka_unit_test(test_watermark),
+        cmocka_unit_test(test_watermark_seed_and_forget),
+        cmocka_unit_test(test_lag_wait_bounded),
+        cmocka_unit_test(test_lag_caught_up),
         cmocka_unit_test(test_any_interleaving_same_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

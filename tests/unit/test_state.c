@@ -321,6 +321,67 @@ static void test_reopen_keeps_state(void **vstate)
     assert_int_equal(off, 12400);
 }
 
+static int count_cb(void *arg, const void *key, size_t klen,
+                    const void *val, size_t vlen)
+{
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    ++*(int *)arg;
+    return 0;
+}
+
+static bool mine_none(void *arg, const void *key, size_t klen)
+{
+    (void)arg;
+    (void)key;
+    (void)klen;
+    return false;
+}
+
+/* A partition group's watermark is written in the batch's one write with
+ * its offsets, survives a reopen, is not a caller key, and is wiped with
+ * the partition. */
+static void test_watermark(void **vstate)
+{
+    struct fixture *f = *vstate;
+    f->st = open_ok(f);
+    struct state_batch *b = state_batch_new();
+    int64_t wm = -1;
+    assert_int_equal(state_watermark_get(f->st, 2, &wm, f->err,
+                                         sizeof(f->err)), 0);
+    state_batch_offset(b, "sales.doc-annotations", 2, 10);
+    state_batch_watermark(b, 2, 1793700000000LL);
+    state_batch_watermark(b, 2, 1793700000500LL); /* replaces */
+    state_batch_watermark(b, 3, 7);
+    /* pending: nothing stored yet */
+    assert_int_equal(state_watermark_get(f->st, 2, &wm, f->err,
+                                         sizeof(f->err)), 0);
+    commit_ok(f, b);
+    assert_int_equal(state_batch_count(b), 0);
+    commit_ok(f, b); /* cleared: writes nothing again */
+    state_batch_free(b);
+    state_close(f->st);
+    f->st = open_ok(f);
+    assert_int_equal(state_watermark_get(f->st, 2, &wm, f->err,
+                                         sizeof(f->err)), 1);
+    assert_int_equal(wm, 1793700000500LL);
+    assert_int_equal(state_watermark_get(f->st, 3, &wm, f->err,
+                                         sizeof(f->err)), 1);
+    assert_int_equal(wm, 7);
+    int n = 0;
+    assert_int_equal(state_scan(f->st, NULL, 0, count_cb, &n, f->err,
+                                sizeof(f->err)), 0);
+    assert_int_equal(n, 0); /* not a caller key */
+    assert_int_equal(state_wipe_partition(f->st, 2, mine_none, NULL, f->err,
+                                          sizeof(f->err)), 0);
+    assert_int_equal(state_watermark_get(f->st, 2, &wm, f->err,
+                                         sizeof(f->err)), 0);
+    assert_int_equal(state_watermark_get(f->st, 3, &wm, f->err,
+                                         sizeof(f->err)), 1);
+}
+
 static void test_scan_prefix(void **vstate)
 {
     struct fixture *f = *vstate;
@@ -743,6 +804,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_state, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_watermark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix_ff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
