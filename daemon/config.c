@@ -211,6 +211,11 @@ int config_load(const char *path, const char *const *sets, size_t n_sets,
         goto out;
     }
     c.dir = cfg->dir;
+    /* Before binding, so every key may take a secret; after --set, so an
+     * override may too. An unresolved value would only add confusing
+     * type errors, so stop here. */
+    if (config_substitute(&c, root) < 0)
+        goto out;
     if (n_plugins) {
         cfg->plugin_cfg = calloc(n_plugins, sizeof(*cfg->plugin_cfg));
         cfg->plugin_enabled = calloc(n_plugins, sizeof(*cfg->plugin_enabled));

@@ -96,11 +96,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
-                    char *err, size_t errlen)
+                    bool secret, char *err, size_t errlen)
 {
     char e[512];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property %s=%s: %s", k, v, e);
+        /* librdkafka quotes the value in some messages: drop those. */
+        if (secret && *v && strstr(e, v))
+            snprintf(e, sizeof(e), "invalid value");
+        snprintf(err, errlen, "kafka property %s=%s: %s", k,
+                 secret ? CONFIG_REDACTED : v, e);
         return -1;
     }
     return 0;
@@ -115,14 +119,15 @@ static rd_kafka_conf_t *conf_build(const char *brokers,
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    if (conf_set(conf, "bootstrap.servers", brokers, err, errlen) != 0)
+    if (conf_set(conf, "bootstrap.servers", brokers, false, err, errlen) != 0)
         goto fail;
     for (size_t i = 0; defaults[i][0]; i++)
-        if (conf_set(conf, defaults[i][0], defaults[i][1], err, errlen) != 0)
+        if (conf_set(conf, defaults[i][0], defaults[i][1], false, err,
+                     errlen) != 0)
             goto fail;
     for (size_t i = 0; props && i < props->n; i++)
-        if (conf_set(conf, props->v[i].key, props->v[i].value, err,
-                     errlen) != 0)
+        if (conf_set(conf, props->v[i].key, props->v[i].value,
+                     config_strmap_secret(props, i), err, errlen) != 0)
             goto fail;
     return conf;
 fail:
@@ -374,7 +379,7 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
                    errlen);
     if (!c || !conf)
         goto out;
-    if (conf_set(conf, "group.id", opts->group_id, err, errlen) != 0)
+    if (conf_set(conf, "group.id", opts->group_id, false, err, errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
     c->topics = opts->topics;
