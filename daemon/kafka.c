@@ -42,6 +42,9 @@ struct kafka_consumer {
     /* Why an assignment was refused (co-partitioning, offsets); the
      * next poll returns it as a fatal error. Empty while all is well. */
     char refused[512];
+    /* The partition it is about, for the log line's fields; topic points
+     * into the rebalance callback's list, so only valid inside it. */
+    struct log_ids refused_at;
     /* The partitions owned now, read back after every rebalance. */
     rd_kafka_topic_partition_list_t *owned;
 };
@@ -155,7 +158,10 @@ static int64_t skip_retention_gap(struct kafka_consumer *c,
     }
     if (next >= low)
         return next;
-    LOG_WRN("kafka", "%s[%d]: stored offset %lld is below the log start "
+    const struct log_ids ids = {
+        .topic = tp->topic, .partition = tp->partition, .offset = next};
+    LOG_IDS(LOG_WARN, "kafka", &ids,
+            "%s[%d]: stored offset %lld is below the log start "
             "%lld: %lld records were deleted (retention) before they were "
             "applied; resuming from the log start",
             tp->topic, tp->partition, (long long)next, (long long)low,
@@ -191,6 +197,8 @@ static int check_log_end(struct kafka_consumer *c,
             rd_kafka_topic_partition_list_find(parts, end->topic,
                                                end->partition);
         if (e || end->err || end->offset < 0) {
+            c->refused_at = (struct log_ids){
+                .topic = tp->topic, .partition = tp->partition, .offset = -1};
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: could not read the log end to check the offset "
                      "stored with the state (%s); refusing the assignment "
@@ -199,6 +207,9 @@ static int check_log_end(struct kafka_consumer *c,
                      rd_kafka_err2str(e ? e : end->err));
             rc = -1;
         } else if (tp->offset > end->offset) {
+            c->refused_at = (struct log_ids){.topic = tp->topic,
+                                             .partition = tp->partition,
+                                             .offset = tp->offset};
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: the offset stored with the state (%lld) is past "
                      "the log end (%lld): the topic was recreated or records "
@@ -231,6 +242,8 @@ static int set_start_offsets(struct kafka_consumer *c,
                       : 0;
         if (got < 0) {
             /* Not "no offset": that would apply every event again. */
+            c->refused_at = (struct log_ids){
+                .topic = tp->topic, .partition = tp->partition, .offset = -1};
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: the offset stored with the state cannot be "
                      "read; refusing the assignment rather than replay the "
@@ -278,6 +291,9 @@ static int check_copartitioned(struct kafka_consumer *c,
                 found = parts->elems[j].partition == p &&
                         strcmp(parts->elems[j].topic, c->topics[t]) == 0;
             if (!found) {
+                c->refused_at = (struct log_ids){.topic = c->topics[t],
+                                                 .partition = p,
+                                                 .offset = -1};
                 snprintf(c->refused, sizeof(c->refused),
                          "assignment refused: it holds %s[%d] but not %s[%d]; "
                          "co-partitioned topics must move together (all "
@@ -305,7 +321,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (check_copartitioned(c, parts) != 0 ||
             set_start_offsets(c, parts) != 0) {
             /* Nothing of it is consumed; the poll reports c->refused. */
-            LOG_ERR("kafka", "%s", c->refused);
+            LOG_IDS(LOG_ERROR, "kafka", &c->refused_at, "%s", c->refused);
             return;
         }
         LOG_INF("kafka", "assignment: %d partitions, partition p of all %zu "
