@@ -489,7 +489,11 @@ void config_bind_value(struct ctx *c, const struct config_key *k, char *field,
                 continue;
             }
             m->v[i].value = config_xstrdup(c, v->str);
-            m->secret[i] = v->secret || config_key_is_secret(m->v[i].key);
+            /* By name only in the librdkafka maps: elsewhere a key like
+             * "key_account" is data, and hiding it would blind the digest. */
+            m->secret[i] = v->secret ||
+                           (path && !strncmp(path, "kafka.", 6) &&
+                            config_key_is_secret(m->v[i].key));
         }
         check_count(c, k, n, path, cnt);
         return;
