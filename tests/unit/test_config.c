@@ -1185,11 +1185,17 @@ static void test_secret_substitution(void **state)
     config_free(cfg);
     /* A plain password in the file is secret too (by its key's name). */
     path = put("q.yaml", "kafka:\n  properties:\n    sasl.password: plain\n"
-                         "    sasl.jaas.config: x\n    ssl.keystore.location: /k\n");
+                         "    sasl.jaas.config: x\n    ssl.keystore.location: /k\n"
+                         "processors:\n  coaching:\n    labels:\n"
+                         "      api_key: data\n      other: ${env:DS_TEST_USER}\n");
     cfg = load_ok(path, NULL, 0);
     assert_true(secret_of(&cfg->kafka.properties, "sasl.password"));
     assert_true(secret_of(&cfg->kafka.properties, "sasl.jaas.config"));
     assert_true(secret_of(&cfg->kafka.properties, "ssl.keystore.location"));
+    /* A processor's map: by name never (data there), by substitution yes. */
+    const struct coach_cfg *cc = cfg->plugin_cfg[0];
+    assert_false(secret_of(&cc->labels, "api_key"));
+    assert_true(secret_of(&cc->labels, "other"));
     config_free(cfg);
     unsetenv("DS_TEST_USER");
 }
