@@ -211,6 +211,11 @@ int config_load(const char *path, const char *const *sets, size_t n_sets,
         goto out;
     }
     c.dir = cfg->dir;
+    /* Before binding, so every key may take a secret; after --set, so an
+     * override may too. An unresolved value would only add confusing
+     * type errors, so stop here. */
+    if (config_substitute(&c, root) < 0)
+        goto out;
     if (n_plugins) {
         cfg->plugin_cfg = calloc(n_plugins, sizeof(*cfg->plugin_cfg));
         cfg->plugin_enabled = calloc(n_plugins, sizeof(*cfg->plugin_enabled));
@@ -464,7 +469,14 @@ void config_write_docs(FILE *fp, const struct config_plugin *plugins,
           "- **list of strings**: a YAML sequence; a single value is a list "
           "of one.\n"
           "- **bounds** apply to the value, or to the number of entries of "
-          "a list or map.\n",
+          "a list or map.\n"
+          "- **secrets**: any value may contain `${file:PATH}` (the file's "
+          "text, one trailing newline dropped; a relative PATH resolves "
+          "against the config file's folder) or `${env:NAME}` (an "
+          "environment variable), resolved once at load; a missing file or "
+          "variable is an error. `$${` is a literal `${`. Such values, and "
+          "`properties`/`topic_configs` entries whose key names a "
+          "credential, are never printed (see OPERATIONS.md, Security).\n",
           fp);
     for (size_t i = 0; i < config_root_table.n_keys; i++)
         write_table(fp, config_root_table.keys[i].sub, config_root_table.keys[i].name, 2, NULL);

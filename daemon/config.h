@@ -56,7 +56,23 @@ struct cfg_kv {
 struct cfg_strmap {
     struct cfg_kv *v; /* owned, in file order */
     size_t n;
+    /* owned, n flags or NULL (none): v[i].value came from ${file:} or
+     * ${env:}, or v[i].key names a credential; never shown */
+    bool *secret;
 };
+
+/* Shown instead of a secret value (config_secret.c). */
+#define CONFIG_REDACTED "<redacted>"
+
+/* True when a key's name marks a credential (password, secret, token,
+ * key, sasl.jaas...): its value is never shown. */
+bool config_key_is_secret(const char *name);
+
+/* Whether m->v[i].value is secret. */
+static inline bool config_strmap_secret(const struct cfg_strmap *m, size_t i)
+{
+    return m->secret && i < m->n && m->secret[i];
+}
 
 struct cfg_array {
     void *items; /* owned: n elements of sub->elem_size bytes */

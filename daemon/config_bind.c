@@ -270,6 +270,8 @@ const char *config_node_what(const struct node *n, char *buf, size_t len)
         return "a map";
     if (n->kind == NODE_SEQ)
         return "a list";
+    if (n->secret)
+        return "a secret value (" CONFIG_REDACTED ")";
     if (strlen(n->str) > 40)
         snprintf(buf, len, "'%.40s...'", n->str);
     else
@@ -335,7 +337,8 @@ static void bind_scalar(struct ctx *c, const struct config_key *k, char *field,
         int rc = config_parse_int(s, &v);
         if (rc == -2) {
             config_ctx_err(c, n->src, n->line, n->col, path,
-                           "integer '%s' is out of range", s);
+                           "integer '%s' is out of range",
+                           n->secret ? CONFIG_REDACTED : s);
             return;
         }
         if (rc < 0) {
@@ -416,7 +419,8 @@ static void bind_scalar(struct ctx *c, const struct config_key *k, char *field,
         config_fmt_value(lo, sizeof(lo), k->type, k->min);
         config_fmt_value(hi, sizeof(hi), k->type, k->max);
         config_ctx_err(c, n->src, n->line, n->col, path,
-                       "%s is out of range (%s..%s)", s, lo, hi);
+                       "%s is out of range (%s..%s)",
+                       n->secret ? CONFIG_REDACTED : s, lo, hi);
     }
 }
 
@@ -466,7 +470,8 @@ void config_bind_value(struct ctx *c, const struct config_key *k, char *field,
             return;
         }
         size_t cnt = null ? 0 : n->n;
-        if (cnt && !(m->v = calloc(cnt, sizeof(*m->v)))) {
+        if (cnt && (!(m->v = calloc(cnt, sizeof(*m->v))) ||
+                    !(m->secret = calloc(cnt, sizeof(*m->secret))))) {
             c->oom = true;
             return;
         }
@@ -484,6 +489,11 @@ void config_bind_value(struct ctx *c, const struct config_key *k, char *field,
                 continue;
             }
             m->v[i].value = config_xstrdup(c, v->str);
+            /* By name only in the librdkafka maps: elsewhere a key like
+             * "key_account" is data, and hiding it would blind the digest. */
+            m->secret[i] = v->secret ||
+                           (path && !strncmp(path, "kafka.", 6) &&
+                            config_key_is_secret(m->v[i].key));
         }
         check_count(c, k, n, path, cnt);
         return;
@@ -675,6 +685,7 @@ void config_free_fields(const struct config_table *t, char *obj)
                 free(m->v[i].value);
             }
             free(m->v);
+            free(m->secret);
             *m = (struct cfg_strmap){0};
             break;
         }

@@ -220,7 +220,9 @@ static void field_digest(struct digest *d, const struct config_key *k,
         const struct cfg_strmap *m = (const void *)f;
         for (size_t i = 0; i < m->n; i++) {
             mix_str(d, m->v[i].key);
-            mix_str(d, m->v[i].value);
+            /* The digest is printed and sent in every alert's header: a
+             * fast hash of a password would let it be guessed offline. */
+            mix_str(d, config_strmap_secret(m, i) ? CONFIG_REDACTED : m->v[i].value);
         }
         break;
     }

@@ -45,6 +45,7 @@ struct node {
     const struct src *src;
     int line, col;       /* 1-based */
     bool plain;          /* unquoted scalar: "", "~", "null" mean null */
+    bool secret;         /* text from ${file:}/${env:}: never shown */
     char *str;           /* scalar text, owned */
     struct node **keys;  /* map: scalar key nodes, owned */
     struct node **vals;  /* map values / sequence items, owned */
@@ -105,6 +106,10 @@ int config_parse_file(struct ctx *c, const struct src *s, const char *path,
 
 /* 0, -1 not an integer, -2 out of int64 range. */
 int config_parse_int(const char *s, int64_t *v);
+
+/* Resolves ${file:PATH} and ${env:NAME} in every value under `n` (not in
+ * keys) and marks those values secret. -1 after recording errors. */
+int config_substitute(struct ctx *c, struct node *n);
 
 /* Parses `text` (a default or a --set value). 0 with *out (NULL: empty), or
  * -1 after recording the error. */

@@ -43,8 +43,11 @@ static const struct config_key kafka_keys[] = {
             "Consumer group id; instances sharing it split the input "
             "partitions between them."),
     CFG_KEY(struct config_kafka, properties, "properties", CFG_STRMAP, "{}",
-            "Extra librdkafka properties (for example `security.protocol`), "
-            "passed through unchanged."),
+            "Extra librdkafka properties, passed through unchanged to every "
+            "client (consumers, producer, admin): TLS and SASL settings "
+            "such as `security.protocol`, `ssl.ca.pem`, `sasl.mechanism`, "
+            "`sasl.password` go here; take secrets from "
+            "`${file:...}`/`${env:...}`."),
     CFG_KEY_RANGE(struct config_kafka, embedded_partitions,
                   "embedded_partitions", CFG_INT, "4", 1, 256,
                   "Partitions per topic created by the embedded development "
@@ -205,7 +208,8 @@ static const struct config_key log_keys[] = {
                  "Least severe level that is logged."),
     CFG_KEY_ENUM(struct config_log, format, "format", "text", log_formats,
                  "Line format on stderr: readable text or one JSON object "
-                 "per line."),
+                 "per line, with `customer_id`, `topic`, `partition` and "
+                 "`offset` as fields where a line is about a record."),
 };
 
 static const struct config_table log_table = {

@@ -244,6 +244,7 @@ static struct node *node_copy(struct ctx *c, const struct node *n)
     if (!d)
         return NULL;
     d->plain = n->plain;
+    d->secret = n->secret;
     if (n->str && !(d->str = config_xstrdup(c, n->str)))
         goto fail;
     for (size_t i = 0; i < n->n; i++) {

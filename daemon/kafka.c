@@ -42,6 +42,9 @@ struct kafka_consumer {
     /* Why an assignment was refused (co-partitioning, offsets); the
      * next poll returns it as a fatal error. Empty while all is well. */
     char refused[512];
+    /* The partition it is about, for the log line's fields; topic points
+     * into the rebalance callback's list, so only valid inside it. */
+    struct log_ids refused_at;
     /* The partitions owned now, read back after every rebalance. */
     rd_kafka_topic_partition_list_t *owned;
 };
@@ -96,11 +99,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
-                    char *err, size_t errlen)
+                    bool secret, char *err, size_t errlen)
 {
     char e[512];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property %s=%s: %s", k, v, e);
+        /* librdkafka quotes the value in some messages: drop those. */
+        if (secret && *v && strstr(e, v))
+            snprintf(e, sizeof(e), "invalid value");
+        snprintf(err, errlen, "kafka property %s=%s: %s", k,
+                 secret ? CONFIG_REDACTED : v, e);
         return -1;
     }
     return 0;
@@ -115,14 +122,15 @@ static rd_kafka_conf_t *conf_build(const char *brokers,
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    if (conf_set(conf, "bootstrap.servers", brokers, err, errlen) != 0)
+    if (conf_set(conf, "bootstrap.servers", brokers, false, err, errlen) != 0)
         goto fail;
     for (size_t i = 0; defaults[i][0]; i++)
-        if (conf_set(conf, defaults[i][0], defaults[i][1], err, errlen) != 0)
+        if (conf_set(conf, defaults[i][0], defaults[i][1], false, err,
+                     errlen) != 0)
             goto fail;
     for (size_t i = 0; props && i < props->n; i++)
-        if (conf_set(conf, props->v[i].key, props->v[i].value, err,
-                     errlen) != 0)
+        if (conf_set(conf, props->v[i].key, props->v[i].value,
+                     config_strmap_secret(props, i), err, errlen) != 0)
             goto fail;
     return conf;
 fail:
@@ -150,7 +158,10 @@ static int64_t skip_retention_gap(struct kafka_consumer *c,
     }
     if (next >= low)
         return next;
-    LOG_WRN("kafka", "%s[%d]: stored offset %lld is below the log start "
+    const struct log_ids ids = {
+        .topic = tp->topic, .partition = tp->partition, .offset = next};
+    LOG_IDS(LOG_WARN, "kafka", &ids,
+            "%s[%d]: stored offset %lld is below the log start "
             "%lld: %lld records were deleted (retention) before they were "
             "applied; resuming from the log start",
             tp->topic, tp->partition, (long long)next, (long long)low,
@@ -186,6 +197,8 @@ static int check_log_end(struct kafka_consumer *c,
             rd_kafka_topic_partition_list_find(parts, end->topic,
                                                end->partition);
         if (e || end->err || end->offset < 0) {
+            c->refused_at = (struct log_ids){
+                .topic = tp->topic, .partition = tp->partition, .offset = -1};
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: could not read the log end to check the offset "
                      "stored with the state (%s); refusing the assignment "
@@ -194,6 +207,9 @@ static int check_log_end(struct kafka_consumer *c,
                      rd_kafka_err2str(e ? e : end->err));
             rc = -1;
         } else if (tp->offset > end->offset) {
+            c->refused_at = (struct log_ids){.topic = tp->topic,
+                                             .partition = tp->partition,
+                                             .offset = tp->offset};
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: the offset stored with the state (%lld) is past "
                      "the log end (%lld): the topic was recreated or records "
@@ -226,6 +242,8 @@ static int set_start_offsets(struct kafka_consumer *c,
                       : 0;
         if (got < 0) {
             /* Not "no offset": that would apply every event again. */
+            c->refused_at = (struct log_ids){
+                .topic = tp->topic, .partition = tp->partition, .offset = -1};
             snprintf(c->refused, sizeof(c->refused),
                      "%s[%d]: the offset stored with the state cannot be "
                      "read; refusing the assignment rather than replay the "
@@ -273,6 +291,9 @@ static int check_copartitioned(struct kafka_consumer *c,
                 found = parts->elems[j].partition == p &&
                         strcmp(parts->elems[j].topic, c->topics[t]) == 0;
             if (!found) {
+                c->refused_at = (struct log_ids){.topic = c->topics[t],
+                                                 .partition = p,
+                                                 .offset = -1};
                 snprintf(c->refused, sizeof(c->refused),
                          "assignment refused: it holds %s[%d] but not %s[%d]; "
                          "co-partitioned topics must move together (all "
@@ -315,7 +336,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (check_copartitioned(c, parts) != 0 ||
             set_start_offsets(c, parts) != 0) {
             /* Nothing of it is consumed; the poll reports c->refused. */
-            LOG_ERR("kafka", "%s", c->refused);
+            LOG_IDS(LOG_ERROR, "kafka", &c->refused_at, "%s", c->refused);
             return;
         }
         LOG_INF("kafka", "assignment: %d partitions, partition p of all %zu "
@@ -402,7 +423,7 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
                    errlen);
     if (!c || !conf)
         goto out;
-    if (conf_set(conf, "group.id", opts->group_id, err, errlen) != 0)
+    if (conf_set(conf, "group.id", opts->group_id, false, err, errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
     c->topics = opts->topics;

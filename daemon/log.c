@@ -66,6 +66,9 @@ static void json_escape(FILE *fp, const char *s)
     }
 }
 
+static void emit(enum log_level level, const char *subsys,
+                 const struct log_ids *ids, const char *msg);
+
 void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
 {
     char msg[2048];
@@ -73,6 +76,41 @@ void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    emit(level, subsys, NULL, msg);
+}
+
+void log_write_ids(enum log_level level, const char *subsys,
+                   const struct log_ids *ids, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    emit(level, subsys, ids, msg);
+}
+
+static void json_ids(FILE *fp, const struct log_ids *ids)
+{
+    if (!ids)
+        return;
+    if (ids->customer_id) {
+        fputs(",\"customer_id\":\"", fp);
+        json_escape(fp, ids->customer_id);
+        fputc('"', fp);
+    }
+    if (ids->topic) {
+        fputs(",\"topic\":\"", fp);
+        json_escape(fp, ids->topic);
+        fprintf(fp, "\",\"partition\":%d", (int)ids->partition);
+        if (ids->offset >= 0)
+            fprintf(fp, ",\"offset\":%lld", (long long)ids->offset);
+    }
+}
+
+static void emit(enum log_level level, const char *subsys,
+                 const struct log_ids *ids, const char *msg)
+{
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -90,7 +128,9 @@ void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
         json_escape(stderr, subsys);
         fputs("\",\"msg\":\"", stderr);
         json_escape(stderr, msg);
-        fputs("\"}\n", stderr);
+        fputc('"', stderr);
+        json_ids(stderr, ids);
+        fputs("}\n", stderr);
     } else {
         fprintf(stderr, "%s %-5s [%s] %s\n", when, level_names[level], subsys,
                 msg);

@@ -23,6 +23,24 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The ids a line is about, so a JSON log can be searched by them: with
+ * log.format json they are fields of their own next to "msg"
+ * ({"customer_id":"c1","topic":"t","partition":3,"offset":42}); the text
+ * format leaves them to the message. partition is written when topic is
+ * set, offset when topic is set and offset >= 0.
+ */
+struct log_ids {
+    const char *customer_id; /* NULL: none */
+    const char *topic;       /* NULL: no record or partition */
+    int32_t partition;
+    int64_t offset; /* -1: none (a partition, not a record) */
+};
+
+void log_write_ids(enum log_level level, const char *subsys,
+                   const struct log_ids *ids, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Per call-site limiter: at most `burst` lines per 10 s window, then one
  * "suppressed N" note when the window rolls over. */
 struct log_ratelimit {
@@ -44,6 +62,13 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, uint32_t burst,
 #define LOG_INF(subsys, ...) LOG(LOG_INFO, subsys, __VA_ARGS__)
 #define LOG_DBG(subsys, ...) LOG(LOG_DEBUG, subsys, __VA_ARGS__)
 
+/* LOG() with ids (a const struct log_ids *). */
+#define LOG_IDS(level, subsys, ids, ...)                                      \
+    do {                                                                      \
+        if ((level) <= log_threshold)                                         \
+            log_write_ids((level), (subsys), (ids), __VA_ARGS__);             \
+    } while (0)
+
 /* Rate-limited to 20 lines per 10 s per call site. */
 #define LOG_RL(level, subsys, ...)                                            \
     do {                                                                      \
@@ -54,6 +79,19 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, uint32_t burst,
                 log_write((level), (subsys), "(%u similar lines suppressed)", \
                           sup_);                                              \
             log_write((level), (subsys), __VA_ARGS__);                        \
+        }                                                                     \
+    } while (0)
+
+/* LOG_RL() with ids. */
+#define LOG_RL_IDS(level, subsys, ids, ...)                                   \
+    do {                                                                      \
+        static struct log_ratelimit rl_;                                      \
+        uint32_t sup_;                                                        \
+        if ((level) <= log_threshold && log_ratelimit_allow(&rl_, 20, &sup_)) { \
+            if (sup_)                                                         \
+                log_write((level), (subsys), "(%u similar lines suppressed)", \
+                          sup_);                                              \
+            log_write_ids((level), (subsys), (ids), __VA_ARGS__);             \
         }                                                                     \
     } while (0)
 

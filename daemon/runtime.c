@@ -311,8 +311,9 @@ static int sink(void *arg, const struct alert *a)
     struct rt *rt = arg;
     struct codec_error cerr = {0};
     if (codec_encode_alert(rt->codec, a, &rt->enc, &cerr) != 0) {
-        LOG_RL(LOG_ERROR, "runtime", "alert %s of %s not encodable: %s",
-               alert_kind_name(a->kind), a->customer_id, cerr.message);
+        const struct log_ids ids = {.customer_id = a->customer_id};
+        LOG_RL_IDS(LOG_ERROR, "runtime", &ids, "alert %s of %s not encodable: %s",
+                   alert_kind_name(a->kind), a->customer_id, cerr.message);
         rt->stats.poison_outputs++;
         rt->emit_failed = true;
         snprintf(rt->emit_fail, sizeof(rt->emit_fail), "%s %s: %s",
@@ -375,7 +376,7 @@ static int repartition_sink(void *arg, size_t proc, const char *key,
 
 static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
                    const char *reason, const char *message,
-                   const char *processor)
+                   const char *processor, const char *customer_id)
 {
     char partition[16], offset[24];
     snprintf(partition, sizeof(partition), "%d", m->partition);
@@ -392,7 +393,9 @@ static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
     size_t n = processor ? 7 : 6;
     rt->stats.dlq++;
     metrics_set_add(&rt->mx.dlq, m->topic, reason, 1);
-    LOG_RL(LOG_WARN, "dlq", "%s[%d]@%lld -> %s: %s: %s", m->topic,
+    const struct log_ids ids = {customer_id, m->topic, m->partition,
+                                m->offset};
+    LOG_RL_IDS(LOG_WARN, "dlq", &ids, "%s[%d]@%lld -> %s: %s: %s", m->topic,
            m->partition, (long long)m->offset, rt->cfg->topics.dlq, reason,
            message);
     if (dlq_produce(rt, (enum dlq_oversize)rt->cfg->runtime.dlq_oversize,
@@ -806,7 +809,9 @@ static bool learn_schema(struct rt *rt, struct ahead *a)
     char err[512];
     if (schema_registry_teach(rt->registry, rt->codec, (int32_t)id, err,
                               sizeof(err)) != 0) {
-        LOG_RL(LOG_WARN, "codec", "%s", err);
+        const struct log_ids ids = {NULL, a->m.topic, a->m.partition,
+                                    a->m.offset};
+        LOG_RL_IDS(LOG_WARN, "codec", &ids, "%s", err);
         return false;
     }
     memset(&a->cerr, 0, sizeof(a->cerr));
@@ -910,11 +915,11 @@ static void apply(struct rt *rt)
     const struct kafka_msg *m = &a->m;
     if (a->kind < 0) {
         to_dlq(rt, m, "route", "unknown_topic", "no processor reads this topic",
-               NULL);
+               NULL, NULL);
         goto done;
     }
     if (!a->decoded) {
-        to_dlq(rt, m, "decode", a->cerr.reason, a->cerr.message, NULL);
+        to_dlq(rt, m, "decode", a->cerr.reason, a->cerr.message, NULL, NULL);
         goto done;
     }
     struct event *ev = &a->ev;
@@ -932,10 +937,10 @@ static void apply(struct rt *rt)
             to_dlq(rt, m, "process", "processor_failed",
                    ctx_failure(&rt->ctx) ? ctx_failure(&rt->ctx)
                                          : "processor failed",
-                   ops->name);
+                   ops->name, ev->customer_id);
         else if (rt->emit_failed)
             to_dlq(rt, m, "process", "alert_encode_failed", rt->emit_fail,
-                   ops->name);
+                   ops->name, ev->customer_id);
     }
     rt->stats.events++;
     rt->cur_ts = -1;

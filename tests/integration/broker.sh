@@ -12,7 +12,8 @@ case "${1:-}" in
   start) # every suite starts from an empty broker: no topics of old runs
     "$DS_SRC/scripts/kafka" stop --dir "$DS_KAFKA_DIR"
     rm -rf "$DS_KAFKA_DIR"
-    exec "$DS_SRC/scripts/kafka" start --dir "$DS_KAFKA_DIR" ;;
+    # --tls: an SSL listener with a throwaway CA too, for it_tls.sh.
+    exec "$DS_SRC/scripts/kafka" start --dir "$DS_KAFKA_DIR" --tls ;;
   stop) exec "$DS_SRC/scripts/kafka" stop --dir "$DS_KAFKA_DIR" ;;
   *) echo "usage: broker.sh start|stop" >&2; exit 64 ;;
 esac

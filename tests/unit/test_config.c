@@ -1113,6 +1113,140 @@ static void test_docs(void **state)
     free(d2);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Secrets: ${file:} and ${env:}, and what is never shown */
+
+static bool secret_of(const struct cfg_strmap *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].key, key))
+            return config_strmap_secret(m, i);
+    fail_msg("no property %s", key);
+    return false;
+}
+
+static const char *prop(const struct cfg_strmap *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].key, key))
+            return m->v[i].value;
+    fail_msg("no property %s", key);
+    return NULL;
+}
+
+static void test_secret_substitution(void **state)
+{
+    (void)state;
+    setenv("DS_TEST_USER", "alice", 1);
+    put("pw.txt", "s3cret\n");
+    put("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const char *yaml =
+        "kafka:\n"
+        "  group_id: g1\n"
+        "  properties:\n"
+        "    security.protocol: SASL_SSL\n"
+        "    sasl.mechanism: PLAIN\n"
+        "    sasl.username: ${env:DS_TEST_USER}\n"
+        "    sasl.password: ${file:pw.txt}\n"
+        "    ssl.ca.pem: \"${file:ca.pem}\"\n"
+        "    client.id: pre-${env:DS_TEST_USER}-post\n"
+        "    ssl.endpoint.identification.algorithm: a$${b}\n";
+    const char *path = put("p.yaml", yaml);
+    const char *const sets[] = {"kafka.properties.ssl.key.password=${env:DS_TEST_USER}"};
+    struct config *cfg = load_ok(path, sets, 1);
+    const struct cfg_strmap *m = &cfg->kafka.properties;
+    assert_string_equal(prop(m, "sasl.username"), "alice");
+    assert_string_equal(prop(m, "sasl.password"), "s3cret");
+    assert_string_equal(prop(m, "ssl.ca.pem"),
+                        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----");
+    assert_string_equal(prop(m, "client.id"), "pre-alice-post");
+    assert_string_equal(prop(m, "ssl.endpoint.identification.algorithm"), "a${b}");
+    assert_string_equal(prop(m, "ssl.key.password"), "alice");
+    /* Substituted, or named like a credential: secret. */
+    assert_true(secret_of(m, "sasl.username"));
+    assert_true(secret_of(m, "sasl.password"));
+    assert_true(secret_of(m, "client.id"));
+    assert_true(secret_of(m, "ssl.key.password"));
+    assert_false(secret_of(m, "security.protocol"));
+    assert_false(secret_of(m, "ssl.endpoint.identification.algorithm"));
+
+    /* The digest never depends on a secret's value; it does on the rest. */
+    uint64_t d1 = config_digest(cfg);
+    config_free(cfg);
+    put("pw.txt", "other\n");
+    setenv("DS_TEST_USER", "bob", 1);
+    cfg = load_ok(path, sets, 1);
+    assert_string_equal(prop(&cfg->kafka.properties, "sasl.password"), "other");
+    assert_true(config_digest(cfg) == d1);
+    config_free(cfg);
+    const char *const sets2[] = {"kafka.properties.security.protocol=SSL"};
+    cfg = load_ok(path, sets2, 1);
+    assert_true(config_digest(cfg) != d1);
+    config_free(cfg);
+    /* A plain password in the file is secret too (by its key's name). */
+    path = put("q.yaml", "kafka:\n  properties:\n    sasl.password: plain\n"
+                         "    sasl.jaas.config: x\n    ssl.keystore.location: /k\n"
+                         "processors:\n  coaching:\n    labels:\n"
+                         "      api_key: data\n      other: ${env:DS_TEST_USER}\n");
+    cfg = load_ok(path, NULL, 0);
+    assert_true(secret_of(&cfg->kafka.properties, "sasl.password"));
+    assert_true(secret_of(&cfg->kafka.properties, "sasl.jaas.config"));
+    assert_true(secret_of(&cfg->kafka.properties, "ssl.keystore.location"));
+    /* A processor's map: by name never (data there), by substitution yes. */
+    const struct coach_cfg *cc = cfg->plugin_cfg[0];
+    assert_false(secret_of(&cc->labels, "api_key"));
+    assert_true(secret_of(&cc->labels, "other"));
+    config_free(cfg);
+    unsetenv("DS_TEST_USER");
+}
+
+static void test_secret_errors(void **state)
+{
+    (void)state;
+    unsetenv("DS_TEST_UNSET");
+    setenv("DS_TEST_SECRET", "hunter2", 1);
+    const char *path = put("p.yaml",
+        "kafka:\n"
+        "  properties:\n"
+        "    sasl.password: ${file:nope.txt}\n"
+        "    sasl.username: x${env:DS_TEST_UNSET}\n"
+        "    a: ${vault:x}\n"
+        "    b: ${env:DS_TEST_SECRET\n"
+        "    c: ${env:1BAD}\n");
+    struct config_errors errs;
+    load_bad(path, NULL, 0, plugins, N_PLUGINS, &errs);
+    char *real = realpath(T.dir, NULL);
+    char want[512];
+    snprintf(want, sizeof(want), "3:20: ${file:nope.txt}: cannot read %s/nope.txt: "
+             "No such file or directory", real);
+    err_is(&errs, 0, path, want);
+    free(real);
+    err_is(&errs, 1, path, "4:20: ${env:DS_TEST_UNSET}: environment variable "
+                           "DS_TEST_UNSET is not set");
+    err_is(&errs, 2, path, "5:8: ${vault:x}: expected ${file:PATH} or ${env:NAME} "
+                           "(write '$${' for a literal '${')");
+    err_is(&errs, 3, path, "6:8: unterminated '${' (write '$${' for a literal one)");
+    err_is(&errs, 4, path, "7:8: ${env:1BAD}: expected ${file:PATH} or ${env:NAME} "
+                           "(write '$${' for a literal '${')");
+    assert_int_equal(errs.n, 5);
+    config_errors_free(&errs);
+
+    /* A secret in the wrong place: the error names the place, not the value. */
+    path = put("q.yaml", "kafka:\n  group_id: g\n"
+                         "runtime:\n  shutdown_timeout: ${env:DS_TEST_SECRET}\n"
+                         "state:\n  batch_max_events: ${env:DS_TEST_SECRET}\n");
+    load_bad(path, NULL, 0, plugins, N_PLUGINS, &errs);
+    for (size_t i = 0; i < errs.n; i++) {
+        if (strstr(errs.msgs[i], "hunter2"))
+            print_message("leaks: %s\n", errs.msgs[i]);
+        assert_null(strstr(errs.msgs[i], "hunter2"));
+    }
+    assert_true(has_err(&errs, "4:21: runtime.shutdown_timeout: expected"));
+    assert_true(has_err(&errs, "got a secret value (<redacted>)"));
+    config_errors_free(&errs);
+    unsetenv("DS_TEST_SECRET");
+}
+
 /* The shipped processor.yaml: its core sections must be valid. Processor
  * sections are checked by the processors' own tests, so errors under
  * `processors.` are allowed here (the dummies have no keys). */
@@ -1171,6 +1305,8 @@ int main(void)
         T_(test_parse_duration_size),
         T_(test_docs),
         T_(test_shipped_processor_yaml),
+        T_(test_secret_substitution),
+        T_(test_secret_errors),
 #undef T_
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
