@@ -140,6 +140,12 @@ bool ctx_owns(const struct proc_ctx *ctx, const char *topic,
 
 uint64_t ctx_assignment(const struct proc_ctx *ctx) { return ctx->assignment; }
 
+int ctx_watermark(const struct proc_ctx *ctx, int32_t partition, int64_t *wm)
+{
+    return ctx->watermark ? ctx->watermark(ctx->watermark_arg, partition, wm)
+                          : 0;
+}
+
 int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
                       char *out, size_t outlen)
 {

@@ -35,6 +35,9 @@ struct proc_ctx {
     bool (*owns)(void *arg, const char *topic, int32_t partition);
     void *owns_arg;
     uint64_t assignment; /* bumped by the runtime at every rebalance */
+    /* ctx_watermark(); NULL: never known. */
+    int (*watermark)(void *arg, int32_t partition, int64_t *wm);
+    void *watermark_arg;
     /* ctx_partition_key(); NULL: "~p<partition>". */
     int (*partition_key)(void *arg, int32_t partition, char *out, size_t n);
     void *partition_key_arg;

@@ -171,6 +171,16 @@ bool ctx_owns(const struct proc_ctx *ctx, const char *topic,
  */
 int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
                       char *out, size_t outlen);
+/*
+ * The event-time watermark of input partition group `partition` (ms since
+ * the epoch): over the group's input topics, the least of the largest
+ * event time applied, topics idle for processing.idle_topic_ms left out
+ * (docs/TIME.md). A judgement that a lagging topic's records could
+ * overturn waits until this passes its time. 1 with *wm set; 0 when
+ * nothing of the group has been applied yet, or outside the daemon (unit
+ * tests, unless the harness sets one).
+ */
+int ctx_watermark(const struct proc_ctx *ctx, int32_t partition, int64_t *wm);
 /* A number that changes whenever the set of owned partitions does: an
  * index a timer builds from the state is rebuilt when this differs from
  * the value it was built at. */

@@ -752,6 +752,15 @@ static void assigned(void *arg, size_t n, const int32_t *added,
     rt->rebalances++;
 }
 
+/* ctx_watermark(): the chooser's watermark of the partition group. */
+static int group_watermark(void *arg, int32_t partition, int64_t *wm)
+{
+    struct rt *rt = arg;
+    return rt->order ? ordering_watermark(rt->order, partition, now_mono_ms(),
+                                          wm)
+                     : 0;
+}
+
 /* ctx_partition_key() with the changelog: the key lands in the changelog
  * partition of `partition`, so its state is restored with the partition. */
 static int partition_key(void *arg, int32_t partition, char *out, size_t n)
@@ -1198,6 +1207,8 @@ static int setup(struct rt *rt)
         return -1;
     }
     ctx_set_owner(&rt->ctx, owns, rt);
+    rt->ctx.watermark = group_watermark;
+    rt->ctx.watermark_arg = rt;
     if (rt->changelog) {
         rt->ctx.partition_key = partition_key;
         rt->ctx.partition_key_arg = rt;

@@ -1113,21 +1113,35 @@ static void au_claims_judge_due(struct au_inst *inst, struct proc_ctx *ctx,
     au_claim_due_sync(inst, customer_id, cust, opp);
 }
 
+/* The stream time pending claims are judged against: `t` (the event's,
+ * or its partition's), held back to the partition group's watermark when
+ * the runtime knows it, so evidence on a lagging topic (OCR behind the
+ * CRM) is waited for until that topic too has passed the claim's time
+ * plus the grace (docs/TIME.md). */
+static int64_t au_claim_now(struct proc_ctx *ctx, int32_t partition, int64_t t)
+{
+    int64_t wm;
+    if (partition >= 0 && ctx_watermark(ctx, partition, &wm) == 1 && wm < t)
+        return wm;
+    return t;
+}
+
 /* The per-event path: the customer's claims due by this event's time. */
 static void au_check_claims_due(struct au_inst *inst, struct proc_ctx *ctx,
                                 const struct event *ev,
                                 struct au_customer *cust)
 {
+    int64_t now = au_claim_now(ctx, ev->src.partition, ev->event_time);
     for (size_t i = 0; i < cust->n_opps; i++) {
         struct au_opp_ref *ref = &cust->opps[i];
-        if (ref->claim_due < 0 || ref->claim_due > ev->event_time)
+        if (ref->claim_due < 0 || ref->claim_due > now)
             continue;
         char *key = au_opp_key(ev->customer_id, ref->id);
         struct au_opp *opp = ctx_state(ctx, key, NULL);
         if (!opp->id)
             opp->id = statecodec_strdup(ref->id);
         au_claims_judge_due(inst, ctx, ev->customer_id, cust, key, opp,
-                            ev->event_time);
+                            now);
         free(key);
     }
 }
@@ -1520,7 +1534,8 @@ static void au_claim_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
         free(hmap_del(inst->claims_due, key));
         goto out;
     }
-    int64_t now = au_stream_time(inst, opp);
+    int64_t now = au_claim_now(ctx, opp->last_topic ? opp->last_partition : -1,
+                               au_stream_time(inst, opp));
     if (ref->claim_due > now) {
         /* Not due in its own partition's stream time: stays indexed. */
         if (ref->claim_due < inst->next_claim_due)

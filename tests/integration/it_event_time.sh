@@ -100,8 +100,12 @@ pass "partition group watermarks stored with the state ($w0 / $w1), reloaded aft
 # the claims were applied - a later daemon run, well past max_idle_ms, so
 # no ordering can save them. With a grace of one day of stream time the
 # claims wait: the interviews settle gs's without an alert; gu's (two
-# interviews only) is judged RED once a later event (a registry change
-# on day 12) carries stream time past day 10 + the grace.
+# interviews only) is judged RED once stream time passes day 10 + the
+# grace on every topic of its partition group: a later document on the
+# annotations topic (a rep's e-mail, day 12: no evidence) and a registry
+# change (day 13). Without the e-mail the group's watermark stays at the
+# interviews' day 3 and the claim keeps waiting, as it must while the
+# evidence topic lags.
 for c in gs gu; do
   opp "hosp-$c" null discovery 0 0; opp "hosp-$c" discovery solution $((10 * D)) 1
 done >"$WORK/g-moves.jsonl"
@@ -110,14 +114,19 @@ for c in gs gu; do
   [ "$c" = gu ] || note "hosp-$c" "$c-3" 3
 done >"$WORK/g-notes.jsonl"
 for c in gs gu; do
+  printf '{"event_id":"%s-mail","customer_id":"%s","rep_id":"rep-1","opportunity_id":"OPP-%s","document_id":"%s-mail","doc_type":"EMAIL","source":"TEXT","author_role":"sales_rep","text":"Thanks for the meeting.","event_time":%d}\n' \
+    "hosp-$c" "hosp-$c" "hosp-$c" "$c" $((T0 + 12 * D))
+done >"$WORK/g-mail.jsonl"
+for c in gs gu; do
   printf '{"event_id":"%s-reg","customer_id":"%s","change_type":"CONTACT_JOINED","entity_id":"c-%s","entity_type":"CONTACT","entity_name":null,"attributes":{},"amount":null,"event_time":%d}\n' \
-    "hosp-$c" "hosp-$c" "$c" $((T0 + 12 * D))
+    "hosp-$c" "hosp-$c" "$c" $((T0 + 13 * D))
 done >"$WORK/g-later.jsonl"
 GRACE=(--set processors.action_units.evidence_grace=1d --set processing.max_idle_ms=200ms)
 produce crm.opportunity-updates "$WORK/g-moves.jsonl" || fail "produce grace moves"
 # (A claim judged now would show as a RED for gs below.)
 run_until_idle g-state g-grace g1.log "${GRACE[@]}"
 produce sales.doc-annotations "$WORK/g-notes.jsonl" || fail "produce grace notes"
+produce sales.doc-annotations "$WORK/g-mail.jsonl" || fail "produce the e-mails"
 produce ref.registry-changes "$WORK/g-later.jsonl" || fail "produce the later event"
 run_until_idle g-state g-grace g2.log "${GRACE[@]}"
 consume sales.coaching-alerts 500 >"$WORK/g-alerts2.jsonl"

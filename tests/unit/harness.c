@@ -46,6 +46,8 @@ struct harness {
     struct arena *arena;
     int32_t partition; /* of the events fed from now on */
     bool disowned[4];  /* ctx_owns() false for these partitions */
+    bool has_wm;       /* ctx_watermark(): wm, or unknown */
+    int64_t wm;
 };
 
 static void *own(struct copied *c, void *p)
@@ -398,6 +400,24 @@ static bool harness_owns(void *arg, const char *topic, int32_t partition)
     const struct harness *h = arg;
     (void)topic;
     return partition < 0 || partition >= 4 || !h->disowned[partition];
+}
+
+static int harness_watermark(void *arg, int32_t partition, int64_t *wm)
+{
+    const struct harness *h = arg;
+    (void)partition;
+    if (!h->has_wm)
+        return 0;
+    *wm = h->wm;
+    return 1;
+}
+
+void harness_set_watermark(struct harness *h, bool has, int64_t wm)
+{
+    h->has_wm = has;
+    h->wm = wm;
+    h->ctx.watermark = harness_watermark;
+    h->ctx.watermark_arg = h;
 }
 
 void harness_set_partition(struct harness *h, int32_t partition)

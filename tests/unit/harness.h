@@ -39,6 +39,10 @@ void harness_set_partition(struct harness *h, int32_t partition);
  * every owned partition after harness_new() and harness_restart(). */
 void harness_own(struct harness *h, int32_t partition, bool owned);
 
+/* ctx_watermark() of every partition group from now on: wm (ms), or
+ * unknown with has = false (the default, as before anything is applied). */
+void harness_set_watermark(struct harness *h, bool has, int64_t wm);
+
 size_t harness_alert_count(const struct harness *h);
 /* Deep copy with alert_id computed; valid until clear or free. */
 const struct alert *harness_alert(const struct harness *h, size_t i);

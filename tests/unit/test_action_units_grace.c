@@ -139,6 +139,38 @@ static void test_unsupported_after_grace_then_resolved(void **unused)
     harness_free(h);
 }
 
+/* The partition group's watermark holds the judgement back: a later event
+ * past the grace does not judge the claim while the evidence topic is
+ * still behind (OCR lagging the CRM); once the watermark passes the due
+ * time, the timer judges it with the alert the unheld path gives. */
+static void test_watermark_holds_claims(void **unused)
+{
+    (void)unused;
+    struct harness *h = harness_new(OPS, GRACE);
+    feed_opp(h, "o1", "OPP-5", "medical", NULL, "discovery", T0);
+    director(h, "a1", "OPP-5", "D-15", "主任关注日间手术和院感监测的落地",
+             T0 + 1);
+    int64_t at = T0 + 10 * DAY_MS;
+    harness_set_watermark(h, true, T0 + 1); /* the annotations' topic */
+    feed_opp(h, "o2", "OPP-5", NULL, "discovery", "solution", at);
+    feed_reg(h, "r1", CHANGE_SUPPLIER_LINKED, "sup-1", NULL, at + DAY_MS);
+    harness_timer(h, 0);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 0);
+    assert_string_equal(claim_state(h, CUST "/opp/OPP-5"), "pending");
+    harness_set_watermark(h, true, at + 10 * MIN_MS - 1);
+    harness_timer(h, 0);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 0);
+    harness_set_watermark(h, true, at + 10 * MIN_MS);
+    harness_timer(h, 0);
+    assert_int_equal(count_rule(h, "stage_claim_unsupported"), 1);
+    const struct alert *red = harness_alert(h, 0);
+    assert_int_equal(red->u.coaching.severity, SEV_RED);
+    assert_string_equal(red->trigger_event_id, "o2");
+    assert_int_equal(red->event_time, at + 10 * MIN_MS);
+    assert_string_equal(claim_state(h, CUST "/opp/OPP-5"), "alerted");
+    harness_free(h);
+}
+
 /* The timer judges a claim whose customer gets no more events, once the
  * partition's stream time passes it; the alert_id equals the one the
  * per-event path gives. A pending claim survives a restart. */
@@ -228,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_claim_before_its_evidence),
         cmocka_unit_test(test_complete_evidence_judged_at_once),
         cmocka_unit_test(test_unsupported_after_grace_then_resolved),
+        cmocka_unit_test(test_watermark_holds_claims),
         cmocka_unit_test(test_timer_and_event_paths_agree),
         cmocka_unit_test(test_timer_follows_partition),
         cmocka_unit_test(test_grace_config),
