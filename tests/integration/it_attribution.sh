@@ -10,7 +10,12 @@
 EN="--set processors.attribution.enabled=true --set processors.attribution.min_controls=5"
 # The member killed below leaves the group only by its session's end.
 FAST="--set kafka.properties.session.timeout.ms=3000"
-"$DS_BIN" dev-kafka -c "$CFG" --set kafka.group_id=g-at $EN --partitions 4 \
+# One partition: a panel's period closes on the largest outcome time it has
+# seen from any origin partition, so with several, an origin behind the
+# others (its fetch came later) sends outcomes after the close and they
+# become correction reports - a known defect of the processor (issue 21,
+# docs/ATTRIBUTION.md), not what this test is about.
+"$DS_BIN" dev-kafka -c "$CFG" --set kafka.group_id=g-at $EN --partitions 1 \
   --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
@@ -22,7 +27,7 @@ mkdir "$WORK/old"
 grep -v 'attribution_report.avsc' "$CFG" >"$WORK/old/processor.yaml"
 ln -s "$DS_SRC/schemas" "$WORK/old/schemas"
 rc=0
-"$DS_BIN" run -c "$WORK/old/processor.yaml" $(sets old g-old) $EN --exit-when-idle 500 \
+"$DS_BIN" run -c "$WORK/old/processor.yaml" $(sets old g-at) $EN --exit-when-idle 500 \
   >"$WORK/old.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q "processor attribution writes topics.attribution, but schemas.ids names no writer for AttributionReport" "$WORK/old.log" ||
   fail "run with no writer id for AttributionReport: exit $rc, $(tail -2 "$WORK/old.log")"
