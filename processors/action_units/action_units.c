@@ -1131,10 +1131,19 @@ static void au_check_claims_due(struct au_inst *inst, struct proc_ctx *ctx,
                                 const struct event *ev,
                                 struct au_customer *cust)
 {
-    int64_t now = au_claim_now(ctx, ev->src.partition, ev->event_time);
+    /* The group's watermark only when a claim could be due: most events
+     * have none pending, and it is never past the event's own time. */
+    bool have_now = false;
+    int64_t now = ev->event_time;
     for (size_t i = 0; i < cust->n_opps; i++) {
         struct au_opp_ref *ref = &cust->opps[i];
-        if (ref->claim_due < 0 || ref->claim_due > now)
+        if (ref->claim_due < 0 || ref->claim_due > ev->event_time)
+            continue;
+        if (!have_now) {
+            now = au_claim_now(ctx, ev->src.partition, ev->event_time);
+            have_now = true;
+        }
+        if (ref->claim_due > now)
             continue;
         char *key = au_opp_key(ev->customer_id, ref->id);
         struct au_opp *opp = ctx_state(ctx, key, NULL);
