@@ -210,8 +210,8 @@ static uint8_t au_detect_lang(const struct au_inst *inst, const char *text)
                : AU_LANG_EN;
 }
 
-static const struct au_templates *au_tpl(const struct au_inst *inst,
-                                         uint8_t lang)
+const struct au_templates *au_tpl(const struct au_inst *inst,
+                                  uint8_t lang)
 {
     if (lang == AU_LANG_UNKNOWN)
         lang = inst->cfg->default_language == 1 ? AU_LANG_EN : AU_LANG_ZH;
@@ -262,7 +262,7 @@ char *au_render_dup(const char *tpl, const struct au_var *vars,
     return s;
 }
 
-static char *au_join(const struct au_strvec *sv, const char *sep)
+char *au_join(const struct au_strvec *sv, const char *sep)
 {
     struct buf b;
     buf_init(&b);
@@ -307,8 +307,8 @@ static void au_emit_from(struct proc_ctx *ctx, const char *customer_id,
         *id_out = statecodec_strdup(a.alert_id);
 }
 
-static void au_emit(struct proc_ctx *ctx, const struct event *ev,
-                    const char *dedup, const struct coaching_alert *ca)
+void au_emit(struct proc_ctx *ctx, const struct event *ev,
+             const char *dedup, const struct coaching_alert *ca)
 {
     au_emit_from(ctx, ev->customer_id, NULL, 0, dedup, false, ca, NULL);
 }
@@ -317,7 +317,7 @@ static void au_emit(struct proc_ctx *ctx, const struct event *ev,
 /* Customer and opportunity bookkeeping                                */
 /* ------------------------------------------------------------------ */
 
-static char *au_opp_key(const char *customer, const char *opp)
+char *au_opp_key(const char *customer, const char *opp)
 {
     size_t n = strlen(customer) + strlen(AU_OPP_INFIX) + strlen(opp) + 1;
     char *k = au_xalloc(n);
@@ -325,9 +325,9 @@ static char *au_opp_key(const char *customer, const char *opp)
     return k;
 }
 
-static const char *au_opp_industry(const struct au_inst *inst,
-                                   const struct au_customer *cust,
-                                   const struct au_opp *opp)
+const char *au_opp_industry(const struct au_inst *inst,
+                            const struct au_customer *cust,
+                            const struct au_opp *opp)
 {
     if (opp && opp->industry)
         return opp->industry;
@@ -336,7 +336,7 @@ static const char *au_opp_industry(const struct au_inst *inst,
     return au_default_industry(inst);
 }
 
-static struct au_opp_ref *au_ref_find(struct au_customer *cust, const char *id)
+struct au_opp_ref *au_ref_find(struct au_customer *cust, const char *id)
 {
     for (size_t i = 0; i < cust->n_opps; i++)
         if (strcmp(cust->opps[i].id, id) == 0)
@@ -355,14 +355,14 @@ static void au_replace(char **field, const char *v)
 /* ---- pending deadlines: on_timer's index ---- */
 
 /* Stage entry + after, saturating: event times are the producers'. */
-static int64_t au_deadline(const struct au_inst *inst, int64_t since)
+int64_t au_deadline(const struct au_inst *inst, int64_t since)
 {
     int64_t after = inst->cfg->rules.action_units_incomplete.after_ms;
     return since > INT64_MAX - after ? INT64_MAX : since + after;
 }
 
-static void au_pending_put(struct au_inst *inst, const char *key,
-                           int64_t deadline)
+void au_pending_put(struct au_inst *inst, const char *key,
+                    int64_t deadline)
 {
     int64_t *v = hmap_get(inst->pending, key);
     if (!v) {
@@ -374,7 +374,7 @@ static void au_pending_put(struct au_inst *inst, const char *key,
         inst->next_due = deadline;
 }
 
-static void au_pending_del(struct au_inst *inst, const char *key)
+void au_pending_del(struct au_inst *inst, const char *key)
 {
     free(hmap_del(inst->pending, key));
 }
@@ -382,8 +382,8 @@ static void au_pending_del(struct au_inst *inst, const char *key)
 /* Sets the customer's watch on an opportunity (stage entry to judge, or
  * -1) and mirrors it into the index. The state is the truth: the index is
  * only rebuilt from it. */
-static void au_watch_set(struct au_inst *inst, const char *customer_id,
-                         struct au_opp_ref *ref, int64_t since)
+void au_watch_set(struct au_inst *inst, const char *customer_id,
+                  struct au_opp_ref *ref, int64_t since)
 {
     ref->watch_since = since;
     if (!inst->cfg->rules.action_units_incomplete.enabled)
@@ -490,9 +490,6 @@ void au_opp_refresh(struct au_inst *inst, const char *customer_id,
                          : -1);
 }
 
-static void au_claims_recheck(struct au_inst *inst, struct proc_ctx *ctx,
-                              const struct event *ev,
-                              struct au_customer *cust, struct au_opp *opp);
 
 /* Refreshes every opportunity of the customer (after a change that affects
  * them all: a competitor link, a customer-level document). */
@@ -724,435 +721,10 @@ static void au_on_registry(struct au_inst *inst, struct proc_ctx *ctx,
     }
 }
 
-static uint8_t au_opp_lang(const struct au_customer *cust,
-                           const struct au_opp *opp)
+uint8_t au_opp_lang(const struct au_customer *cust,
+                    const struct au_opp *opp)
 {
     return opp->lang != AU_LANG_UNKNOWN ? opp->lang : cust->lang;
-}
-
-/* ---- stage claims ---- */
-
-static void au_claim_free(struct au_claim *cl)
-{
-    free(cl->event_id);
-    free(cl->from);
-    free(cl->to);
-    au_strvec_free(&cl->stages);
-    free(cl->alert_id);
-    free(cl->first);
-    free(cl->topic);
-}
-
-/* A new claim at the end of opp's list; the oldest goes beyond
- * AU_MAX_CLAIMS (a pending one is then never judged). */
-static struct au_claim *au_claim_add(struct au_opp *opp)
-{
-    if (opp->n_claims >= AU_MAX_CLAIMS) {
-        au_claim_free(&opp->claims[0]);
-        au_remove(opp->claims, &opp->n_claims, sizeof(*opp->claims), 0);
-    }
-    struct au_claim *cl = au_push(&opp->claims, &opp->n_claims,
-                                  sizeof(*opp->claims));
-    memset(cl, 0, sizeof(*cl));
-    return cl;
-}
-
-static int64_t au_claim_due_of(const struct au_inst *inst, int64_t at)
-{
-    int64_t g = inst->cfg->evidence_grace_ms;
-    return at > INT64_MAX - g ? INT64_MAX : at + g;
-}
-
-/* Sets the customer's claim_due for opp (its earliest pending claim's
- * due time, or -1) and mirrors it into on_timer's index. */
-static void au_claim_due_sync(struct au_inst *inst, const char *customer_id,
-                              struct au_customer *cust,
-                              const struct au_opp *opp)
-{
-    struct au_opp_ref *ref = au_ref_find(cust, opp->id);
-    if (!ref)
-        return;
-    int64_t due = -1;
-    for (size_t i = 0; i < opp->n_claims; i++) {
-        const struct au_claim *cl = &opp->claims[i];
-        int64_t d = au_claim_due_of(inst, cl->at);
-        if (cl->state == AU_CLAIM_PENDING && (due < 0 || d < due))
-            due = d;
-    }
-    ref->claim_due = due;
-    char *key = au_opp_key(customer_id, opp->id);
-    if (due < 0) {
-        free(hmap_del(inst->claims_due, key));
-    } else {
-        int64_t *v = hmap_get(inst->claims_due, key);
-        if (!v) {
-            v = au_xalloc(sizeof(*v));
-            hmap_put(inst->claims_due, key, v);
-        }
-        *v = due;
-        if (due < inst->next_claim_due)
-            inst->next_claim_due = due;
-    }
-    free(key);
-}
-
-/* The stages of [first, to) that lack units now, with what is missing
- * (evid), the unit counts and the number of units missing. */
-static size_t au_claim_gaps(const struct au_inst *inst,
-                            const struct au_customer *cust,
-                            const struct au_opp *opp,
-                            const struct au_ind_rt *ind, ssize_t first,
-                            ssize_t to, const struct au_templates *tpl,
-                            bool zh, struct au_strvec *evid,
-                            struct au_strvec *stages, int64_t *have,
-                            int64_t *need)
-{
-    size_t units_missing = 0;
-    struct au_evidence docs;
-    au_evidence_build(inst, cust, opp, &docs);
-    for (ssize_t s = first; s < to; s++) {
-        const char *stage = ind->cfg->stages.v[s];
-        size_t m = au_stage_gaps(ind->cfg, stage, &docs, tpl, zh, evid,
-                                 have, need);
-        if (m) {
-            units_missing += m;
-            au_strvec_add(stages, stage);
-        }
-    }
-    au_evidence_free(&docs);
-    return units_missing;
-}
-
-/* What a claim judgement needs to say. */
-struct au_claim_call {
-    const char *customer_id;
-    const struct event *ev; /* the claim's own event; NULL when deferred */
-    const struct au_claim *cl; /* deferred: the claim (its provenance) */
-    int64_t at;             /* deferred: the event time the alert carries */
-    const char *from_name, *to_name, *rep_id;
-    ssize_t first, to;
-};
-
-/* Judges a stage claim now: 1 and *alert_id (malloc'd) when
- * stage_claim_unsupported was emitted, *stages the stages without units;
- * 0 when the claim is supported. On its own event (no grace) the alert_id
- * is derived from that event as it always was; a deferred judgement's from
- * the claim alone (id_from_state), since the event time it is judged at
- * depends on which later event or timer tick gets there. */
-static int au_claim_judge(struct au_inst *inst, struct proc_ctx *ctx,
-                          struct au_customer *cust, struct au_opp *opp,
-                          const struct au_ind_rt *ind,
-                          const struct au_claim_call *c,
-                          struct au_strvec *stages, char **alert_id)
-{
-    const struct au_rule *rule = &inst->cfg->rules.stage_claim_unsupported;
-    const struct au_templates *tpl = au_tpl(inst, au_opp_lang(cust, opp));
-    bool zh = tpl == &inst->cfg->messages.zh;
-    struct au_strvec evid = {0};
-    int64_t have = 0, need = 0;
-    size_t units_missing = au_claim_gaps(inst, cust, opp, ind, c->first, c->to,
-                                         tpl, zh, &evid, stages, &have, &need);
-    if (units_missing == 0) {
-        au_strvec_free(&evid);
-        return 0;
-    }
-    char *missing = au_join(&evid, tpl->separator);
-    char *stage_list = au_join(stages, zh ? "、" : ", ");
-    char hs[24], ns[24];
-    snprintf(hs, sizeof(hs), "%lld", (long long)have);
-    snprintf(ns, sizeof(ns), "%lld", (long long)need);
-    const struct au_var vars[] = {{"opportunity", opp->id},
-                                  {"from", c->from_name},
-                                  {"to", c->to_name},
-                                  {"stage", stage_list},
-                                  {"missing", missing},
-                                  {"have", hs},
-                                  {"need", ns}};
-    char *msg = au_render_dup(tpl->stage_claim, vars, CFG_COUNT(vars));
-    const struct metric metrics[] = {
-        {"have", (double)have},
-        {"need", (double)need},
-        {"units_missing", (double)units_missing},
-        {"stages_unsupported", (double)stages->n}};
-    const char *eid = c->ev ? c->ev->event_id : c->cl->event_id;
-    size_t dn = strlen(opp->id) + strlen(c->to_name) +
-                (c->ev ? 0 : strlen(eid ? eid : "")) + 40;
-    char *dedup = au_xalloc(dn);
-    if (c->ev)
-        snprintf(dedup, dn, "stage_claim_unsupported/%s/%s", opp->id,
-                 c->to_name);
-    else
-        snprintf(dedup, dn, "stage_claim_unsupported/%s/%s/%s", opp->id,
-                 c->to_name, eid ? eid : "");
-    struct alert a;
-    memset(&a, 0, sizeof(a));
-    a.kind = ALERT_COACHING;
-    a.customer_id = c->customer_id;
-    a.dedup_key = dedup;
-    a.u.coaching = (struct coaching_alert){
-        .rep_id = c->rep_id,
-        .opportunity_id = opp->id,
-        .rule = "stage_claim_unsupported",
-        .category = CAT_STAGE_CLAIM_UNSUPPORTED,
-        .severity = (enum alert_severity)rule->severity,
-        .message = msg,
-        .metrics = metrics,
-        .n_metrics = CFG_COUNT(metrics),
-        .evidence = (const char *const *)evid.v,
-        .n_evidence = evid.n,
-    };
-    if (!c->ev) {
-        a.id_from_state = true;
-        a.trigger_event_id = eid ? eid : "";
-        a.src.topic = c->cl->topic ? c->cl->topic : "";
-        a.src.partition = c->cl->partition;
-        a.src.offset = c->cl->offset;
-        a.event_time = c->at;
-    }
-    if (ctx_emit(ctx, &a) != 0)
-        LOG_RL(LOG_WARN, "action_units", "could not emit %s for %s",
-               "stage_claim_unsupported", c->customer_id);
-    *alert_id = statecodec_strdup(a.alert_id);
-    free(dedup);
-    free(msg);
-    free(stage_list);
-    free(missing);
-    au_strvec_free(&evid);
-    return 1;
-}
-
-/* Raises stage_claim_unsupported when a stage in [from, to) lacks units,
- * and records the claim so inspect can later show it supported. With
- * evidence_grace the claim waits (PENDING) for late evidence instead:
- * judged by au_claims_due() once stream time passes at + grace. */
-static void au_check_claim(struct au_inst *inst, struct proc_ctx *ctx,
-                           const struct event *ev, struct au_customer *cust,
-                           struct au_opp *opp, const struct au_ind_rt *ind)
-{
-    const struct opportunity_update *up = &ev->u.opportunity;
-    const struct au_rule *rule = &inst->cfg->rules.stage_claim_unsupported;
-    ssize_t to = au_stage_index(ind->cfg, up->stage_to);
-    ssize_t a = au_stage_index(ind->cfg, up->stage_from);
-    ssize_t b = au_stage_index(ind->cfg, opp->stage);
-    ssize_t from = a < 0 ? b : b < 0 ? a : (a < b ? a : b);
-    if (!rule->enabled || to < 0 || from < 0 || to <= from)
-        return;
-    const char *from_name = up->stage_from ? up->stage_from : opp->stage;
-    struct au_strvec stages = {0};
-    char *alert_id = NULL;
-    if (inst->cfg->evidence_grace_ms > 0) {
-        const struct au_templates *tpl = au_tpl(inst, au_opp_lang(cust, opp));
-        struct au_strvec evid = {0};
-        int64_t have = 0, need = 0;
-        size_t m = au_claim_gaps(inst, cust, opp, ind, from, to, tpl,
-                                 tpl == &inst->cfg->messages.zh, &evid,
-                                 &stages, &have, &need);
-        au_strvec_free(&evid);
-        if (m == 0)
-            goto out; /* the evidence is complete already */
-    } else {
-        struct au_claim_call c = {
-            .customer_id = ev->customer_id,
-            .ev = ev,
-            .from_name = from_name,
-            .to_name = up->stage_to,
-            .rep_id = up->rep_id ? up->rep_id : opp->rep_id,
-            .first = from,
-            .to = to,
-        };
-        if (au_claim_judge(inst, ctx, cust, opp, ind, &c, &stages,
-                           &alert_id) == 0)
-            goto out;
-    }
-    struct au_claim *cl = au_claim_add(opp);
-    cl->event_id = statecodec_strdup(ev->event_id);
-    cl->from = statecodec_strdup(from_name);
-    cl->to = statecodec_strdup(up->stage_to);
-    cl->at = ev->event_time;
-    cl->stages = stages;
-    stages.v = NULL;
-    stages.n = 0;
-    cl->state = alert_id ? AU_CLAIM_ALERTED : AU_CLAIM_PENDING;
-    cl->alert_id = alert_id;
-    cl->first = statecodec_strdup(ind->cfg->stages.v[from]);
-    cl->topic = statecodec_strdup(ev->src.topic);
-    cl->partition = ev->src.partition;
-    cl->offset = ev->src.offset;
-    if (!alert_id)
-        au_claim_due_sync(inst, ev->customer_id, cust, opp);
-out:
-    au_strvec_free(&stages);
-}
-
-/* Whether every stage of the claim's range has its units now, by the
- * status snapshot au_opp_refresh() just built. */
-static bool au_claim_supported_now(const struct au_inst *inst,
-                                   const struct au_customer *cust,
-                                   const struct au_opp *opp,
-                                   const struct au_claim *cl)
-{
-    const struct au_ind_rt *ind =
-        au_industry_find(inst, au_opp_industry(inst, cust, opp));
-    if (!ind)
-        return false;
-    ssize_t first = au_stage_index(ind->cfg, cl->first ? cl->first : cl->from);
-    ssize_t to = au_stage_index(ind->cfg, cl->to);
-    if (first < 0 || to <= first)
-        return false;
-    for (ssize_t s = first; s < to; s++)
-        for (size_t k = 0; k < opp->n_status; k++)
-            if (strcmp(opp->status[k].name, ind->cfg->stages.v[s]) == 0 &&
-                !opp->status[k].supported)
-                return false;
-    return true;
-}
-
-/*
- * After opp's evidence changed (its refresh): a pending claim now
- * supported is settled without a word; an alerted one gets a follow-up
- * naming the alert it resolves, once (RESOLVED). Claims from before
- * format 3 kept no alert_id and are left alone.
- */
-static void au_claims_recheck(struct au_inst *inst, struct proc_ctx *ctx,
-                              const struct event *ev,
-                              struct au_customer *cust, struct au_opp *opp)
-{
-    bool pending_gone = false;
-    for (size_t i = 0; i < opp->n_claims;) {
-        struct au_claim *cl = &opp->claims[i];
-        if ((cl->state == AU_CLAIM_PENDING ||
-             (cl->state == AU_CLAIM_ALERTED && cl->alert_id)) &&
-            au_claim_supported_now(inst, cust, opp, cl)) {
-            if (cl->state == AU_CLAIM_PENDING) {
-                au_claim_free(cl);
-                au_remove(opp->claims, &opp->n_claims, sizeof(*opp->claims),
-                          i);
-                pending_gone = true;
-                continue;
-            }
-            const struct au_templates *tpl =
-                au_tpl(inst, au_opp_lang(cust, opp));
-            bool zh = tpl == &inst->cfg->messages.zh;
-            char msg[512], dedup[512];
-            snprintf(msg, sizeof(msg),
-                     zh ? "商机 %s 进入 %s 的阶段证据已补齐，之前的告警已解决。"
-                        : "Opportunity %s: the evidence for the move to %s "
-                          "has arrived; the earlier alert is resolved.",
-                     opp->id, cl->to);
-            snprintf(dedup, sizeof(dedup), "stage_claim_resolved/%s/%s/%s",
-                     opp->id, cl->to, cl->alert_id);
-            const struct metric metrics[] = {{"claim_at", (double)cl->at}};
-            struct coaching_alert ca = {
-                .rep_id = opp->rep_id,
-                .opportunity_id = opp->id,
-                .rule = "stage_claim_unsupported",
-                .category = CAT_STAGE_CLAIM_UNSUPPORTED,
-                .severity = SEV_INFO,
-                .message = msg,
-                .metrics = metrics,
-                .n_metrics = CFG_COUNT(metrics),
-                .resolves_alert_id = cl->alert_id,
-            };
-            au_emit(ctx, ev, dedup, &ca);
-            cl->state = AU_CLAIM_RESOLVED;
-        }
-        i++;
-    }
-    if (pending_gone)
-        au_claim_due_sync(inst, ev->customer_id, cust, opp);
-}
-
-/* Judges opp's pending claims whose due time `now` (stream time) has
- * passed: the alert when units still lack, nothing when they came. */
-static void au_claims_judge_due(struct au_inst *inst, struct proc_ctx *ctx,
-                                const char *customer_id,
-                                struct au_customer *cust, const char *key,
-                                struct au_opp *opp, int64_t now)
-{
-    const struct au_ind_rt *ind =
-        au_industry_find(inst, au_opp_industry(inst, cust, opp));
-    ctx_state_dirty(ctx, key);
-    ctx_state_dirty(ctx, customer_id);
-    for (size_t i = 0; i < opp->n_claims;) {
-        struct au_claim *cl = &opp->claims[i];
-        int64_t due = au_claim_due_of(inst, cl->at);
-        if (cl->state != AU_CLAIM_PENDING || due > now) {
-            i++;
-            continue;
-        }
-        ssize_t first = ind ? au_stage_index(ind->cfg, cl->first ? cl->first
-                                                                 : cl->from)
-                            : -1;
-        ssize_t to = ind ? au_stage_index(ind->cfg, cl->to) : -1;
-        struct au_strvec stages = {0};
-        char *alert_id = NULL;
-        struct au_claim_call c = {
-            .customer_id = customer_id,
-            .cl = cl,
-            .at = due,
-            .from_name = cl->from ? cl->from : "",
-            .to_name = cl->to,
-            .rep_id = opp->rep_id,
-            .first = first,
-            .to = to,
-        };
-        if (first >= 0 && to > first &&
-            au_claim_judge(inst, ctx, cust, opp, ind, &c, &stages,
-                           &alert_id) == 1) {
-            au_strvec_free(&cl->stages);
-            cl->stages = stages;
-            cl->state = AU_CLAIM_ALERTED;
-            cl->alert_id = alert_id;
-            i++;
-            continue;
-        }
-        au_strvec_free(&stages);
-        au_claim_free(cl);
-        au_remove(opp->claims, &opp->n_claims, sizeof(*opp->claims), i);
-    }
-    au_claim_due_sync(inst, customer_id, cust, opp);
-}
-
-/* The stream time pending claims are judged against: `t` (the event's,
- * or its partition's), held back to the partition group's watermark when
- * the runtime knows it, so evidence on a lagging topic (OCR behind the
- * CRM) is waited for until that topic too has passed the claim's time
- * plus the grace (docs/TIME.md). */
-static int64_t au_claim_now(struct proc_ctx *ctx, int32_t partition, int64_t t)
-{
-    int64_t wm;
-    if (partition >= 0 && ctx_watermark(ctx, partition, &wm) == 1 && wm < t)
-        return wm;
-    return t;
-}
-
-/* The per-event path: the customer's claims due by this event's time. */
-static void au_check_claims_due(struct au_inst *inst, struct proc_ctx *ctx,
-                                const struct event *ev,
-                                struct au_customer *cust)
-{
-    /* The group's watermark only when a claim could be due: most events
-     * have none pending, and it is never past the event's own time. */
-    bool have_now = false;
-    int64_t now = ev->event_time;
-    for (size_t i = 0; i < cust->n_opps; i++) {
-        struct au_opp_ref *ref = &cust->opps[i];
-        if (ref->claim_due < 0 || ref->claim_due > ev->event_time)
-            continue;
-        if (!have_now) {
-            now = au_claim_now(ctx, ev->src.partition, ev->event_time);
-            have_now = true;
-        }
-        if (ref->claim_due > now)
-            continue;
-        char *key = au_opp_key(ev->customer_id, ref->id);
-        struct au_opp *opp = ctx_state(ctx, key, NULL);
-        if (!opp->id)
-            opp->id = statecodec_strdup(ref->id);
-        au_claims_judge_due(inst, ctx, ev->customer_id, cust, key, opp,
-                            now);
-        free(key);
-    }
 }
 
 static void au_on_opportunity(struct au_inst *inst, struct proc_ctx *ctx,
@@ -1188,11 +760,11 @@ static void au_on_opportunity(struct au_inst *inst, struct proc_ctx *ctx,
  * event the runtime stamps that event. Either way the alert_id is derived
  * from the opportunity and stage alone (alert.id_from_state).
  */
-static void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
-                                const char *customer_id,
-                                struct au_customer *cust,
-                                struct au_opp_ref *ref, const char *key,
-                                struct au_opp *opp, int64_t at, bool timer)
+void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
+                         const char *customer_id,
+                         struct au_customer *cust,
+                         struct au_opp_ref *ref, const char *key,
+                         struct au_opp *opp, int64_t at, bool timer)
 {
     const struct au_rule_timed *rule = &inst->cfg->rules.action_units_incomplete;
     ctx_state_dirty(ctx, key);
@@ -1280,339 +852,6 @@ static void au_check_deadlines(struct au_inst *inst, struct proc_ctx *ctx,
                             ev->event_time, false);
         free(key);
     }
-}
-
-/* ---- on_timer: deadlines passed by the stream-time watermark ---- */
-
-struct au_due {
-    char *key;
-    int64_t deadline;
-};
-
-struct au_due_scan {
-    int64_t watermark;
-    int64_t next; /* smallest deadline not yet due */
-    struct au_due *v;
-    size_t n;
-};
-
-static int au_collect_due(void *arg, const char *key, void *val)
-{
-    struct au_due_scan *d = arg;
-    int64_t deadline = *(const int64_t *)val;
-    if (deadline > d->watermark) {
-        if (deadline < d->next)
-            d->next = deadline;
-        return 0;
-    }
-    struct au_due *e = au_push(&d->v, &d->n, sizeof(*d->v));
-    e->key = statecodec_strdup(key);
-    e->deadline = deadline;
-    return 0;
-}
-
-/* Deadline, then key: the emission order does not depend on the hash map. */
-static int au_due_cmp(const void *pa, const void *pb)
-{
-    const struct au_due *a = pa, *b = pb;
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline ? -1 : 1;
-    return strcmp(a->key, b->key);
-}
-
-struct au_rebuild {
-    struct au_inst *inst;
-    struct proc_ctx *ctx;
-};
-
-/* One key of the namespace: a customer's watched opportunities go into
- * the index (opportunity objects themselves are not loaded). */
-static int au_rebuild_key(void *arg, const char *key)
-{
-    struct au_rebuild *rb = arg;
-    if (au_key_is_opp(key))
-        return 0;
-    struct au_customer *cust = ctx_state_find(rb->ctx, key);
-    if (!cust || cust->type != AU_OBJ_CUSTOMER)
-        return 0;
-    for (size_t i = 0; i < cust->n_opps; i++) {
-        struct au_opp_ref *ref = &cust->opps[i];
-        if (ref->watch_since >= 0)
-            au_watch_set(rb->inst, key, ref, ref->watch_since);
-        if (ref->claim_due >= 0) {
-            char *k = au_opp_key(key, ref->id);
-            int64_t *v = hmap_get(rb->inst->claims_due, k);
-            if (!v) {
-                v = au_xalloc(sizeof(*v));
-                hmap_put(rb->inst->claims_due, k, v);
-            }
-            *v = ref->claim_due;
-            if (ref->claim_due < rb->inst->next_claim_due)
-                rb->inst->next_claim_due = ref->claim_due;
-            free(k);
-        }
-    }
-    return 0;
-}
-
-/* Stream time for a deadline of opp: its partition's, or the instance's
- * without provenance (format-1 records). */
-static int64_t au_stream_time(const struct au_inst *inst,
-                              const struct au_opp *opp)
-{
-    if (opp && opp->last_topic && opp->last_partition >= 0 &&
-        (size_t)opp->last_partition < inst->n_part_wm)
-        return inst->part_wm[opp->last_partition];
-    return opp && opp->last_topic ? INT64_MIN : inst->watermark;
-}
-
-/* part_wm and part_key hold `partition`; false for a partition not from
- * Kafka (tests) or absurd: the global watermark serves then. */
-static bool au_part_room(struct au_inst *inst, int32_t partition)
-{
-    if (partition < 0 || partition > 65535)
-        return false;
-    if ((size_t)partition >= inst->n_part_wm) {
-        size_t n = (size_t)partition + 1;
-        int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
-        char **k = realloc(inst->part_key, n * sizeof(*k));
-        if (!v || !k)
-            abort();
-        for (size_t i = inst->n_part_wm; i < n; i++) {
-            v[i] = INT64_MIN;
-            k[i] = NULL;
-        }
-        inst->part_wm = v;
-        inst->part_key = k;
-        inst->n_part_wm = n;
-    }
-    return true;
-}
-
-/* The state key of partition's stream time, or NULL (logged). */
-static const char *au_part_key(struct au_inst *inst, struct proc_ctx *ctx,
-                               int32_t partition)
-{
-    if (!au_part_room(inst, partition))
-        return NULL;
-    if (!inst->part_key[partition]) {
-        char key[64];
-        if (ctx_partition_key(ctx, partition, key, sizeof(key)) != 0) {
-            LOG_RL(LOG_ERROR, "action_units", "partition %d: no state key "
-                   "for its stream time", (int)partition);
-            return NULL;
-        }
-        inst->part_key[partition] = statecodec_strdup(key);
-    }
-    return inst->part_key[partition];
-}
-
-/* The partition's stream time written to its state object, so a restart
- * or the partition's next owner starts from it. */
-static void au_stream_time_save(struct au_inst *inst, struct proc_ctx *ctx,
-                                int32_t partition)
-{
-    const char *key = au_part_key(inst, ctx, partition);
-    if (!key)
-        return;
-    struct au_wm *w = ctx_state(ctx, key, NULL);
-    if (w->type != AU_OBJ_WATERMARK ||
-        w->stream_time >= inst->part_wm[partition])
-        return;
-    w->stream_time = inst->part_wm[partition];
-    ctx_state_dirty(ctx, key);
-}
-
-/* Whether the partition's stream time moved. */
-static bool au_stream_time_advance(struct au_inst *inst, int32_t partition,
-                                   int64_t event_time)
-{
-    if (!au_part_room(inst, partition) ||
-        event_time <= inst->part_wm[partition])
-        return false;
-    inst->part_wm[partition] = event_time;
-    return true;
-}
-
-/* The instance's watermark again from its partitions' (a gate for
- * on_timer's scans, and the stream time of opportunities without
- * provenance): the largest of the partitions it owns. */
-static void au_watermark_recompute(struct au_inst *inst)
-{
-    int64_t wm = INT64_MIN;
-    for (size_t i = 0; i < inst->n_part_wm; i++)
-        if (inst->part_wm[i] > wm)
-            wm = inst->part_wm[i];
-    inst->watermark = wm;
-    inst->has_watermark = wm != INT64_MIN;
-}
-
-/* Leaving partitions take their stream time with them (the state keeps
- * it for their next owner); arriving ones bring theirs from the state,
- * where the previous owner or this instance before a restart left it. */
-static void au_on_partitions(void *vinst, struct proc_ctx *ctx,
-                             const int32_t *parts, size_t n, bool assigned)
-{
-    struct au_inst *inst = vinst;
-    for (size_t i = 0; i < n; i++) {
-        if (!au_part_room(inst, parts[i]))
-            continue;
-        inst->part_wm[parts[i]] = INT64_MIN;
-        if (!assigned)
-            continue;
-        const char *key = au_part_key(inst, ctx, parts[i]);
-        const struct au_wm *w = key ? ctx_state_find(ctx, key) : NULL;
-        if (w && w->type == AU_OBJ_WATERMARK)
-            inst->part_wm[parts[i]] = w->stream_time;
-    }
-    au_watermark_recompute(inst);
-    /* Deadlines a restored stream time already passed are judged at the
-     * next tick. */
-    inst->next_due = INT64_MIN;
-    inst->next_claim_due = INT64_MIN;
-}
-
-/* A due index entry: re-checked against the state, which is the truth. */
-static void au_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
-                           const char *key)
-{
-    const char *sep = strstr(key, AU_OPP_INFIX);
-    if (!sep) {
-        au_pending_del(inst, key);
-        return;
-    }
-    size_t cn = (size_t)(sep - key);
-    char *cid = au_xalloc(cn + 1);
-    memcpy(cid, key, cn);
-    struct au_customer *cust = ctx_state_find(ctx, cid);
-    struct au_opp_ref *ref = NULL;
-    if (cust && cust->type == AU_OBJ_CUSTOMER)
-        ref = au_ref_find(cust, sep + strlen(AU_OPP_INFIX));
-    if (!ref || ref->watch_since < 0) {
-        au_pending_del(inst, key); /* judged or dropped meanwhile */
-        goto out;
-    }
-    struct au_opp *opp = ctx_state_find(ctx, key);
-    if (opp && opp->last_topic &&
-        !ctx_owns(ctx, opp->last_topic, opp->last_partition)) {
-        /* Its partition moved to another instance, which judges it; this
-         * copy is stale. Back in the index if the partition returns. */
-        au_pending_del(inst, key);
-        goto out;
-    }
-    int64_t deadline = au_deadline(inst, ref->watch_since);
-    if (deadline > au_stream_time(inst, opp)) {
-        au_pending_put(inst, key, deadline); /* stale entry */
-        goto out;
-    }
-    if (!opp || !opp->last_event_id) {
-        /* No event to cite (a format-1 record untouched since the
-         * upgrade): left to the per-event path, which still watches it. */
-        au_pending_del(inst, key);
-        LOG_RL(LOG_INFO, "action_units",
-               "%s: no last event recorded; deadline left to the next event "
-               "of the customer", key);
-        goto out;
-    }
-    au_judge_incomplete(inst, ctx, cid, cust, ref, key, opp, deadline, true);
-out:
-    free(cid);
-}
-
-/* A due entry of claims_due: re-checked against the state. */
-static void au_claim_timer_judge(struct au_inst *inst, struct proc_ctx *ctx,
-                                 const char *key)
-{
-    const char *sep = strstr(key, AU_OPP_INFIX);
-    if (!sep) {
-        free(hmap_del(inst->claims_due, key));
-        return;
-    }
-    size_t cn = (size_t)(sep - key);
-    char *cid = au_xalloc(cn + 1);
-    memcpy(cid, key, cn);
-    struct au_customer *cust = ctx_state_find(ctx, cid);
-    struct au_opp_ref *ref = NULL;
-    if (cust && cust->type == AU_OBJ_CUSTOMER)
-        ref = au_ref_find(cust, sep + strlen(AU_OPP_INFIX));
-    struct au_opp *opp = ref ? ctx_state_find(ctx, key) : NULL;
-    if (!ref || ref->claim_due < 0 || !opp ||
-        (opp->last_topic &&
-         !ctx_owns(ctx, opp->last_topic, opp->last_partition))) {
-        /* judged, dropped, or another instance's now */
-        free(hmap_del(inst->claims_due, key));
-        goto out;
-    }
-    int64_t now = au_claim_now(ctx, opp->last_topic ? opp->last_partition : -1,
-                               au_stream_time(inst, opp));
-    if (ref->claim_due > now) {
-        /* Not due in its own partition's stream time: stays indexed. */
-        if (ref->claim_due < inst->next_claim_due)
-            inst->next_claim_due = ref->claim_due;
-        goto out;
-    }
-    au_claims_judge_due(inst, ctx, cid, cust, key, opp, now);
-out:
-    free(cid);
-}
-
-/* Deferred stage claims whose due time stream time has passed. */
-static void au_claims_on_timer(struct au_inst *inst, struct proc_ctx *ctx)
-{
-    if (inst->next_claim_due > inst->watermark)
-        return;
-    struct au_due_scan d = {.watermark = inst->watermark, .next = INT64_MAX};
-    hmap_each(inst->claims_due, au_collect_due, &d);
-    inst->next_claim_due = d.next;
-    if (d.n > 1)
-        qsort(d.v, d.n, sizeof(*d.v), au_due_cmp);
-    for (size_t i = 0; i < d.n; i++) {
-        au_claim_timer_judge(inst, ctx, d.v[i].key);
-        free(d.v[i].key);
-    }
-    free(d.v);
-}
-
-/*
- * Fires action_units_incomplete for every watched opportunity whose
- * deadline the stream-time watermark has passed, and judges the deferred
- * stage claims due. now_ms (wall clock) is deliberately unused: the
- * decision is a function of the events alone.
- */
-static void au_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
-{
-    (void)now_ms;
-    struct au_inst *inst = vinst;
-    bool claims = inst->cfg->evidence_grace_ms > 0 &&
-                  inst->cfg->rules.stage_claim_unsupported.enabled;
-    if (!inst->cfg->rules.action_units_incomplete.enabled && !claims)
-        return;
-    if (!inst->indexed || inst->indexed_at != ctx_assignment(ctx)) {
-        /* First tick since init: the index knows only what events touched
-         * since; the state knows every watch. Entries already there are
-         * overwritten with the same values. */
-        struct au_rebuild rb = {inst, ctx};
-        ctx_state_foreach(ctx, au_rebuild_key, &rb);
-        inst->indexed = true;
-        inst->indexed_at = ctx_assignment(ctx);
-    }
-    if (!inst->has_watermark)
-        return;
-    if (claims)
-        au_claims_on_timer(inst, ctx);
-    if (!inst->cfg->rules.action_units_incomplete.enabled ||
-        inst->next_due > inst->watermark)
-        return;
-    struct au_due_scan d = {.watermark = inst->watermark, .next = INT64_MAX};
-    hmap_each(inst->pending, au_collect_due, &d);
-    inst->next_due = d.next; /* re-lowered by any entry put back below */
-    if (d.n > 1)
-        qsort(d.v, d.n, sizeof(*d.v), au_due_cmp);
-    for (size_t i = 0; i < d.n; i++) {
-        au_timer_judge(inst, ctx, d.v[i].key);
-        free(d.v[i].key);
-    }
-    free(d.v);
 }
 
 static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)

@@ -385,4 +385,57 @@ bool au_strvec_has(const struct au_strvec *sv, const char *s);
 
 void *au_xalloc(size_t n);
 
+/* ---- action_units.c: rendering and the opportunity index ---- */
+
+void au_emit(struct proc_ctx *ctx, const struct event *ev,
+             const char *dedup, const struct coaching_alert *ca);
+char *au_join(const struct au_strvec *sv, const char *sep);
+const char *au_opp_industry(const struct au_inst *inst,
+                            const struct au_customer *cust,
+                            const struct au_opp *opp);
+char *au_opp_key(const char *customer, const char *opp);
+uint8_t au_opp_lang(const struct au_customer *cust,
+                    const struct au_opp *opp);
+struct au_opp_ref *au_ref_find(struct au_customer *cust, const char *id);
+const struct au_templates *au_tpl(const struct au_inst *inst,
+                                  uint8_t lang);
+int64_t au_deadline(const struct au_inst *inst, int64_t since);
+void au_judge_incomplete(struct au_inst *inst, struct proc_ctx *ctx,
+                         const char *customer_id,
+                         struct au_customer *cust,
+                         struct au_opp_ref *ref, const char *key,
+                         struct au_opp *opp, int64_t at, bool timer);
+void au_pending_del(struct au_inst *inst, const char *key);
+void au_pending_put(struct au_inst *inst, const char *key,
+                    int64_t deadline);
+void au_watch_set(struct au_inst *inst, const char *customer_id,
+                  struct au_opp_ref *ref, int64_t since);
+
+/* ---- action_units_claims.c: stage claims ---- */
+
+void au_check_claim(struct au_inst *inst, struct proc_ctx *ctx,
+                    const struct event *ev, struct au_customer *cust,
+                    struct au_opp *opp, const struct au_ind_rt *ind);
+void au_check_claims_due(struct au_inst *inst, struct proc_ctx *ctx,
+                         const struct event *ev,
+                         struct au_customer *cust);
+int64_t au_claim_now(struct proc_ctx *ctx, int32_t partition, int64_t t);
+void au_claims_judge_due(struct au_inst *inst, struct proc_ctx *ctx,
+                         const char *customer_id,
+                         struct au_customer *cust, const char *key,
+                         struct au_opp *opp, int64_t now);
+void au_claims_recheck(struct au_inst *inst, struct proc_ctx *ctx,
+                       const struct event *ev,
+                       struct au_customer *cust, struct au_opp *opp);
+
+/* ---- action_units_timer.c: stream time and on_timer ---- */
+
+void au_on_partitions(void *vinst, struct proc_ctx *ctx,
+                      const int32_t *parts, size_t n, bool assigned);
+void au_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms);
+bool au_stream_time_advance(struct au_inst *inst, int32_t partition,
+                            int64_t event_time);
+void au_stream_time_save(struct au_inst *inst, struct proc_ctx *ctx,
+                         int32_t partition);
+
 #endif
