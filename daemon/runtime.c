@@ -593,7 +593,7 @@ static int txn_batch(struct rt *rt, struct pending *p)
         o = txn_commit(rt->txn, rt->consumer, offs, p->n_offsets, err,
                        sizeof(err));
         free(offs);
-    } else {
+    } else if (!txn_fatal(rt->txn, err, sizeof(err))) {
         txn_close(rt->txn); /* aborts */
         rt->txn = NULL;
     }

@@ -213,6 +213,16 @@ enum txn_outcome txn_commit(struct txn *t, struct kafka_consumer *consumer,
     return begin(t, err, errlen) == 0 ? TXN_OK : TXN_FATAL;
 }
 
+int txn_fatal(const struct txn *t, char *err, size_t errlen)
+{
+    char why[400];
+    if (!t || rd_kafka_fatal_error(t->rk, why, sizeof(why)) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    snprintf(err, errlen, "fatal producer error: %s", why);
+    return 1;
+}
+
 void txn_close(struct txn *t)
 {
     if (!t)

@@ -58,6 +58,10 @@ enum txn_outcome txn_commit(struct txn *t, struct kafka_consumer *consumer,
                             const struct txn_offset *offs, size_t n,
                             char *err, size_t errlen);
 
+/* 1 with the reason in err when the producer has failed fatally (fenced
+ * by a newer incarnation, ...), else 0. */
+int txn_fatal(const struct txn *t, char *err, size_t errlen);
+
 /* Aborts the open transaction if any (best effort) and frees. NULL ok. */
 void txn_close(struct txn *t);
 

@@ -87,3 +87,31 @@ for c in 001 002 040 077 120; do
     fail "state of cust-$c differs: $(diff "$WORK/ref-$c.json" "$WORK/eos-$c.json" | head -5)"
 done
 pass "final state equals the uninterrupted run's"
+
+# 3. A copy of the state dir (same transactional.id; only the id file is
+# copied, the rest it restores) started beside the original fences it:
+# the original's next commit fails and it stops, loudly.
+mkdir -p "$WORK/eos-copy"
+cp "$WORK/eos/DEALSTREAM-TXN-ID" "$WORK/eos-copy/"
+"$DS_BIN" run -c "$CFG" $(sets eos g-eos) $EOS --set state.batch_interval=100ms \
+  >"$WORK/fenced.log" 2>&1 &
+A=$!
+PIDS+=($A)
+wait_for 60 grep -qs "assignment: " "$WORK/fenced.log" || fail "A was not assigned"
+"$DS_BIN" run -c "$CFG" $(sets eos-copy g-eos) $EOS >"$WORK/copy.log" 2>&1 &
+B=$!
+PIDS+=($B)
+wait_for 60 grep -qs "exactly_once: one transaction" "$WORK/copy.log" || fail "B did not start"
+# Both rebalance; then records for every partition, so that A meets one.
+wait_for 60 grep -qs "assignment: " "$WORK/copy.log" || fail "B was not assigned"
+sed 's/"e-/"f-/' "$WORK/chunk.00" >"$WORK/more.jsonl"
+produce ops.iot-alerts "$WORK/more.jsonl" || fail "produce"
+rc=0
+wait_for 60 bash -c "! kill -0 $A 2>/dev/null" || fail "A went on after being fenced"
+wait $A || rc=$?
+[ $rc -ne 0 ] || fail "A stopped with exit code 0"
+grep -q "not committed: fatal producer error: .*fenced" "$WORK/fenced.log" ||
+  fail "A did not say it was fenced: $(grep -m3 "txn\|error" "$WORK/fenced.log")"
+kill $B 2>/dev/null || true
+wait $B 2>/dev/null || true
+pass "a copy of the state dir fences the original, which stops (exit $rc)"
