@@ -77,6 +77,55 @@ static void check_schema_ids(struct ctx *c, struct config *cfg,
     }
 }
 
+/* processing.guarantee: exactly_once needs the changelog (restore is how
+ * local state catches up with the last committed transaction) and leaves
+ * the transactional settings to the daemon (docs/STATE.md). */
+static void check_guarantee(struct ctx *c, const struct config *cfg,
+                            const struct node *root)
+{
+    if (cfg->processing.guarantee != GUARANTEE_EXACTLY_ONCE)
+        return;
+    const struct node *g =
+        config_node_get(config_node_get(root, "processing"), "guarantee");
+    const struct node *at = g ? g : root;
+    if (!at)
+        return;
+    if (!cfg->state.changelog) {
+        const struct node *n =
+            config_node_get(config_node_get(root, "state"), "changelog");
+        if (!n)
+            n = at;
+        config_ctx_err(c, n->src, n->line, n->col, "state.changelog",
+                       "processing.guarantee exactly_once needs "
+                       "state.changelog: true (a restart restores the local "
+                       "state to the last committed transaction from it)");
+    }
+    static const char *const refused[][2] = {
+        {"transactional.id", NULL}, /* derived per instance: STATE.md */
+        {"enable.idempotence", "false"},
+        {"isolation.level", "read_uncommitted"},
+        {"enable.auto.commit", "true"},
+    };
+    const struct node *props =
+        config_node_get(config_node_get(root, "kafka"), "properties");
+    const struct cfg_strmap *m = &cfg->kafka.properties;
+    for (size_t i = 0; i < m->n; i++)
+        for (size_t j = 0; j < sizeof(refused) / sizeof(refused[0]); j++) {
+            if (strcmp(m->v[i].key, refused[j][0]) != 0 ||
+                (refused[j][1] && strcmp(m->v[i].value, refused[j][1]) != 0))
+                continue;
+            const struct node *n = config_node_get(props, m->v[i].key);
+            if (!n)
+                n = at;
+            config_ctx_err(c, n->src, n->line, n->col, "kafka.properties",
+                           "%s=%s cannot be combined with "
+                           "processing.guarantee exactly_once%s",
+                           m->v[i].key, m->v[i].value,
+                           refused[j][1] ? "" : " (the daemon derives it "
+                                                "per instance, STATE.md)");
+        }
+}
+
 static void bind_plugins(struct ctx *c, struct config *cfg,
                          const struct node *procs, const struct node *top,
                          const struct config_plugin *plugins, size_t n)
@@ -233,6 +282,8 @@ int config_load(const char *path, const char *const *sets, size_t n_sets,
     config_bind_table(&c, &config_root_table, (char *)cfg, root, root ? root : &top, "",
                       "processors", &procs);
     check_schema_ids(&c, cfg, root);
+    if (c.n_errs == 0)
+        check_guarantee(&c, cfg, root);
     bind_plugins(&c, cfg, procs, root ? root : &top, plugins, n_plugins);
     if (c.n_errs == 0 && !c.oom) {
         *out = cfg;

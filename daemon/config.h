@@ -196,6 +196,12 @@ struct config_processing {
     int64_t max_buffered;  /* records held for ordering, all groups */
     int64_t max_lag_wait_ms; /* longest wait for a topic the broker has
                               * records of; 0: no lag look-ups */
+    int guarantee; /* enum processing_guarantee (docs/STATE.md) */
+};
+
+enum processing_guarantee {
+    GUARANTEE_AT_LEAST_ONCE = 0,
+    GUARANTEE_EXACTLY_ONCE = 1, /* one Kafka transaction per batch (txn.h) */
 };
 
 struct config_http {

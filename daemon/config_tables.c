@@ -12,6 +12,8 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug",
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const dlq_oversize_modes[] = {"truncate", "reference",
                                                  NULL};
+static const char *const guarantees[] = {"at_least_once", "exactly_once",
+                                         NULL};
 
 static const char *kafka_check(const void *obj)
 {
@@ -281,6 +283,18 @@ static const struct config_key processing_keys[] = {
                   "start (KIP-695). A topic that is caught up is never "
                   "waited for longer than max_idle_ms. 0: no lag "
                   "look-ups."),
+    CFG_KEY_ENUM(struct config_processing, guarantee, "guarantee",
+                 "at_least_once", guarantees,
+                 "`at_least_once`: after a crash the outputs of the "
+                 "uncommitted batches are sent again (same alert_id). "
+                 "`exactly_once`: each batch's alerts, DLQ records, "
+                 "changelog records and input offsets go out in one Kafka "
+                 "transaction, so a `read_committed` consumer sees every "
+                 "alert once; needs `state.changelog: true` and the "
+                 "transactional producer defaults (no `transactional.id`, "
+                 "`enable.idempotence` or `isolation.level` in "
+                 "`kafka.properties`). Costs latency and throughput: "
+                 "STATE.md, OPERATIONS.md."),
 };
 
 static const struct config_table processing_table = {
@@ -288,7 +302,8 @@ static const struct config_table processing_table = {
     .keys = processing_keys,
     .n_keys = CFG_COUNT(processing_keys),
     .elem_size = sizeof(struct config_processing),
-    .doc = "Event-time order across the co-partitioned input topics.",
+    .doc = "Event-time order across the co-partitioned input topics, "
+           "and the delivery guarantee.",
 };
 
 static const struct config_key http_keys[] = {

@@ -670,6 +670,23 @@ bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
            rd_kafka_topic_partition_list_find(c->owned, topic, partition);
 }
 
+void *kafka_producer_handle(struct kafka_producer *p) { return p->rk; }
+void *kafka_consumer_handle(struct kafka_consumer *c) { return c->rk; }
+
+int64_t kafka_consumer_position(struct kafka_consumer *c, const char *topic,
+                                int32_t partition)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_add(l, topic, partition);
+    int64_t pos = -1;
+    if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        !tp->err && tp->offset >= 0)
+        pos = tp->offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return pos;
+}
+
 int kafka_consumer_behind(struct kafka_consumer *c, const char *topic,
                           int32_t partition)
 {
@@ -807,6 +824,16 @@ int kafka_producer_new(const struct kafka_producer_opts *opts,
         goto fail;
     p->on_delivery = opts->on_delivery;
     p->arg = opts->arg;
+    if (opts->transactional_id) {
+        char tmo[24];
+        snprintf(tmo, sizeof(tmo), "%d", opts->transaction_timeout_ms);
+        if (conf_set(conf, "transactional.id", opts->transactional_id, false,
+                     err, errlen) != 0 ||
+            (opts->transaction_timeout_ms > 0 &&
+             conf_set(conf, "transaction.timeout.ms", tmo, false, err,
+                      errlen) != 0))
+            goto fail;
+    }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     char e[512];

@@ -107,6 +107,11 @@ struct kafka_producer_opts {
     void (*on_delivery)(void *arg, uint64_t tag, enum kafka_fail failed,
                         const char *errstr, const struct kafka_msg *m);
     void *arg;
+    /* Non-NULL: a transactional producer with this transactional.id
+     * (processing.guarantee: exactly_once, txn.h drives it); with
+     * transaction_timeout_ms > 0 as transaction.timeout.ms. */
+    const char *transactional_id;
+    int transaction_timeout_ms;
 };
 
 int kafka_producer_new(const struct kafka_producer_opts *opts,
@@ -173,6 +178,16 @@ void kafka_mock_stop(struct kafka_mock *m); /* accepts NULL */
  * when it cannot tell (nothing fetched or consumed since assignment). */
 int kafka_consumer_behind(struct kafka_consumer *c, const char *topic,
                           int32_t partition);
+
+/* The librdkafka handles (rd_kafka_t *), for txn.c's transaction calls,
+ * which need the producer and the consumer's group metadata together. */
+void *kafka_producer_handle(struct kafka_producer *p);
+void *kafka_consumer_handle(struct kafka_consumer *c);
+/* The consumer's position in topic/partition (the next offset it will
+ * return, past transaction markers and aborted records it skipped), or
+ * -1 when it has none yet. */
+int64_t kafka_consumer_position(struct kafka_consumer *c, const char *topic,
+                                int32_t partition);
 
 /* Reads a whole partition range for tools: the low and high watermarks. */
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic,

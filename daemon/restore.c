@@ -439,6 +439,14 @@ int restore_partition(const struct restore_opts *o, int32_t p,
             goto out;
         int64_t now = now_mono_ms();
         if (got == 0) {
+            /* Transaction markers and aborted records (exactly_once
+             * writers) take offsets that no record returned covers: the
+             * position says when they are passed. */
+            int64_t at = kafka_consumer_position(c, topic, p);
+            if (at >= high) {
+                pos = at;
+                break;
+            }
             if (now - last_progress > RESTORE_IDLE_MS) {
                 snprintf(err, errlen, "%s[%d]: no changelog record for %d s "
                          "at offset %" PRId64 " of %" PRId64, topic, p,

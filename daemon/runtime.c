@@ -36,6 +36,7 @@
 #include "schema_registry.h"
 #include "state.h"
 #include "store.h"
+#include "txn.h"
 
 struct tp_offset {
     char topic[256];
@@ -59,6 +60,7 @@ struct pending {
     bool sealed;             /* every state object encoded into wb */
     bool logged;             /* sent to the changelog */
     bool submitted;          /* handed to the commit thread */
+    bool txn_done;           /* exactly_once: its transaction committed */
     double closed_at;        /* s, monotonic: for the commit latency */
 };
 
@@ -83,6 +85,12 @@ struct pending {
  * been. */
 #define RT_AHEAD 4
 #define RT_AHEAD_KEYS 8 /* state keys looked ahead per record */
+
+/* exactly_once: transaction.timeout.ms unless kafka.properties sets it. A
+ * batch commits within state.batch_interval (200 ms by default); what a
+ * killed instance left open blocks read_committed readers of its
+ * partitions until the next incarnation's init_transactions or this. */
+#define RT_TXN_TIMEOUT_MS 10000
 
 struct ahead {
     struct ahead *next_spare; /* in rt->spare while unused */
@@ -164,6 +172,7 @@ struct rt {
     /* State changes to the changelog (NULL: state.changelog off), and per
      * changelog partition the rebalance in which it was last restored. */
     struct changelog *changelog;
+    struct txn *txn; /* processing.guarantee exactly_once, else NULL */
     uint64_t rebalances;
     uint64_t order_pruned; /* `rebalances` when moved groups were dropped */
     uint64_t *restored_in;
@@ -477,7 +486,7 @@ static int commit_ready(struct rt *rt)
     uint64_t retired_before = rt->retired;
     while (rt->retired < written) {
         struct pending *p = &rt->pending[0];
-        for (size_t i = 0; i < p->n_offsets; i++)
+        for (size_t i = 0; !rt->txn && i < p->n_offsets; i++)
             kafka_consumer_store_offset(rt->consumer, p->offsets[i].topic,
                                         p->offsets[i].partition,
                                         p->offsets[i].next);
@@ -501,8 +510,9 @@ static int commit_ready(struct rt *rt)
             continue;
         if (p->sealed && !p->logged && log_batch(rt, p) != 0)
             return -1;
-        if (!p->sealed || rt->inflight[p->batch % RT_RING] != 0)
-            break;
+        if (!p->sealed || rt->inflight[p->batch % RT_RING] != 0 ||
+            (rt->txn && !p->txn_done))
+            break; /* under exactly_once, RocksDB never gets ahead of Kafka */
         if (rt->changelog)
             changelog_checkpoint(rt->changelog, p->batch, p->wb);
         committer_submit(rt->committer, p->wb);
@@ -553,6 +563,57 @@ static int wait_pending(struct rt *rt, size_t max_pending)
     }
 }
 
+/* exactly_once: the closed batch p (the newest) is sealed, sent to the
+ * changelog, every record of it acknowledged, then its input offsets and
+ * all its records are committed in its transaction, before the next batch
+ * produces anything. A failure stops the daemon: an aborted transaction
+ * left nothing visible, and the restart restores the state of the last
+ * committed one from the changelog and resumes at its offsets. */
+static int txn_batch(struct rt *rt, struct pending *p)
+{
+    double t0 = now_mono_s();
+    while (!p->sealed)
+        seal_step(rt, SIZE_MAX);
+    if (!p->logged && log_batch(rt, p) != 0)
+        return -1;
+    while (rt->inflight[p->batch % RT_RING] != 0 && !rt->delivery_failed)
+        kafka_producer_poll(rt->producer, 5);
+    double t1 = now_mono_s();
+    char err[512] = "a record of the batch was not delivered";
+    enum txn_outcome o = TXN_ABORT;
+    if (!rt->delivery_failed) {
+        struct txn_offset *offs =
+            calloc(p->n_offsets ? p->n_offsets : 1, sizeof(*offs));
+        if (!offs)
+            abort();
+        for (size_t i = 0; i < p->n_offsets; i++)
+            offs[i] = (struct txn_offset){p->offsets[i].topic,
+                                          p->offsets[i].partition,
+                                          p->offsets[i].next};
+        o = txn_commit(rt->txn, rt->consumer, offs, p->n_offsets, err,
+                       sizeof(err));
+        free(offs);
+    } else if (!txn_fatal(rt->txn, err, sizeof(err))) {
+        txn_close(rt->txn); /* aborts */
+        rt->txn = NULL;
+    }
+    if (o == TXN_OK) {
+        p->txn_done = true;
+        double t2 = now_mono_s();
+        LOG_DBG("txn", "batch %llu (%llu events) committed in %.1f ms: "
+                "%.1f ms sealing and acknowledgements, %.1f ms offsets and "
+                "commit", (unsigned long long)p->batch,
+                (unsigned long long)p->events, (t2 - t0) * 1e3,
+                (t1 - t0) * 1e3, (t2 - t1) * 1e3);
+        return 0;
+    }
+    LOG_ERR("txn", "batch %llu not committed: %s; stopping: the restart "
+            "resumes from the last committed transaction",
+            (unsigned long long)p->batch, err);
+    rt->delivery_failed = true; /* nothing else may commit now */
+    return -1;
+}
+
 /* Closes the open batch: its dirty state objects are sealed into a
  * WriteBatch with the offsets it consumed (encoded by the store's sealing
  * thread from now on, see store_seal()), to be written once all are
@@ -585,6 +646,7 @@ static int close_batch(struct rt *rt)
     p->n_offsets = rt->n_offsets;
     p->events = rt->batch_events;
     p->submitted = false;
+    p->txn_done = false;
     p->closed_at = now_mono_s();
     metrics_hist_observe(&rt->mx.batch,
                          (double)(now_mono_ms() - rt->batch_started) / 1000.0);
@@ -594,6 +656,14 @@ static int close_batch(struct rt *rt)
     rt->batch_started = now_mono_ms();
     rt->batch_no++;
     kafka_producer_set_tag(rt->producer, rt->batch_no);
+    if (rt->txn) {
+        if (txn_batch(rt, p) != 0)
+            return -1;
+        /* The next batch opens when this commit is done: timed from the
+         * close, a commit longer than state.batch_interval would close
+         * every following batch after its first record. */
+        rt->batch_started = now_mono_ms();
+    }
     return commit_ready(rt);
 }
 
@@ -1119,9 +1189,41 @@ static int setup(struct rt *rt)
         .on_delivery = on_delivery,
         .arg = rt,
     };
+    char txn_id[600];
+    bool eos = cfg->processing.guarantee == GUARANTEE_EXACTLY_ONCE;
+    if (eos) {
+        if (txn_id_for_dir(cfg->state.dir, cfg->kafka.group_id, txn_id,
+                           sizeof(txn_id), err, sizeof(err)) != 0) {
+            LOG_ERR("txn", "%s", err);
+            return -1;
+        }
+        po.transactional_id = txn_id;
+        po.transaction_timeout_ms =
+            RT_TXN_TIMEOUT_MS;
+        for (size_t i = 0; i < cfg->kafka.properties.n; i++)
+            if (!strcmp(cfg->kafka.properties.v[i].key,
+                        "transaction.timeout.ms"))
+                po.transaction_timeout_ms = 0; /* the operator's */
+    }
     if (kafka_producer_new(&po, &rt->producer, err, sizeof(err)) != 0) {
         LOG_ERR("kafka", "%s", err);
         return -1;
+    }
+    /* Before the consumer joins and restores: fences the previous
+     * incarnation of this instance and aborts what it left open, so the
+     * read_committed restore is not held up by it. */
+    if (eos) {
+        if (txn_open(rt->producer, 60000, &rt->txn, err, sizeof(err)) != 0) {
+            LOG_ERR("txn", "%s", err);
+            return -1;
+        }
+        LOG_INF("txn", "exactly_once: one transaction per batch, "
+                "transactional.id %s", txn_id);
+        if (!strcmp(cfg->kafka.bootstrap_servers, "embedded"))
+            LOG_WRN("txn", "the embedded development broker neither hides "
+                    "aborted records from read_committed readers nor "
+                    "fences old producers: exactly_once holds on Apache "
+                    "Kafka only (STATE.md)");
     }
     rt->dlq_max = kafka_producer_max_message(rt->producer);
     if (cfg->runtime.dlq_max_bytes > 0 &&
@@ -1219,6 +1321,7 @@ static int setup(struct rt *rt)
 static void teardown(struct rt *rt)
 {
     kafka_consumer_close(rt->consumer);
+    txn_close(rt->txn);
     kafka_producer_free(rt->producer);
     changelog_free(rt->changelog);
     free(rt->restored_in);

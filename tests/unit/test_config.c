@@ -678,6 +678,51 @@ static void test_assignor_pinned(void **state)
     }
 }
 
+/* processing.guarantee: exactly_once refuses what would break it, at the
+ * place in the file that sets it. */
+static void test_exactly_once_incompatible(void **state)
+{
+    (void)state;
+    const char *path = put("eos.yaml",
+                           "kafka:\n"
+                           "  group_id: g1\n"
+                           "  properties:\n"
+                           "    enable.idempotence: \"false\"\n"
+                           "    transactional.id: mine\n"
+                           "    isolation.level: read_committed\n"
+                           "state:\n"
+                           "  changelog: false\n"
+                           "processing:\n"
+                           "  guarantee: exactly_once\n");
+    struct config_errors errs;
+    load_bad(path, NULL, 0, plugins, N_PLUGINS, &errs);
+    assert_int_equal(errs.n, 3);
+    assert_true(has_err(&errs, ":8:14: state.changelog: processing.guarantee "
+                               "exactly_once needs state.changelog: true"));
+    assert_true(has_err(&errs, ":4:25: kafka.properties: "
+                               "enable.idempotence=false cannot be combined"));
+    assert_true(has_err(&errs, ":5:23: kafka.properties: transactional.id=mine "
+                               "cannot be combined"));
+    config_errors_free(&errs);
+    /* The same settings are fine at least once; exactly_once alone too, and
+     * a --set is located on its own line. */
+    const char *const alo[] = {"processing.guarantee=at_least_once"};
+    config_free(load_ok(path, alo, 1));
+    const char *ok = put("eos2.yaml", "processing:\n  guarantee: exactly_once\n");
+    struct config *cfg = load_ok(ok, NULL, 0);
+    assert_int_equal(cfg->processing.guarantee, GUARANTEE_EXACTLY_ONCE);
+    config_free(cfg);
+    const char *const off[] = {"state.changelog=false"};
+    load_bad(ok, off, 1, plugins, N_PLUGINS, &errs);
+    assert_int_equal(errs.n, 1);
+    assert_true(has_err(&errs, "--set[1]:1:"));
+    config_errors_free(&errs);
+    const char *const bad[] = {"processing.guarantee=twice"};
+    load_bad(ok, bad, 1, plugins, N_PLUGINS, &errs);
+    assert_true(has_err(&errs, "processing.guarantee"));
+    config_errors_free(&errs);
+}
+
 static void test_syntax_error(void **state)
 {
     (void)state;
@@ -1293,6 +1338,7 @@ int main(void)
         T_(test_set_list_index),
         T_(test_set_errors),
         T_(test_assignor_pinned),
+        T_(test_exactly_once_incompatible),
         T_(test_syntax_error),
         T_(test_unknown_key_did_you_mean),
         T_(test_type_errors_all_in_one_run),
