@@ -496,6 +496,17 @@ static size_t lr_state_keys(const void *vinst, const struct event *ev,
     return n;
 }
 
+/* CoachingAlert only while the service-ticket template is on: a config
+ * from before it, without CoachingAlert's writer id, keeps starting. */
+static uint32_t lr_outputs_of(const void *vcfg)
+{
+    const struct lr_config *cfg = vcfg;
+    uint32_t out = ALERT_MASK(ALERT_LEAD_RERATING);
+    if (!cfg || cfg->service.enabled)
+        out |= ALERT_MASK(ALERT_COACHING);
+    return out;
+}
+
 const struct processor_ops processor_lead_rating = {
     .name = "lead_rating",
     .description = "Re-rates customers (tiers A-D) from a per-customer "
@@ -519,4 +530,5 @@ const struct processor_ops processor_lead_rating = {
     .state_to_json = lead_rating_state_to_json,
     /* CoachingAlert: the service-ticket template's, to the rep. */
     .outputs = ALERT_MASK(ALERT_LEAD_RERATING) | ALERT_MASK(ALERT_COACHING),
+    .outputs_of = lr_outputs_of,
 };

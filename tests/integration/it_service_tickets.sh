@@ -8,6 +8,20 @@
 # brokers: mock
 . "$(dirname "$0")/lib.sh"
 EN="--set processors.lead_rating.service_tickets.enabled=true"
+# A config without CoachingAlert's writer id (coaching and action_units
+# off) still passes while the template is off, and is refused with it on.
+mkdir "$WORK/old"
+grep -v 'coaching_alert.avsc' "$CFG" >"$WORK/old/processor.yaml"
+ln -s "$DS_SRC/schemas" "$WORK/old/schemas"
+OFF="--set processors.coaching.enabled=false --set processors.action_units.enabled=false"
+"$DS_BIN" check-config -c "$WORK/old/processor.yaml" $OFF >"$WORK/old.log" 2>&1 ||
+  fail "an old config without CoachingAlert's id is refused: $(cat "$WORK/old.log")"
+rc=0
+"$DS_BIN" check-config -c "$WORK/old/processor.yaml" $OFF $EN >"$WORK/old.log" 2>&1 || rc=$?
+[ $rc -eq 78 ] && grep -q "processor lead_rating writes topics.coaching_alerts" "$WORK/old.log" ||
+  fail "template on without CoachingAlert's id: exit $rc, $(cat "$WORK/old.log")"
+pass "without CoachingAlert's writer id, only the template on is refused"
+
 start_broker 4
 T=1793000000000
 DAY=86400000
