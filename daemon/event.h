@@ -131,6 +131,7 @@ struct opportunity_update {
     const char *stage_to;
     bool has_amount;
     double amount;
+    const char *device_line; /* NULL when absent (issue 25) */
 };
 
 /* Who a rep reports to; keyed by rep_id (ref.reps). */

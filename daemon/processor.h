@@ -101,6 +101,10 @@ struct processor_ops {
     /* ALERT_MASK() bits of the kinds it emits: the runtime refuses to
      * start while one of them has no writer schema. */
     uint32_t outputs;
+    /* Optional: the part of outputs it can emit under its bound config
+     * (a kind only an optional feature writes), so a config from before
+     * that feature, without its writer id, still starts while it is off. */
+    uint32_t (*outputs_of)(const void *cfg);
 };
 
 /*

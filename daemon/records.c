@@ -99,6 +99,7 @@ static const struct record_field opportunity_updates_fields[] = {
     {"stage_to", FIELD_STR, EV(u.opportunity.stage_to), 0, NULL},
     {"amount", FIELD_OPT_DOUBLE, EV(u.opportunity.amount),
      EV(u.opportunity.has_amount), NULL},
+    {"device_line", FIELD_OPT_STR, EV(u.opportunity.device_line), 0, NULL},
     COMMON_TAIL};
 
 /* Keyed by the rep, not the customer: no event_id or customer_id. */

@@ -20,8 +20,11 @@ int schema_check_processors(const struct codec *c, const struct config *cfg,
             continue;
         const struct processor_ops *p = procs[i];
         read |= p->inputs;
+        uint32_t outputs = p->outputs_of && cfg->plugin_cfg
+                               ? p->outputs_of(cfg->plugin_cfg[i])
+                               : p->outputs;
         for (int k = 0; k < ALERT_KIND_COUNT; k++) {
-            if (!(p->outputs & ALERT_MASK(k)) ||
+            if (!(outputs & ALERT_MASK(k)) ||
                 codec_writes(c, (enum alert_kind)k))
                 continue;
             const struct record_def *r = records_of_alert(k);

@@ -31,6 +31,11 @@
  *                   (lead_rating_erp.c).
  *   propagation's signal records (repartition_from): "entity.<TYPE>.
  *                   <change>" on the entity's node (lead_rating_entity.c).
+ *   service_tickets (off by default): tickets on a device line that no
+ *                   open opportunity covers, "service.<line>.
+ *                   no_opportunity" and a CoachingAlert
+ *                   (lead_rating_service.c); OpportunityUpdates only feed
+ *                   it and never touch the graph.
  * Signal types absent from the config are ignored.
  *
  * State: one graph per customer, keyed by the customer id, bounded by
@@ -325,7 +330,7 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
 {
     struct alert a;
     struct graph_factor f[ALERT_MAX_REASONS];
-    char dedup[32], xkey[512], detail[ALERT_MAX_REASONS][160];
+    char dedup[32], xkey[512], skey[512], detail[ALERT_MAX_REASONS][512];
 
     memset(&a, 0, sizeof(a));
     a.kind = ALERT_LEAD_RERATING;
@@ -348,8 +353,14 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
     int w = snprintf(xkey, sizeof(xkey), "%s%s", customer, LR_EXT_SUFFIX);
     const struct lr_ext *x =
         w > 0 && (size_t)w < sizeof(xkey) ? ctx_state_find(ctx, xkey) : NULL;
+    w = snprintf(skey, sizeof(skey), "%s%s", customer, LR_SVC_SUFFIX);
+    const struct lr_svc *sv =
+        w > 0 && (size_t)w < sizeof(skey) ? ctx_state_find(ctx, skey) : NULL;
     for (size_t i = 0; i < r->n_reasons; i++) {
-        if (lead_rating_erp_detail(x, f[i].factor, detail[i], sizeof(detail[i])))
+        if (lead_rating_erp_detail(x, f[i].factor, detail[i],
+                                   sizeof(detail[i])) ||
+            lead_rating_service_detail(sv, f[i].factor, detail[i],
+                                       sizeof(detail[i])))
             r->reasons[i].detail = detail[i];
         r->reasons[i].factor = f[i].factor;
         r->reasons[i].node_type = f[i].node_type;
@@ -365,11 +376,12 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
     return 0;
 }
 
-/* The customer's ext object (ERP rates, propagated signals). */
-static struct lr_ext *ext_state(struct proc_ctx *ctx, const char *customer,
-                                char *key, size_t n)
+/* The customer's object `suffix` (ext: ERP rates, propagated signals;
+ * svc: the service-ticket template). */
+static void *obj_state(struct proc_ctx *ctx, const char *customer,
+                       const char *suffix, char *key, size_t n)
 {
-    int w = snprintf(key, n, "%s%s", customer, LR_EXT_SUFFIX);
+    int w = snprintf(key, n, "%s%s", customer, suffix);
     if (w < 0 || (size_t)w >= n) {
         ctx_fail(ctx, "lead_rating: customer id too long");
         return NULL;
@@ -380,8 +392,9 @@ static struct lr_ext *ext_state(struct proc_ctx *ctx, const char *customer,
 static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
 {
     struct lr_inst *inst = vinst;
-    char xkey[512];
+    char xkey[512], skey[512];
     struct lr_ext *x = NULL;
+    struct lr_svc *sv = NULL;
 
     bool rec = ev->kind == EVENT_REPARTITION;
     /* propagation's records: only its signals to customers are ours. */
@@ -394,8 +407,18 @@ static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
                  ev->event_id ? ev->event_id : "?");
         return -1;
     }
+    if (!rec && lead_rating_service_wants(inst->cfg, ev)) {
+        sv = obj_state(ctx, customer, LR_SVC_SUFFIX, skey, sizeof(skey));
+        if (!sv)
+            return -1;
+        ctx_state_dirty(ctx, skey);
+    }
+    if (ev->kind == EVENT_OPPORTUNITY) /* the template's only */
+        return sv ? lead_rating_service_apply(inst->cfg, &inst->params, NULL,
+                                              sv, ctx, ev)
+                  : 0;
     if (rec || ev->kind == EVENT_PARTS_ORDER) {
-        x = ext_state(ctx, customer, xkey, sizeof(xkey));
+        x = obj_state(ctx, customer, LR_EXT_SUFFIX, xkey, sizeof(xkey));
         if (!x)
             return -1;
     }
@@ -426,6 +449,9 @@ static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
     }
     default: break;
     }
+    if (sv && lead_rating_service_apply(inst->cfg, &inst->params, g, sv, ctx,
+                                        ev) != 0)
+        return -1;
     /* Every event rescoring at the latest event time is what lets an old
      * storm decay: the tier falls on the next event, whatever it is. */
     graph_maintain(g, &inst->params);
@@ -441,10 +467,10 @@ static int lr_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
 
 /* See processor_ops.state_keys: the customer's graph, and its ext object
  * for parts orders and propagated signals. */
-static size_t lr_state_keys(const void *inst, const struct event *ev,
+static size_t lr_state_keys(const void *vinst, const struct event *ev,
                             struct state_key *out, size_t max)
 {
-    (void)inst;
+    const struct lr_inst *inst = vinst;
     if (!max)
         return 0;
     if (ev->kind == EVENT_REPARTITION) {
@@ -458,11 +484,27 @@ static size_t lr_state_keys(const void *inst, const struct event *ev,
     }
     if (!ev->customer_id || !ev->customer_id[0])
         return 0;
-    out[0] = (struct state_key){{ev->customer_id}};
-    if (ev->kind != EVENT_PARTS_ORDER || max < 2)
-        return 1;
-    out[1] = (struct state_key){{ev->customer_id, LR_EXT_SUFFIX}};
-    return 2;
+    size_t n = 0;
+    if (lead_rating_service_wants(inst->cfg, ev))
+        out[n++] = (struct state_key){{ev->customer_id, LR_SVC_SUFFIX}};
+    if (ev->kind == EVENT_OPPORTUNITY)
+        return n;
+    if (n < max)
+        out[n++] = (struct state_key){{ev->customer_id}};
+    if (ev->kind == EVENT_PARTS_ORDER && n < max)
+        out[n++] = (struct state_key){{ev->customer_id, LR_EXT_SUFFIX}};
+    return n;
+}
+
+/* CoachingAlert only while the service-ticket template is on: a config
+ * from before it, without CoachingAlert's writer id, keeps starting. */
+static uint32_t lr_outputs_of(const void *vcfg)
+{
+    const struct lr_config *cfg = vcfg;
+    uint32_t out = ALERT_MASK(ALERT_LEAD_RERATING);
+    if (!cfg || cfg->service.enabled)
+        out |= ALERT_MASK(ALERT_COACHING);
+    return out;
 }
 
 const struct processor_ops processor_lead_rating = {
@@ -471,7 +513,7 @@ const struct processor_ops processor_lead_rating = {
                    "behaviour graph and explains each tier change.",
     .inputs = EVENT_MASK(EVENT_REGISTRY) | EVENT_MASK(EVENT_IOT) |
               EVENT_MASK(EVENT_ANNOTATION) | EVENT_MASK(EVENT_TRANSCRIPT) |
-              EVENT_MASK(EVENT_PARTS_ORDER),
+              EVENT_MASK(EVENT_PARTS_ORDER) | EVENT_MASK(EVENT_OPPORTUNITY),
     /* Signals propagation sends to customers (lead_rating_entity.c); its
      * other records reach us too and are ignored. */
     .repartition_from = "propagation",
@@ -486,5 +528,7 @@ const struct processor_ops processor_lead_rating = {
     .state_decode = lead_rating_state_decode,
     .state_free = lead_rating_state_free,
     .state_to_json = lead_rating_state_to_json,
-    .outputs = ALERT_MASK(ALERT_LEAD_RERATING),
+    /* CoachingAlert: the service-ticket template's, to the rep. */
+    .outputs = ALERT_MASK(ALERT_LEAD_RERATING) | ALERT_MASK(ALERT_COACHING),
+    .outputs_of = lr_outputs_of,
 };

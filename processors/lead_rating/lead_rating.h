@@ -46,6 +46,19 @@ struct lr_erp_config {
     int64_t max_categories;
 };
 
+/* processors.lead_rating.service_tickets (lead_rating_service.c). */
+struct lr_service_config {
+    bool enabled;
+    int64_t window;                  /* ms */
+    int64_t min_tickets;             /* tickets on a line within window */
+    struct cfg_strlist ticket_types; /* IotAlert alert_types that count */
+    bool parts_orders;     /* parts orders naming a device count too */
+    char *line_attribute;  /* DEVICE registry attribute naming its line */
+    struct cfg_strlist closed_stages; /* stage_to of a closed opportunity */
+    int severity;          /* enum alert_severity of the coaching alert */
+    int64_t max_lines;     /* lines tracked per customer */
+};
+
 struct lr_config {
     struct cfg_array signals; /* struct graph_signal_spec */
     struct lr_edges edges;
@@ -61,6 +74,7 @@ struct lr_config {
     struct cfg_array annotation_rules;  /* struct lr_annotation_rule */
     struct cfg_array transcript_rules;  /* struct lr_transcript_rule */
     struct lr_erp_config erp;
+    struct lr_service_config service;
 };
 
 extern const struct config_table lead_rating_config_table;
@@ -70,9 +84,12 @@ extern const struct config_table lead_rating_config_table;
  *   "<customer>"      LR_OBJ_GRAPH  struct graph
  *   "<customer>/ext"  LR_OBJ_EXT    struct lr_ext: ERP order rates, and
  *                     the marks of the propagated signals applied
+ *   "<customer>/svc"  LR_OBJ_SVC    struct lr_svc: the service-ticket
+ *                     template's devices, lines and opportunities
  */
-enum lr_obj_kind { LR_OBJ_GRAPH = 0, LR_OBJ_EXT };
+enum lr_obj_kind { LR_OBJ_GRAPH = 0, LR_OBJ_EXT, LR_OBJ_SVC };
 #define LR_EXT_SUFFIX "/ext"
+#define LR_SVC_SUFFIX "/svc"
 
 /* One part category's order rates, decayed quantity sums at `ref`. */
 struct lr_erp_cat {
@@ -94,6 +111,74 @@ struct lr_ext {
     int64_t baseline; /* ms: erp.baseline at the latest order, for the text */
     struct repmarks marks; /* propagated signals (repartition_from) */
 };
+
+/* A ticket: an IoT alert of a ticket type, or a parts order. */
+struct lr_svc_ticket {
+    int64_t time; /* ms: event time */
+    char *kind;   /* the alert_type, or "parts_order" */
+    char *device;
+};
+
+/* A device line's tickets within the window of its latest one. */
+struct lr_svc_line {
+    char *line;
+    bool by_device; /* the name is a device id: no line known for it */
+    struct lr_svc_ticket *tickets; /* by time */
+    size_t n_tickets;
+    int64_t last;       /* ms: latest ticket */
+    bool alerted;
+    int64_t alerted_at; /* ms: event time of the latest alert */
+    char *alert_text;   /* its message, the re-rating reason's detail */
+};
+
+struct lr_svc_device {
+    char *device;
+    char *line;
+    int64_t time; /* ms: the registry change that named the line */
+};
+
+struct lr_svc_opp {
+    char *opportunity;
+    char *line;
+    bool open;
+    int64_t time; /* ms: its latest update */
+};
+
+struct lr_svc {
+    int obj_kind;  /* LR_OBJ_SVC */
+    char *rep_id;  /* the latest opportunity update's rep: the account's */
+    int64_t rep_at; /* ms */
+    struct lr_svc_device *devices;
+    size_t n_devices;
+    struct lr_svc_opp *opps; /* those for a device line */
+    size_t n_opps;
+    struct lr_svc_line *lines;
+    size_t n_lines;
+};
+
+void *lead_rating_svc_new(void);
+void lead_rating_svc_free(struct lr_svc *s);
+void lead_rating_svc_encode(const struct lr_svc *s, struct buf *out);
+int lead_rating_svc_decode(const uint8_t *data, size_t len, struct lr_svc **out);
+void lead_rating_svc_to_json(const struct lr_svc *s, struct jw *w);
+
+/* The service-ticket template (lead_rating_service.c). Whether ev changes
+ * the customer's svc object (cfg->service.enabled and a ticket, a DEVICE
+ * registry change naming a line, or an opportunity update). */
+bool lead_rating_service_wants(const struct lr_config *cfg,
+                               const struct event *ev);
+/* Applies ev to s; a ticket that makes min_tickets on a line with no open
+ * opportunity adds "service.<line>.no_opportunity" to g (unless g is NULL)
+ * and emits one CoachingAlert per line and window. 0, -1 when the alert
+ * could not be emitted (ctx_fail called). */
+int lead_rating_service_apply(const struct lr_config *cfg,
+                              const struct graph_params *p, struct graph *g,
+                              struct lr_svc *s, struct proc_ctx *ctx,
+                              const struct event *ev);
+/* The latest alert's text of the line named by a factor
+ * "service.<line>.no_opportunity" of s; false for any other factor. */
+bool lead_rating_service_detail(const struct lr_svc *s, const char *factor,
+                                char *out, size_t n);
 
 void *lead_rating_ext_new(void);
 void lead_rating_ext_free(struct lr_ext *x);

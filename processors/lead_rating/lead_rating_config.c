@@ -261,7 +261,8 @@ static const char signals_default[] =
     "entity.COMPETITOR.PRICE_CUT: {weight: -25, half_life: 60d, saturation: 30, part: intent}\n"
     "entity.COMPETITOR.PRODUCT_RECALL: {weight: 30, half_life: 60d, saturation: 30, part: intent}\n"
     "entity.POLICY.POLICY_PUBLISHED: {weight: 30, half_life: 180d, saturation: 30, part: fit}\n"
-    "entity.POLICY.POLICY_AMENDED: {weight: 15, half_life: 180d, saturation: 20, part: fit}\n";
+    "entity.POLICY.POLICY_AMENDED: {weight: 15, half_life: 180d, saturation: 20, part: fit}\n"
+    "service.*.no_opportunity: {weight: 40, half_life: 30d, saturation: 40, part: intent}\n";
 
 static const char annotation_default[] =
     "{annotation.quote.cfo_payment_terms: {doc_types: [QUOTE], "
@@ -321,6 +322,71 @@ static const struct config_table erp_table = {
     .check = erp_check,
 };
 
+static const char *const severities[] = {"INFO", "WARNING", "RED", NULL};
+
+static const struct config_key service_keys[] = {
+    CFG_KEY(struct lr_service_config, enabled, "enabled", CFG_BOOL, "false",
+            "Whether repair tickets on a device line with no open "
+            "opportunity raise service.<line>.no_opportunity and a "
+            "CoachingAlert (rule service_ticket) to the account's rep. Off "
+            "by default: it adds alerts and changes ratings of customers "
+            "with tickets."),
+    CFG_KEY_RANGE(struct lr_service_config, window, "window", CFG_DURATION,
+                  "30d", 3600000, 365.0 * 86400000,
+                  "Event time over which a line's tickets are counted (the "
+                  "window ends at each ticket); a line alerted once is quiet "
+                  "for this long."),
+    CFG_KEY_RANGE(struct lr_service_config, min_tickets, "min_tickets",
+                  CFG_INT, "3", 1, 64,
+                  "Tickets on one line within window that raise the alert."),
+    {.name = "ticket_types", .type = CFG_STRLIST,
+     .offset = offsetof(struct lr_service_config, ticket_types),
+     .def = "[repair_ticket, downtime]", .bounded = true, .min = 1,
+     .max = 64,
+     .desc = "IotAlert alert_type values that count as a ticket (exact, "
+             "case-sensitive); each event is one ticket."},
+    CFG_KEY(struct lr_service_config, parts_orders, "parts_orders", CFG_BOOL,
+            "false",
+            "Whether a parts order (erp.parts-orders) naming a device_id "
+            "counts as a ticket of that device's line."),
+    CFG_KEY(struct lr_service_config, line_attribute, "line_attribute",
+            CFG_STRING, "device_line",
+            "Attribute of a registry change about a DEVICE entity naming the "
+            "device's line; a device never named is a line of its own."),
+    CFG_KEY(struct lr_service_config, closed_stages, "closed_stages",
+            CFG_STRLIST, "[closed_won, closed_lost, won, lost]",
+            "Opportunity stages (stage_to, case-insensitive) after which it "
+            "no longer covers its device_line."),
+    CFG_KEY_ENUM(struct lr_service_config, severity, "severity", "WARNING",
+                 severities, "Severity of the service_ticket CoachingAlert."),
+    CFG_KEY_RANGE(struct lr_service_config, max_lines, "max_lines", CFG_INT,
+                  "32", 1, 4096,
+                  "Device lines tracked per customer; the one ticketed least "
+                  "recently is forgotten first."),
+};
+
+static const char *service_check(const void *obj)
+{
+    const struct lr_service_config *sc = obj;
+    for (size_t i = 0; i < sc->ticket_types.n; i++)
+        if (!sc->ticket_types.v[i][0])
+            return "ticket_types: an empty alert type never matches";
+    if (!sc->line_attribute || !sc->line_attribute[0])
+        return "line_attribute must not be empty";
+    return NULL;
+}
+
+static const struct config_table service_table = {
+    .name = "service_tickets",
+    .keys = service_keys,
+    .n_keys = CFG_COUNT(service_keys),
+    .elem_size = sizeof(struct lr_service_config),
+    .check = service_check,
+    .doc = "The service-ticket template: device repair tickets and downtime "
+           "on a device line that no open opportunity (OpportunityUpdate."
+           "device_line) covers.",
+};
+
 static const struct config_key lr_keys[] = {
     {.name = "signals", .type = CFG_MAP,
      .offset = offsetof(struct lr_config, signals), .def = signals_default,
@@ -376,6 +442,12 @@ static const struct config_key lr_keys[] = {
     CFG_KEY_SUB(struct lr_config, erp, "erp", CFG_SECTION, &erp_table,
                 "Spare-part orders (erp.parts-orders) against the "
                 "customer's own moving baseline per part category."),
+    CFG_KEY_SUB(struct lr_config, service, "service_tickets", CFG_SECTION,
+                &service_table,
+                "The service-ticket template: min_tickets repair tickets or "
+                "downtimes on one device line within window, and no open "
+                "opportunity for the line (\"3 repair tickets on line 2 in "
+                "30 days; no open opportunity\")."),
 };
 
 const struct config_table lead_rating_config_table = {

@@ -1,8 +1,10 @@
 /*
- * lead_rating_objs.c - a customer's ext object ("<customer>/ext"), the
- * lead_rating state beside the graph: ERP order rates per part category
- * (lead_rating_erp.c) and the marks of the propagated signals applied
- * (lead_rating_entity.c). Creating, freeing, encoding, decoding, printing.
+ * lead_rating_objs.c - the lead_rating state beside a customer's graph:
+ * the ext object ("<customer>/ext": ERP order rates per part category,
+ * lead_rating_erp.c, and the marks of the propagated signals applied,
+ * lead_rating_entity.c) and the svc object ("<customer>/svc": the
+ * service-ticket template, lead_rating_service.c). Creating, freeing,
+ * encoding, decoding, printing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -147,5 +149,191 @@ void lead_rating_ext_to_json(const struct lr_ext *x, struct jw *w)
     }
     jw_arr_end(w);
     json_marks(&x->marks, w);
+    jw_obj_end(w);
+}
+
+/* ---- a customer's svc object ---------------------------------------- */
+
+void *lead_rating_svc_new(void)
+{
+    struct lr_svc *s = xcalloc(1, sizeof(*s));
+    s->obj_kind = LR_OBJ_SVC;
+    return s;
+}
+
+void lead_rating_svc_free(struct lr_svc *s)
+{
+    if (!s)
+        return;
+    free(s->rep_id);
+    for (size_t i = 0; i < s->n_devices; i++) {
+        free(s->devices[i].device);
+        free(s->devices[i].line);
+    }
+    free(s->devices);
+    for (size_t i = 0; i < s->n_opps; i++) {
+        free(s->opps[i].opportunity);
+        free(s->opps[i].line);
+    }
+    free(s->opps);
+    for (size_t i = 0; i < s->n_lines; i++) {
+        struct lr_svc_line *l = &s->lines[i];
+        for (size_t j = 0; j < l->n_tickets; j++) {
+            free(l->tickets[j].kind);
+            free(l->tickets[j].device);
+        }
+        free(l->tickets);
+        free(l->line);
+        free(l->alert_text);
+    }
+    free(s->lines);
+    free(s);
+}
+
+void lead_rating_svc_encode(const struct lr_svc *s, struct buf *out)
+{
+    buf_put_u8(out, LR_OBJS_VERSION);
+    buf_put_u8(out, LR_OBJ_SVC);
+    put_opt_str(out, s->rep_id);
+    buf_put_i64(out, s->rep_at);
+    buf_put_varint(out, s->n_devices);
+    for (size_t i = 0; i < s->n_devices; i++) {
+        buf_put_str(out, s->devices[i].device);
+        buf_put_str(out, s->devices[i].line);
+        buf_put_i64(out, s->devices[i].time);
+    }
+    buf_put_varint(out, s->n_opps);
+    for (size_t i = 0; i < s->n_opps; i++) {
+        buf_put_str(out, s->opps[i].opportunity);
+        buf_put_str(out, s->opps[i].line);
+        buf_put_u8(out, s->opps[i].open);
+        buf_put_i64(out, s->opps[i].time);
+    }
+    buf_put_varint(out, s->n_lines);
+    for (size_t i = 0; i < s->n_lines; i++) {
+        const struct lr_svc_line *l = &s->lines[i];
+        buf_put_str(out, l->line);
+        buf_put_u8(out, l->by_device);
+        buf_put_i64(out, l->last);
+        buf_put_u8(out, l->alerted);
+        buf_put_i64(out, l->alerted_at);
+        put_opt_str(out, l->alert_text);
+        buf_put_varint(out, l->n_tickets);
+        for (size_t j = 0; j < l->n_tickets; j++) {
+            buf_put_i64(out, l->tickets[j].time);
+            buf_put_str(out, l->tickets[j].kind);
+            buf_put_str(out, l->tickets[j].device);
+        }
+    }
+}
+
+int lead_rating_svc_decode(const uint8_t *data, size_t len, struct lr_svc **out)
+{
+    struct buf_reader r;
+    struct lr_svc *s = lead_rating_svc_new();
+    buf_reader_init(&r, data, len);
+    if (buf_get_u8(&r) != LR_OBJS_VERSION || buf_get_u8(&r) != LR_OBJ_SVC)
+        goto bad;
+    s->rep_id = get_opt_str(&r);
+    s->rep_at = buf_get_i64(&r);
+    size_t n = statecodec_count(&r, LR_MAX_ITEMS);
+    s->devices = xcalloc(n, sizeof(*s->devices));
+    for (; s->n_devices < n && !r.err; s->n_devices++) {
+        struct lr_svc_device *d = &s->devices[s->n_devices];
+        d->device = statecodec_req_str(&r);
+        d->line = statecodec_req_str(&r);
+        d->time = buf_get_i64(&r);
+    }
+    n = statecodec_count(&r, LR_MAX_ITEMS);
+    s->opps = xcalloc(n, sizeof(*s->opps));
+    for (; s->n_opps < n && !r.err; s->n_opps++) {
+        struct lr_svc_opp *o = &s->opps[s->n_opps];
+        o->opportunity = statecodec_req_str(&r);
+        o->line = statecodec_req_str(&r);
+        o->open = buf_get_u8(&r) != 0;
+        o->time = buf_get_i64(&r);
+    }
+    n = statecodec_count(&r, LR_MAX_ITEMS);
+    s->lines = xcalloc(n, sizeof(*s->lines));
+    for (; s->n_lines < n && !r.err; s->n_lines++) {
+        struct lr_svc_line *l = &s->lines[s->n_lines];
+        l->line = statecodec_req_str(&r);
+        l->by_device = buf_get_u8(&r) != 0;
+        l->last = buf_get_i64(&r);
+        l->alerted = buf_get_u8(&r) != 0;
+        l->alerted_at = buf_get_i64(&r);
+        l->alert_text = get_opt_str(&r);
+        size_t nt = statecodec_count(&r, LR_MAX_ITEMS);
+        l->tickets = xcalloc(nt, sizeof(*l->tickets));
+        for (; l->n_tickets < nt && !r.err; l->n_tickets++) {
+            struct lr_svc_ticket *t = &l->tickets[l->n_tickets];
+            t->time = buf_get_i64(&r);
+            t->kind = statecodec_req_str(&r);
+            t->device = statecodec_req_str(&r);
+        }
+    }
+    if (r.err || r.p != r.end)
+        goto bad;
+    *out = s;
+    return 0;
+bad:
+    lead_rating_svc_free(s);
+    return -1;
+}
+
+void lead_rating_svc_to_json(const struct lr_svc *s, struct jw *w)
+{
+    jw_obj_begin(w, NULL);
+    jw_obj_begin(w, "service");
+    if (s->rep_id)
+        jw_str(w, "rep_id", s->rep_id);
+    else
+        jw_null(w, "rep_id");
+    jw_arr_begin(w, "devices");
+    for (size_t i = 0; i < s->n_devices; i++) {
+        jw_obj_begin(w, NULL);
+        jw_str(w, "device_id", s->devices[i].device);
+        jw_str(w, "device_line", s->devices[i].line);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_arr_begin(w, "opportunities");
+    for (size_t i = 0; i < s->n_opps; i++) {
+        jw_obj_begin(w, NULL);
+        jw_str(w, "opportunity_id", s->opps[i].opportunity);
+        jw_str(w, "device_line", s->opps[i].line);
+        jw_bool(w, "open", s->opps[i].open);
+        jw_int(w, "time", s->opps[i].time);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_arr_begin(w, "lines");
+    for (size_t i = 0; i < s->n_lines; i++) {
+        const struct lr_svc_line *l = &s->lines[i];
+        jw_obj_begin(w, NULL);
+        jw_str(w, "line", l->line);
+        jw_bool(w, "by_device", l->by_device);
+        jw_int(w, "last", l->last);
+        if (l->alerted)
+            jw_int(w, "alerted_at", l->alerted_at);
+        else
+            jw_null(w, "alerted_at");
+        if (l->alert_text)
+            jw_str(w, "text", l->alert_text);
+        else
+            jw_null(w, "text");
+        jw_arr_begin(w, "tickets");
+        for (size_t j = 0; j < l->n_tickets; j++) {
+            jw_obj_begin(w, NULL);
+            jw_int(w, "time", l->tickets[j].time);
+            jw_str(w, "kind", l->tickets[j].kind);
+            jw_str(w, "device_id", l->tickets[j].device);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_obj_end(w);
     jw_obj_end(w);
 }

@@ -21,6 +21,8 @@ void *lead_rating_state_new(const char *key)
 {
     if (has_suffix(key, LR_EXT_SUFFIX))
         return lead_rating_ext_new();
+    if (has_suffix(key, LR_SVC_SUFFIX))
+        return lead_rating_svc_new();
     return graph_new(key);
 }
 
@@ -28,6 +30,7 @@ void lead_rating_state_encode(const void *st, struct buf *out)
 {
     switch (obj_kind(st)) {
     case LR_OBJ_EXT: lead_rating_ext_encode(st, out); break;
+    case LR_OBJ_SVC: lead_rating_svc_encode(st, out); break;
     default: graph_encode(st, out); break;
     }
 }
@@ -37,6 +40,8 @@ int lead_rating_state_decode(const char *key, const uint8_t *data, size_t len,
 {
     if (has_suffix(key, LR_EXT_SUFFIX))
         return lead_rating_ext_decode(data, len, (struct lr_ext **)st);
+    if (has_suffix(key, LR_SVC_SUFFIX))
+        return lead_rating_svc_decode(data, len, (struct lr_svc **)st);
     struct graph *g = NULL;
     if (graph_decode(data, len, &g) != 0)
         return -1;
@@ -55,6 +60,7 @@ void lead_rating_state_free(void *st)
         return;
     switch (obj_kind(st)) {
     case LR_OBJ_EXT: lead_rating_ext_free(st); break;
+    case LR_OBJ_SVC: lead_rating_svc_free(st); break;
     default: graph_free(st); break;
     }
 }
@@ -69,6 +75,10 @@ void lead_rating_state_to_json(const void *st, struct jw *w)
 {
     if (obj_kind(st) == LR_OBJ_EXT) {
         lead_rating_ext_to_json(st, w);
+        return;
+    }
+    if (obj_kind(st) == LR_OBJ_SVC) {
+        lead_rating_svc_to_json(st, w);
         return;
     }
     const struct graph *g = st;

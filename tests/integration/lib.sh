@@ -96,18 +96,8 @@ sets() { # sets <state-dir-name> [group]
   echo "--set kafka.bootstrap_servers=$BROKERS $TOPIC_SETS$CHANGELOG_SETS--set state.dir=$WORK/${1:-state} --set kafka.group_id=$PREFIX${2:-it-group}"
 }
 
-free_port() { # prints a loopback port nothing listens on
-  # Below the kernel's ephemeral range: a port there can be the local end
-  # of some client's connection (the tests run side by side, each with
-  # Kafka clients), which a listener cannot bind and a probe cannot see.
-  local low port
-  low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  [ "$low" -gt 11000 ] || low=32768
-  for _ in $(seq 50); do
-    port=$((10000 + RANDOM % (low - 10000)))
-    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || break
-  done
-  echo "$port"
+free_port() { # prints a loopback port nothing listens on (scripts/kafka's rule)
+  "$DS_SRC/scripts/kafka" free-port
 }
 
 produce() { # produce <shipped-topic-name> <file>

@@ -33,6 +33,7 @@ struct cfg_kv base_ids[N_BASE_IDS] = {
     {"101", FIXTURES "/transcript_segment_v2.avsc"},
     {"102", FIXTURES "/transcript_segment_v0.avsc"},
     {"103", FIXTURES "/transcript_segment_enum_reordered.avsc"},
+    {"105", FIXTURES "/opportunity_update_v0.avsc"}, /* before device_line */
 };
 
 int open_codec(struct cfg_kv *ids, size_t n, struct codec **c, char *err,

@@ -15,7 +15,7 @@
 
 #define SCHEMAS DS_SOURCE_DIR "/schemas"
 #define FIXTURES DS_SOURCE_DIR "/tests/unit/data/codec"
-#define N_BASE_IDS 12
+#define N_BASE_IDS 13
 #define N_SCHEMAS 9
 
 struct fx {

@@ -211,6 +211,40 @@ static void test_roundtrip_opportunity(void **state)
     assert_null(o->stage_from);
     assert_string_equal(o->stage_to, "proposal");
     assert_true(o->has_amount && o->amount == 120000.5);
+    assert_null(o->device_line); /* absent in the JSON: the default */
+
+    to_avro(f, "OpportunityUpdate",
+            "{\"event_id\":\"e8\",\"customer_id\":\"c1\",\"opportunity_id\":\"o1\","
+            "\"rep_id\":\"r1\",\"stage_to\":\"proposal\",\"device_line\":\"2\","
+            "\"event_time\":9}");
+    assert_int_equal(decode(f, EVENT_OPPORTUNITY, "c1", &f->b), 0);
+    assert_string_equal(f->ev.u.opportunity.device_line, "2");
+}
+
+/* A producer still on the OpportunityUpdate schema from before device_line
+ * (writer 105, bytes built by hand): read, with device_line null. */
+static void test_opportunity_writer_without_device_line(void **state)
+{
+    struct fx *f = *state;
+    static const uint8_t msg[] = {
+        0x00, 0, 0, 0, 105,      /* framing, writer id 105 */
+        4, 'e', '9',             /* event_id */
+        4, 'c', '1',             /* customer_id */
+        4, 'o', '1',             /* opportunity_id */
+        4, 'r', '1',             /* rep_id */
+        0,                       /* industry: null */
+        0,                       /* stage_from: null */
+        6, 'w', 'o', 'n',        /* stage_to */
+        0,                       /* amount: null */
+        18,                      /* event_time 9 */
+    };
+    buf_reset(&f->b);
+    buf_append(&f->b, msg, sizeof(msg));
+    assert_int_equal(decode(f, EVENT_OPPORTUNITY, "c1", &f->b), 0);
+    const struct opportunity_update *o = &f->ev.u.opportunity;
+    assert_string_equal(o->stage_to, "won");
+    assert_null(o->device_line);
+    assert_true(f->ev.event_time == 9);
 }
 
 /* The decoder reads bytes built by an independent encoder, and reuses its
@@ -556,6 +590,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_iot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_opportunity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opportunity_writer_without_device_line,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_decodes_stay_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_encoded_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_in_blocks, setup, teardown),

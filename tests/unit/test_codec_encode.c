@@ -602,7 +602,7 @@ static void test_avro_to_json_inputs(void **state)
                         "{\"event_id\":\"e7\",\"customer_id\":\"c1\","
                         "\"opportunity_id\":\"o1\",\"rep_id\":\"r1\",\"industry\":null,"
                         "\"stage_from\":null,\"stage_to\":\"won\",\"amount\":1e+21,"
-                        "\"event_time\":9}");
+                        "\"device_line\":null,\"event_time\":9}");
     buf_free(&out);
 }
 

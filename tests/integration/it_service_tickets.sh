@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The service-ticket template through Kafka (issue 25): DEVICE registry
+# changes put two presses on line 2, an opportunity (JSON with the new
+# OpportunityUpdate.device_line) covers line 1 only, and repair tickets
+# and a downtime pile up on line 2: one CoachingAlert to the account's rep
+# per line and window, and the LeadRerating names the template with its
+# text. One daemon run on the mock (no Kafka semantics involved).
+# brokers: mock
+. "$(dirname "$0")/lib.sh"
+EN="--set processors.lead_rating.service_tickets.enabled=true"
+# A config without CoachingAlert's writer id (coaching and action_units
+# off) still passes while the template is off, and is refused with it on.
+mkdir "$WORK/old"
+grep -v 'coaching_alert.avsc' "$CFG" >"$WORK/old/processor.yaml"
+ln -s "$DS_SRC/schemas" "$WORK/old/schemas"
+OFF="--set processors.coaching.enabled=false --set processors.action_units.enabled=false"
+"$DS_BIN" check-config -c "$WORK/old/processor.yaml" $OFF >"$WORK/old.log" 2>&1 ||
+  fail "an old config without CoachingAlert's id is refused: $(cat "$WORK/old.log")"
+rc=0
+"$DS_BIN" check-config -c "$WORK/old/processor.yaml" $OFF $EN >"$WORK/old.log" 2>&1 || rc=$?
+[ $rc -eq 78 ] && grep -q "processor lead_rating writes topics.coaching_alerts" "$WORK/old.log" ||
+  fail "template on without CoachingAlert's id: exit $rc, $(cat "$WORK/old.log")"
+pass "without CoachingAlert's writer id, only the template on is refused"
+
+start_broker 4
+T=1793000000000
+DAY=86400000
+dev() { # dev <id> <device> <line>
+  printf '{"event_id":"%s","customer_id":"plant-9","change_type":"CAPACITY_EXPANSION","entity_id":"%s","entity_type":"DEVICE","entity_name":null,"attributes":{"device_line":"%s"},"amount":null,"event_time":%d}\n' \
+    "$1" "$2" "$3" $((T - 9 * DAY))
+}
+tick() { # tick <id> <device> <type> <day>
+  printf '{"event_id":"%s","customer_id":"plant-9","device_id":"%s","alert_type":"%s","severity":"CRITICAL","count":1,"value":null,"event_time":%d}\n' \
+    "$1" "$2" "$3" $((T + $4 * DAY))
+}
+{ dev d1 press-1 2; dev d2 press-2 2; dev d3 oven-1 1; } >"$WORK/reg.jsonl"
+printf '{"event_id":"o1","customer_id":"plant-9","opportunity_id":"OPP-9","rep_id":"rep-li","industry":null,"stage_from":null,"stage_to":"proposal","amount":null,"device_line":"1","event_time":%d}\n' \
+  $((T - 8 * DAY)) >"$WORK/opp.jsonl"
+# Line 2: tickets on days 0, 4 (downtime), 9, 12 and 20 -> one alert (day
+# 9); oven-1 on line 1, covered, tickets every day -> none.
+{ tick i1 press-1 repair_ticket 0; tick i2 press-2 downtime 4; tick i3 press-1 repair_ticket 9
+  tick i4 press-2 repair_ticket 12; tick i5 press-1 repair_ticket 20
+  for d in 1 2 3 4 5; do tick "k$d" oven-1 repair_ticket $d; done; } >"$WORK/iot.jsonl"
+produce ref.registry-changes "$WORK/reg.jsonl" || fail "produce registry"
+produce crm.opportunity-updates "$WORK/opp.jsonl" || fail "produce opportunity (device_line)"
+produce ops.iot-alerts "$WORK/iot.jsonl" || fail "produce iot"
+run_until_idle state g-st run.log $EN
+consume sales.coaching-alerts 100 --idle-exit 1500 >"$WORK/coaching.jsonl"
+n=$(grep -c '"rule":"service_ticket"' "$WORK/coaching.jsonl" || true)
+[ "$n" -eq 1 ] || fail "$n service_ticket alerts, want 1: $(cat "$WORK/coaching.jsonl")"
+grep -q '"message":"1 downtime and 2 repair tickets on line 2 in 30 days; no open opportunity"' "$WORK/coaching.jsonl" ||
+  fail "message: $(cat "$WORK/coaching.jsonl")"
+grep -q '"rep_id":"rep-li"' "$WORK/coaching.jsonl" || fail "not to the account's rep"
+grep -q '"evidence":\["press-1","press-2"\]' "$WORK/coaching.jsonl" || fail "evidence"
+pass "three tickets on uncovered line 2: one CoachingAlert to rep-li; covered line 1 none"
+
+consume sales.lead-ratings 100 --idle-exit 1500 >"$WORK/ratings.jsonl"
+grep -q '"factor":"service.2.no_opportunity","node_type":"customer"' "$WORK/ratings.jsonl" ||
+  fail "no re-rating names the template: $(cat "$WORK/ratings.jsonl")"
+grep -q '"detail":"1 downtime and 2 repair tickets on line 2' "$WORK/ratings.jsonl" ||
+  fail "the reason's detail: $(cat "$WORK/ratings.jsonl")"
+pass "the LeadRerating names service.2.no_opportunity with the alert's text"
