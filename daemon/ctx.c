@@ -155,3 +155,10 @@ int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
     int w = snprintf(out, outlen, "~p%d", (int)partition);
     return w < 0 || (size_t)w >= outlen ? -1 : 0;
 }
+
+int64_t ctx_clock_ms(const struct proc_ctx *ctx)
+{
+    return ctx->clock_ms ? ctx->clock_ms() : 0;
+}
+
+int32_t ctx_partitions(const struct proc_ctx *ctx) { return ctx->partitions; }

@@ -41,6 +41,8 @@ struct proc_ctx {
     /* ctx_partition_key(); NULL: "~p<partition>". */
     int (*partition_key)(void *arg, int32_t partition, char *out, size_t n);
     void *partition_key_arg;
+    int64_t (*clock_ms)(void); /* ctx_clock_ms(); NULL: 0 */
+    int32_t partitions;        /* ctx_partitions(); 0: unknown */
 };
 
 void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,

@@ -181,6 +181,14 @@ int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
  * tests, unless the harness sets one).
  */
 int ctx_watermark(const struct proc_ctx *ctx, int32_t partition, int64_t *wm);
+/* A monotonic clock (ms) for rules on how long something has not been
+ * heard from (an idle origin partition); never an event's time, never
+ * stored. 0 when there is none (unit tests, unless the harness sets one):
+ * then nothing is ever idle. */
+int64_t ctx_clock_ms(const struct proc_ctx *ctx);
+/* The input topics' partition count (they are co-partitioned, repartition
+ * topics included), or 0 when unknown (unit tests). */
+int32_t ctx_partitions(const struct proc_ctx *ctx);
 /* A number that changes whenever the set of owned partitions does: an
  * index a timer builds from the state is rebuilt when this differs from
  * the value it was built at. */

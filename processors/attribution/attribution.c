@@ -11,7 +11,9 @@
  * registers at the hub ('R'), which sends it every signal ('G') and then
  * 'Y'; a new signal goes from the hub to every panel. A panel closes
  * periods only after 'Y', once the outcomes' event time has passed a
- * period's end plus the grace, and emits one report per unit. Outcomes or
+ * period's end plus the grace in every input partition the outcomes come
+ * from (the least of their largest event times; partitions silent for
+ * origin_idle left out), and emits one report per unit. Outcomes or
  * signals reaching a closed period bring a correction (revision + 1) of
  * that period for every unit of the panel. Outcomes count once: the panel
  * keeps per origin partition the last record applied (repmarks_apply);
@@ -512,12 +514,31 @@ static void mark_closed(const struct at_config *cfg, struct at_panel *p,
     }
 }
 
-/* Closes every period whose end plus the grace the watermark has passed. */
+/* The event time every active origin partition of the panel's outcomes
+ * has passed (repmarks_low): the partitions are fetched and applied at
+ * their own pace, so one ahead of the others proves nothing about them. */
+static int64_t panel_low(const struct at_config *cfg, struct proc_ctx *ctx,
+                         const struct at_panel *p)
+{
+    const struct repmarks_low_opts o = {
+        .partitions = ctx_partitions(ctx),
+        .now = ctx_clock_ms(ctx),
+        .since = p->since,
+        .idle_ms = cfg->origin_idle,
+    };
+    return repmarks_low(&p->marks, &o);
+}
+
+/* Closes every period whose end plus the grace every active origin has
+ * passed. */
 static int close_periods(struct at_inst *at, struct proc_ctx *ctx,
                          const struct event *ev, struct at_panel *p)
 {
     const struct at_config *cfg = at->cfg;
     if (!p->synced || p->watermark == INT64_MIN)
+        return 0;
+    int64_t low = panel_low(cfg, ctx, p);
+    if (low == INT64_MIN)
         return 0;
     int32_t first = first_period(p);
     if (first == INT32_MAX)
@@ -525,7 +546,7 @@ static int close_periods(struct at_inst *at, struct proc_ctx *ctx,
     int32_t t = p->closed_through == INT32_MIN ? first : p->closed_through + 1;
     for (;; t++) {
         int64_t end = attribution_period_start(cfg->period, at->offset_ms, t + 1);
-        if (end > INT64_MAX - cfg->grace || end + cfg->grace > p->watermark)
+        if (end > INT64_MAX - cfg->grace || end + cfg->grace > low)
             break;
         if (run_period(at, ctx, ev, p, t, 0) != 0)
             return -1;
@@ -554,6 +575,8 @@ static struct at_panel *panel_state(struct proc_ctx *ctx, const char *panel,
         return NULL;
     }
     struct at_obj *o = ctx_state(ctx, key, NULL);
+    if (!o->u.panel.since)
+        o->u.panel.since = ctx_clock_ms(ctx);
     return &o->u.panel;
 }
 
@@ -590,6 +613,7 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
     rc = 0;
     if (!repmarks_apply(&p->marks, &ev->u.repartition))
         goto out; /* a copy re-sent after a crash */
+    repmarks_note(&p->marks, &ev->u.repartition, t, ctx_clock_ms(ctx));
     ctx_state_dirty(ctx, key);
     if (!p->metric) {
         p->metric = statecodec_strdup(metric);

@@ -420,6 +420,17 @@ void harness_set_watermark(struct harness *h, bool has, int64_t wm)
     h->ctx.watermark_arg = h;
 }
 
+static int64_t harness_now; /* one clock for every harness: tests run one at a time */
+static int64_t harness_clock(void) { return harness_now; }
+
+void harness_set_clock(struct harness *h, int64_t now_ms)
+{
+    harness_now = now_ms;
+    h->ctx.clock_ms = now_ms ? harness_clock : NULL;
+}
+
+void harness_set_partitions(struct harness *h, int32_t n) { h->ctx.partitions = n; }
+
 void harness_set_partition(struct harness *h, int32_t partition)
 {
     assert_true(partition >= 0 && partition < 4);

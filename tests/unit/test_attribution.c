@@ -532,6 +532,107 @@ static void test_config(void **state)
     assert_non_null(strstr(errs, "history_periods"));
 }
 
+/* Outcomes come from four input partitions, one far behind the others:
+ * periods close only on the least of their event times, so what the
+ * lagging one brings is not late; an origin silent for origin_idle stops
+ * holding them. */
+/* The subsidy panel with unit u on input partition u % 4, months
+ * [from, to), only the units of partition `part` (-1: all). */
+static void feed_parts(struct harness *h, int from, int to, int part)
+{
+    for (int k = from; k < to; k++)
+        for (int u = 0; u < 8; u++) {
+            if (part >= 0 && u % 4 != part)
+                continue;
+            double v = levels[u] + 2 * k;
+            if (k == 12)
+                v += noise[u] - (u < 3 ? 23 : 0);
+            harness_set_partition(h, u % 4);
+            assert_int_equal(feed_outcome(h, teams[u], provinces[u], "medical",
+                                          "revenue", v, month_start(k) + 14 * DAY),
+                             0);
+        }
+}
+
+static void test_lagging_origin(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_attribution, CFG);
+    harness_set_clock(h, 1000);
+    harness_set_partitions(h, 4);
+    feed_subsidy_signal(h);
+    /* Partition 1 delivers its first month, partitions 0, 2 and 3 a year
+     * and more; 1 is silent meanwhile, and nothing closes. */
+    feed_parts(h, 0, 1, 1);
+    for (int p = 0; p < 4; p += p == 0 ? 2 : 1)
+        feed_parts(h, 0, 14, p);
+    assert_int_equal(harness_alert_count(h), 0);
+    char *json = harness_state_json(h, "medical|revenue/panel");
+    assert_non_null(strstr(json, "\"partition\":1,\"max_event_time\":"));
+    free(json);
+    /* Partition 1 catches up: every month closes once, no correction. */
+    feed_parts(h, 1, 14, 1);
+    size_t n = harness_alert_count(h);
+    assert_int_equal(n, 13 * 8);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(harness_alert(h, i)->u.attribution.revision, 0);
+    assert_float_equal(report(h, "h2", "2026-03", 0)->environment_effect, -23, 1e-9);
+
+    /* Partition 3 goes silent: a month waits for it until it has been
+     * idle for origin_idle (1m), then closes on the others' time. */
+    harness_set_clock(h, 30000);
+    for (int p = 0; p < 3; p++)
+        feed_parts(h, 14, 15, p);
+    assert_int_equal(harness_alert_count(h), n);
+    harness_set_clock(h, 61500); /* 3 silent since 1000, the others 31500 */
+    harness_set_partition(h, 0);
+    assert_int_equal(feed_outcome(h, "h1", "Henan", "medical", "revenue", 1,
+                                  month_start(14) + 20 * DAY), 0);
+    assert_int_equal(harness_alert_count(h), n + 8); /* 2026-04 */
+    assert_non_null(report(h, "c1", "2026-04", 0));
+    harness_set_clock(h, 0);
+    harness_free(h);
+}
+
+/* State format 1 (no event time per origin) is read: the origins' times
+ * are unknown and hold the periods until they send again. Format 3 is
+ * refused. */
+static void test_state_upgrade(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_attribution, CFG);
+    feed_subsidy_signal(h);
+    feed_subsidy_panel(h, 0, 3);
+    struct buf b, t;
+    buf_init(&b);
+    buf_init(&t);
+    struct at_obj *o = harness_state(h, "medical|revenue/panel");
+    processor_attribution.state_encode(o, &b);
+    assert_int_equal(b.data[0], 2);
+    /* Format 1: the same without the trailing times. */
+    repmarks_encode_times(&o->u.panel.marks, &t);
+    size_t v1_len = b.len - t.len;
+    buf_free(&t);
+    b.data[0] = 1;
+    void *st = NULL;
+    assert_int_equal(processor_attribution.state_decode("medical|revenue/panel", b.data,
+                                                        v1_len, &st), 0);
+    struct jw *w = jw_new();
+    processor_attribution.state_to_json(st, w);
+    char *json = jw_finish(w, false);
+    assert_non_null(strstr(json, "\"max_event_time\":null"));
+    free(json);
+    processor_attribution.state_free(st);
+    /* A format 1 body with the times is not format 1. */
+    assert_int_equal(processor_attribution.state_decode("medical|revenue/panel", b.data,
+                                                        b.len, &st), -1);
+    b.data[0] = 3;
+    assert_int_equal(processor_attribution.state_decode("medical|revenue/panel", b.data,
+                                                        b.len, &st), -1);
+    buf_free(&b);
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +644,8 @@ int main(void)
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_lagging_origin),
+        cmocka_unit_test(test_state_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
