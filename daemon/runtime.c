@@ -1214,8 +1214,9 @@ static int setup(struct rt *rt)
         rt->ctx.partition_key_arg = rt;
     }
     rt->ctx.clock_ms = now_mono_ms;
-    int np = kafka_producer_partitions(rt->producer, rt->subscribed[0], 10000,
-                                       err, sizeof(err));
+    int np = rt->changelog ? changelog_partitions(rt->changelog)
+                           : kafka_producer_partitions(rt->producer, rt->subscribed[0],
+                                                       2000, err, sizeof(err));
     rt->ctx.partitions = np > 0 ? np : 0; /* unknown: origins seen count */
     return 0;
 }

@@ -620,6 +620,7 @@ static void test_state_upgrade(void **state)
     struct jw *w = jw_new();
     processor_attribution.state_to_json(st, w);
     char *json = jw_finish(w, false);
+    jw_free(w);
     assert_non_null(strstr(json, "\"max_event_time\":null"));
     free(json);
     processor_attribution.state_free(st);
