@@ -613,7 +613,14 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
     rc = 0;
     if (!repmarks_apply(&p->marks, &ev->u.repartition))
         goto out; /* a copy re-sent after a crash */
-    repmarks_note(&p->marks, &ev->u.repartition, t, ctx_clock_ms(ctx));
+    int64_t now = ctx_clock_ms(ctx);
+    /* Outcomes back after a pause of origin_idle: every origin is waited
+     * for afresh, as the chooser does (TIME.md), else the partition
+     * fetched first after the pause would close periods alone. */
+    if (now && p->heard && now - p->heard >= cfg->origin_idle)
+        p->since = now;
+    p->heard = now;
+    repmarks_note(&p->marks, &ev->u.repartition, t, now);
     ctx_state_dirty(ctx, key);
     if (!p->metric) {
         p->metric = statecodec_strdup(metric);

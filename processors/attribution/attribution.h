@@ -185,7 +185,9 @@ struct at_panel {
     struct at_closed *closed; /* ascending */
     size_t n_closed;
     struct repmarks marks; /* per origin partition, with its max event time */
-    int64_t since;         /* in memory: ctx_clock_ms() when loaded */
+    int64_t since;         /* in memory: ctx_clock_ms() when loaded, or
+                            * when outcomes came back after a pause */
+    int64_t heard;         /* in memory: ctx_clock_ms() of the last outcome */
 };
 
 struct at_hub {

@@ -590,6 +590,17 @@ static void test_lagging_origin(void **state)
                                   month_start(14) + 20 * DAY), 0);
     assert_int_equal(harness_alert_count(h), n + 8); /* 2026-04 */
     assert_non_null(report(h, "c1", "2026-04", 0));
+
+    /* After a pause of origin_idle the first partition back does not close
+     * alone: every origin is waited for afresh. */
+    harness_set_clock(h, 200000);
+    feed_parts(h, 15, 16, 0);
+    assert_int_equal(harness_alert_count(h), n + 8);
+    for (int p = 1; p < 4; p++)
+        feed_parts(h, 15, 16, p);
+    assert_int_equal(harness_alert_count(h), n + 14); /* 2026-05: no c1, c5 */
+    for (size_t i = 0; i < harness_alert_count(h); i++)
+        assert_int_equal(harness_alert(h, i)->u.attribution.revision, 0);
     harness_set_clock(h, 0);
     harness_free(h);
 }
