@@ -103,29 +103,6 @@ static int outcome_to_panel(struct at_inst *at, struct proc_ctx *ctx,
     return send(ctx, panel, &at->out);
 }
 
-/* A signal goes to the hub, which hands it to every panel. */
-static int signal_to_hub(struct at_inst *at, struct proc_ctx *ctx,
-                         const struct event *ev)
-{
-    const struct env_signal *es = &ev->u.signal;
-    struct at_signal s = {
-        .id = (char *)es->signal_id,
-        .kind = (int)es->kind,
-        .title = (char *)es->title,
-        .regions = (char **)es->regions,
-        .n_regions = es->n_regions,
-        .industries = (char **)es->industries,
-        .n_industries = es->n_industries,
-        .start_time = es->start_time,
-        .end_time = es->has_end_time ? es->end_time : INT64_MAX,
-        .event_time = ev->event_time,
-    };
-    buf_reset(&at->out);
-    buf_put_u8(&at->out, AT_SIGNAL);
-    attribution_signal_put(&s, &at->out);
-    return send(ctx, AT_HUB_KEY, &at->out);
-}
-
 /* ------------------------------------------------------------------------
  * The hub
  */
@@ -580,6 +557,10 @@ static struct at_panel *panel_state(struct proc_ctx *ctx, const char *panel,
     return &o->u.panel;
 }
 
+static int panel_sync(struct at_inst *at, struct proc_ctx *ctx,
+                      const struct event *ev, struct at_panel *p,
+                      const char *key);
+
 static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
                          const struct event *ev, struct buf_reader *r)
 {
@@ -626,6 +607,13 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
         p->metric = statecodec_strdup(metric);
         p->industry = statecodec_strdup(industry);
     }
+    /* Signals come from the global table, which the runtime read to its
+     * end before this record (registered and synced: as a panel of the
+     * hub was once the hub had answered). */
+    if (!p->synced)
+        p->registered = p->synced = true;
+    if ((rc = panel_sync(at, ctx, ev, p, key)) != 0)
+        goto out;
     if (!u) {
         struct at_unit *v = realloc(p->units, (p->n_units + 1) * sizeof(*v));
         if (!v)
@@ -641,14 +629,6 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
     cell_add(u, period, value);
     if (t > p->watermark)
         p->watermark = t;
-    if (!p->registered) {
-        p->registered = true;
-        buf_reset(&at->out);
-        buf_put_u8(&at->out, AT_REGISTER);
-        buf_put_str(&at->out, ev->key);
-        if ((rc = send(ctx, AT_HUB_KEY, &at->out)) != 0)
-            goto out;
-    }
     if (p->closed_through != INT32_MIN && period <= p->closed_through)
         rc = correct(at, ctx, ev, p, period); /* a late outcome */
     if (rc == 0)
@@ -661,14 +641,12 @@ out:
     return rc;
 }
 
-/* A signal from the hub: closed periods it overlaps are corrected. */
-static int panel_signal(struct at_inst *at, struct proc_ctx *ctx,
-                        const struct event *ev, const struct at_signal *s)
+/* A signal the panel lacks or has older: closed periods it overlaps are
+ * corrected. */
+static int panel_take(struct at_inst *at, struct proc_ctx *ctx,
+                      const struct event *ev, struct at_panel *p,
+                      const char *key, const struct at_signal *s)
 {
-    char key[600];
-    struct at_panel *p = panel_state(ctx, ev->key, key, sizeof(key));
-    if (!p)
-        return -1;
     int rc = attribution_signal_upsert(&p->signals, &p->n_signals, s);
     if (rc < 0) {
         ctx_fail(ctx, "more than %d environment signals", AT_MAX_SIGNALS);
@@ -687,6 +665,63 @@ static int panel_signal(struct at_inst *at, struct proc_ctx *ctx,
             return -1;
     }
     return 0;
+}
+
+/* A signal from the hub (records of the repartition topic written before
+ * env.signals became a global table). */
+static int panel_signal(struct at_inst *at, struct proc_ctx *ctx,
+                        const struct event *ev, const struct at_signal *s)
+{
+    char key[600];
+    struct at_panel *p = panel_state(ctx, ev->key, key, sizeof(key));
+    if (!p)
+        return -1;
+    return panel_take(at, ctx, ev, p, key, s);
+}
+
+struct sync_arg {
+    struct at_inst *at;
+    struct proc_ctx *ctx;
+    const struct event *ev;
+    struct at_panel *p;
+    const char *key;
+    int rc;
+};
+
+static int sync_one(void *arg, const struct event *sev)
+{
+    struct sync_arg *a = arg;
+    const struct env_signal *es = &sev->u.signal;
+    struct at_signal s = {
+        .id = (char *)es->signal_id,
+        .kind = (int)es->kind,
+        .title = (char *)es->title,
+        .regions = (char **)es->regions,
+        .n_regions = es->n_regions,
+        .industries = (char **)es->industries,
+        .n_industries = es->n_industries,
+        .start_time = es->start_time,
+        .end_time = es->has_end_time ? es->end_time : INT64_MAX,
+        .event_time = sev->event_time,
+    };
+    a->rc = panel_take(a->at, a->ctx, a->ev, a->p, a->key, &s);
+    return a->rc != 0;
+}
+
+/* Takes the signals of the global table (env.signals) the panel lacks,
+ * when the table changed since it last looked. */
+static int panel_sync(struct at_inst *at, struct proc_ctx *ctx,
+                      const struct event *ev, struct at_panel *p,
+                      const char *key)
+{
+    uint64_t v = ctx_global_version(ctx, EVENT_ENV_SIGNAL);
+    if (v == p->gver)
+        return 0;
+    struct sync_arg a = {at, ctx, ev, p, key, 0};
+    ctx_global_foreach(ctx, EVENT_ENV_SIGNAL, sync_one, &a);
+    if (a.rc == 0)
+        p->gver = v;
+    return a.rc;
 }
 
 static int panel_synced(struct at_inst *at, struct proc_ctx *ctx,
@@ -828,8 +863,6 @@ static int at_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
     switch (ev->kind) {
     case EVENT_SALES_OUTCOME:
         return outcome_to_panel(at, ctx, ev);
-    case EVENT_ENV_SIGNAL:
-        return signal_to_hub(at, ctx, ev);
     case EVENT_OPPORTUNITY:
         return opportunity(at, ctx, ev);
     case EVENT_REPARTITION:
@@ -865,8 +898,9 @@ const struct processor_ops processor_attribution = {
     .name = "attribution",
     .description = "Counterfactual attribution: each sales unit's period "
                    "result against difference-in-differences baselines",
-    .inputs = EVENT_MASK(EVENT_SALES_OUTCOME) | EVENT_MASK(EVENT_ENV_SIGNAL) |
-              EVENT_MASK(EVENT_OPPORTUNITY) | EVENT_MASK(EVENT_REPARTITION),
+    .inputs = EVENT_MASK(EVENT_SALES_OUTCOME) | EVENT_MASK(EVENT_OPPORTUNITY) |
+              EVENT_MASK(EVENT_REPARTITION),
+    .global_inputs = EVENT_MASK(EVENT_ENV_SIGNAL),
     .config = &attribution_config_table,
     .init = at_init,
     .handle = at_handle,

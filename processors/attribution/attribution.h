@@ -188,6 +188,8 @@ struct at_panel {
     int64_t since;         /* in memory: ctx_clock_ms() when loaded, or
                             * when outcomes came back after a pause */
     int64_t heard;         /* in memory: ctx_clock_ms() of the last outcome */
+    uint64_t gver;         /* in memory: ctx_global_version() of the signals
+                            * last taken from the global table */
 };
 
 struct at_hub {

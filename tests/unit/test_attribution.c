@@ -285,7 +285,11 @@ static void test_corrections(void **state)
     assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 0,
                                   month_start(14) + 3 * DAY), 0);
     size_t before = harness_alert_count(h);
-    feed_subsidy_signal(h); /* late: 2026-03 and 2026-04 are corrected */
+    feed_subsidy_signal(h); /* late: into the global table, no state yet */
+    assert_int_equal(harness_alert_count(h), before);
+    /* The panel's next outcome takes it: 2026-03 and 2026-04 corrected. */
+    assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 0,
+                                  month_start(14) + 4 * DAY), 0);
     assert_int_equal(harness_alert_count(h), before + 16);
     assert_float_equal(report(h, "h2", "2026-04", 1)->environment_effect, 0, 1e-9);
     const struct attribution_report *r1 = report(h, "h2", "2026-03", 1);
@@ -304,6 +308,8 @@ static void test_corrections(void **state)
     /* The same signal again changes nothing. */
     before = harness_alert_count(h);
     feed_subsidy_signal(h);
+    assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 0,
+                                  month_start(14) + 5 * DAY), 0);
     assert_int_equal(harness_alert_count(h), before);
     harness_free(h);
 }
@@ -338,9 +344,8 @@ static void test_copies_restart_ids(void **state)
     assert_non_null(json);
     assert_non_null(strstr(json, "\"synced\":true"));
     free(json);
-    json = harness_state_json(a, AT_HUB_KEY AT_HUB_SUFFIX);
-    assert_non_null(json);
-    assert_non_null(strstr(json, "\"panels\":[\"medical|revenue\"]"));
+    json = harness_state_json(a, "medical|revenue/panel");
+    assert_non_null(strstr(json, "\"signal_id\":\"sig-henan-subsidy\""));
     free(json);
     harness_free(a);
     harness_free(b);
@@ -396,7 +401,7 @@ static void export(struct harness *h, struct state_batch *b, const char *key)
     struct buf v;
     buf_init(&v);
     attribution_state_encode(st, &v);
-    char k[256];
+    char k[700];
     snprintf(k, sizeof(k), "attribution/%s", key);
     state_batch_put(b, k, strlen(k), v.data, v.len);
     buf_free(&v);
@@ -453,7 +458,6 @@ static void test_simulate(void **state)
     struct state *db = NULL;
     assert_int_equal(state_open(&so, &db, err, sizeof(err)), 0);
     struct state_batch *b = state_batch_new();
-    export(h, b, AT_HUB_KEY AT_HUB_SUFFIX);
     for (int c = 0; c < 30; c++) {
         char key[600];
         snprintf(key, sizeof(key), "%s" AT_OPPS_SUFFIX, cust[c]);
@@ -475,7 +479,18 @@ static void test_simulate(void **state)
     /* The processor's bound config, as the command finds it. */
     struct at_config acfg = {.level = 0.9};
     cfg = &acfg;
-    assert_int_equal(attribution_simulate(db, cfg, &sig, true, out, err, sizeof(err)), 0);
+    /* The past signals, as the command reads them from env.signals. */
+    struct env_signal p24 = {.signal_id = "fin-2024", .kind = SIGNAL_POLICY,
+                             .title = "finance data rule 2024", .industries = fin,
+                             .n_industries = 1, .start_time = t0 + 200 * DAY,
+                             .has_end_time = true, .end_time = t0 + 260 * DAY};
+    struct env_signal p25 = p24;
+    p25.signal_id = "fin-2025";
+    p25.start_time = t0 + 500 * DAY;
+    p25.end_time = t0 + 560 * DAY;
+    const struct env_signal *past[] = {&p24, &p25};
+    assert_int_equal(attribution_simulate(db, cfg, &sig, past, 2, true, out, err,
+                                          sizeof(err)), 0);
     fclose(out);
     state_close(db);
     char cmd[128];
