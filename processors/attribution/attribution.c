@@ -5,12 +5,12 @@
  *
  * Outcomes arrive keyed by unit; the comparison needs every unit of an
  * industry and metric in one place, the panel. So an outcome goes through
- * the repartition topic to its panel's key ('O'). Signals arrive keyed by
- * signal id and every panel needs all of them: they go to one key, the hub
- * ('S'), which keeps the table of signals and of panels. A new panel
- * registers at the hub ('R'), which sends it every signal ('G') and then
- * 'Y'; a new signal goes from the hub to every panel. A panel closes
- * periods only after 'Y', once the outcomes' event time has passed a
+ * the repartition topic to its panel's key ('O'). Signals are a global
+ * table (processor_ops.global_inputs): every instance reads all of
+ * env.signals, and a panel copies the signals it lacks before it applies
+ * an outcome. (Records of the hub protocol an older build used - 'S' and
+ * 'R' to the hub key, 'G' and 'Y' from it - are still handled.) A panel
+ * closes a period once the outcomes' event time has passed the
  * period's end plus the grace in every input partition the outcomes come
  * from (the least of their largest event times; partitions silent for
  * origin_idle left out), and emits one report per unit. Outcomes or

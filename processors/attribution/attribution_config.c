@@ -68,8 +68,8 @@ const struct config_table attribution_config_table = {
     .doc = "Counterfactual attribution (difference-in-differences, "
            "docs/ATTRIBUTION.md): each unit's outcomes are summed per period "
            "in a panel per industry and metric, reached through the "
-           "repartition topic; environment signals reach every panel through "
-           "a table of signals kept under one key. When the outcomes' event "
+           "repartition topic; environment signals are a global table "
+           "(every instance reads all of env.signals). When the outcomes' event "
            "time passes a period's end plus `grace` in every input partition "
            "(those idle for `origin_idle` left out), every unit of the panel "
            "gets an AttributionReport on sales.attribution.",
