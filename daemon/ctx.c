@@ -155,3 +155,23 @@ int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
     int w = snprintf(out, outlen, "~p%d", (int)partition);
     return w < 0 || (size_t)w >= outlen ? -1 : 0;
 }
+
+int64_t ctx_clock_ms(const struct proc_ctx *ctx)
+{
+    return ctx->clock_ms ? ctx->clock_ms() : 0;
+}
+
+int32_t ctx_partitions(const struct proc_ctx *ctx) { return ctx->partitions; }
+
+void ctx_global_foreach(struct proc_ctx *ctx, enum event_kind kind,
+                        int (*fn)(void *arg, const struct event *ev),
+                        void *arg)
+{
+    if (ctx->global_foreach)
+        ctx->global_foreach(ctx->global_arg, kind, fn, arg);
+}
+
+uint64_t ctx_global_version(const struct proc_ctx *ctx, enum event_kind kind)
+{
+    return ctx->global_version ? ctx->global_version(ctx->global_arg, kind) : 0;
+}

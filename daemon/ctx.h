@@ -41,6 +41,13 @@ struct proc_ctx {
     /* ctx_partition_key(); NULL: "~p<partition>". */
     int (*partition_key)(void *arg, int32_t partition, char *out, size_t n);
     void *partition_key_arg;
+    int64_t (*clock_ms)(void); /* ctx_clock_ms(); NULL: 0 */
+    int32_t partitions;        /* ctx_partitions(); 0: unknown */
+    /* ctx_global_foreach() / ctx_global_version(); NULL: no global table. */
+    void (*global_foreach)(void *arg, enum event_kind kind,
+                           int (*fn)(void *a, const struct event *ev), void *a);
+    uint64_t (*global_version)(void *arg, enum event_kind kind);
+    void *global_arg;
 };
 
 void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,

@@ -247,10 +247,14 @@ int cmd_demo(int argc, char **argv)
     /* Orchestration and attribution are off by default (their topics may
      * not exist in a deployment); the embedded broker has every topic. The
      * sample data has no event after the stage claim to carry stream time
-     * past a grace: claims are judged on arrival here. */
+     * past a grace: claims are judged on arrival here. Its eight units do
+     * not cover every partition, and nothing follows them to close a
+     * period once a silent partition is idle: periods close on the
+     * outcomes of any partition (origin_idle 0, docs/ATTRIBUTION.md). */
     const char *sets[] = {"kafka.bootstrap_servers=embedded", set_dir,
                           set_level, "processors.orchestration.enabled=true",
                           "processors.attribution.enabled=true",
+                          "processors.attribution.origin_idle=0",
                           "processors.action_units.evidence_grace=0"};
     struct cli_common c = {.config_path = path, .sets = sets,
                            .n_sets = sizeof(sets) / sizeof(sets[0])};

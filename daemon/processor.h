@@ -105,6 +105,12 @@ struct processor_ops {
      * (a kind only an optional feature writes), so a config from before
      * that feature, without its writer id, still starts while it is off. */
     uint32_t (*outputs_of)(const void *cfg);
+    /* EVENT_MASK() bits of kinds read as global tables (Kafka Streams'
+     * GlobalKTable): not subscribed by the group, never passed to
+     * handle(); every instance reads every partition of their topics, to
+     * the end before any record is applied, then as they come, and keeps
+     * the latest record per key. Read with ctx_global_foreach(). */
+    uint32_t global_inputs;
 };
 
 /*
@@ -185,6 +191,23 @@ int ctx_partition_key(const struct proc_ctx *ctx, int32_t partition,
  * tests, unless the harness sets one).
  */
 int ctx_watermark(const struct proc_ctx *ctx, int32_t partition, int64_t *wm);
+/* A monotonic clock (ms) for rules on how long something has not been
+ * heard from (an idle origin partition); never an event's time, never
+ * stored. 0 when there is none (unit tests, unless the harness sets one):
+ * then nothing is ever idle. */
+int64_t ctx_clock_ms(const struct proc_ctx *ctx);
+/* Calls fn with every row (the latest record per key) of the global table
+ * of `kind` (processor_ops.global_inputs), decoded, valid during the call;
+ * fn returns non-zero to stop. Nothing when there is none. */
+void ctx_global_foreach(struct proc_ctx *ctx, enum event_kind kind,
+                        int (*fn)(void *arg, const struct event *ev),
+                        void *arg);
+/* A number that changes whenever the global table of `kind` does (0: no
+ * row yet): a processor that copies rows looks again only then. */
+uint64_t ctx_global_version(const struct proc_ctx *ctx, enum event_kind kind);
+/* The input topics' partition count (they are co-partitioned, repartition
+ * topics included), or 0 when unknown (unit tests). */
+int32_t ctx_partitions(const struct proc_ctx *ctx);
 /* A number that changes whenever the set of owned partitions does: an
  * index a timer builds from the state is rebuilt when this differs from
  * the value it was built at. */

@@ -23,7 +23,10 @@ enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000,
 /* What a topic is to the daemon. Inputs and repartition topics are what
  * the consumer subscribes to (runtime.c's setup()); the changelog is
  * partitioned like them and compacted. */
-enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION, ROLE_CHANGELOG };
+/* ROLE_GLOBAL: read whole by every instance (processor_ops.global_inputs),
+ * so not co-partitioned with the inputs. */
+enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION, ROLE_CHANGELOG,
+                  ROLE_GLOBAL };
 
 /* The topics this config uses, into out[] with their roles: the outputs
  * and the DLQ, the inputs an enabled processor reads (a deployment need
@@ -31,18 +34,21 @@ enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION, ROLE_CHANGELOG };
 static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
                           const char **out, enum topic_role *role)
 {
-    uint32_t read = 0;
+    uint32_t read = 0, global = 0;
     size_t n = 0;
     for (size_t i = 0; i < registry_count; i++)
-        if (cfg->plugin_enabled[i])
+        if (cfg->plugin_enabled[i]) {
             read |= registry_processors[i]->inputs;
+            global |= registry_processors[i]->global_inputs;
+        }
     for (size_t i = 0; i < t->n; i++) {
         const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
-        if (r && r->dir == RECORD_INPUT && !(read & EVENT_MASK(r->kind)))
+        if (r && r->dir == RECORD_INPUT && !((read | global) & EVENT_MASK(r->kind)))
             continue;
         role[n] = !r ? (t->changelog[0] && strcmp(t->name[i], t->changelog) == 0
                             ? ROLE_CHANGELOG : ROLE_REPARTITION)
-                     : r->dir == RECORD_INPUT ? ROLE_INPUT : ROLE_OUTPUT;
+                     : r->dir != RECORD_INPUT ? ROLE_OUTPUT
+                     : read & EVENT_MASK(r->kind) ? ROLE_INPUT : ROLE_GLOBAL;
         out[n++] = t->name[i];
     }
     return n;
@@ -152,7 +158,7 @@ int provision_topics(const struct config *cfg, const char *brokers,
     int in_counts[MAX_TOPICS];
     size_t n_inputs = 0;
     for (size_t i = 0; i < n; i++) {
-        if (role[i] == ROLE_OUTPUT)
+        if (role[i] == ROLE_OUTPUT || role[i] == ROLE_GLOBAL)
             continue;
         inputs[n_inputs] = topics[i];
         in_counts[n_inputs++] = counts[i];

@@ -28,6 +28,7 @@
 #include "dlq.h"
 #include "kafka.h"
 #include "log.h"
+#include "global_table.h"
 #include "now.h"
 #include "ordering.h"
 #include "repartition.h"
@@ -130,6 +131,7 @@ struct rt {
     struct ahead *spare;
     void **inst; /* per processor, NULL when disabled */
     const char *input_topics[EVENT_KIND_COUNT]; /* NULL: no processor reads it */
+    struct global_table *global; /* global_table.h; NULL: none */
     char **repart_topics; /* per processor: its repartition topic, or NULL */
     const char **subscribed; /* inputs, then repartition topics */
     size_t n_subscribed;
@@ -1092,6 +1094,46 @@ static int topic_behind(void *arg, size_t topic, int32_t partition)
                         : -1;
 }
 
+/* ctx_global_foreach() and ctx_global_version() over rt->global. */
+static void global_foreach(void *arg, enum event_kind kind,
+                           int (*fn)(void *a, const struct event *ev), void *a)
+{
+    struct rt *rt = arg;
+    global_table_foreach(rt->global, rt->codec, kind, fn, a);
+}
+
+static uint64_t global_version(void *arg, enum event_kind kind)
+{
+    return global_table_version(((struct rt *)arg)->global, kind);
+}
+
+/* The global tables of the enabled processors, read to their end. */
+static int open_global(struct rt *rt)
+{
+    uint32_t kinds = 0;
+    const char *topics[EVENT_KIND_COUNT] = {0};
+    char err[512];
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        if (rt->cfg->plugin_enabled[i])
+            kinds |= rt->o->procs[i]->global_inputs;
+    if (!kinds)
+        return 0;
+    for (int k = 0; k < EVENT_KIND_COUNT; k++)
+        topics[k] = rt->cfg->topics.name[records_of_event(k)->id];
+    struct global_table_opts go = {.brokers = rt->o->brokers,
+                                   .properties = &rt->cfg->kafka.properties,
+                                   .kinds = kinds, .topics = topics,
+                                   .catch_up_ms = 60000};
+    if (global_table_open(&go, rt->codec, &rt->global, err, sizeof(err)) != 0) {
+        LOG_ERR("global", "%s", err);
+        return -1;
+    }
+    rt->ctx.global_foreach = global_foreach;
+    rt->ctx.global_version = global_version;
+    rt->ctx.global_arg = rt;
+    return 0;
+}
+
 static int setup(struct rt *rt)
 {
     const struct config *cfg = rt->cfg;
@@ -1315,6 +1357,13 @@ static int setup(struct rt *rt)
         rt->ctx.partition_key = partition_key;
         rt->ctx.partition_key_arg = rt;
     }
+    if (open_global(rt) != 0)
+        return -1;
+    rt->ctx.clock_ms = now_mono_ms;
+    int np = rt->changelog ? changelog_partitions(rt->changelog)
+                           : kafka_producer_partitions(rt->producer, rt->subscribed[0],
+                                                       2000, err, sizeof(err));
+    rt->ctx.partitions = np > 0 ? np : 0; /* unknown: origins seen count */
     return 0;
 }
 
@@ -1322,6 +1371,7 @@ static void teardown(struct rt *rt)
 {
     kafka_consumer_close(rt->consumer);
     txn_close(rt->txn);
+    global_table_free(rt->global);
     kafka_producer_free(rt->producer);
     changelog_free(rt->changelog);
     free(rt->restored_in);
@@ -1548,6 +1598,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             hold(&rt, &m);
             last_record = now;
         }
+        if (rt.global)
+            global_table_poll(rt.global, rt.codec, 64);
         choose(&rt, false);
         if (rt.n_ahead == RT_AHEAD || (got == 0 && rt.n_ahead)) {
             apply(&rt);

@@ -16,10 +16,47 @@
 #include "attribution_simulate.h"
 #include "cli.h"
 #include "codec.h"
+#include "global_table.h"
+#include "kafka.h"
+#include "records.h"
 #include "registry.h"
 #include "state.h"
 
 /* The whole file, NUL-terminated (malloc'd), or NULL with errno. */
+/* The past signals: env.signals read as the global table is. */
+struct past {
+    struct arena *a;
+    const struct env_signal **v;
+    size_t n;
+};
+
+static const char *const *copy_strs(struct arena *a, const char *const *v, size_t n)
+{
+    const char **c = arena_alloc(a, (n ? n : 1) * sizeof(*c));
+    for (size_t i = 0; i < n; i++)
+        c[i] = arena_strndup(a, v[i], strlen(v[i]));
+    return c;
+}
+
+static int take_past(void *arg, const struct event *ev)
+{
+    struct past *p = arg;
+    const struct env_signal *s = &ev->u.signal;
+    struct env_signal *c = arena_alloc(p->a, sizeof(*c));
+    *c = *s;
+    c->signal_id = arena_strndup(p->a, s->signal_id, strlen(s->signal_id));
+    c->title = arena_strndup(p->a, s->title, strlen(s->title));
+    c->description = NULL;
+    c->regions = copy_strs(p->a, s->regions, s->n_regions);
+    c->industries = copy_strs(p->a, s->industries, s->n_industries);
+    const struct env_signal **v = realloc(p->v, (p->n + 1) * sizeof(*v));
+    if (!v)
+        abort();
+    p->v = v;
+    p->v[p->n++] = c;
+    return 0;
+}
+
 static char *read_file(const char *path)
 {
     FILE *fp = fopen(path, "r");
@@ -52,6 +89,9 @@ int cmd_simulate(int argc, char **argv)
     struct codec *codec = NULL;
     struct state *db = NULL;
     struct arena *a = arena_new(4096);
+    struct past past = {.a = arena_new(4096)};
+    struct global_table *gt = NULL;
+    struct kafka_mock *mock = NULL;
     struct buf avro;
     buf_init(&avro);
     char *text = NULL;
@@ -104,9 +144,23 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "dealstream: no state under %s yet\n", cfg->state.dir);
         goto out;
     }
+    /* Past signals: env.signals, read to its end as the daemon's global
+     * table does, and those the panels in the state hold. */
+    const char *topics[EVENT_KIND_COUNT] = {0};
+    topics[EVENT_ENV_SIGNAL] = cfg->topics.name[records_of_event(EVENT_ENV_SIGNAL)->id];
+    struct global_table_opts go = {.kinds = EVENT_MASK(EVENT_ENV_SIGNAL),
+                                   .properties = &cfg->kafka.properties,
+                                   .topics = topics, .catch_up_ms = 10000};
+    if (cli_brokers(cfg, false, &mock, &go.brokers) != 0 ||
+        global_table_open(&go, codec, &gt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dealstream: %s: %s\n", topics[EVENT_ENV_SIGNAL],
+                go.brokers ? err : "no brokers");
+        goto out;
+    }
+    global_table_foreach(gt, codec, EVENT_ENV_SIGNAL, take_past, &past);
     if (state_open(&so, &db, err, sizeof(err)) != 0 ||
-        attribution_simulate(db, at_cfg, &ev.u.signal, json, stdout, err,
-                             sizeof(err)) != 0) {
+        attribution_simulate(db, at_cfg, &ev.u.signal, past.v, past.n, json,
+                             stdout, err, sizeof(err)) != 0) {
         fprintf(stderr, "dealstream: %s\n", err);
         goto out;
     }
@@ -115,6 +169,10 @@ int cmd_simulate(int argc, char **argv)
 usage:
     fprintf(stderr, "usage: %s\n", usage);
 out:
+    global_table_free(gt);
+    kafka_mock_stop(mock);
+    free(past.v);
+    arena_free(past.a);
     state_close(db);
     codec_free(codec);
     config_free(cfg);

@@ -5,13 +5,15 @@
  *
  * Outcomes arrive keyed by unit; the comparison needs every unit of an
  * industry and metric in one place, the panel. So an outcome goes through
- * the repartition topic to its panel's key ('O'). Signals arrive keyed by
- * signal id and every panel needs all of them: they go to one key, the hub
- * ('S'), which keeps the table of signals and of panels. A new panel
- * registers at the hub ('R'), which sends it every signal ('G') and then
- * 'Y'; a new signal goes from the hub to every panel. A panel closes
- * periods only after 'Y', once the outcomes' event time has passed a
- * period's end plus the grace, and emits one report per unit. Outcomes or
+ * the repartition topic to its panel's key ('O'). Signals are a global
+ * table (processor_ops.global_inputs): every instance reads all of
+ * env.signals, and a panel copies the signals it lacks before it applies
+ * an outcome. (Records of the hub protocol an older build used - 'S' and
+ * 'R' to the hub key, 'G' and 'Y' from it - are still handled.) A panel
+ * closes a period once the outcomes' event time has passed the
+ * period's end plus the grace in every input partition the outcomes come
+ * from (the least of their largest event times; partitions silent for
+ * origin_idle left out), and emits one report per unit. Outcomes or
  * signals reaching a closed period bring a correction (revision + 1) of
  * that period for every unit of the panel. Outcomes count once: the panel
  * keeps per origin partition the last record applied (repmarks_apply);
@@ -99,29 +101,6 @@ static int outcome_to_panel(struct at_inst *at, struct proc_ctx *ctx,
     buf_put_double(&at->out, so->value);
     buf_put_i64(&at->out, ev->event_time);
     return send(ctx, panel, &at->out);
-}
-
-/* A signal goes to the hub, which hands it to every panel. */
-static int signal_to_hub(struct at_inst *at, struct proc_ctx *ctx,
-                         const struct event *ev)
-{
-    const struct env_signal *es = &ev->u.signal;
-    struct at_signal s = {
-        .id = (char *)es->signal_id,
-        .kind = (int)es->kind,
-        .title = (char *)es->title,
-        .regions = (char **)es->regions,
-        .n_regions = es->n_regions,
-        .industries = (char **)es->industries,
-        .n_industries = es->n_industries,
-        .start_time = es->start_time,
-        .end_time = es->has_end_time ? es->end_time : INT64_MAX,
-        .event_time = ev->event_time,
-    };
-    buf_reset(&at->out);
-    buf_put_u8(&at->out, AT_SIGNAL);
-    attribution_signal_put(&s, &at->out);
-    return send(ctx, AT_HUB_KEY, &at->out);
 }
 
 /* ------------------------------------------------------------------------
@@ -512,12 +491,31 @@ static void mark_closed(const struct at_config *cfg, struct at_panel *p,
     }
 }
 
-/* Closes every period whose end plus the grace the watermark has passed. */
+/* The event time every active origin partition of the panel's outcomes
+ * has passed (repmarks_low): the partitions are fetched and applied at
+ * their own pace, so one ahead of the others proves nothing about them. */
+static int64_t panel_low(const struct at_config *cfg, struct proc_ctx *ctx,
+                         const struct at_panel *p)
+{
+    const struct repmarks_low_opts o = {
+        .partitions = ctx_partitions(ctx),
+        .now = ctx_clock_ms(ctx),
+        .since = p->since,
+        .idle_ms = cfg->origin_idle,
+    };
+    return repmarks_low(&p->marks, &o);
+}
+
+/* Closes every period whose end plus the grace every active origin has
+ * passed. */
 static int close_periods(struct at_inst *at, struct proc_ctx *ctx,
                          const struct event *ev, struct at_panel *p)
 {
     const struct at_config *cfg = at->cfg;
     if (!p->synced || p->watermark == INT64_MIN)
+        return 0;
+    int64_t low = panel_low(cfg, ctx, p);
+    if (low == INT64_MIN)
         return 0;
     int32_t first = first_period(p);
     if (first == INT32_MAX)
@@ -525,7 +523,7 @@ static int close_periods(struct at_inst *at, struct proc_ctx *ctx,
     int32_t t = p->closed_through == INT32_MIN ? first : p->closed_through + 1;
     for (;; t++) {
         int64_t end = attribution_period_start(cfg->period, at->offset_ms, t + 1);
-        if (end > INT64_MAX - cfg->grace || end + cfg->grace > p->watermark)
+        if (end > INT64_MAX - cfg->grace || end + cfg->grace > low)
             break;
         if (run_period(at, ctx, ev, p, t, 0) != 0)
             return -1;
@@ -554,8 +552,14 @@ static struct at_panel *panel_state(struct proc_ctx *ctx, const char *panel,
         return NULL;
     }
     struct at_obj *o = ctx_state(ctx, key, NULL);
+    if (!o->u.panel.since)
+        o->u.panel.since = ctx_clock_ms(ctx);
     return &o->u.panel;
 }
+
+static int panel_sync(struct at_inst *at, struct proc_ctx *ctx,
+                      const struct event *ev, struct at_panel *p,
+                      const char *key);
 
 static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
                          const struct event *ev, struct buf_reader *r)
@@ -590,11 +594,26 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
     rc = 0;
     if (!repmarks_apply(&p->marks, &ev->u.repartition))
         goto out; /* a copy re-sent after a crash */
+    int64_t now = ctx_clock_ms(ctx);
+    /* Outcomes back after a pause of origin_idle: every origin is waited
+     * for afresh, as the chooser does (TIME.md), else the partition
+     * fetched first after the pause would close periods alone. */
+    if (now && p->heard && now - p->heard >= cfg->origin_idle)
+        p->since = now;
+    p->heard = now;
+    repmarks_note(&p->marks, &ev->u.repartition, t, now);
     ctx_state_dirty(ctx, key);
     if (!p->metric) {
         p->metric = statecodec_strdup(metric);
         p->industry = statecodec_strdup(industry);
     }
+    /* Signals come from the global table, which the runtime read to its
+     * end before this record (registered and synced: as a panel of the
+     * hub was once the hub had answered). */
+    if (!p->synced)
+        p->registered = p->synced = true;
+    if ((rc = panel_sync(at, ctx, ev, p, key)) != 0)
+        goto out;
     if (!u) {
         struct at_unit *v = realloc(p->units, (p->n_units + 1) * sizeof(*v));
         if (!v)
@@ -610,14 +629,6 @@ static int panel_outcome(struct at_inst *at, struct proc_ctx *ctx,
     cell_add(u, period, value);
     if (t > p->watermark)
         p->watermark = t;
-    if (!p->registered) {
-        p->registered = true;
-        buf_reset(&at->out);
-        buf_put_u8(&at->out, AT_REGISTER);
-        buf_put_str(&at->out, ev->key);
-        if ((rc = send(ctx, AT_HUB_KEY, &at->out)) != 0)
-            goto out;
-    }
     if (p->closed_through != INT32_MIN && period <= p->closed_through)
         rc = correct(at, ctx, ev, p, period); /* a late outcome */
     if (rc == 0)
@@ -630,14 +641,12 @@ out:
     return rc;
 }
 
-/* A signal from the hub: closed periods it overlaps are corrected. */
-static int panel_signal(struct at_inst *at, struct proc_ctx *ctx,
-                        const struct event *ev, const struct at_signal *s)
+/* A signal the panel lacks or has older: closed periods it overlaps are
+ * corrected. */
+static int panel_take(struct at_inst *at, struct proc_ctx *ctx,
+                      const struct event *ev, struct at_panel *p,
+                      const char *key, const struct at_signal *s)
 {
-    char key[600];
-    struct at_panel *p = panel_state(ctx, ev->key, key, sizeof(key));
-    if (!p)
-        return -1;
     int rc = attribution_signal_upsert(&p->signals, &p->n_signals, s);
     if (rc < 0) {
         ctx_fail(ctx, "more than %d environment signals", AT_MAX_SIGNALS);
@@ -656,6 +665,63 @@ static int panel_signal(struct at_inst *at, struct proc_ctx *ctx,
             return -1;
     }
     return 0;
+}
+
+/* A signal from the hub (records of the repartition topic written before
+ * env.signals became a global table). */
+static int panel_signal(struct at_inst *at, struct proc_ctx *ctx,
+                        const struct event *ev, const struct at_signal *s)
+{
+    char key[600];
+    struct at_panel *p = panel_state(ctx, ev->key, key, sizeof(key));
+    if (!p)
+        return -1;
+    return panel_take(at, ctx, ev, p, key, s);
+}
+
+struct sync_arg {
+    struct at_inst *at;
+    struct proc_ctx *ctx;
+    const struct event *ev;
+    struct at_panel *p;
+    const char *key;
+    int rc;
+};
+
+static int sync_one(void *arg, const struct event *sev)
+{
+    struct sync_arg *a = arg;
+    const struct env_signal *es = &sev->u.signal;
+    struct at_signal s = {
+        .id = (char *)es->signal_id,
+        .kind = (int)es->kind,
+        .title = (char *)es->title,
+        .regions = (char **)es->regions,
+        .n_regions = es->n_regions,
+        .industries = (char **)es->industries,
+        .n_industries = es->n_industries,
+        .start_time = es->start_time,
+        .end_time = es->has_end_time ? es->end_time : INT64_MAX,
+        .event_time = sev->event_time,
+    };
+    a->rc = panel_take(a->at, a->ctx, a->ev, a->p, a->key, &s);
+    return a->rc != 0;
+}
+
+/* Takes the signals of the global table (env.signals) the panel lacks,
+ * when the table changed since it last looked. */
+static int panel_sync(struct at_inst *at, struct proc_ctx *ctx,
+                      const struct event *ev, struct at_panel *p,
+                      const char *key)
+{
+    uint64_t v = ctx_global_version(ctx, EVENT_ENV_SIGNAL);
+    if (v == p->gver)
+        return 0;
+    struct sync_arg a = {at, ctx, ev, p, key, 0};
+    ctx_global_foreach(ctx, EVENT_ENV_SIGNAL, sync_one, &a);
+    if (a.rc == 0)
+        p->gver = v;
+    return a.rc;
 }
 
 static int panel_synced(struct at_inst *at, struct proc_ctx *ctx,
@@ -797,8 +863,6 @@ static int at_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
     switch (ev->kind) {
     case EVENT_SALES_OUTCOME:
         return outcome_to_panel(at, ctx, ev);
-    case EVENT_ENV_SIGNAL:
-        return signal_to_hub(at, ctx, ev);
     case EVENT_OPPORTUNITY:
         return opportunity(at, ctx, ev);
     case EVENT_REPARTITION:
@@ -834,8 +898,9 @@ const struct processor_ops processor_attribution = {
     .name = "attribution",
     .description = "Counterfactual attribution: each sales unit's period "
                    "result against difference-in-differences baselines",
-    .inputs = EVENT_MASK(EVENT_SALES_OUTCOME) | EVENT_MASK(EVENT_ENV_SIGNAL) |
-              EVENT_MASK(EVENT_OPPORTUNITY) | EVENT_MASK(EVENT_REPARTITION),
+    .inputs = EVENT_MASK(EVENT_SALES_OUTCOME) | EVENT_MASK(EVENT_OPPORTUNITY) |
+              EVENT_MASK(EVENT_REPARTITION),
+    .global_inputs = EVENT_MASK(EVENT_ENV_SIGNAL),
     .config = &attribution_config_table,
     .init = at_init,
     .handle = at_handle,

@@ -22,6 +22,7 @@ struct at_config {
     int period;           /* enum at_period_kind */
     char *zone;           /* "UTC", "+08:00", "-05:30" */
     int64_t grace;        /* ms after a period's end before it closes */
+    int64_t origin_idle;  /* ms an origin partition may be silent */
     double level;         /* the intervals' nominal coverage */
     int64_t min_controls; /* fewer unexposed units: no estimate */
     int64_t pre_periods;  /* recent periods a trend is fitted over */
@@ -173,7 +174,7 @@ struct at_closed {
 struct at_panel {
     char *industry; /* NULL: none */
     char *metric;
-    int64_t watermark; /* max event_time of the outcomes applied */
+    int64_t watermark; /* max event_time of the outcomes applied (any origin) */
     int32_t closed_through; /* last period closed; INT32_MIN: none */
     bool registered;   /* asked the hub for the signals */
     bool synced;       /* the hub's signals as of then have arrived */
@@ -183,7 +184,12 @@ struct at_panel {
     size_t n_signals;
     struct at_closed *closed; /* ascending */
     size_t n_closed;
-    struct repmarks marks;
+    struct repmarks marks; /* per origin partition, with its max event time */
+    int64_t since;         /* in memory: ctx_clock_ms() when loaded, or
+                            * when outcomes came back after a pause */
+    int64_t heard;         /* in memory: ctx_clock_ms() of the last outcome */
+    uint64_t gver;         /* in memory: ctx_global_version() of the signals
+                            * last taken from the global table */
 };
 
 struct at_hub {

@@ -18,6 +18,12 @@ static const struct config_key at_keys[] = {
                   366.0 * 86400000, "How far the outcomes' event time must "
                   "pass a period's end before the period closes; outcomes "
                   "after that bring a correction report."),
+    CFG_KEY_RANGE(struct at_config, origin_idle, "origin_idle", CFG_DURATION,
+                  "1m", 0, 86400000.0, "Wall-clock time after which an input "
+                  "partition that sent a panel no outcome stops holding the "
+                  "panel's periods open (the periods close on the least "
+                  "event time over the other partitions); 0: a period closes "
+                  "on the largest event time of any partition, as before."),
     CFG_KEY_RANGE(struct at_config, level, "level", CFG_DOUBLE, "0.9", 0.5,
                   0.999, "Nominal coverage of effect_low..effect_high."),
     CFG_KEY_RANGE(struct at_config, min_controls, "min_controls", CFG_INT, "5",
@@ -62,9 +68,10 @@ const struct config_table attribution_config_table = {
     .doc = "Counterfactual attribution (difference-in-differences, "
            "docs/ATTRIBUTION.md): each unit's outcomes are summed per period "
            "in a panel per industry and metric, reached through the "
-           "repartition topic; environment signals reach every panel through "
-           "a table of signals kept under one key. When the outcomes' event "
-           "time passes a period's end plus `grace`, every unit of the panel "
+           "repartition topic; environment signals are a global table "
+           "(every instance reads all of env.signals). When the outcomes' event "
+           "time passes a period's end plus `grace` in every input partition "
+           "(those idle for `origin_idle` left out), every unit of the panel "
            "gets an AttributionReport on sales.attribution.",
     .off_by_default = true,
 };

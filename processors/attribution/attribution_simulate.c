@@ -204,13 +204,30 @@ static void report(const struct env_signal *sig, const struct sim_walk *sw,
 }
 
 int attribution_simulate(struct state *db, const void *cfg,
-                         const struct env_signal *sig, bool json, FILE *out,
-                         char *err, size_t errlen)
+                         const struct env_signal *sig,
+                         const struct env_signal *const *given, size_t n_given,
+                         bool json, FILE *out, char *err, size_t errlen)
 {
     const struct at_config *c = cfg;
     struct sim_walk sw = {0};
     int rc = state_scan(db, "attribution/", strlen("attribution/"), walk_one, &sw,
                         err, errlen);
+    for (size_t i = 0; i < n_given; i++) {
+        const struct env_signal *es = given[i];
+        struct at_signal s = {
+            .id = (char *)es->signal_id,
+            .kind = (int)es->kind,
+            .title = (char *)es->title,
+            .regions = (char **)es->regions,
+            .n_regions = es->n_regions,
+            .industries = (char **)es->industries,
+            .n_industries = es->n_industries,
+            .start_time = es->start_time,
+            .end_time = es->has_end_time ? es->end_time : INT64_MAX,
+        };
+        if (attribution_signal_upsert(&sw.signals, &sw.n_signals, &s) < 0)
+            break;
+    }
     struct sim_signal *past = calloc(sw.n_signals + 1, sizeof(*past));
     if (!past)
         abort();

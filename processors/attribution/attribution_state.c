@@ -11,7 +11,10 @@
 
 #include "attribution.h"
 
-#define AT_STATE_VERSION 1
+/* 2: a panel keeps the largest event time per origin partition after its
+ * marks. 1 is still read: its origins' times are unknown (INT64_MIN), so
+ * each holds the panel's periods until it sends again or is idle. */
+#define AT_STATE_VERSION 2
 #define AT_MAX_UNITS 1000000
 #define AT_MAX_CELLS 1000
 #define AT_MAX_LIST 1024
@@ -253,9 +256,11 @@ void attribution_state_encode(const void *st, struct buf *out)
         buf_put_varint(out, (uint32_t)p->closed[i].revision);
     }
     repmarks_encode(&p->marks, out);
+    repmarks_encode_times(&p->marks, out);
 }
 
-static void panel_decode(struct at_panel *p, struct buf_reader *r)
+static void panel_decode(struct at_panel *p, struct buf_reader *r,
+                         uint8_t version)
 {
     p->industry = buf_get_str(r);
     p->metric = statecodec_req_str(r);
@@ -285,6 +290,8 @@ static void panel_decode(struct at_panel *p, struct buf_reader *r)
         p->closed[p->n_closed++].revision = (int32_t)statecodec_u32(r);
     }
     repmarks_decode(&p->marks, r);
+    if (version >= 2)
+        repmarks_decode_times(&p->marks, r);
 }
 
 static void opps_decode(struct at_opps *op, struct buf_reader *r)
@@ -332,7 +339,7 @@ int attribution_state_decode(const char *key, const uint8_t *data, size_t len,
     buf_reader_init(&r, data, len);
     struct at_obj *o = attribution_state_new(key);
     uint8_t version = buf_get_u8(&r), type = buf_get_u8(&r);
-    if (version != AT_STATE_VERSION || type != (uint8_t)o->type) {
+    if (version < 1 || version > AT_STATE_VERSION || type != (uint8_t)o->type) {
         r.err = true;
     } else if (o->type == AT_HUB) {
         o->u.hub.signals = signals_decode(&r, &o->u.hub.n_signals);
@@ -340,7 +347,7 @@ int attribution_state_decode(const char *key, const uint8_t *data, size_t len,
     } else if (o->type == AT_OPPS) {
         opps_decode(&o->u.opps, &r);
     } else {
-        panel_decode(&o->u.panel, &r);
+        panel_decode(&o->u.panel, &r, version);
     }
     if (r.err || r.p != r.end) {
         attribution_state_free(o);
@@ -448,6 +455,18 @@ void attribution_state_to_json(const void *st, struct jw *w)
         jw_obj_end(w);
     }
     jw_arr_end(w);
-    jw_int(w, "origins", (int64_t)p->marks.n);
+    jw_arr_begin(w, "origins");
+    for (size_t i = 0; i < p->marks.n; i++) {
+        const struct repmark *k = &p->marks.v[i];
+        jw_obj_begin(w, NULL);
+        jw_str(w, "topic", k->topic);
+        jw_int(w, "partition", k->partition);
+        if (k->max_time == INT64_MIN)
+            jw_null(w, "max_event_time");
+        else
+            jw_int(w, "max_event_time", k->max_time);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
     jw_obj_end(w);
 }

@@ -48,7 +48,18 @@ struct harness {
     bool disowned[4];  /* ctx_owns() false for these partitions */
     bool has_wm;       /* ctx_watermark(): wm, or unknown */
     int64_t wm;
+    /* Global tables (processor_ops.global_inputs): the latest event per
+     * key, copied into garena; gversion counts changes. */
+    struct event *global;
+    size_t n_global;
+    struct arena *garena;
+    uint64_t gversion;
 };
+
+static void harness_global_foreach(void *arg, enum event_kind kind,
+                                   int (*fn)(void *a, const struct event *ev),
+                                   void *a);
+static uint64_t harness_global_version(void *arg, enum event_kind kind);
 
 static void *own(struct copied *c, void *p)
 {
@@ -291,6 +302,9 @@ struct harness *harness_new(const struct processor_ops *ops,
     ctx_init(&h->ctx, h->store, collect, h);
     ctx_set_repartition(&h->ctx, queue_repartition, h);
     h->arena = arena_new(4096);
+    h->ctx.global_foreach = harness_global_foreach;
+    h->ctx.global_version = harness_global_version;
+    h->ctx.global_arg = h;
     tell_owned(h);
     return h;
 }
@@ -317,6 +331,8 @@ void harness_free(struct harness *h)
     }
     free(h->sent);
     arena_free(h->arena);
+    arena_free(h->garena);
+    free(h->global);
     ctx_destroy(&h->ctx);
     store_free(h->store);
     if (h->ops->destroy)
@@ -355,8 +371,68 @@ static void check_state_keys(struct harness *h, const struct event *ev)
     }
 }
 
+static const char *gstr(struct harness *h, const char *v)
+{
+    return v ? arena_strndup(h->garena, v, strlen(v)) : NULL;
+}
+
+static const char *const *gstrs(struct harness *h, const char *const *v, size_t n)
+{
+    const char **c = arena_alloc(h->garena, (n ? n : 1) * sizeof(*c));
+    for (size_t i = 0; i < n; i++)
+        c[i] = gstr(h, v[i]);
+    return c;
+}
+
+/* A record of a global table: kept as the runtime's table would. */
+static int feed_global(struct harness *h, const struct event *ev)
+{
+    assert_int_equal(ev->kind, EVENT_ENV_SIGNAL); /* the only one so far */
+    assert_non_null(ev->key);
+    if (!h->garena)
+        h->garena = arena_new(4096);
+    struct event c = *ev;
+    c.key = gstr(h, ev->key);
+    c.event_id = gstr(h, ev->event_id);
+    struct env_signal *s = &c.u.signal;
+    s->signal_id = gstr(h, s->signal_id);
+    s->title = gstr(h, s->title);
+    s->description = gstr(h, s->description);
+    s->regions = gstrs(h, s->regions, s->n_regions);
+    s->industries = gstrs(h, s->industries, s->n_industries);
+    size_t i = 0;
+    while (i < h->n_global && strcmp(h->global[i].key, ev->key) != 0)
+        i++;
+    if (i == h->n_global) {
+        h->global = realloc(h->global, (h->n_global + 1) * sizeof(*h->global));
+        assert_non_null(h->global);
+        h->n_global++;
+    }
+    h->global[i] = c;
+    h->gversion++;
+    return 0;
+}
+
+static void harness_global_foreach(void *arg, enum event_kind kind,
+                                   int (*fn)(void *a, const struct event *ev),
+                                   void *a)
+{
+    struct harness *h = arg;
+    for (size_t i = 0; i < h->n_global; i++)
+        if (h->global[i].kind == kind && fn(a, &h->global[i]))
+            break;
+}
+
+static uint64_t harness_global_version(void *arg, enum event_kind kind)
+{
+    (void)kind;
+    return ((struct harness *)arg)->gversion;
+}
+
 int harness_feed(struct harness *h, struct event *ev)
 {
+    if (h->ops->global_inputs & EVENT_MASK(ev->kind))
+        return feed_global(h, ev);
     ev->src.topic = event_kind_name(ev->kind);
     ev->src.partition = h->partition;
     ev->src.offset = h->next_offset++;
@@ -419,6 +495,17 @@ void harness_set_watermark(struct harness *h, bool has, int64_t wm)
     h->ctx.watermark = harness_watermark;
     h->ctx.watermark_arg = h;
 }
+
+static int64_t harness_now; /* one clock for every harness: tests run one at a time */
+static int64_t harness_clock(void) { return harness_now; }
+
+void harness_set_clock(struct harness *h, int64_t now_ms)
+{
+    harness_now = now_ms;
+    h->ctx.clock_ms = now_ms ? harness_clock : NULL;
+}
+
+void harness_set_partitions(struct harness *h, int32_t n) { h->ctx.partitions = n; }
 
 void harness_set_partition(struct harness *h, int32_t partition)
 {

@@ -43,6 +43,11 @@ void harness_own(struct harness *h, int32_t partition, bool owned);
  * unknown with has = false (the default, as before anything is applied). */
 void harness_set_watermark(struct harness *h, bool has, int64_t wm);
 
+/* ctx_clock_ms() from now on (0: no clock, the default) and
+ * ctx_partitions() (0: unknown, the default). */
+void harness_set_clock(struct harness *h, int64_t now_ms);
+void harness_set_partitions(struct harness *h, int32_t n);
+
 size_t harness_alert_count(const struct harness *h);
 /* Deep copy with alert_id computed; valid until clear or free. */
 const struct alert *harness_alert(const struct harness *h, size_t i);

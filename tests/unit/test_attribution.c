@@ -285,7 +285,11 @@ static void test_corrections(void **state)
     assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 0,
                                   month_start(14) + 3 * DAY), 0);
     size_t before = harness_alert_count(h);
-    feed_subsidy_signal(h); /* late: 2026-03 and 2026-04 are corrected */
+    feed_subsidy_signal(h); /* late: into the global table, no state yet */
+    assert_int_equal(harness_alert_count(h), before);
+    /* The panel's next outcome takes it: 2026-03 and 2026-04 corrected. */
+    assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 0,
+                                  month_start(14) + 4 * DAY), 0);
     assert_int_equal(harness_alert_count(h), before + 16);
     assert_float_equal(report(h, "h2", "2026-04", 1)->environment_effect, 0, 1e-9);
     const struct attribution_report *r1 = report(h, "h2", "2026-03", 1);
@@ -304,6 +308,8 @@ static void test_corrections(void **state)
     /* The same signal again changes nothing. */
     before = harness_alert_count(h);
     feed_subsidy_signal(h);
+    assert_int_equal(feed_outcome(h, "c1", "Hubei", "medical", "revenue", 0,
+                                  month_start(14) + 5 * DAY), 0);
     assert_int_equal(harness_alert_count(h), before);
     harness_free(h);
 }
@@ -338,9 +344,8 @@ static void test_copies_restart_ids(void **state)
     assert_non_null(json);
     assert_non_null(strstr(json, "\"synced\":true"));
     free(json);
-    json = harness_state_json(a, AT_HUB_KEY AT_HUB_SUFFIX);
-    assert_non_null(json);
-    assert_non_null(strstr(json, "\"panels\":[\"medical|revenue\"]"));
+    json = harness_state_json(a, "medical|revenue/panel");
+    assert_non_null(strstr(json, "\"signal_id\":\"sig-henan-subsidy\""));
     free(json);
     harness_free(a);
     harness_free(b);
@@ -396,7 +401,7 @@ static void export(struct harness *h, struct state_batch *b, const char *key)
     struct buf v;
     buf_init(&v);
     attribution_state_encode(st, &v);
-    char k[256];
+    char k[700];
     snprintf(k, sizeof(k), "attribution/%s", key);
     state_batch_put(b, k, strlen(k), v.data, v.len);
     buf_free(&v);
@@ -453,7 +458,6 @@ static void test_simulate(void **state)
     struct state *db = NULL;
     assert_int_equal(state_open(&so, &db, err, sizeof(err)), 0);
     struct state_batch *b = state_batch_new();
-    export(h, b, AT_HUB_KEY AT_HUB_SUFFIX);
     for (int c = 0; c < 30; c++) {
         char key[600];
         snprintf(key, sizeof(key), "%s" AT_OPPS_SUFFIX, cust[c]);
@@ -475,7 +479,18 @@ static void test_simulate(void **state)
     /* The processor's bound config, as the command finds it. */
     struct at_config acfg = {.level = 0.9};
     cfg = &acfg;
-    assert_int_equal(attribution_simulate(db, cfg, &sig, true, out, err, sizeof(err)), 0);
+    /* The past signals, as the command reads them from env.signals. */
+    struct env_signal p24 = {.signal_id = "fin-2024", .kind = SIGNAL_POLICY,
+                             .title = "finance data rule 2024", .industries = fin,
+                             .n_industries = 1, .start_time = t0 + 200 * DAY,
+                             .has_end_time = true, .end_time = t0 + 260 * DAY};
+    struct env_signal p25 = p24;
+    p25.signal_id = "fin-2025";
+    p25.start_time = t0 + 500 * DAY;
+    p25.end_time = t0 + 560 * DAY;
+    const struct env_signal *past[] = {&p24, &p25};
+    assert_int_equal(attribution_simulate(db, cfg, &sig, past, 2, true, out, err,
+                                          sizeof(err)), 0);
     fclose(out);
     state_close(db);
     char cmd[128];
@@ -532,6 +547,119 @@ static void test_config(void **state)
     assert_non_null(strstr(errs, "history_periods"));
 }
 
+/* Outcomes come from four input partitions, one far behind the others:
+ * periods close only on the least of their event times, so what the
+ * lagging one brings is not late; an origin silent for origin_idle stops
+ * holding them. */
+/* The subsidy panel with unit u on input partition u % 4, months
+ * [from, to), only the units of partition `part` (-1: all). */
+static void feed_parts(struct harness *h, int from, int to, int part)
+{
+    for (int k = from; k < to; k++)
+        for (int u = 0; u < 8; u++) {
+            if (part >= 0 && u % 4 != part)
+                continue;
+            double v = levels[u] + 2 * k;
+            if (k == 12)
+                v += noise[u] - (u < 3 ? 23 : 0);
+            harness_set_partition(h, u % 4);
+            assert_int_equal(feed_outcome(h, teams[u], provinces[u], "medical",
+                                          "revenue", v, month_start(k) + 14 * DAY),
+                             0);
+        }
+}
+
+static void test_lagging_origin(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_attribution, CFG);
+    harness_set_clock(h, 1000);
+    harness_set_partitions(h, 4);
+    feed_subsidy_signal(h);
+    /* Partition 1 delivers its first month, partitions 0, 2 and 3 a year
+     * and more; 1 is silent meanwhile, and nothing closes. */
+    feed_parts(h, 0, 1, 1);
+    for (int p = 0; p < 4; p += p == 0 ? 2 : 1)
+        feed_parts(h, 0, 14, p);
+    assert_int_equal(harness_alert_count(h), 0);
+    char *json = harness_state_json(h, "medical|revenue/panel");
+    assert_non_null(strstr(json, "\"partition\":1,\"max_event_time\":"));
+    free(json);
+    /* Partition 1 catches up: every month closes once, no correction. */
+    feed_parts(h, 1, 14, 1);
+    size_t n = harness_alert_count(h);
+    assert_int_equal(n, 13 * 8);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(harness_alert(h, i)->u.attribution.revision, 0);
+    assert_float_equal(report(h, "h2", "2026-03", 0)->environment_effect, -23, 1e-9);
+
+    /* Partition 3 goes silent: a month waits for it until it has been
+     * idle for origin_idle (1m), then closes on the others' time. */
+    harness_set_clock(h, 30000);
+    for (int p = 0; p < 3; p++)
+        feed_parts(h, 14, 15, p);
+    assert_int_equal(harness_alert_count(h), n);
+    harness_set_clock(h, 61500); /* 3 silent since 1000, the others 31500 */
+    harness_set_partition(h, 0);
+    assert_int_equal(feed_outcome(h, "h1", "Henan", "medical", "revenue", 1,
+                                  month_start(14) + 20 * DAY), 0);
+    assert_int_equal(harness_alert_count(h), n + 8); /* 2026-04 */
+    assert_non_null(report(h, "c1", "2026-04", 0));
+
+    /* After a pause of origin_idle the first partition back does not close
+     * alone: every origin is waited for afresh. */
+    harness_set_clock(h, 200000);
+    feed_parts(h, 15, 16, 0);
+    assert_int_equal(harness_alert_count(h), n + 8);
+    for (int p = 1; p < 4; p++)
+        feed_parts(h, 15, 16, p);
+    assert_int_equal(harness_alert_count(h), n + 14); /* 2026-05: no c1, c5 */
+    for (size_t i = 0; i < harness_alert_count(h); i++)
+        assert_int_equal(harness_alert(h, i)->u.attribution.revision, 0);
+    harness_set_clock(h, 0);
+    harness_free(h);
+}
+
+/* State format 1 (no event time per origin) is read: the origins' times
+ * are unknown and hold the periods until they send again. Format 3 is
+ * refused. */
+static void test_state_upgrade(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_attribution, CFG);
+    feed_subsidy_signal(h);
+    feed_subsidy_panel(h, 0, 3);
+    struct buf b, t;
+    buf_init(&b);
+    buf_init(&t);
+    struct at_obj *o = harness_state(h, "medical|revenue/panel");
+    processor_attribution.state_encode(o, &b);
+    assert_int_equal(b.data[0], 2);
+    /* Format 1: the same without the trailing times. */
+    repmarks_encode_times(&o->u.panel.marks, &t);
+    size_t v1_len = b.len - t.len;
+    buf_free(&t);
+    b.data[0] = 1;
+    void *st = NULL;
+    assert_int_equal(processor_attribution.state_decode("medical|revenue/panel", b.data,
+                                                        v1_len, &st), 0);
+    struct jw *w = jw_new();
+    processor_attribution.state_to_json(st, w);
+    char *json = jw_finish(w, false);
+    jw_free(w);
+    assert_non_null(strstr(json, "\"max_event_time\":null"));
+    free(json);
+    processor_attribution.state_free(st);
+    /* A format 1 body with the times is not format 1. */
+    assert_int_equal(processor_attribution.state_decode("medical|revenue/panel", b.data,
+                                                        b.len, &st), -1);
+    b.data[0] = 3;
+    assert_int_equal(processor_attribution.state_decode("medical|revenue/panel", b.data,
+                                                        b.len, &st), -1);
+    buf_free(&b);
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +671,8 @@ int main(void)
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_lagging_origin),
+        cmocka_unit_test(test_state_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
