@@ -74,9 +74,16 @@ start_broker() {
   fi
   "$DS_BIN" dev-kafka -c "$CFG" --partitions "$parts" \
     --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
-  [ -s "$WORK/bootstrap" ] || fail "dev-kafka did not write its bootstrap file"
+  local pid=$!
+  PIDS+=($pid)
+  # Ready when it has written the file; under ASan on a loaded host that
+  # took over 4 s (issue 21), so wait while it lives, up to a minute.
+  for _ in $(seq 600); do
+    [ -s "$WORK/bootstrap" ] && break
+    kill -0 "$pid" 2>/dev/null || fail "dev-kafka exited: $(tail -3 "$WORK/broker.log")"
+    sleep 0.1
+  done
+  [ -s "$WORK/bootstrap" ] || fail "dev-kafka did not write its bootstrap file in 60 s"
   BROKERS=$(cat "$WORK/bootstrap")
 }
 TOPIC_SETS=""
