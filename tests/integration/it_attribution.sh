@@ -17,7 +17,7 @@ FAST="--set kafka.properties.session.timeout.ms=3000"
 "$DS_BIN" dev-kafka -c "$CFG" --set kafka.group_id=g-at $EN --partitions 4 \
   --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
 PIDS+=($!)
-wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
+wait_for 60 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
 BROKERS=$(cat "$WORK/bootstrap")
 
 # A config without a writer id for AttributionReport loads, but run

@@ -16,7 +16,7 @@ EN="--set processors.orchestration.enabled=true"
 "$DS_BIN" dev-kafka -c "$CFG" $EN --partitions 4 \
   --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
 PIDS+=($!)
-wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
+wait_for 60 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
 BROKERS=$(cat "$WORK/bootstrap")
 T0=1793700000000
 MIN=60000

@@ -19,7 +19,7 @@ G=g-pk
 "$DS_BIN" dev-kafka -c "$CFG" --set kafka.group_id=$G $EN --partitions 4 \
   --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
 PIDS+=($!)
-wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
+wait_for 60 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
 BROKERS=$(cat "$WORK/bootstrap")
 
 run() { # run <state> <group> <log> [args]: until idle for 1 s

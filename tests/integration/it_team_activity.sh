@@ -19,7 +19,7 @@ else
   "$DS_BIN" dev-kafka -c "$CFG" --set kafka.group_id=g-ta $EN --partitions 4 \
     --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
   PIDS+=($!)
-  wait_for 10 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
+  wait_for 60 test -s "$WORK/bootstrap" || fail "dev-kafka did not write its bootstrap file"
   BROKERS=$(cat "$WORK/bootstrap")
   # Every topic the config names, its repartition topic among them
   # (counted, so that a topic added to the contract does not break this).
