@@ -138,9 +138,14 @@ run_until_idle() {
 # crash_mid_stream <state-dir-name> <group> <log> [run args...]: runs the
 # daemon with large batches and kills it (-9) once one is committed, so
 # the tail it applied, with the outputs it sent, is left uncommitted.
+# With write-back (state.max_dirty_ms > 0, the default) no change waits
+# for its age bound here: a checkpoint is made each time 100 objects are
+# dirty (half of the decoded cache), and the tail after the last one stays
+# unwritten; with max_dirty_ms=0 a batch is 700 events.
 crash_mid_stream() {
   "$DS_BIN" run -c "$CFG" $(sets "$1" "$2") --set state.batch_max_events=700 \
-    --set state.batch_interval=30s --set log.level=debug "${@:4}" \
+    --set state.batch_interval=30s --set state.max_dirty_ms=30s \
+    --set state.cache_max_entries=200 --set log.level=debug "${@:4}" \
     >"$WORK/$3" 2>&1 &
   local pid=$!
   PIDS+=($pid)
