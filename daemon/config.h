@@ -168,6 +168,8 @@ struct config_state {
     char *dir;
     int64_t batch_max_events;  /* commit after this many events ... */
     int64_t batch_interval_ms; /* ... or this long, whichever comes first */
+    int64_t max_dirty_ms;      /* write-back: 0 off, else the age bound */
+    int64_t max_dirty_bytes;   /* write-back: dirty size bound, 0 none */
     int64_t cache_max_entries; /* decoded hot state kept in memory */
     int64_t encoded_cache_bytes; /* then kept encoded (store's warm tier) */
     int64_t block_cache_bytes;

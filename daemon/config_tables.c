@@ -160,11 +160,28 @@ static const struct config_key state_keys[] = {
             "Folder of the local state store (RocksDB)."),
     CFG_KEY_RANGE(struct config_state, batch_max_events, "batch_max_events",
                   CFG_INT, "5000", 1, 1000000,
-                  "A batch is committed after this many events."),
+                  "A batch is committed after this many events (only "
+                  "with max_dirty_ms: 0)."),
     CFG_KEY_RANGE(struct config_state, batch_interval_ms, "batch_interval",
                   CFG_DURATION, "200ms", 1, 60000,
                   "A batch is committed at the latest this long after its "
-                  "first event."),
+                  "first event (only with max_dirty_ms: 0)."),
+    CFG_KEY_RANGE(struct config_state, max_dirty_ms, "max_dirty_ms",
+                  CFG_DURATION, "2s", 0, 600000,
+                  "Write-back: the longest a state change may stay unwritten "
+                  "(to RocksDB and the changelog, with the input offsets it "
+                  "reflects); bounds the replay after a crash. Dirty objects "
+                  "are written by a checkpoint at the latest this long after "
+                  "the oldest change, so a hot object is written once per "
+                  "checkpoint, not once per batch. 0: write-back off, a "
+                  "checkpoint per batch (batch_max_events, batch_interval), "
+                  "as before (docs/STATE.md)."),
+    CFG_KEY_RANGE(struct config_state, max_dirty_bytes, "max_dirty_bytes",
+                  CFG_SIZE, "64MiB", 0, 1099511627776.0,
+                  "Write-back: a checkpoint is made early once the dirty "
+                  "objects' estimated encoded size reaches this (0: no "
+                  "bound); one also is once dirty objects fill half of "
+                  "cache_max_entries."),
     CFG_KEY_RANGE(struct config_state, cache_max_entries, "cache_max_entries",
                   CFG_INT, "50000", 1, 100000000,
                   "Decoded state objects kept in memory between batches."),

@@ -38,6 +38,7 @@
 #include "state.h"
 #include "store.h"
 #include "txn.h"
+#include "writeback.h"
 
 struct tp_offset {
     char topic[256];
@@ -180,6 +181,10 @@ struct rt {
     uint64_t *restored_in;
     int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
                      * applied, for event-to-alert latency; -1: none */
+    /* When dirty state is written back (writeback.h), and why the next
+     * close_batch() cuts a checkpoint. */
+    struct writeback wb;
+    enum writeback_due cut_why;
 };
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
@@ -517,6 +522,9 @@ static int commit_ready(struct rt *rt)
             break; /* under exactly_once, RocksDB never gets ahead of Kafka */
         if (rt->changelog)
             changelog_checkpoint(rt->changelog, p->batch, p->wb);
+        /* Counted now: the commit thread clears the batch it writes. */
+        writeback_written(&rt->wb, state_batch_count(p->wb),
+                          state_batch_bytes(p->wb));
         committer_submit(rt->committer, p->wb);
         p->submitted = true;
     }
@@ -631,6 +639,9 @@ static int close_batch(struct rt *rt)
     struct pending *p = &rt->pending[rt->n_pending++];
     p->batch = rt->batch_no;
     p->wb = state_batch_new();
+    LOG_DBG("state", "checkpoint of batch %llu (%s): %zu dirty objects",
+            (unsigned long long)p->batch, writeback_due_name(rt->cut_why),
+            store_dirty_count(rt->store));
     /* wait_pending() above has completed the previous seal. */
     store_seal(rt->store, p->wb);
     p->sealed = store_seal_step(rt->store, 0) == 0;
@@ -644,6 +655,8 @@ static int close_batch(struct rt *rt)
                                &wm) == 1 && wm >= 0)
             state_batch_watermark(p->wb, rt->offsets[i].partition, wm);
     }
+    writeback_cut(&rt->wb, rt->cut_why);
+    rt->cut_why = WRITEBACK_NOT_DUE;
     p->offsets = rt->offsets; /* handed over; the next batch starts anew */
     p->n_offsets = rt->n_offsets;
     p->events = rt->batch_events;
@@ -1205,6 +1218,12 @@ static int setup(struct rt *rt)
     }
     rt->store = store_new(rt->o->procs, rt->o->n_procs, rt->db,
                           (size_t)cfg->state.cache_max_entries);
+    /* A dirty object cannot leave the decoded cache: half of it full of
+     * them is a checkpoint, so the other half still turns over. */
+    writeback_init(&rt->wb, cfg->state.max_dirty_ms, cfg->state.max_dirty_bytes,
+                   cfg->state.cache_max_entries > 1
+                       ? (uint64_t)cfg->state.cache_max_entries / 2
+                       : 1);
     store_set_warm_bytes(rt->store, (size_t)cfg->state.encoded_cache_bytes);
     /* Closed batches are encoded on a thread of their own; without it
      * (never expected) seal_step() below does it a few per record. */
@@ -1614,7 +1633,16 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         if (rt.delivery_failed || (rt.n_pending && commit_ready(&rt) != 0))
             goto out;
 
-        if (rt.batch_events >= (uint64_t)cfg->state.batch_max_events ||
+        if (writeback_on(&rt.wb)) {
+            /* Write-back: a checkpoint when the oldest unwritten change
+             * is max_dirty_ms old or the dirty objects are too many. */
+            size_t dirty = store_dirty_count(rt.store);
+            if (rt.batch_events || dirty)
+                writeback_note_change(&rt.wb, now);
+            rt.cut_why = writeback_due(&rt.wb, now, dirty);
+            if (rt.cut_why != WRITEBACK_NOT_DUE && close_batch(&rt) != 0)
+                goto out;
+        } else if (rt.batch_events >= (uint64_t)cfg->state.batch_max_events ||
             (now - rt.batch_started >= cfg->state.batch_interval_ms &&
              (rt.batch_events || store_dirty_count(rt.store)))) {
             if (close_batch(&rt) != 0)
@@ -1672,7 +1700,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             "state_gets=%llu state_warm=%llu state_reads=%llu state_absent=%llu "
             "state_filtered=%llu "
             "seal_waits=%llu loop_cpu_ms=%lld seal_cpu_ms=%lld "
-            "commit_cpu_ms=%lld",
+            "commit_cpu_ms=%lld checkpoints=%llu state_puts=%llu "
+            "state_put_bytes=%llu",
             (unsigned long long)rt.stats.events,
             (unsigned long long)rt.stats.dlq,
             (unsigned long long)rt.stats.alerts,
@@ -1689,7 +1718,9 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
                             ? now_thread_cpu_ms() - rt.first_record_cpu
                             : 0),
             (long long)ss.sealer_cpu_ms,
-            (long long)(rt.committer ? committer_cpu_ms(rt.committer) : -1));
+            (long long)(rt.committer ? committer_cpu_ms(rt.committer) : -1),
+            (unsigned long long)rt.wb.checkpoints,
+            (unsigned long long)rt.wb.puts, (unsigned long long)rt.wb.bytes);
     rc = 0;
     publish(&rt, now_mono_ms());
 out:

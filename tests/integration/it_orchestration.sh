@@ -42,8 +42,8 @@ distinct() { # distinct <field> <file>: how many values
   seg s1 acme REP "我们支持多币种结算。" 0
   seg s2 acme CUSTOMER "我们在东南亚的子公司需要多币种结算，能做吗？" 1
 } >"$WORK/t1.jsonl"
-# A batch that will not be committed before the kill.
-daemon g-or run1.log --set state.batch_interval=60s --set state.batch_max_events=100000
+# A batch (a write-back checkpoint) that will not be committed before the kill.
+daemon g-or run1.log --set state.batch_interval=60s --set state.batch_max_events=100000 --set state.max_dirty_ms=60s
 produce sales.transcripts "$WORK/t1.jsonl" || fail "produce transcripts"
 consume ops.work-items 3 --idle-exit 10000 >"$WORK/created.jsonl"
 [ "$(grep -c '"status":"CREATED"' "$WORK/created.jsonl")" -eq 3 ] ||

@@ -31,8 +31,8 @@ produce crm.opportunity-updates "$WORK/opps.jsonl" || fail "produce opportunitie
 
 RUN="run -c $CFG $(sets state g-ids) --set processors.coaching.idle_timeout=2s --set runtime.idle_check_interval=200ms"
 # Every record in the first batch; the timers' work in the second, which
-# is not committed for a minute.
-"$DS_BIN" $RUN --set state.batch_max_events=6 --set state.batch_interval=60s \
+# is not committed for a minute (a checkpoint per batch: write-back off).
+"$DS_BIN" $RUN --set state.max_dirty_ms=0 --set state.batch_max_events=6 --set state.batch_interval=60s \
   --set log.level=debug >"$WORK/crash.log" 2>&1 &
 pid=$!
 PIDS+=($pid)

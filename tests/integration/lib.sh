@@ -135,9 +135,17 @@ run_until_idle() {
 # crash_mid_stream <state-dir-name> <group> <log> [run args...]: runs the
 # daemon with large batches and kills it (-9) once one is committed, so
 # the tail it applied, with the outputs it sent, is left uncommitted.
+# A checkpoint per batch of 700 events (state.max_dirty_ms=0), unless the
+# test sets CRASH_WRITEBACK=1: then write-back (issue 20) with no change
+# waiting for its age bound here, a checkpoint each time 100 objects are
+# dirty (half of the decoded cache) and the tail after the last one
+# unwritten - for streams that change many objects.
 crash_mid_stream() {
+  local shape="--set state.max_dirty_ms=0"
+  [ "${CRASH_WRITEBACK:-0}" = 1 ] &&
+    shape="--set state.max_dirty_ms=30s --set state.cache_max_entries=200"
   "$DS_BIN" run -c "$CFG" $(sets "$1" "$2") --set state.batch_max_events=700 \
-    --set state.batch_interval=30s --set log.level=debug "${@:4}" \
+    --set state.batch_interval=30s $shape --set log.level=debug "${@:4}" \
     >"$WORK/$3" 2>&1 &
   local pid=$!
   PIDS+=($pid)
