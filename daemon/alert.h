@@ -151,6 +151,9 @@ struct alert {
      * dedup_key only, so a replay or a rebalance that takes the other path
      * yields the same id. trigger_event_id still names the provenance. */
     bool id_from_state;
+    /* Optional: the topic to write to instead of the kind's (one of the
+     * processor's output_topics); NULL for the kind's. */
+    const char *topic;
     union {
         struct lead_rerating rerating;
         struct coaching_alert coaching;

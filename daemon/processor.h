@@ -74,6 +74,19 @@ struct processor_ops {
     void (*on_partitions)(void *inst, struct proc_ctx *ctx,
                           const int32_t *partitions, size_t n, bool assigned);
 
+    /* Optional (NULL: not interested). Sees every alert this instance
+     * produces, of every processor, its own included, once the runtime
+     * stamped it (provenance, alert_id) and handed it to the producer;
+     * alerts that could not be encoded are not shown. The context is
+     * this processor's (its state as in handle()), ctx_event() the
+     * emitter's event, NULL when a timer emitted it (the alert's
+     * provenance then says where it comes from). May emit alerts, which
+     * are observed in turn up to CTX_OBSERVE_DEPTH (ctx.h) deep, and
+     * ctx_repartition() while ctx_event() is set. A ctx_fail() here is
+     * logged; the emitter's event is not failed for it. State it touches
+     * must be keyed as handle()'s (the alert's customer). */
+    void (*on_alert)(void *inst, struct proc_ctx *ctx, const struct alert *a);
+
     /* State objects of this processor. state_encode and state_free may run
      * on the store's sealing thread, on an object no other code holds:
      * they must touch nothing but the object. */
@@ -101,6 +114,11 @@ struct processor_ops {
     /* ALERT_MASK() bits of the kinds it emits: the runtime refuses to
      * start while one of them has no writer schema. */
     uint32_t outputs;
+    /* Optional: output topics its config names besides its kinds' topics
+     * (alert.topic), at most max into out; returns how many. They are
+     * provisioned, warmed and listed like the kinds' topics. cfg is its
+     * bound config. */
+    size_t (*output_topics)(const void *cfg, const char **out, size_t max);
 };
 
 /*

@@ -273,6 +273,34 @@ int harness_resend(struct harness *h, size_t i)
     return deliver(h, i);
 }
 
+/* As in the daemon, the processor sees its own alerts (on_alert). */
+static void observe_own(void *arg, struct proc_ctx *ctx, const struct alert *a)
+{
+    struct harness *h = arg;
+    ctx_call_observer(ctx, 0, h->ops, h->inst, a);
+}
+
+int harness_observe(struct harness *h, const struct alert *a,
+                    const struct event *ev)
+{
+    if (!h->ops->on_alert)
+        return 0;
+    struct alert copy = *a;
+    if (!copy.trigger_event_id && ev) {
+        copy.trigger_event_id = ev->event_id;
+        copy.src = ev->src;
+        copy.event_time = ev->event_time;
+    }
+    alert_compute_id(&copy);
+    ctx_begin(&h->ctx, 0, ev);
+    ctx_call_observer(&h->ctx, 0, h->ops, h->inst, &copy);
+    store_flush(h->store, NULL);
+    int rc = 0;
+    while (rc == 0 && ev && h->delivered < h->n_sent)
+        rc = deliver(h, h->delivered++);
+    return rc;
+}
+
 struct harness *harness_new(const struct processor_ops *ops,
                             const char *section_yaml)
 {
@@ -290,6 +318,7 @@ struct harness *harness_new(const struct processor_ops *ops,
     h->store = store_new(h->ops_arr, 1, NULL, 1000000);
     ctx_init(&h->ctx, h->store, collect, h);
     ctx_set_repartition(&h->ctx, queue_repartition, h);
+    ctx_set_observer(&h->ctx, observe_own, h);
     h->arena = arena_new(4096);
     tell_owned(h);
     return h;
@@ -483,4 +512,9 @@ void harness_restart(struct harness *h)
     h->inst = NULL;
     start(h);
     tell_owned(h);
+}
+
+const void *harness_config(const struct harness *h)
+{
+    return h->cfg->plugin_cfg[0];
 }
