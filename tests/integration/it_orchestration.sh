@@ -7,10 +7,12 @@
 # (stream time) with a coaching alert to the rep, repeating the need
 # creates nothing, an update for an unknown item goes to the DLQ, and
 # legal's response time reaches its department's state through the
-# repartition topic.
+# repartition topic. Legal consumes its own topic
+# (orchestration.departments.legal.topic): its items go there, the others
+# to ops.work-items.
 # brokers: mock
 . "$(dirname "$0")/lib.sh"
-EN="--set processors.orchestration.enabled=true"
+EN="--set processors.orchestration.enabled=true --set processors.orchestration.departments.legal.topic=$(topic ops.legal-items)"
 # The mock auto-creates each group's repartition topic with 4 partitions,
 # as many as dev-kafka gives the inputs.
 "$DS_BIN" dev-kafka -c "$CFG" $EN --partitions 4 \
@@ -45,7 +47,11 @@ distinct() { # distinct <field> <file>: how many values
 # A batch that will not be committed before the kill.
 daemon g-or run1.log --set state.batch_interval=60s --set state.batch_max_events=100000
 produce sales.transcripts "$WORK/t1.jsonl" || fail "produce transcripts"
-consume ops.work-items 3 --idle-exit 10000 >"$WORK/created.jsonl"
+consume ops.work-items 2 --idle-exit 10000 >"$WORK/created.jsonl"
+consume ops.legal-items 1 --idle-exit 10000 >"$WORK/legal-created.jsonl"
+grep -q '"department":"legal"' "$WORK/legal-created.jsonl" && ! grep -q legal "$WORK/created.jsonl" ||
+  fail "legal's item is not (only) on ops.legal-items: $(cat "$WORK"/*created.jsonl)"
+cat "$WORK/legal-created.jsonl" >>"$WORK/created.jsonl"
 [ "$(grep -c '"status":"CREATED"' "$WORK/created.jsonl")" -eq 3 ] ||
   fail "want 3 CREATED work items: $(cat "$WORK/created.jsonl")"
 wid() { grep "\"department\":\"$1\"" "$WORK/created.jsonl" | grep -oE '"work_item_id":"[0-9a-f]+"' | cut -d'"' -f4; }
@@ -54,7 +60,7 @@ for d in legal:1800000 engineering:3600000 finance:3600000; do
   grep -q "\"due_time\":$((T0 + MIN + ${d##*:}))" <<<"$line" || fail "${d%%:*}: wrong due time: $line"
   grep -q '"trigger_event_id":"s2"' <<<"$line" || fail "${d%%:*}: not from the customer's turn: $line"
 done
-pass "the customer's words: legal (30 min), engineering and finance (1 h) work items"
+pass "the customer's words: legal (30 min, on its own topic), engineering and finance (1 h) work items"
 
 kill -9 $DAEMON
 wait $DAEMON 2>/dev/null || true
@@ -64,7 +70,8 @@ wait $DAEMON 2>/dev/null || true
 # ordered against each other, so the updates go in before the later
 # transcript, as they would in life.
 daemon g-or2 run2.log
-consume ops.work-items 6 --idle-exit 10000 >"$WORK/replayed.jsonl"
+consume ops.work-items 4 --idle-exit 10000 >"$WORK/replayed.jsonl"
+consume ops.legal-items 2 --idle-exit 10000 >>"$WORK/replayed.jsonl"
 [ "$(wc -l <"$WORK/replayed.jsonl")" -eq 6 ] && [ "$(distinct alert_id "$WORK/replayed.jsonl")" -eq 3 ] ||
   fail "the restart did not send the same 3 records again: $(cat "$WORK/replayed.jsonl")"
 pass "kill -9 before the commit: the restart sends the same 3 records again, no new id"
@@ -82,7 +89,9 @@ pass "an update for an unknown work item goes to the DLQ"
 # every due time.
 seg s3 acme CUSTOMER "multi-currency settlement is a must for us" 120 >"$WORK/t2.jsonl"
 produce sales.transcripts "$WORK/t2.jsonl" || fail "produce transcripts"
-consume ops.work-items 9 --idle-exit 10000 >"$WORK/items.jsonl"
+consume ops.work-items 6 --idle-exit 10000 >"$WORK/items.jsonl"
+[ "$(grep -c '"department":"legal"' "$WORK/items.jsonl")" -eq 0 ] || fail "legal's items on ops.work-items"
+consume ops.legal-items 3 --idle-exit 10000 >>"$WORK/items.jsonl"
 got=$(grep -oE '"department":"[a-z]+"|"status":"[A-Z]+"' "$WORK/items.jsonl" | paste -sd' ')
 [ "$(distinct alert_id "$WORK/items.jsonl")" -eq 6 ] && [ "$(distinct work_item_id "$WORK/items.jsonl")" -eq 3 ] ||
   fail "want 6 distinct records of 3 work items: $got"

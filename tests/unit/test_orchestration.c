@@ -454,7 +454,7 @@ static void test_config(void **state)
                                           errs, sizeof(errs)), 0);
     expect_refused("triggers:\n  t:\n    work_items:\n"
                    "      - {department: legal, sla: 1h, task: x}\n",
-                   "needs keywords or stages");
+                   "needs keywords, stages or categories");
     expect_refused("triggers:\n  t:\n    keywords: [a]\n    sources: [email]\n"
                    "    work_items:\n      - {department: legal, sla: 1h, task: x}\n",
                    "sources");
@@ -467,6 +467,146 @@ static void test_config(void **state)
     expect_refused("triggers:\n  t:\n    keywords: [a]\n    work_items: []\n",
                    "work_items");
     expect_refused("overdue_severity: PURPLE\n", "overdue_severity");
+    expect_refused("triggers:\n  t:\n    categories: [NOPE]\n    work_items:\n"
+                   "      - {department: legal, sla: 1h, task: x}\n",
+                   "unknown coaching category");
+    expect_refused("triggers:\n  t:\n    categories: [WORK_ITEM_OVERDUE]\n"
+                   "    work_items:\n"
+                   "      - {department: legal, sla: 1h, task: x}\n",
+                   "own alert");
+}
+
+/* The timer's index follows the partitions (on_partitions): after a
+ * restart the owned partitions' open items are judged by the timer with
+ * no event of their customers; a partition not owned waits until it
+ * arrives, and then its items are judged too. */
+static void test_index_follows_partitions(void **state)
+{
+    (void)state;
+    const char *need = "多币种结算";
+    struct harness *h = harness_new(&processor_orchestration, "");
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "s1", "c1", ROLE_CUSTOMER, need, T0), 0);
+    harness_set_partition(h, 2);
+    assert_int_equal(feed_segment(h, "s2", "c2", ROLE_CUSTOMER, need, T0), 0);
+    harness_own(h, 2, false);
+    harness_restart(h);
+    harness_clear_alerts(h);
+    /* Stream time passes every due time in both partitions, through
+     * other customers: only the timer can judge c1 and c2. */
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "x1", "o1", ROLE_REP, "hi", T0 + 2 * HOUR), 0);
+    harness_set_partition(h, 2);
+    assert_int_equal(feed_segment(h, "x2", "o2", ROLE_REP, "hi", T0 + 2 * HOUR), 0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 6); /* c1's three, x 2 */
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(harness_alert(h, i)->customer_id, "c1");
+    harness_own(h, 2, true);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 12);
+    for (size_t i = 6; i < 12; i++)
+        assert_string_equal(harness_alert(h, i)->customer_id, "c2");
+    /* Leaving and coming back judges nothing twice. */
+    harness_own(h, 1, false);
+    harness_own(h, 1, true);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 12);
+    harness_free(h);
+}
+
+/* A coaching alert of a listed category fires a trigger (on_alert),
+ * from another processor's event or from a timer: the alert's id and
+ * provenance are the triggering event's; the same category and rule
+ * again within the window fires nothing; other categories and this
+ * processor's own alerts fire nothing. */
+static void test_category_trigger(void **state)
+{
+    (void)state;
+    const char *cfg =
+        "triggers:\n  competitor:\n    categories: [COMPETITOR_MENTION]\n"
+        "    work_items:\n      - {department: marketing, sla: 2h, "
+        "task: \"Battle card for {customer_id}: {requirement}\"}\n"
+        "departments:\n  marketing: {topic: ops.marketing-items}\n"
+        "  legal: {topic: ops.legal-items}\n";
+    struct harness *h = harness_new(&processor_orchestration, cfg);
+    struct event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EVENT_TRANSCRIPT;
+    ev.key = ev.customer_id = "c1";
+    ev.event_id = "seg-7";
+    ev.event_time = T0;
+    ev.src = (struct event_source){"sales.transcripts", 2, 70};
+    struct alert a = {
+        .kind = ALERT_COACHING, .customer_id = "c1", .dedup_key = "r/x",
+        .u.coaching = {.rep_id = "rep-4", .meeting_id = "m-4",
+                       .rule = "competitor_mention",
+                       .category = CAT_COMPETITOR_MENTION,
+                       .severity = SEV_WARNING,
+                       .message = "The customer named Competitor X."}};
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    const struct alert *w = harness_alert(h, 0);
+    assert_int_equal(w->kind, ALERT_WORK_ITEM);
+    assert_string_equal(w->u.work_item.department, "marketing");
+    assert_non_null(w->topic); /* the department's own topic */
+    assert_string_equal(w->topic, "ops.marketing-items");
+    const char *tv[4];
+    assert_int_equal(processor_orchestration.output_topics(
+                         harness_config(h), tv, 4), 2);
+    assert_string_equal(tv[0], "ops.marketing-items");
+    assert_string_equal(w->u.work_item.rep_id, "rep-4");
+    assert_string_equal(w->u.work_item.meeting_id, "m-4");
+    assert_string_equal(w->u.work_item.task,
+                        "Battle card for c1: The customer named Competitor X.");
+    assert_int_equal(w->u.work_item.due_time, T0 + 2 * HOUR);
+    assert_int_equal(w->src.partition, 2);
+    assert_int_equal(w->src.offset, 70);
+    /* Its triggering event is the coaching alert. */
+    struct alert stamped = a;
+    stamped.trigger_event_id = ev.event_id;
+    stamped.src = ev.src;
+    stamped.event_time = ev.event_time;
+    alert_compute_id(&stamped);
+    assert_string_equal(w->trigger_event_id, stamped.alert_id);
+    /* The same rule again within the window; another category. */
+    ev.event_id = "seg-8";
+    ev.event_time = T0 + HOUR;
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    a.u.coaching.category = CAT_MONOLOGUE;
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    /* A replay of the first alert after a restart: nothing new. */
+    harness_restart(h);
+    a.u.coaching.category = CAT_COMPETITOR_MENTION;
+    ev.event_id = "seg-7";
+    ev.event_time = T0;
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    /* From a timer (no event): the alert's provenance is the item's;
+     * past its due time in stream time it turns OVERDUE, and this
+     * processor's own WORK_ITEM_OVERDUE alert fires nothing. */
+    struct alert t = a;
+    t.customer_id = "c2";
+    t.trigger_event_id = "seg-9";
+    t.src = (struct event_source){"sales.transcripts", 1, 90};
+    t.event_time = T0;
+    assert_int_equal(harness_observe(h, &t, NULL), 0);
+    assert_int_equal(harness_alert_count(h), 2);
+    assert_string_equal(harness_alert(h, 1)->customer_id, "c2");
+    assert_int_equal(harness_alert(h, 1)->src.offset, 90);
+    assert_int_equal(harness_alert(h, 1)->event_time, T0);
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "x", "o", ROLE_REP, "hi", T0 + 3 * HOUR), 0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 4); /* OVERDUE + coaching */
+    assert_int_equal(harness_alert(h, 3)->u.coaching.category,
+                     CAT_WORK_ITEM_OVERDUE);
+    assert_null(harness_alert(h, 3)->topic);
+    assert_string_equal(harness_alert(h, 2)->topic, "ops.marketing-items");
+    assert_string_equal(harness_alert(h, 2)->u.work_item.work_item_id,
+                        harness_alert(h, 1)->u.work_item.work_item_id);
+    harness_free(h);
 }
 
 int main(void)
@@ -479,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_updates_close),
         cmocka_unit_test(test_overdue_stream_time),
         cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_index_follows_partitions),
+        cmocka_unit_test(test_category_trigger),
         cmocka_unit_test(test_department_response),
         cmocka_unit_test(test_config),
     };
