@@ -27,8 +27,11 @@ struct or_inst {
     struct buf norm, text, msg;
     uint64_t on_transcripts, on_annotations; /* triggers, by bit */
     /* Stream time per input partition: the largest event_time handled
-     * there, of any customer (INT64_MIN: none yet). In memory only. */
+     * there, of any customer (INT64_MIN: none yet). Mirrored in the
+     * partition's state object (OR_WM_PREFIX), read back when the
+     * partition arrives (on_partitions). part_key: its state key. */
     int64_t *part_wm;
+    char **part_key;
     size_t n_part_wm;
     bool wm_moved; /* since the last tick */
     /* Customer key -> struct or_due: the earliest due time of its open
@@ -47,7 +50,7 @@ struct or_due {
 static struct or_customer *cust_of(void *st)
 {
     struct or_obj *o = st;
-    return o && !o->dept ? &o->u.c : NULL;
+    return o && !o->dept && !o->wm ? &o->u.c : NULL;
 }
 
 static const struct or_trigger *trigger_at(const struct or_config *cfg,
@@ -72,6 +75,9 @@ static void or_destroy(void *vinst)
     buf_free(&inst->text);
     buf_free(&inst->msg);
     free(inst->part_wm);
+    for (size_t i = 0; i < inst->n_part_wm; i++)
+        free(inst->part_key[i]);
+    free(inst->part_key);
     hmap_free(inst->due, free);
     free(inst);
 }
@@ -118,23 +124,59 @@ out:
 
 /* ---- stream time ---- */
 
-static void wm_advance(struct or_inst *inst, int32_t partition, int64_t t)
+static bool wm_room(struct or_inst *inst, int32_t partition)
 {
     if (partition < 0 || partition > 65535)
-        return;
+        return false;
     if ((size_t)partition >= inst->n_part_wm) {
         size_t n = (size_t)partition + 1;
         int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
-        if (!v)
+        char **k = v ? realloc(inst->part_key, n * sizeof(*k)) : NULL;
+        if (!k)
             abort();
-        for (size_t i = inst->n_part_wm; i < n; i++)
+        for (size_t i = inst->n_part_wm; i < n; i++) {
             v[i] = INT64_MIN;
+            k[i] = NULL;
+        }
         inst->part_wm = v;
+        inst->part_key = k;
         inst->n_part_wm = n;
     }
-    if (t > inst->part_wm[partition]) {
-        inst->part_wm[partition] = t;
-        inst->wm_moved = true;
+    return true;
+}
+
+/* The state key of the partition's stream time, or NULL (logged). */
+static const char *wm_key(struct or_inst *inst, struct proc_ctx *ctx,
+                          int32_t partition)
+{
+    if (!wm_room(inst, partition))
+        return NULL;
+    if (!inst->part_key[partition]) {
+        char key[64];
+        if (ctx_partition_key(ctx, partition, key, sizeof(key)) != 0) {
+            LOG_RL(LOG_ERROR, "orchestration", "partition %d: no state key "
+                   "for its stream time", (int)partition);
+            return NULL;
+        }
+        inst->part_key[partition] = statecodec_strdup(key);
+    }
+    return inst->part_key[partition];
+}
+
+/* The partition's stream time moves to t if later, in memory and in its
+ * state object. */
+static void wm_advance(struct or_inst *inst, struct proc_ctx *ctx,
+                       int32_t partition, int64_t t)
+{
+    if (!wm_room(inst, partition) || t <= inst->part_wm[partition])
+        return;
+    inst->part_wm[partition] = t;
+    inst->wm_moved = true;
+    const char *key = wm_key(inst, ctx, partition);
+    struct or_obj *o = key ? ctx_state(ctx, key, NULL) : NULL;
+    if (o && o->wm && o->stream_time < t) {
+        o->stream_time = t;
+        ctx_state_dirty(ctx, key);
     }
 }
 
@@ -675,8 +717,13 @@ static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
                       "a department's state");
         return -1;
     }
+    if (strncmp(ev->customer_id, OR_WM_PREFIX, strlen(OR_WM_PREFIX)) == 0) {
+        ctx_fail(ctx, "customer id starts with " OR_WM_PREFIX ", which names "
+                      "a partition's stream time in this processor's state");
+        return -1;
+    }
     /* Every handled event advances its partition's stream time. */
-    wm_advance(inst, ev->src.partition, ev->event_time);
+    wm_advance(inst, ctx, ev->src.partition, ev->event_time);
     struct or_customer *c = cust_of(ctx_state_find(ctx, ev->customer_id));
     int rc = 0;
     switch (ev->kind) {
@@ -803,6 +850,18 @@ static void or_on_partitions(void *vinst, struct proc_ctx *ctx,
                              const int32_t *parts, size_t n, bool assigned)
 {
     struct moving m = {vinst, ctx, parts, n, NULL, 0, 0};
+    /* Stream time: a leaving partition's goes (the state keeps it for
+     * its next owner); an arriving one's comes from the state, where the
+     * previous owner, or this instance before a restart, left it. */
+    for (size_t i = 0; i < n; i++) {
+        if (!wm_room(m.inst, parts[i]))
+            continue;
+        m.inst->part_wm[parts[i]] = INT64_MIN;
+        const char *key = assigned ? wm_key(m.inst, ctx, parts[i]) : NULL;
+        const struct or_obj *o = key ? ctx_state_find(ctx, key) : NULL;
+        if (o && o->wm)
+            m.inst->part_wm[parts[i]] = o->stream_time;
+    }
     if (assigned) {
         ctx_state_foreach(ctx, index_arriving, &m);
         m.inst->wm_moved = true;

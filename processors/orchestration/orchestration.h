@@ -94,8 +94,16 @@ struct or_dept {
     struct repmarks marks; /* the repartition records applied */
 };
 
-/* Either object; which one the key says (OR_DEPT_SUFFIX). */
+/* State key ctx_partition_key(p) ("~p<p>..."): partition p's stream time,
+ * so a restart or the partition's next owner starts from it. No customer
+ * id may start with it. */
+#define OR_WM_PREFIX "~p"
+
+/* One of the three objects; which one the key says (OR_WM_PREFIX,
+ * OR_DEPT_SUFFIX, else a customer). */
 struct or_obj {
+    bool wm;           /* a partition's stream time: only stream_time */
+    int64_t stream_time; /* ms; INT64_MIN: none */
     bool dept;
     union {
         struct or_customer c;

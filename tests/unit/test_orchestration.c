@@ -609,6 +609,38 @@ static void test_category_trigger(void **state)
     harness_free(h);
 }
 
+/* A partition's stream time is state: after a restart the timer judges
+ * items whose due time it had passed before, with no new event; a
+ * partition that leaves and comes back brings its stream time back from
+ * the state; a customer id that would name it is refused. */
+static void test_stream_time_restored(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_orchestration, "");
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "s1", "c1", ROLE_CUSTOMER, "多币种结算", T0), 0);
+    /* Another customer moves partition 1's stream time past 30 min only. */
+    assert_int_equal(feed_segment(h, "x1", "o1", ROLE_REP, "hi", T0 + 40 * MIN), 0);
+    harness_restart(h);
+    harness_clear_alerts(h);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 2); /* legal: record + coaching */
+    assert_string_equal(harness_alert(h, 0)->u.work_item.department, "legal");
+    char *js = harness_state_json(h, "~p1");
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"stream_time\""));
+    free(js);
+    /* Stream time passes the other two due times, then the partition
+     * moves away and back before any tick: its stream time comes back. */
+    assert_int_equal(feed_segment(h, "x2", "o1", ROLE_REP, "hi", T0 + 61 * MIN), 0);
+    harness_own(h, 1, false);
+    harness_own(h, 1, true);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 6);
+    assert_int_equal(feed_segment(h, "x3", "~p9", ROLE_REP, "hi", T0), -1);
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_index_follows_partitions),
         cmocka_unit_test(test_category_trigger),
+        cmocka_unit_test(test_stream_time_restored),
         cmocka_unit_test(test_department_response),
         cmocka_unit_test(test_config),
     };
