@@ -43,6 +43,7 @@ struct proc_ctx {
     void (*observe)(void *arg, struct proc_ctx *ctx, const struct alert *a);
     void *observe_arg;
     int observe_depth;
+    const struct alert *observing; /* in on_alert: the alert shown */
     /* ctx_partition_key(); NULL: "~p<partition>". */
     int (*partition_key)(void *arg, int32_t partition, char *out, size_t n);
     void *partition_key_arg;

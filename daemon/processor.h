@@ -82,7 +82,12 @@ struct processor_ops {
      * emitter's event, NULL when a timer emitted it (the alert's
      * provenance then says where it comes from). May emit alerts, which
      * are observed in turn up to CTX_OBSERVE_DEPTH (ctx.h) deep, and
-     * ctx_repartition() while ctx_event() is set. A ctx_fail() here is
+     * ctx_repartition(): with the emitter's event as the origin, or, for
+     * an alert a timer emitted, the alert's provenance (source topic,
+     * partition, offset, trigger_event_id, event_time). Such an origin
+     * can be older than records already sent from its partition, so the
+     * receiver must skip copies by the alert_id it carries, not with
+     * repmarks (which would take it for a copy). A ctx_fail() here is
      * logged; the emitter's event is not failed for it. State it touches
      * must be keyed as handle()'s (the alert's customer). */
     void (*on_alert)(void *inst, struct proc_ctx *ctx, const struct alert *a);
@@ -153,7 +158,7 @@ int ctx_emit(struct proc_ctx *ctx, struct alert *a);
  * Sends `len` bytes of the processor's own encoding to its repartition
  * topic under `key` (repartition.h); they come back to its handle() as an
  * event of kind EVENT_REPARTITION whose key is `key`, in the partition
- * that owns it. Only during handle(). Delivery is at least once: after a
+ * that owns it. During handle(), and in on_alert() (processor_ops). Delivery is at least once: after a
  * crash the batch that sent a record is applied again and sends it again,
  * with the same origin and seq, so the receiving side can skip copies it
  * has applied. 0, or -1 when it cannot be sent.

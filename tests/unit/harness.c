@@ -296,7 +296,7 @@ int harness_observe(struct harness *h, const struct alert *a,
     ctx_call_observer(&h->ctx, 0, h->ops, h->inst, &copy);
     store_flush(h->store, NULL);
     int rc = 0;
-    while (rc == 0 && ev && h->delivered < h->n_sent)
+    while (rc == 0 && h->delivered < h->n_sent)
         rc = deliver(h, h->delivered++);
     return rc;
 }

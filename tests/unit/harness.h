@@ -36,7 +36,7 @@ void harness_timer(struct harness *h, int64_t now_ms);
 /* Shows the processor's on_alert an alert another processor emitted
  * while handling ev (NULL: from a timer; the alert's provenance then set
  * by the caller), stamped as ctx_emit() does; what it repartitions is
- * handed back. deliver()'s result, 0 without on_alert. */
+ * handed back. handle()'s result on those, 0 without on_alert. */
 int harness_observe(struct harness *h, const struct alert *a,
                     const struct event *ev);
 /* The partition (0..3) of the events fed from now on; 0 at first. */

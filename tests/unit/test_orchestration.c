@@ -17,6 +17,7 @@
 
 #include "harness.h"
 #include "processor.h"
+#include "repartition.h"
 
 extern const struct processor_ops processor_orchestration;
 
@@ -641,6 +642,115 @@ static void test_stream_time_restored(void **state)
     harness_free(h);
 }
 
+/* ---- the runtime's side of on_alert, through a probe processor ---- */
+
+static char probe_seen[4][64]; /* what came back through the topic */
+static size_t probe_n;
+static int64_t probe_time[4];
+
+static int probe_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
+{
+    (void)inst;
+    (void)ctx;
+    if (ev->kind == EVENT_REPARTITION && probe_n < 4) {
+        const struct repartition_record *rr = &ev->u.repartition;
+        snprintf(probe_seen[probe_n], sizeof(probe_seen[0]), "%s %s %.*s",
+                 ev->key, rr->origin.topic ? rr->origin.topic : "-",
+                 (int)rr->len, (const char *)rr->data);
+        probe_time[probe_n++] = ev->event_time;
+    }
+    return 0;
+}
+
+/* Sends every alert's id to the key "team-1". */
+static void probe_on_alert(void *inst, struct proc_ctx *ctx,
+                           const struct alert *a)
+{
+    (void)inst;
+    if (ctx_repartition(ctx, "team-1", a->alert_id, strlen(a->alert_id)) != 0)
+        ctx_fail(ctx, "cannot send");
+}
+
+static void *probe_new(const char *key) { (void)key; return calloc(1, 1); }
+static void probe_encode(const void *st, struct buf *out) { (void)st; buf_put_u8(out, 0); }
+static int probe_decode(const char *key, const uint8_t *d, size_t n, void **st)
+{
+    (void)d;
+    (void)n;
+    *st = probe_new(key);
+    return 0;
+}
+
+static const struct config_table probe_table = {
+    .name = "probe", .keys = NULL, .n_keys = 0, .elem_size = 8};
+
+static int probe_init(const void *cfg, void **inst, char *err, size_t n)
+{
+    (void)cfg;
+    (void)err;
+    (void)n;
+    *inst = calloc(1, 1);
+    return 0;
+}
+
+static const struct processor_ops probe = {
+    .name = "probe",
+    .inputs = EVENT_MASK(EVENT_REPARTITION),
+    .config = &probe_table,
+    .init = probe_init,
+    .handle = probe_handle,
+    .destroy = free,
+    .on_alert = probe_on_alert,
+    .state_new = probe_new,
+    .state_encode = probe_encode,
+    .state_decode = probe_decode,
+    .state_free = free,
+};
+
+/* An observer may repartition: from another processor's event (its
+ * origin), and from an alert a timer emitted (no event: the alert's
+ * provenance is the origin, its event_time the record's). */
+static void test_observer_repartition(void **state)
+{
+    (void)state;
+    probe_n = 0;
+    struct harness *h = harness_new(&probe, "");
+    struct event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EVENT_TRANSCRIPT;
+    ev.key = ev.customer_id = "c1";
+    ev.event_id = "seg-1";
+    ev.event_time = T0;
+    ev.src = (struct event_source){"sales.transcripts", 3, 30};
+    struct alert a = {.kind = ALERT_COACHING, .customer_id = "c1",
+                      .dedup_key = "x",
+                      .u.coaching = {.rule = "r", .message = "m"}};
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    struct alert t = a;
+    t.trigger_event_id = "seg-0";
+    t.src = (struct event_source){"sales.transcripts", 2, 7};
+    t.event_time = T0 + HOUR;
+    assert_int_equal(harness_observe(h, &t, NULL), 0);
+    /* Without provenance from a timer there is no origin: refused. */
+    struct alert bare = a;
+    assert_int_equal(harness_observe(h, &bare, NULL), 0);
+    assert_int_equal(probe_n, 2);
+    struct alert stamped = a;
+    stamped.trigger_event_id = ev.event_id;
+    stamped.src = ev.src;
+    stamped.event_time = ev.event_time;
+    alert_compute_id(&stamped);
+    char want[64];
+    snprintf(want, sizeof(want), "team-1 sales.transcripts %s", stamped.alert_id);
+    assert_string_equal(probe_seen[0], want);
+    assert_int_equal(probe_time[0], T0);
+    alert_compute_id(&t);
+    snprintf(want, sizeof(want), "team-1 sales.transcripts %s", t.alert_id);
+    assert_string_equal(probe_seen[1], want);
+    assert_int_equal(probe_time[1], T0 + HOUR);
+    harness_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_index_follows_partitions),
         cmocka_unit_test(test_category_trigger),
         cmocka_unit_test(test_stream_time_restored),
+        cmocka_unit_test(test_observer_repartition),
         cmocka_unit_test(test_department_response),
         cmocka_unit_test(test_config),
     };
