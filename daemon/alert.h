@@ -138,6 +138,31 @@ struct attribution_report {
     int32_t revision; /* 0, then 1, 2, ... for corrections */
 };
 
+/* One ranked RED alert of a daily digest. */
+struct digest_item {
+    const char *alert_id, *kind, *category, *severity, *customer_id, *rep_id;
+    const char *message;
+    const char *tier; /* NULL: unknown */
+    bool has_amount;
+    double amount;
+    int64_t alert_time;
+    bool late;
+    const char *why_ranked;
+};
+
+/* A team's day (processors/digest/); keyed by team_id (customer_id). */
+struct daily_digest {
+    const char *team_id, *manager_id, *day, *time_zone;
+    const struct digest_item *top;
+    size_t n_top;
+    const struct metric *counts; /* values are whole numbers */
+    size_t n_counts;
+    int32_t overdue_work_items;
+    int32_t late_alerts;
+    const struct metric *median_response_hours;
+    size_t n_medians;
+};
+
 struct alert {
     enum alert_kind kind;
     const char *customer_id;
@@ -160,6 +185,7 @@ struct alert {
         struct meeting_summary summary;
         struct work_item work_item;
         struct attribution_report attribution;
+        struct daily_digest digest;
     } u;
 
     /* Stamped by the runtime in ctx_emit(); processors leave them zero. */

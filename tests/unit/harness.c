@@ -157,6 +157,37 @@ static int collect(void *arg, const struct alert *a)
         r->signals = sv;
         break;
     }
+    case ALERT_DAILY_DIGEST: {
+        struct daily_digest *d = &c->a.u.digest;
+        d->team_id = dup_str(c, d->team_id);
+        d->manager_id = dup_str(c, d->manager_id);
+        d->day = dup_str(c, d->day);
+        d->time_zone = dup_str(c, d->time_zone);
+        struct digest_item *t = own(c, calloc(d->n_top + 1, sizeof(*t)));
+        for (size_t i = 0; i < d->n_top; i++) {
+            t[i] = d->top[i];
+            t[i].alert_id = dup_str(c, t[i].alert_id);
+            t[i].kind = dup_str(c, t[i].kind);
+            t[i].category = dup_str(c, t[i].category);
+            t[i].severity = dup_str(c, t[i].severity);
+            t[i].customer_id = dup_str(c, t[i].customer_id);
+            t[i].rep_id = dup_str(c, t[i].rep_id);
+            t[i].message = dup_str(c, t[i].message);
+            t[i].tier = dup_str(c, t[i].tier);
+            t[i].why_ranked = dup_str(c, t[i].why_ranked);
+        }
+        d->top = t;
+        struct metric *m = own(c, calloc(d->n_counts + 1, sizeof(*m)));
+        for (size_t i = 0; i < d->n_counts; i++)
+            m[i] = (struct metric){dup_str(c, d->counts[i].name), d->counts[i].value};
+        d->counts = m;
+        m = own(c, calloc(d->n_medians + 1, sizeof(*m)));
+        for (size_t i = 0; i < d->n_medians; i++)
+            m[i] = (struct metric){dup_str(c, d->median_response_hours[i].name),
+                                   d->median_response_hours[i].value};
+        d->median_response_hours = m;
+        break;
+    }
     default:
         fail_msg("unknown alert kind %d", (int)a->kind);
     }
