@@ -484,6 +484,7 @@ static int at_team(struct dg_inst *inst, struct proc_ctx *ctx,
     if (zone && !dg_zone_valid(zone)) {
         LOG_RL(LOG_WARN, "digest", "team %s: time zone %s unknown; %s used",
                ev->key, zone, inst->cfg->default_zone);
+        free(zone);
         zone = NULL;
     }
     set_str(&t->zone, zone ? zone : inst->cfg->default_zone);
