@@ -373,6 +373,37 @@ static void test_timer_close(void **state)
     harness_free(h);
 }
 
+/* Two teams in different zones: the same stream time closes Shanghai's
+ * day (UTC+8) hours before Berlin's (UTC+1); each team gets its own. */
+static void test_two_zones(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_digest, "grace: 30m\n");
+    rep_row(h, "rep-sh", "team-sh", "Asia/Shanghai", 0);
+    rep_row(h, "rep-be", "team-be", "Europe/Berlin", 0);
+    /* 2026-03-02 10:00Z: 18:00 in Shanghai, 11:00 in Berlin. */
+    int64_t t = SH_DAY1 + 18 * HOUR;
+    coach(h, "s1", "c1", "rep-sh", CAT_MONOLOGUE, SEV_RED, NULL, 1, t);
+    coach(h, "b1", "c2", "rep-be", CAT_MONOLOGUE, SEV_RED, NULL, 1, t);
+    /* 17:00Z: past Shanghai's midnight + 30 min, not Berlin's. */
+    harness_set_watermark(h, true, SH_DAY1 + 25 * HOUR);
+    harness_timer(h, 0);
+    assert_int_equal(digests(h), 1);
+    assert_string_equal(digest_n(h, 0)->customer_id, "team-sh");
+    assert_string_equal(digest_n(h, 0)->u.digest.day, "2026-03-02");
+    /* 2026-03-03 00:00 Berlin is 23:00Z on the 2nd; + 30 min. */
+    harness_set_watermark(h, true, SH_DAY1 + 31 * HOUR + 29 * MIN);
+    harness_timer(h, 0);
+    assert_int_equal(digests(h), 1);
+    harness_set_watermark(h, true, SH_DAY1 + 31 * HOUR + 30 * MIN);
+    harness_timer(h, 0);
+    assert_int_equal(digests(h), 2);
+    assert_string_equal(digest_n(h, 1)->customer_id, "team-be");
+    assert_string_equal(digest_n(h, 1)->u.digest.day, "2026-03-02");
+    assert_string_equal(digest_n(h, 1)->u.digest.time_zone, "Europe/Berlin");
+    harness_free(h);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -394,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_team_days),
         cmocka_unit_test(test_work_items),
         cmocka_unit_test(test_timer_close),
+        cmocka_unit_test(test_two_zones),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
