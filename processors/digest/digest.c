@@ -20,11 +20,17 @@
 #include <string.h>
 
 #include "digest.h"
+#include "hmap.h"
 #include "log.h"
 
 struct dg_inst {
     const struct dg_config *cfg;
     struct buf buf;
+    /* "<team>/team" -> its partition (int32_t *), for the teams of the
+     * partitions this instance owns that have open days: what on_timer
+     * looks at, rather than the whole state. Follows the partitions
+     * (on_partitions); the state is the truth. */
+    struct hmap *teams;
 };
 
 enum { DG_TO_REP = 'R', DG_TO_TEAM = 'T' };
@@ -37,6 +43,11 @@ static int dg_init(const void *cfg, void **out, char *err, size_t errlen)
         return -1;
     }
     inst->cfg = cfg;
+    if (!(inst->teams = hmap_new())) {
+        free(inst);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     *out = inst;
     return 0;
 }
@@ -47,6 +58,7 @@ static void dg_destroy(void *vinst)
     if (!inst)
         return;
     buf_free(&inst->buf);
+    hmap_free(inst->teams, free);
     free(inst);
 }
 
@@ -454,6 +466,23 @@ static int close_days(struct dg_inst *inst, struct proc_ctx *ctx,
     return 0;
 }
 
+/* Mirrors whether team key has open days into the timer's index. */
+static void team_index(struct dg_inst *inst, const char *key,
+                       const struct dg_team *t)
+{
+    if (!t || !t->n_days) {
+        free(hmap_del(inst->teams, key));
+        return;
+    }
+    int32_t *p = hmap_get(inst->teams, key);
+    if (!p) {
+        if (!(p = malloc(sizeof(*p))))
+            abort();
+        hmap_put(inst->teams, key, p);
+    }
+    *p = t->partition;
+}
+
 static void set_str(char **dst, const char *s)
 {
     if (s && (!*dst || strcmp(*dst, s) != 0)) {
@@ -508,6 +537,7 @@ static int at_team(struct dg_inst *inst, struct proc_ctx *ctx,
     else
         day_add(d, &n);
     rc = close_days(inst, ctx, ev, ev->key, t);
+    team_index(inst, key, t);
 out:
     dg_note_clear(&n);
     free(manager);
@@ -520,19 +550,66 @@ out:
 struct keys {
     char **v;
     size_t n;
+    const int32_t *parts; /* on_partitions: of these partitions only */
+    size_t n_parts;
 };
 
-static int collect_team(void *arg, const char *key)
+static void keys_add(struct keys *k, const char *key)
 {
-    struct keys *k = arg;
-    if (!ends_with(key, DG_TEAM_SUFFIX))
-        return 0;
     char **v = realloc(k->v, (k->n + 1) * sizeof(*v));
     if (!v)
         abort();
     k->v = v;
     k->v[k->n++] = statecodec_strdup(key);
+}
+
+static bool in_parts(const struct keys *k, int32_t p)
+{
+    for (size_t i = 0; i < k->n_parts; i++)
+        if (k->parts[i] == p)
+            return true;
+    return false;
+}
+
+static int collect_indexed(void *arg, const char *key, void *val)
+{
+    struct keys *k = arg;
+    if (!k->parts || in_parts(k, *(const int32_t *)val))
+        keys_add(k, key);
     return 0;
+}
+
+static int collect_team(void *arg, const char *key)
+{
+    if (ends_with(key, DG_TEAM_SUFFIX))
+        keys_add(arg, key);
+    return 0;
+}
+
+/* The index follows the partitions: a leaving partition's teams go (their
+ * next owner closes their days), an arriving one's teams with open days
+ * come from the state (at start too). */
+static void dg_on_partitions(void *vinst, struct proc_ctx *ctx,
+                             const int32_t *parts, size_t n, bool assigned)
+{
+    struct dg_inst *inst = vinst;
+    struct keys k = {.parts = parts, .n_parts = n};
+    if (!assigned)
+        hmap_each(inst->teams, collect_indexed, &k);
+    else
+        ctx_state_foreach(ctx, collect_team, &k);
+    for (size_t i = 0; i < k.n; i++) {
+        if (!assigned) {
+            free(hmap_del(inst->teams, k.v[i]));
+        } else {
+            struct dg_obj *o = ctx_state_find(ctx, k.v[i]);
+            const struct dg_team *t = o && o->type == DG_TEAM ? &o->u.t : NULL;
+            if (t && in_parts(&k, t->partition))
+                team_index(inst, k.v[i], t);
+        }
+        free(k.v[i]);
+    }
+    free(k.v);
 }
 
 /* Each team of a partition this instance owns, whose oldest open day the
@@ -543,7 +620,7 @@ static void dg_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
     (void)now_ms;
     struct dg_inst *inst = vinst;
     struct keys k = {0};
-    ctx_state_foreach(ctx, collect_team, &k);
+    hmap_each(inst->teams, collect_indexed, &k);
     for (size_t i = 0; i < k.n; i++) {
         struct dg_obj *o = ctx_state_find(ctx, k.v[i]);
         struct dg_team *t = o && o->type == DG_TEAM ? &o->u.t : NULL;
@@ -557,6 +634,7 @@ static void dg_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
                 LOG_RL(LOG_ERROR, "digest", "team %s: digest not emitted", team);
             if (t->n_days != before)
                 ctx_state_dirty(ctx, k.v[i]);
+            team_index(inst, k.v[i], t);
         }
         free(k.v[i]);
     }
@@ -631,6 +709,7 @@ const struct processor_ops processor_digest = {
     .init = dg_init,
     .handle = dg_handle,
     .on_timer = dg_on_timer,
+    .on_partitions = dg_on_partitions,
     .destroy = dg_destroy,
     .on_alert = dg_on_alert,
     .state_new = digest_state_new,
