@@ -357,8 +357,10 @@ static int emit_day(struct dg_inst *inst, struct proc_ctx *ctx,
                     const struct event *ev, const char *team_id,
                     const struct dg_team *t, struct dg_day *d)
 {
-    qsort(d->items, d->n_items, sizeof(*d->items), cmp_note);
-    qsort(d->resp, d->n_resp, sizeof(*d->resp), cmp_resp);
+    if (d->n_items > 1)
+        qsort(d->items, d->n_items, sizeof(*d->items), cmp_note);
+    if (d->n_resp > 1)
+        qsort(d->resp, d->n_resp, sizeof(*d->resp), cmp_resp);
     size_t n_top = d->n_items < (size_t)inst->cfg->top_n ? d->n_items
                                                           : (size_t)inst->cfg->top_n;
     struct digest_item *top = calloc(n_top + 1, sizeof(*top));
