@@ -198,6 +198,22 @@ static void dg_on_alert(void *vinst, struct proc_ctx *ctx, const struct alert *a
 
 /* ---- at the rep's partition ---- */
 
+/* n on to the team of the rep's assignment at its time. */
+static int to_team(struct dg_inst *inst, struct proc_ctx *ctx,
+                   const struct dg_assign *as, const struct dg_note *n)
+{
+    buf_reset(&inst->buf);
+    buf_put_u8(&inst->buf, DG_TO_TEAM);
+    buf_put_str(&inst->buf, as->manager);
+    buf_put_str(&inst->buf, as->zone);
+    dg_note_encode(n, &inst->buf);
+    if (ctx_repartition(ctx, as->team, inst->buf.data, inst->buf.len) != 0) {
+        ctx_fail(ctx, "cannot send to team %s's partition", as->team);
+        return -1;
+    }
+    return 0;
+}
+
 static int at_rep(struct dg_inst *inst, struct proc_ctx *ctx,
                   const struct event *ev, struct buf_reader *r)
 {
@@ -205,27 +221,29 @@ static int at_rep(struct dg_inst *inst, struct proc_ctx *ctx,
     dg_note_decode(&n, r);
     char key[512];
     snprintf(key, sizeof(key), "%s" DG_REP_SUFFIX, ev->key);
-    const struct dg_obj *o = ctx_state_find(ctx, key);
-    const struct dg_assign *as =
-        o && o->type == DG_REP ? dg_rep_at(&o->u.r, n.time) : NULL;
+    struct dg_obj *o = ctx_state(ctx, key, NULL);
+    struct dg_rep *rep = o->type == DG_REP ? &o->u.r : NULL;
+    const struct dg_assign *as = rep ? dg_rep_at(rep, n.time) : NULL;
     int rc = 0;
-    if (r->err) {
+    if (r->err || !rep) {
         ctx_fail(ctx, "undecodable digest record");
         rc = -1;
-    } else if (!as) {
-        ctx_fail(ctx, "rep %s has no assignment in ref.reps: alert %s "
-                 "reaches no team", ev->key, n.alert_id);
+    } else if (as) {
+        rc = to_team(inst, ctx, as, &n);
+    } else if (rep->n_pending == DG_MAX_PENDING) {
+        ctx_fail(ctx, "rep %s has no assignment in ref.reps and %d alerts "
+                 "wait already: alert %s reaches no team", ev->key,
+                 DG_MAX_PENDING, n.alert_id);
         rc = -1;
-    } else {
-        buf_reset(&inst->buf);
-        buf_put_u8(&inst->buf, DG_TO_TEAM);
-        buf_put_str(&inst->buf, as->manager);
-        buf_put_str(&inst->buf, as->zone);
-        dg_note_encode(&n, &inst->buf);
-        if (ctx_repartition(ctx, as->team, inst->buf.data, inst->buf.len) != 0) {
-            ctx_fail(ctx, "cannot send to team %s's partition", as->team);
-            rc = -1;
-        }
+    } else { /* its ref.reps row is still to come */
+        struct dg_note *v = realloc(rep->pending,
+                                    (rep->n_pending + 1) * sizeof(*v));
+        if (!v)
+            abort();
+        rep->pending = v;
+        rep->pending[rep->n_pending++] = n;
+        memset(&n, 0, sizeof(n));
+        ctx_state_dirty(ctx, key);
     }
     dg_note_clear(&n);
     return rc;
@@ -662,10 +680,22 @@ static int dg_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         char key[512];
         snprintf(key, sizeof(key), "%s" DG_REP_SUFFIX, ra->rep_id);
         struct dg_obj *o = ctx_state(ctx, key, NULL);
-        if (o->type == DG_REP &&
-            dg_rep_add(&o->u.r, ev->event_time, ra->team_id, ra->manager_id,
-                       ra->time_zone))
-            ctx_state_dirty(ctx, key);
+        if (o->type != DG_REP ||
+            !dg_rep_add(&o->u.r, ev->event_time, ra->team_id, ra->manager_id,
+                        ra->time_zone))
+            return 0;
+        ctx_state_dirty(ctx, key);
+        /* Alerts that waited for the rep's first row go on now. */
+        struct dg_rep *rep = &o->u.r;
+        for (size_t i = 0; i < rep->n_pending; i++)
+            if (to_team(inst, ctx, dg_rep_at(rep, rep->pending[i].time),
+                        &rep->pending[i]) != 0)
+                return -1;
+        for (size_t i = 0; i < rep->n_pending; i++)
+            dg_note_clear(&rep->pending[i]);
+        free(rep->pending);
+        rep->pending = NULL;
+        rep->n_pending = 0;
         return 0;
     }
     case EVENT_REPARTITION: {

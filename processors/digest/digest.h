@@ -63,9 +63,14 @@ struct dg_assign {
     int64_t from; /* ms: the RepAssignment's event_time */
     char *team, *manager, *zone;
 };
+#define DG_MAX_PENDING 256 /* alerts waiting for the rep's first row */
 struct dg_rep {
     struct dg_assign v[DG_MAX_HISTORY];
     size_t n;
+    /* Alerts that reached the rep before any ref.reps row of it (topics
+     * are not ordered against each other): sent on when one arrives. */
+    struct dg_note *pending;
+    size_t n_pending;
 };
 /* The assignment in force at t: the latest starting at or before t, else
  * the earliest (an alert before the rep's first row); NULL: none. */

@@ -75,6 +75,9 @@ void digest_state_free(void *st)
             free(o->u.r.v[i].manager);
             free(o->u.r.v[i].zone);
         }
+        for (size_t i = 0; i < o->u.r.n_pending; i++)
+            dg_note_clear(&o->u.r.pending[i]);
+        free(o->u.r.pending);
         break;
     default: {
         struct dg_team *t = &o->u.t;
@@ -253,6 +256,9 @@ void digest_state_encode(const void *st, struct buf *out)
             buf_put_str(out, a->manager);
             buf_put_str(out, a->zone);
         }
+        buf_put_varint(out, o->u.r.n_pending);
+        for (size_t i = 0; i < o->u.r.n_pending; i++)
+            dg_note_encode(&o->u.r.pending[i], out);
         break;
     default: {
         const struct dg_team *t = &o->u.t;
@@ -309,6 +315,11 @@ int digest_state_decode(const char *key, const uint8_t *data, size_t len,
             a->manager = buf_get_str(&r);
             a->zone = buf_get_str(&r);
         }
+        n = statecodec_count(&r, DG_MAX_PENDING);
+        if (n && !(o->u.r.pending = calloc(n, sizeof(*o->u.r.pending))))
+            abort();
+        for (size_t i = 0; i < n && !r.err; i++)
+            dg_note_decode(&o->u.r.pending[o->u.r.n_pending++], &r);
         break;
     case DG_TEAM: {
         struct dg_team *t = &o->u.t;
@@ -390,6 +401,7 @@ void digest_state_to_json(const void *st, struct jw *w)
             jw_obj_end(w);
         }
         jw_arr_end(w);
+        jw_int(w, "pending_alerts", (int64_t)o->u.r.n_pending);
         break;
     default: {
         const struct dg_team *t = &o->u.t;

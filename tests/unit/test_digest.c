@@ -332,10 +332,26 @@ static void test_work_items(void **state)
     assert_true(d->median_response_hours[0].value == 1.0);
     /* No counts for work items themselves: their coaching alerts count. */
     assert_int_equal(d->n_counts, 0);
-    /* A rep without a ref.reps row: the record fails (DLQ in the daemon). */
-    q.u.coaching.rep_id = "nobody";
+    /* A rep whose ref.reps row comes after the alert: it waits at the
+     * rep (across a restart), then reaches the team with the row. */
+    q.u.coaching.rep_id = "newbie";
+    q.u.coaching.severity = SEV_RED;
     q.dedup_key = "q2";
-    assert_int_equal(harness_observe(h, &q, &ev), -1);
+    ev.event_time = 30 * HOUR;
+    assert_int_equal(harness_observe(h, &q, &ev), 0);
+    char *js = harness_state_json(h, "newbie/rep");
+    assert_non_null(strstr(js, "\"pending_alerts\":1"));
+    free(js);
+    harness_restart(h);
+    rep_row(h, "newbie", "team-z", NULL, 29 * HOUR);
+    js = harness_state_json(h, "newbie/rep");
+    assert_non_null(strstr(js, "\"pending_alerts\":0"));
+    free(js);
+    js = harness_state_json(h, "team-z/team");
+    if (!strstr(js, "\"day\":\"1970-01-02\""))
+        fail_msg("team-z: %s", js);
+    assert_non_null(strstr(js, "\"rep_id\":\"newbie\""));
+    free(js);
     harness_free(h);
 }
 
