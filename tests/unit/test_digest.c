@@ -420,6 +420,26 @@ static void test_two_zones(void **state)
     harness_free(h);
 }
 
+/* New York's spring-forward day is 23 hours: it closes at 04:00Z the next
+ * day (midnight EDT), not 05:00Z, and the digest's time is that end. */
+static void test_dst_close(void **state)
+{
+    (void)state;
+    int64_t ny = 1772946000000LL; /* 2026-03-08 00:00 EST = 05:00Z */
+    struct harness *h = harness_new(&processor_digest, "grace: 0s\n");
+    rep_row(h, "rep-ny", "team-ny", "America/New_York", 0);
+    coach(h, "n1", "c1", "rep-ny", CAT_MONOLOGUE, SEV_RED, NULL, 1, ny + 12 * HOUR);
+    harness_set_watermark(h, true, ny + 23 * HOUR - 1);
+    harness_timer(h, 0);
+    assert_int_equal(digests(h), 0);
+    harness_set_watermark(h, true, ny + 23 * HOUR);
+    harness_timer(h, 0);
+    assert_int_equal(digests(h), 1);
+    assert_string_equal(digest_n(h, 0)->u.digest.day, "2026-03-08");
+    assert_int_equal(digest_n(h, 0)->event_time, ny + 23 * HOUR);
+    harness_free(h);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -442,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_work_items),
         cmocka_unit_test(test_timer_close),
         cmocka_unit_test(test_two_zones),
+        cmocka_unit_test(test_dst_close),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
