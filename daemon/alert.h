@@ -138,6 +138,31 @@ struct attribution_report {
     int32_t revision; /* 0, then 1, 2, ... for corrections */
 };
 
+/* One ranked RED alert of a daily digest. */
+struct digest_item {
+    const char *alert_id, *kind, *category, *severity, *customer_id, *rep_id;
+    const char *message;
+    const char *tier; /* NULL: unknown */
+    bool has_amount;
+    double amount;
+    int64_t alert_time;
+    bool late;
+    const char *why_ranked;
+};
+
+/* A team's day (processors/digest/); keyed by team_id (customer_id). */
+struct daily_digest {
+    const char *team_id, *manager_id, *day, *time_zone;
+    const struct digest_item *top;
+    size_t n_top;
+    const struct metric *counts; /* values are whole numbers */
+    size_t n_counts;
+    int32_t overdue_work_items;
+    int32_t late_alerts;
+    const struct metric *median_response_hours;
+    size_t n_medians;
+};
+
 struct alert {
     enum alert_kind kind;
     const char *customer_id;
@@ -151,12 +176,16 @@ struct alert {
      * dedup_key only, so a replay or a rebalance that takes the other path
      * yields the same id. trigger_event_id still names the provenance. */
     bool id_from_state;
+    /* Optional: the topic to write to instead of the kind's (one of the
+     * processor's output_topics); NULL for the kind's. */
+    const char *topic;
     union {
         struct lead_rerating rerating;
         struct coaching_alert coaching;
         struct meeting_summary summary;
         struct work_item work_item;
         struct attribution_report attribution;
+        struct daily_digest digest;
     } u;
 
     /* Stamped by the runtime in ctx_emit(); processors leave them zero. */

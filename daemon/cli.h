@@ -39,9 +39,14 @@ int cli_brokers(const struct config *cfg, bool allow_embedded,
  * repartition topic of each enabled processor that has one, and the state
  * changelog (state.changelog; changelog[0] is NUL without one). */
 #define CLI_MAX_REPARTITION 16
+#define CLI_MAX_EXTRA 32 /* processors' own output topics (output_topics) */
+/* The topics a config uses: the records table's rows first, in order, then
+ * n_extra output topics of enabled processors, then the repartition
+ * topics, then the changelog (if any). */
 struct cli_topics {
-    const char *name[TOPIC_COUNT + CLI_MAX_REPARTITION + 1];
+    const char *name[TOPIC_COUNT + CLI_MAX_EXTRA + CLI_MAX_REPARTITION + 1];
     size_t n;
+    size_t n_extra;
     char repartition[CLI_MAX_REPARTITION][256]; /* storage for their names */
     char changelog[256];
 };

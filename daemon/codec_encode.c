@@ -352,6 +352,59 @@ static int enc_attribution(struct enc *e, avro_value_t *v, const struct alert *a
     return 0;
 }
 
+/* A DailyDigest: no alert provenance either; digest_id is the alert id
+ * (a hash of team and day), event_time the day's end. */
+static int enc_digest(struct enc *e, avro_value_t *v, const struct alert *al)
+{
+    const struct daily_digest *d = &al->u.digest;
+    avro_value_t arr, item, f, b;
+    if (enc_str(e, v, "digest_id", al->alert_id) < 0 ||
+        enc_str(e, v, "team_id", d->team_id) < 0 ||
+        enc_str(e, v, "manager_id", d->manager_id) < 0 ||
+        enc_str(e, v, "day", d->day) < 0 ||
+        enc_str(e, v, "time_zone", d->time_zone) < 0 ||
+        enc_field(e, v, "top", &arr) < 0)
+        return -1;
+    if (d->n_top && !d->top)
+        return enc_fail(e, "top", "NULL items with a nonzero count");
+    for (size_t i = 0; i < d->n_top; i++) {
+        const struct digest_item *t = &d->top[i];
+        if (avro_value_append(&arr, &item, NULL) != 0)
+            return enc_fail(e, "top", avro_strerror());
+        if (enc_str(e, &item, "alert_id", t->alert_id) < 0 ||
+            enc_str(e, &item, "kind", t->kind) < 0 ||
+            enc_str(e, &item, "category", t->category) < 0 ||
+            enc_str(e, &item, "severity", t->severity) < 0 ||
+            enc_str(e, &item, "customer_id", t->customer_id) < 0 ||
+            enc_str(e, &item, "rep_id", t->rep_id) < 0 ||
+            enc_str(e, &item, "message", t->message) < 0 ||
+            enc_opt_str(e, &item, "tier", t->tier) < 0 ||
+            enc_opt_double(e, &item, "amount", t->has_amount, t->amount) < 0 ||
+            enc_long(e, &item, "alert_time", t->alert_time) < 0 ||
+            enc_str(e, &item, "why_ranked", t->why_ranked) < 0)
+            return -1;
+        if (enc_field(e, &item, "late", &b) < 0 ||
+            avro_value_set_boolean(&b, t->late) != 0)
+            return enc_fail(e, "late", "cannot set");
+    }
+    if (enc_field(e, v, "counts", &f) < 0)
+        return -1;
+    for (size_t i = 0; i < d->n_counts; i++) {
+        if (enc_check_str(e, "counts", d->counts[i].name) < 0)
+            return -1;
+        if (avro_value_add(&f, d->counts[i].name, &b, NULL, NULL) != 0 ||
+            avro_value_set_long(&b, (int64_t)d->counts[i].value) != 0)
+            return enc_fail(e, "counts", avro_strerror());
+    }
+    if (enc_int(e, v, "overdue_work_items", d->overdue_work_items) < 0 ||
+        enc_int(e, v, "late_alerts", d->late_alerts) < 0 ||
+        enc_metrics(e, v, "median_response_hours", d->median_response_hours,
+                    d->n_medians) < 0 ||
+        enc_long(e, v, "event_time", al->event_time) < 0)
+        return -1;
+    return 0;
+}
+
 /*
  * The direct encoder. Building Avro C's generic value field by field (a
  * lookup by name each) and then walking it twice (sizeof, write) cost
@@ -441,6 +494,15 @@ static const struct afield attribution_layout[] = {
     {"controls", A_INT, 0}, {"method", A_STR, 0}, {"explanation", A_STR, 0},
     {"event_time", A_LONG, 0}, {"revision", A_INT, 0}};
 
+/* Names only: a DailyDigest takes the generic path (one per team and
+ * day). */
+static const struct afield digest_layout[] = {
+    {"digest_id", A_STR, 0}, {"team_id", A_STR, 0}, {"manager_id", A_STR, 0},
+    {"day", A_STR, 0}, {"time_zone", A_STR, 0}, {"top", A_EVIDENCE, 0},
+    {"counts", A_METRICS, 0}, {"overdue_work_items", A_INT, 0},
+    {"late_alerts", A_INT, 0}, {"median_response_hours", A_METRICS, 0},
+    {"event_time", A_LONG, 0}};
+
 /* The items of a rerating's reasons. */
 static const struct afield reason_layout[] = {
     {"factor", A_STR, S_F_FACTOR}, {"node_type", A_STR, S_F_NODE_TYPE},
@@ -457,7 +519,8 @@ static const struct {
     [ALERT_COACHING] = {LAYOUT(coaching_layout), false},
     [ALERT_MEETING_SUMMARY] = {LAYOUT(summary_layout), false},
     [ALERT_WORK_ITEM] = {LAYOUT(work_item_layout), true},
-    [ALERT_ATTRIBUTION] = {LAYOUT(attribution_layout), true}};
+    [ALERT_ATTRIBUTION] = {LAYOUT(attribution_layout), true},
+    [ALERT_DAILY_DIGEST] = {LAYOUT(digest_layout), true}};
 
 #define CAT_COUNT (CAT_WORK_ITEM_OVERDUE + 1)
 #define SEV_COUNT (SEV_RED + 1)
@@ -769,14 +832,16 @@ int codec_encode_alert(struct codec *c, const struct alert *al, struct buf *out,
     }
     if (fill_other_fields(w, v, err) < 0)
         return -1;
-    int rc = al->kind == ALERT_ATTRIBUTION ? enc_attribution(&e, v, al)
-                                           : enc_provenance(&e, v, al);
+    int rc = al->kind == ALERT_ATTRIBUTION    ? enc_attribution(&e, v, al)
+             : al->kind == ALERT_DAILY_DIGEST ? enc_digest(&e, v, al)
+                                              : enc_provenance(&e, v, al);
     if (rc == 0) {
         switch (al->kind) {
         case ALERT_LEAD_RERATING: rc = enc_rerating(&e, v, &al->u.rerating); break;
         case ALERT_COACHING: rc = enc_coaching(&e, v, &al->u.coaching); break;
         case ALERT_WORK_ITEM: rc = enc_work_item(&e, v, &al->u.work_item); break;
         case ALERT_ATTRIBUTION: break;
+        case ALERT_DAILY_DIGEST: break;
         default: rc = enc_summary(&e, v, &al->u.summary); break;
         }
     }

@@ -4,6 +4,7 @@
  */
 #include "ctx.h"
 
+#include "log.h"
 #include "repartition.h"
 
 #include <stdarg.h>
@@ -96,17 +97,76 @@ int ctx_emit(struct proc_ctx *ctx, struct alert *a)
     }
     alert_compute_id(a);
     ctx->emitted++;
-    return ctx->sink ? ctx->sink(ctx->sink_arg, a) : 0;
+    int rc = ctx->sink ? ctx->sink(ctx->sink_arg, a) : 0;
+    if (rc == 0 && ctx->observe) {
+        if (ctx->observe_depth >= CTX_OBSERVE_DEPTH) {
+            LOG_RL(LOG_WARN, "runtime", "alert %s emitted %d observers deep "
+                   "is not observed", a->alert_id, ctx->observe_depth);
+            return rc;
+        }
+        ctx->observe_depth++;
+        ctx->observe(ctx->observe_arg, ctx, a);
+        ctx->observe_depth--;
+    }
+    return rc;
+}
+
+void ctx_set_observer(struct proc_ctx *ctx,
+                      void (*observe)(void *arg, struct proc_ctx *ctx,
+                                      const struct alert *a),
+                      void *arg)
+{
+    ctx->observe = observe;
+    ctx->observe_arg = arg;
+}
+
+void ctx_call_observer(struct proc_ctx *ctx, size_t proc,
+                       const struct processor_ops *ops, void *inst,
+                       const struct alert *a)
+{
+    if (!ops->on_alert || !inst)
+        return;
+    size_t was = ctx->proc;
+    const struct alert *was_observing = ctx->observing;
+    bool failed = ctx->failed;
+    char fail[sizeof(ctx->fail)];
+    memcpy(fail, ctx->fail, sizeof(fail));
+    ctx->proc = proc;
+    ctx->failed = false;
+    ctx->fail[0] = '\0';
+    ctx->observing = a;
+    ops->on_alert(inst, ctx, a);
+    ctx->observing = was_observing;
+    if (ctx->failed)
+        LOG_RL(LOG_ERROR, ops->name, "on alert %s (%s of %s): %s", a->alert_id,
+               alert_kind_name(a->kind), a->customer_id ? a->customer_id : "",
+               ctx->fail);
+    ctx->proc = was;
+    ctx->failed = failed;
+    memcpy(ctx->fail, fail, sizeof(fail));
 }
 
 int ctx_repartition(struct proc_ctx *ctx, const char *key, const void *data,
                     size_t len)
 {
-    if (!ctx->repartition || !ctx->ev || !key || !*key)
+    if (!ctx->repartition || !key || !*key)
         return -1;
-    repartition_encode(&ctx->repartition_buf, &ctx->ev->src,
-                       ctx->repartition_seq++, ctx->ev->event_id,
-                       ctx->ev->event_time, data, len);
+    if (ctx->ev)
+        repartition_encode(&ctx->repartition_buf, &ctx->ev->src,
+                           ctx->repartition_seq++, ctx->ev->event_id,
+                           ctx->ev->event_time, data, len);
+    else if (ctx->observing && ctx->observing->trigger_event_id &&
+             ctx->observing->src.topic)
+        /* An alert a timer emitted: its provenance is the origin. Its
+         * offset can be older than records already sent from that
+         * partition, so a receiver de-duplicates such records by content
+         * (the alert_id), not with repmarks (processor.h). */
+        repartition_encode(&ctx->repartition_buf, &ctx->observing->src,
+                           ctx->repartition_seq++,
+                           ctx->observing->trigger_event_id,
+                           ctx->observing->event_time, data, len);
+    else
+        return -1;
     return ctx->repartition(ctx->repartition_arg, ctx->proc, key,
                             ctx->repartition_buf.data,
                             ctx->repartition_buf.len);

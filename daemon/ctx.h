@@ -38,6 +38,12 @@ struct proc_ctx {
     /* ctx_watermark(); NULL: never known. */
     int (*watermark)(void *arg, int32_t partition, int64_t *wm);
     void *watermark_arg;
+    /* Alerts produced are shown to observe() (processor_ops.on_alert),
+     * up to CTX_OBSERVE_DEPTH alerts emitted from observers deep. */
+    void (*observe)(void *arg, struct proc_ctx *ctx, const struct alert *a);
+    void *observe_arg;
+    int observe_depth;
+    const struct alert *observing; /* in on_alert: the alert shown */
     /* ctx_partition_key(); NULL: "~p<partition>". */
     int (*partition_key)(void *arg, int32_t partition, char *out, size_t n);
     void *partition_key_arg;
@@ -54,6 +60,20 @@ void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,
               void *sink_arg);
 /* Where ctx_repartition() sends its records. */
 void ctx_set_repartition(struct proc_ctx *ctx, ctx_repartition_fn fn, void *arg);
+#define CTX_OBSERVE_DEPTH 2
+/* Where produced alerts are shown (NULL: nowhere). */
+void ctx_set_observer(struct proc_ctx *ctx,
+                      void (*observe)(void *arg, struct proc_ctx *ctx,
+                                      const struct alert *a),
+                      void *arg);
+/*
+ * Calls ops->on_alert(inst, ctx, a) with the context pointed at processor
+ * `proc` (the emitter's event kept), then points it back; a failure the
+ * observer records is logged, never the emitter's. For observe().
+ */
+void ctx_call_observer(struct proc_ctx *ctx, size_t proc,
+                       const struct processor_ops *ops, void *inst,
+                       const struct alert *a);
 /* Frees what the context holds (not the store). */
 void ctx_destroy(struct proc_ctx *ctx);
 /* Points the context at processor `proc` handling `ev` (NULL: timer). */

@@ -96,6 +96,23 @@ void cli_config_topics(const struct config *cfg, struct cli_topics *out)
     out->n = 0;
     for (size_t i = 0; i < TOPIC_COUNT; i++)
         out->name[out->n++] = cfg->topics.name[i];
+    out->n_extra = 0;
+    for (size_t i = 0; i < registry_count; i++) {
+        const struct processor_ops *ops = registry_processors[i];
+        const char *v[CLI_MAX_EXTRA];
+        if (!cfg->plugin_enabled[i] || !ops->output_topics)
+            continue;
+        size_t k = ops->output_topics(cfg->plugin_cfg[i], v, CLI_MAX_EXTRA);
+        for (size_t j = 0; j < k && out->n_extra < CLI_MAX_EXTRA; j++) {
+            bool seen = false;
+            for (size_t m = 0; m < out->n && !seen; m++)
+                seen = strcmp(out->name[m], v[j]) == 0;
+            if (!seen) {
+                out->name[out->n++] = v[j];
+                out->n_extra++;
+            }
+        }
+    }
     for (size_t i = 0; i < registry_count && r < CLI_MAX_REPARTITION; i++) {
         const struct processor_ops *ops = registry_processors[i];
         if (!cfg->plugin_enabled[i] ||
@@ -252,6 +269,8 @@ int cmd_topics(int argc, char **argv)
             if (i < TOPIC_COUNT)
                 printf("%s\t%s\t%s\n", records_table[i].topic_key,
                        t.name[i], role[records_table[i].dir]);
+            else if (i < TOPIC_COUNT + t.n_extra)
+                printf("-\t%s\toutput\n", t.name[i]);
             else
                 printf("-\t%s\t%s\n", t.name[i],
                        t.name[i] == t.changelog ? "changelog" : "repartition");

@@ -74,6 +74,24 @@ struct processor_ops {
     void (*on_partitions)(void *inst, struct proc_ctx *ctx,
                           const int32_t *partitions, size_t n, bool assigned);
 
+    /* Optional (NULL: not interested). Sees every alert this instance
+     * produces, of every processor, its own included, once the runtime
+     * stamped it (provenance, alert_id) and handed it to the producer;
+     * alerts that could not be encoded are not shown. The context is
+     * this processor's (its state as in handle()), ctx_event() the
+     * emitter's event, NULL when a timer emitted it (the alert's
+     * provenance then says where it comes from). May emit alerts, which
+     * are observed in turn up to CTX_OBSERVE_DEPTH (ctx.h) deep, and
+     * ctx_repartition(): with the emitter's event as the origin, or, for
+     * an alert a timer emitted, the alert's provenance (source topic,
+     * partition, offset, trigger_event_id, event_time). Such an origin
+     * can be older than records already sent from its partition, so the
+     * receiver must skip copies by the alert_id it carries, not with
+     * repmarks (which would take it for a copy). A ctx_fail() here is
+     * logged; the emitter's event is not failed for it. State it touches
+     * must be keyed as handle()'s (the alert's customer). */
+    void (*on_alert)(void *inst, struct proc_ctx *ctx, const struct alert *a);
+
     /* State objects of this processor. state_encode and state_free may run
      * on the store's sealing thread, on an object no other code holds:
      * they must touch nothing but the object. */
@@ -111,6 +129,11 @@ struct processor_ops {
      * the end before any record is applied, then as they come, and keeps
      * the latest record per key. Read with ctx_global_foreach(). */
     uint32_t global_inputs;
+    /* Optional: output topics its config names besides its kinds' topics
+     * (alert.topic), at most max into out; returns how many. They are
+     * provisioned, warmed and listed like the kinds' topics. cfg is its
+     * bound config. */
+    size_t (*output_topics)(const void *cfg, const char **out, size_t max);
 };
 
 /*
@@ -145,7 +168,7 @@ int ctx_emit(struct proc_ctx *ctx, struct alert *a);
  * Sends `len` bytes of the processor's own encoding to its repartition
  * topic under `key` (repartition.h); they come back to its handle() as an
  * event of kind EVENT_REPARTITION whose key is `key`, in the partition
- * that owns it. Only during handle(). Delivery is at least once: after a
+ * that owns it. During handle(), and in on_alert() (processor_ops). Delivery is at least once: after a
  * crash the batch that sent a record is applied again and sends it again,
  * with the same origin and seq, so the receiving side can skip copies it
  * has applied. 0, or -1 when it cannot be sent.

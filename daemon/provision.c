@@ -18,7 +18,7 @@
 #include "registry.h"
 
 enum { PROVISION_TIMEOUT_MS = 30000, LOOKUP_TIMEOUT_MS = 2000,
-       MAX_TOPICS = TOPIC_COUNT + CLI_MAX_REPARTITION + 1 };
+       MAX_TOPICS = TOPIC_COUNT + CLI_MAX_EXTRA + CLI_MAX_REPARTITION + 1 };
 
 /* What a topic is to the daemon. Inputs and repartition topics are what
  * the consumer subscribes to (runtime.c's setup()); the changelog is
@@ -45,6 +45,11 @@ static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
         const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
         if (r && r->dir == RECORD_INPUT && !((read | global) & EVENT_MASK(r->kind)))
             continue;
+        if (!r && i < TOPIC_COUNT + t->n_extra) { /* a processor's own */
+            role[n] = ROLE_OUTPUT;
+            out[n++] = t->name[i];
+            continue;
+        }
         role[n] = !r ? (t->changelog[0] && strcmp(t->name[i], t->changelog) == 0
                             ? ROLE_CHANGELOG : ROLE_REPARTITION)
                      : r->dir != RECORD_INPUT ? ROLE_OUTPUT

@@ -80,7 +80,11 @@
     X(ALERT_ATTRIBUTION, attribution, "sales.attribution",                    \
       "AttributionReport", "attribution_report", "unit_id", 0,                \
       "Output: each unit's result against its counterfactual, per closed "    \
-      "period (AttributionReport), keyed by unit_id.")
+      "period (AttributionReport), keyed by unit_id.")                       \
+    X(ALERT_DAILY_DIGEST, daily_digest, "sales.daily-digest", "DailyDigest",  \
+      "daily_digest", "team_id", 0,                                           \
+      "Output: a manager's daily red list per team and local day "           \
+      "(DailyDigest), keyed by team_id.")
 
 /* Topics that carry no record of ours. */
 #define DS_PLAIN_TOPICS(X)                                                    \

@@ -77,6 +77,38 @@ static void on_change(void *arg, const char *path)
     }
 }
 
+/* A processor's own output topics (processor_ops.output_topics) are
+ * provisioned and warmed at start, like the topics.* keys: a reload that
+ * changes them is refused the same way, named by the processor. */
+static void diff_output_topics(const struct config *a, const struct config *b,
+                               const struct processor_ops *const *procs,
+                               size_t n_procs, struct changes *ch)
+{
+    enum { MAX = 32 };
+    for (size_t i = 0; i < n_procs; i++) {
+        if (!procs[i]->output_topics || !a->plugin_enabled[i] ||
+            !b->plugin_enabled[i])
+            continue;
+        const char *ta[MAX], *tb[MAX];
+        size_t na = procs[i]->output_topics(a->plugin_cfg[i], ta, MAX);
+        size_t nb = procs[i]->output_topics(b->plugin_cfg[i], tb, MAX);
+        bool same = na == nb;
+        for (size_t k = 0; same && k < na; k++) {
+            bool found = false;
+            for (size_t m = 0; m < nb && !found; m++)
+                found = strcmp(ta[k], tb[m]) == 0;
+            same = found;
+        }
+        if (!same) {
+            char path[160];
+            snprintf(path, sizeof(path), "processors.%s (its output topics)",
+                     procs[i]->name);
+            ch->n_fixed++;
+            list_add(ch->fixed, sizeof(ch->fixed), path);
+        }
+    }
+}
+
 void reload_gen_free(struct reload_gen *g)
 {
     if (!g)
@@ -143,6 +175,7 @@ enum reload_result reload_prepare(const struct reload_source *src,
     if (!(ch = calloc(1, sizeof(*ch))))
         goto oom;
     config_diff(running, next, on_change, ch);
+    diff_output_topics(running, next, procs, n_procs, ch);
     if (ch->n_fixed) {
         snprintf(msg, msglen, "%s: refused, %zu key%s cannot change without "
                  "a restart: %s; the running config is kept", src->path,

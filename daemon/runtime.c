@@ -338,12 +338,13 @@ static int sink(void *arg, const struct alert *a)
     }
     char err[256];
     const char *cid = a->customer_id ? a->customer_id : "";
+    const char *topic = a->topic ? a->topic : rt->alert_topics[a->kind];
     const struct kafka_header h = {"dealstream.config", rt->cfg_digest};
-    int rc = kafka_produce(rt->producer, rt->alert_topics[a->kind], cid,
+    int rc = kafka_produce(rt->producer, topic, cid,
                            strlen(cid), rt->enc.data, rt->enc.len, &h, 1,
                            err, sizeof(err));
     if (rc == -KAFKA_REJECTED) {
-        if (output_to_dlq(rt, rt->alert_topics[a->kind], cid, strlen(cid),
+        if (output_to_dlq(rt, topic, cid, strlen(cid),
                           rt->enc.data, rt->enc.len, err) != 0)
             rt->delivery_failed = true;
         return -1;
@@ -366,6 +367,15 @@ static int sink(void *arg, const struct alert *a)
     LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
             a->alert_id, cid);
     return 0;
+}
+
+/* processor_ops.on_alert: every enabled processor that wants it sees the
+ * alert, in registry order. */
+static void observe(void *arg, struct proc_ctx *ctx, const struct alert *a)
+{
+    struct rt *rt = arg;
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        ctx_call_observer(ctx, i, rt->o->procs[i], rt->inst[i], a);
 }
 
 /* ctx_repartition(): counted with the batch like an alert, so the batch
@@ -1242,6 +1252,7 @@ static int setup(struct rt *rt)
                 "object's first get reads RocksDB");
     ctx_init(&rt->ctx, rt->store, sink, rt);
     ctx_set_repartition(&rt->ctx, repartition_sink, rt);
+    ctx_set_observer(&rt->ctx, observe, rt);
     buf_init(&rt->enc);
 
     struct kafka_producer_opts po = {
@@ -1294,7 +1305,7 @@ static int setup(struct rt *rt)
      * now rather than on the first alert (a disabled processor's topic
      * need not exist). Not fatal: a topic created later is learnt on
      * first use. */
-    const char *out_topics[ALERT_KIND_COUNT + 1];
+    const char *out_topics[ALERT_KIND_COUNT + 1 + 32];
     size_t n_out = 0;
     uint32_t written = 0;
     for (size_t i = 0; i < rt->o->n_procs; i++)
@@ -1304,6 +1315,11 @@ static int setup(struct rt *rt)
     for (int k = 0; k < ALERT_KIND_COUNT; k++)
         if (written & ALERT_MASK(k))
             out_topics[n_out++] = rt->alert_topics[k];
+    for (size_t i = 0; i < rt->o->n_procs; i++) /* their own topics */
+        if (cfg->plugin_enabled[i] && rt->o->procs[i]->output_topics)
+            n_out += rt->o->procs[i]->output_topics(
+                cfg->plugin_cfg[i], out_topics + n_out,
+                sizeof(out_topics) / sizeof(out_topics[0]) - n_out);
     if (kafka_producer_warm(rt->producer, out_topics, n_out, 5000, err,
                             sizeof(err)) != 0)
         LOG_WRN("kafka", "%s; learnt on first use", err);

@@ -11,6 +11,7 @@ extern const struct processor_ops processor_team_activity;
 extern const struct processor_ops processor_orchestration;
 extern const struct processor_ops processor_propagation;
 extern const struct processor_ops processor_attribution;
+extern const struct processor_ops processor_digest;
 
 /* NULL-terminated. lead_rating runs first on an event so that the graph it
  * keeps is current when the others look at the same customer. */
@@ -22,6 +23,7 @@ const struct processor_ops *const registry_processors[] = {
     &processor_orchestration,
     &processor_propagation,
     &processor_attribution,
+    &processor_digest,
     NULL,
 };
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "hmap.h"
+#include "log.h"
 #include "matcher.h"
 #include "orchestration.h"
 
@@ -26,16 +27,18 @@ struct or_inst {
     struct buf norm, text, msg;
     uint64_t on_transcripts, on_annotations; /* triggers, by bit */
     /* Stream time per input partition: the largest event_time handled
-     * there, of any customer (INT64_MIN: none yet). In memory only. */
+     * there, of any customer (INT64_MIN: none yet). Mirrored in the
+     * partition's state object (OR_WM_PREFIX), read back when the
+     * partition arrives (on_partitions). part_key: its state key. */
     int64_t *part_wm;
+    char **part_key;
     size_t n_part_wm;
     bool wm_moved; /* since the last tick */
     /* Customer key -> struct or_due: the earliest due time of its open
-     * (CREATED) items, mirrored from the state, which is the truth; built
-     * from it on the first tick and after each rebalance. */
+     * (CREATED) items in the partitions this instance owns, mirrored from
+     * the state, which is the truth; on_partitions() adds the arriving
+     * partitions' customers and drops the leaving ones'. */
     struct hmap *due;
-    uint64_t indexed_at; /* ctx_assignment() it was built at */
-    bool indexed;
 };
 
 struct or_due {
@@ -47,7 +50,7 @@ struct or_due {
 static struct or_customer *cust_of(void *st)
 {
     struct or_obj *o = st;
-    return o && !o->dept ? &o->u.c : NULL;
+    return o && !o->dept && !o->wm ? &o->u.c : NULL;
 }
 
 static const struct or_trigger *trigger_at(const struct or_config *cfg,
@@ -72,6 +75,9 @@ static void or_destroy(void *vinst)
     buf_free(&inst->text);
     buf_free(&inst->msg);
     free(inst->part_wm);
+    for (size_t i = 0; i < inst->n_part_wm; i++)
+        free(inst->part_key[i]);
+    free(inst->part_key);
     hmap_free(inst->due, free);
     free(inst);
 }
@@ -118,23 +124,59 @@ out:
 
 /* ---- stream time ---- */
 
-static void wm_advance(struct or_inst *inst, int32_t partition, int64_t t)
+static bool wm_room(struct or_inst *inst, int32_t partition)
 {
     if (partition < 0 || partition > 65535)
-        return;
+        return false;
     if ((size_t)partition >= inst->n_part_wm) {
         size_t n = (size_t)partition + 1;
         int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
-        if (!v)
+        char **k = v ? realloc(inst->part_key, n * sizeof(*k)) : NULL;
+        if (!k)
             abort();
-        for (size_t i = inst->n_part_wm; i < n; i++)
+        for (size_t i = inst->n_part_wm; i < n; i++) {
             v[i] = INT64_MIN;
+            k[i] = NULL;
+        }
         inst->part_wm = v;
+        inst->part_key = k;
         inst->n_part_wm = n;
     }
-    if (t > inst->part_wm[partition]) {
-        inst->part_wm[partition] = t;
-        inst->wm_moved = true;
+    return true;
+}
+
+/* The state key of the partition's stream time, or NULL (logged). */
+static const char *wm_key(struct or_inst *inst, struct proc_ctx *ctx,
+                          int32_t partition)
+{
+    if (!wm_room(inst, partition))
+        return NULL;
+    if (!inst->part_key[partition]) {
+        char key[64];
+        if (ctx_partition_key(ctx, partition, key, sizeof(key)) != 0) {
+            LOG_RL(LOG_ERROR, "orchestration", "partition %d: no state key "
+                   "for its stream time", (int)partition);
+            return NULL;
+        }
+        inst->part_key[partition] = statecodec_strdup(key);
+    }
+    return inst->part_key[partition];
+}
+
+/* The partition's stream time moves to t if later, in memory and in its
+ * state object. */
+static void wm_advance(struct or_inst *inst, struct proc_ctx *ctx,
+                       int32_t partition, int64_t t)
+{
+    if (!wm_room(inst, partition) || t <= inst->part_wm[partition])
+        return;
+    inst->part_wm[partition] = t;
+    inst->wm_moved = true;
+    const char *key = wm_key(inst, ctx, partition);
+    struct or_obj *o = key ? ctx_state(ctx, key, NULL) : NULL;
+    if (o && o->wm && o->stream_time < t) {
+        o->stream_time = t;
+        ctx_state_dirty(ctx, key);
     }
 }
 
@@ -166,12 +208,43 @@ static void fmt_time(int64_t ms, char *out, size_t n)
         snprintf(out, n, "%" PRId64, ms);
 }
 
-static int emit_item(struct proc_ctx *ctx, const char *customer,
+/* The department's own topic, NULL for topics.work_items. */
+static const char *dept_topic(const struct or_config *cfg, const char *dept)
+{
+    const struct or_department *d = cfg->departments.items;
+    for (size_t i = 0; i < cfg->departments.n; i++)
+        if (strcmp(d[i].name, dept) == 0)
+            return d[i].topic;
+    return NULL;
+}
+
+/* processor_ops.output_topics: the departments' own topics. */
+static size_t or_output_topics(const void *vcfg, const char **out, size_t max)
+{
+    const struct or_config *cfg = vcfg;
+    const struct or_department *d = cfg->departments.items;
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->departments.n && n < max; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(out[k], d[i].topic) == 0;
+        if (!seen)
+            out[n++] = d[i].topic;
+    }
+    return n;
+}
+
+/* One record of it. Its provenance: the item's triggering event with
+ * event_time (from_state: also an id from the item alone), or with
+ * event_time 0 the event being handled (an update's). */
+static int emit_item(const struct or_inst *inst, struct proc_ctx *ctx,
+                     const char *customer,
                      const struct or_item *it, const char *dedup,
                      bool from_state, int64_t event_time)
 {
     struct alert a = {
         .kind = ALERT_WORK_ITEM,
+        .topic = dept_topic(inst->cfg, it->department),
         .customer_id = customer,
         .dedup_key = dedup,
         .id_from_state = from_state,
@@ -189,7 +262,10 @@ static int emit_item(struct proc_ctx *ctx, const char *customer,
             .due_time = it->due,
             .status = (enum work_item_status)it->status,
         }};
-    if (from_state) { /* the same record whichever path judged it */
+    /* The triggering event's provenance, also when it is not the event
+     * being handled (an observed alert's, from a timer); an update's
+     * record (event_time 0) carries the update's. */
+    if (from_state || event_time) {
         a.trigger_event_id = it->event_id;
         a.src = (struct event_source){it->topic, it->partition, it->offset};
         a.event_time = event_time;
@@ -207,7 +283,7 @@ static int overdue(struct or_inst *inst, struct proc_ctx *ctx,
     it->status = WI_OVERDUE;
     char dedup[300];
     snprintf(dedup, sizeof(dedup), "overdue/%s", it->id);
-    if (emit_item(ctx, customer, it, dedup, true, it->due) != 0)
+    if (emit_item(inst, ctx, customer, it, dedup, true, it->due) != 0)
         return -1;
     char sla[32], due[32];
     fmt_duration(it->due - it->created, sla, sizeof(sla));
@@ -418,7 +494,7 @@ static int fire(struct or_inst *inst, struct proc_ctx *ctx,
         or_render(ic->task, &vars, &inst->text);
         it->task = statecodec_strdup((const char *)inst->text.data);
         snprintf(dedup, sizeof(dedup), "created/%s", it->id);
-        if (emit_item(ctx, ev->customer_id, it, dedup, false, 0) != 0)
+        if (emit_item(inst, ctx, ev->customer_id, it, dedup, false, it->created) != 0)
             return -1;
     }
     ctx_state_dirty(ctx, ev->customer_id);
@@ -493,6 +569,52 @@ static int on_stage(struct or_inst *inst, struct proc_ctx *ctx,
             return -1;
     }
     return 0;
+}
+
+/*
+ * A coaching alert, of whichever processor (on_alert): the triggers that
+ * list its category fire, once per customer, category and rule within the
+ * window. Its alert_id stands for the triggering event (ids and
+ * provenance: the alert's, so a replay that emits it again finds the same
+ * items), its event time is the items' creation time.
+ */
+static void or_on_alert(void *vinst, struct proc_ctx *ctx,
+                        const struct alert *a)
+{
+    struct or_inst *inst = vinst;
+    if (a->kind != ALERT_COACHING || !a->customer_id || !*a->customer_id ||
+        a->u.coaching.category == CAT_WORK_ITEM_OVERDUE)
+        return;
+    const struct coaching_alert *ca = &a->u.coaching;
+    const char *cat = coaching_category_name(ca->category);
+    struct event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EVENT_TRANSCRIPT; /* unused: fire() reads the fields below */
+    ev.key = ev.customer_id = a->customer_id;
+    ev.event_id = a->alert_id;
+    ev.event_time = a->event_time;
+    ev.src = a->src;
+    char req_key[512];
+    snprintf(req_key, sizeof(req_key), "%s/%s", cat, ca->rule ? ca->rule : "");
+    struct or_customer *c = cust_of(ctx_state_find(ctx, a->customer_id));
+    bool fired = false;
+    for (size_t i = 0; i < inst->cfg->triggers.n; i++) {
+        const struct or_trigger *t = trigger_at(inst->cfg, i);
+        if (!listed(&t->categories, cat))
+            continue;
+        struct fire f = {.rep_id = ca->rep_id,
+                         .opportunity_id = ca->opportunity_id,
+                         .meeting_id = ca->meeting_id,
+                         .document_id = ca->document_id,
+                         .requirement = ca->message ? ca->message : cat,
+                         .req_key = req_key,
+                         .keyword = cat};
+        if (fire(inst, ctx, &ev, &c, t, &f) != 0)
+            return;
+        fired = true;
+    }
+    if (fired && c)
+        index_update(inst, a->customer_id, c);
 }
 
 /* A department's answer. DONE and REJECTED close an open item (CREATED or
@@ -575,7 +697,7 @@ static int on_update(struct or_inst *inst, struct proc_ctx *ctx,
     ctx_state_dirty(ctx, ev->customer_id);
     char dedup[300];
     snprintf(dedup, sizeof(dedup), "closed/%s", it->id);
-    if (emit_item(ctx, ev->customer_id, it, dedup, false, 0) != 0)
+    if (emit_item(inst, ctx, ev->customer_id, it, dedup, false, 0) != 0)
         return -1;
     return it->status == WI_DONE ? to_dept(inst, ctx, it) : 0;
 }
@@ -595,8 +717,13 @@ static int or_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
                       "a department's state");
         return -1;
     }
+    if (strncmp(ev->customer_id, OR_WM_PREFIX, strlen(OR_WM_PREFIX)) == 0) {
+        ctx_fail(ctx, "customer id starts with " OR_WM_PREFIX ", which names "
+                      "a partition's stream time in this processor's state");
+        return -1;
+    }
     /* Every handled event advances its partition's stream time. */
-    wm_advance(inst, ev->src.partition, ev->event_time);
+    wm_advance(inst, ctx, ev->src.partition, ev->event_time);
     struct or_customer *c = cust_of(ctx_state_find(ctx, ev->customer_id));
     int rc = 0;
     switch (ev->kind) {
@@ -665,18 +792,93 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct rebuild {
+static bool in_parts(const int32_t *parts, size_t n, int32_t p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (parts[i] == p)
+            return true;
+    return false;
+}
+
+struct moving {
     struct or_inst *inst;
     struct proc_ctx *ctx;
+    const int32_t *parts;
+    size_t n;
+    char **keys; /* leaving: the index's keys to drop */
+    size_t n_keys;
+    size_t moved;
 };
 
-static int rebuild_key(void *arg, const char *key)
+static int collect_leaving(void *arg, const char *key, void *val)
 {
-    struct rebuild *rb = arg;
-    struct or_customer *c = cust_of(ctx_state_find(rb->ctx, key));
-    if (c)
-        index_update(rb->inst, key, c);
+    struct moving *m = arg;
+    const struct or_due *e = val;
+    if (!in_parts(m->parts, m->n, e->partition))
+        return 0;
+    char **v = realloc(m->keys, (m->n_keys + 1) * sizeof(*v));
+    if (!v)
+        abort();
+    m->keys = v;
+    m->keys[m->n_keys++] = statecodec_strdup(key);
     return 0;
+}
+
+static int index_arriving(void *arg, const char *key)
+{
+    struct moving *m = arg;
+    struct or_customer *c = cust_of(ctx_state_find(m->ctx, key));
+    if (!c || hmap_get(m->inst->due, key))
+        return 0;
+    bool ours = false; /* a customer's items share its partition */
+    for (size_t i = 0; i < c->n && !ours; i++)
+        ours = in_parts(m->parts, m->n, c->v[i].partition);
+    if (!ours)
+        return 0;
+    index_update(m->inst, key, c);
+    m->moved += hmap_get(m->inst->due, key) != NULL;
+    return 0;
+}
+
+/*
+ * The index follows the partitions (processor_ops.on_partitions): the
+ * leaving ones' customers leave it (their next owner judges them); the
+ * arriving ones' open items come in from the state, as after a restart,
+ * so the timer needs no scan of the whole state.
+ */
+static void or_on_partitions(void *vinst, struct proc_ctx *ctx,
+                             const int32_t *parts, size_t n, bool assigned)
+{
+    struct moving m = {vinst, ctx, parts, n, NULL, 0, 0};
+    /* Stream time: a leaving partition's goes (the state keeps it for
+     * its next owner); an arriving one's comes from the state, where the
+     * previous owner, or this instance before a restart, left it. */
+    for (size_t i = 0; i < n; i++) {
+        if (!wm_room(m.inst, parts[i]))
+            continue;
+        m.inst->part_wm[parts[i]] = INT64_MIN;
+        const char *key = assigned ? wm_key(m.inst, ctx, parts[i]) : NULL;
+        const struct or_obj *o = key ? ctx_state_find(ctx, key) : NULL;
+        if (o && o->wm)
+            m.inst->part_wm[parts[i]] = o->stream_time;
+    }
+    if (assigned) {
+        ctx_state_foreach(ctx, index_arriving, &m);
+        m.inst->wm_moved = true;
+        if (m.moved)
+            LOG_INF("orchestration", "%zu customers with open work items "
+                    "arrived with %zu partitions", m.moved, n);
+        return;
+    }
+    hmap_each(m.inst->due, collect_leaving, &m);
+    for (size_t i = 0; i < m.n_keys; i++) {
+        free(hmap_del(m.inst->due, m.keys[i]));
+        free(m.keys[i]);
+    }
+    free(m.keys);
+    if (m.n_keys)
+        LOG_INF("orchestration", "%zu customers with open work items left "
+                "with %zu partitions", m.n_keys, n);
 }
 
 /*
@@ -689,16 +891,6 @@ static void or_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms)
 {
     (void)now_ms;
     struct or_inst *inst = vinst;
-    uint64_t asg = ctx_assignment(ctx);
-    if (!inst->indexed || inst->indexed_at != asg) {
-        /* First tick since init, or a rebalance: the state knows every
-         * open item, the index only what events touched since. */
-        struct rebuild rb = {inst, ctx};
-        ctx_state_foreach(ctx, rebuild_key, &rb);
-        inst->indexed = true;
-        inst->indexed_at = asg;
-        inst->wm_moved = true;
-    }
     if (!inst->wm_moved)
         return;
     inst->wm_moved = false;
@@ -743,6 +935,9 @@ const struct processor_ops processor_orchestration = {
     .init = or_init,
     .handle = or_handle,
     .on_timer = or_on_timer,
+    .on_partitions = or_on_partitions,
+    .on_alert = or_on_alert,
+    .output_topics = or_output_topics,
     .destroy = or_destroy,
     .state_new = orchestration_state_new,
     .state_encode = orchestration_state_encode,

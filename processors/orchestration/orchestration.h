@@ -28,11 +28,19 @@ struct or_trigger {
     struct cfg_strlist keywords; /* customer speech and annotations */
     struct cfg_strlist sources;  /* transcripts and/or doc_annotations */
     struct cfg_strlist stages;   /* opportunity stage_to values */
+    struct cfg_strlist categories; /* coaching alert categories (on_alert) */
     struct cfg_array work_items; /* struct or_item_cfg */
+};
+
+/* A department that consumes its own topic. */
+struct or_department {
+    char *name; /* the map key */
+    char *topic;
 };
 
 struct or_config {
     struct cfg_array triggers; /* struct or_trigger, by id */
+    struct cfg_array departments; /* struct or_department, by name */
     int64_t dedup_window_ms;
     int64_t max_items;        /* per customer */
     int overdue_severity;     /* enum alert_severity */
@@ -86,14 +94,25 @@ struct or_dept {
     struct repmarks marks; /* the repartition records applied */
 };
 
-/* Either object; which one the key says (OR_DEPT_SUFFIX). */
+/* State key ctx_partition_key(p) ("~p<p>..."): partition p's stream time,
+ * so a restart or the partition's next owner starts from it. No customer
+ * id may start with it. */
+#define OR_WM_PREFIX "~p"
+
+/* One of the three objects; which one the key says (OR_WM_PREFIX,
+ * OR_DEPT_SUFFIX, else a customer). */
 struct or_obj {
+    bool wm;           /* a partition's stream time: only stream_time */
+    int64_t stream_time; /* ms; INT64_MIN: none */
     bool dept;
     union {
         struct or_customer c;
         struct or_dept d;
     } u;
 };
+
+/* The coaching category named so, or -1. */
+int or_category(const char *name);
 
 /* Median of the recent response times, ms; -1 with none. */
 double orchestration_dept_median(const struct or_dept *d);

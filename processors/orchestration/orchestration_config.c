@@ -73,6 +73,14 @@ static const struct config_key trigger_keys[] = {
      .offset = offsetof(struct or_trigger, stages), .bounded = true,
      .min = 0, .max = 64,
      .desc = "Opportunity stages (stage_to) whose entry fires it."},
+    {.name = "categories", .type = CFG_STRLIST,
+     .offset = offsetof(struct or_trigger, categories), .bounded = true,
+     .min = 0, .max = 16,
+     .desc = "Coaching alert categories (DISCOVERY_TIME, "
+             "COMPETITOR_MENTION, ...; not WORK_ITEM_OVERDUE) whose alerts "
+             "fire it, whichever processor emits them (observed as they "
+             "are produced). Once per customer, category and rule within "
+             "dedup_window; the alert's message is the requirement."},
     {.name = "work_items", .type = CFG_LIST,
      .offset = offsetof(struct or_trigger, work_items), .required = true,
      .bounded = true, .min = 1, .max = OR_MAX_WORK_ITEMS, .sub = &item_table,
@@ -82,8 +90,16 @@ static const struct config_key trigger_keys[] = {
 static const char *trigger_check(const void *obj)
 {
     const struct or_trigger *t = obj;
-    if (t->keywords.n == 0 && t->stages.n == 0)
-        return "a trigger needs keywords or stages";
+    if (t->keywords.n == 0 && t->stages.n == 0 && t->categories.n == 0)
+        return "a trigger needs keywords, stages or categories";
+    for (size_t i = 0; i < t->categories.n; i++) {
+        int c = or_category(t->categories.v[i]);
+        if (c < 0)
+            return "categories: unknown coaching category";
+        if (c == CAT_WORK_ITEM_OVERDUE)
+            return "categories: WORK_ITEM_OVERDUE is this processor's own "
+                   "alert and cannot fire a trigger";
+    }
     for (size_t i = 0; i < t->sources.n; i++)
         if (strcmp(t->sources.v[i], "transcripts") != 0 &&
             strcmp(t->sources.v[i], "doc_annotations") != 0)
@@ -92,6 +108,14 @@ static const char *trigger_check(const void *obj)
         if (!t->keywords.v[i][0])
             return "keywords must not be empty strings";
     return NULL;
+}
+
+int or_category(const char *name)
+{
+    for (int c = 0; c <= CAT_WORK_ITEM_OVERDUE; c++)
+        if (strcmp(coaching_category_name((enum coaching_category)c), name) == 0)
+            return c;
+    return -1;
 }
 
 static const struct config_table trigger_table = {
@@ -103,6 +127,29 @@ static const struct config_table trigger_table = {
     .check = trigger_check,
 };
 
+static const struct config_key department_keys[] = {
+    {.name = "topic", .type = CFG_STRING,
+     .offset = offsetof(struct or_department, topic), .required = true,
+     .desc = "The topic its work items (every status) go to instead of "
+             "topics.work_items. Provisioned like the other outputs; same "
+             "WorkItem schema and key."},
+};
+
+static const char *department_check(const void *obj)
+{
+    const struct or_department *d = obj;
+    return d->topic[0] ? NULL : "topic must not be empty";
+}
+
+static const struct config_table department_table = {
+    .name = "department",
+    .keys = department_keys,
+    .n_keys = CFG_COUNT(department_keys),
+    .elem_size = sizeof(struct or_department),
+    .name_offset = offsetof(struct or_department, name),
+    .check = department_check,
+};
+
 static const char *const severities[] = {"INFO", "WARNING", "RED", NULL};
 
 static const struct config_key or_keys[] = {
@@ -112,6 +159,12 @@ static const struct config_key or_keys[] = {
      .desc = "Trigger id -> what fires it (keywords, stages) and the work "
              "items it creates. This map replaces the built-in one as a "
              "whole."},
+    {.name = "departments", .type = CFG_MAP,
+     .offset = offsetof(struct or_config, departments), .bounded = true,
+     .min = 0, .max = 32, .sub = &department_table,
+     .desc = "Department name -> its own topic: a department that consumes "
+             "its own work items. One not listed gets topics.work_items "
+             "(ops.work-items)."},
     CFG_KEY_RANGE(struct or_config, dedup_window_ms, "dedup_window",
                   CFG_DURATION, "7d", 0, 31536000000.0,
                   "A trigger fires once per customer and requirement within "
@@ -156,8 +209,9 @@ const struct config_table orchestration_config_table = {
     .elem_size = sizeof(struct or_config),
     .check = or_check,
     .doc = "Orchestrated follow-through (issue 24): triggers on what "
-           "customers ask for (keywords in transcripts and annotations) or "
-           "on opportunity stage changes create work items for departments "
+           "customers ask for (keywords in transcripts and annotations), "
+           "on opportunity stage changes or on coaching alert categories "
+           "create work items for departments "
            "on ops.work-items; ops.work-item-updates close them; an item "
            "not DONE by its due time (stream time) turns OVERDUE once and "
            "raises a WORK_ITEM_OVERDUE coaching alert to the rep. DONE "

@@ -1,7 +1,8 @@
 /*
  * orchestration_state.c - a customer's work items ("<customer_id>") and a
- * department's response times ("<department>/dept"): creating, freeing,
- * encoding, decoding and printing.
+ * department's response times ("<department>/dept") and a partition's
+ * stream time ("~p<partition>..."): creating, freeing, encoding, decoding
+ * and printing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #define OR_STATE_VERSION 1
 #define OR_DEPT_VERSION 0x81
+#define OR_WM_VERSION 0x82
 #define OR_STATE_MAX_ITEMS 4096 /* the bound of max_items */
 
 static bool is_dept_key(const char *key)
@@ -23,7 +25,9 @@ void *orchestration_state_new(const char *key)
     struct or_obj *o = calloc(1, sizeof(*o));
     if (!o)
         abort(); /* as buf.c: nothing useful to do without memory */
-    o->dept = is_dept_key(key);
+    o->wm = strncmp(key, OR_WM_PREFIX, strlen(OR_WM_PREFIX)) == 0;
+    o->stream_time = INT64_MIN;
+    o->dept = !o->wm && is_dept_key(key);
     return o;
 }
 
@@ -61,7 +65,9 @@ void orchestration_state_free(void *st)
     struct or_obj *o = st;
     if (!o)
         return;
-    if (o->dept) {
+    if (o->wm) {
+        /* nothing but the object */
+    } else if (o->dept) {
         repmarks_free(&o->u.d.marks);
     } else {
         for (size_t i = 0; i < o->u.c.n; i++)
@@ -104,6 +110,11 @@ static void dept_decode(struct or_dept *d, struct buf_reader *r)
 void orchestration_state_encode(const void *st, struct buf *out)
 {
     const struct or_obj *o = st;
+    if (o->wm) {
+        buf_put_u8(out, OR_WM_VERSION);
+        buf_put_i64(out, o->stream_time);
+        return;
+    }
     if (o->dept) {
         dept_encode(&o->u.d, out);
         return;
@@ -143,7 +154,12 @@ int orchestration_state_decode(const char *key, const uint8_t *data,
     struct or_obj *o = orchestration_state_new(key);
     struct or_customer *c = &o->u.c;
     size_t n = 0;
-    if (o->dept)
+    if (o->wm) {
+        if (buf_get_u8(&r) != OR_WM_VERSION)
+            r.err = true;
+        else
+            o->stream_time = buf_get_i64(&r);
+    } else if (o->dept)
         dept_decode(&o->u.d, &r);
     else if (buf_get_u8(&r) != OR_STATE_VERSION)
         r.err = true;
@@ -203,6 +219,12 @@ void orchestration_state_to_json(const void *st, struct jw *w)
 {
     const struct or_obj *o = st;
     jw_obj_begin(w, NULL);
+    if (o->wm) {
+        jw_str(w, "type", "stream_time");
+        jw_int(w, "stream_time", o->stream_time);
+        jw_obj_end(w);
+        return;
+    }
     if (o->dept) {
         dept_to_json(&o->u.d, w);
         jw_obj_end(w);

@@ -168,6 +168,37 @@ static int collect(void *arg, const struct alert *a)
         r->signals = sv;
         break;
     }
+    case ALERT_DAILY_DIGEST: {
+        struct daily_digest *d = &c->a.u.digest;
+        d->team_id = dup_str(c, d->team_id);
+        d->manager_id = dup_str(c, d->manager_id);
+        d->day = dup_str(c, d->day);
+        d->time_zone = dup_str(c, d->time_zone);
+        struct digest_item *t = own(c, calloc(d->n_top + 1, sizeof(*t)));
+        for (size_t i = 0; i < d->n_top; i++) {
+            t[i] = d->top[i];
+            t[i].alert_id = dup_str(c, t[i].alert_id);
+            t[i].kind = dup_str(c, t[i].kind);
+            t[i].category = dup_str(c, t[i].category);
+            t[i].severity = dup_str(c, t[i].severity);
+            t[i].customer_id = dup_str(c, t[i].customer_id);
+            t[i].rep_id = dup_str(c, t[i].rep_id);
+            t[i].message = dup_str(c, t[i].message);
+            t[i].tier = dup_str(c, t[i].tier);
+            t[i].why_ranked = dup_str(c, t[i].why_ranked);
+        }
+        d->top = t;
+        struct metric *m = own(c, calloc(d->n_counts + 1, sizeof(*m)));
+        for (size_t i = 0; i < d->n_counts; i++)
+            m[i] = (struct metric){dup_str(c, d->counts[i].name), d->counts[i].value};
+        d->counts = m;
+        m = own(c, calloc(d->n_medians + 1, sizeof(*m)));
+        for (size_t i = 0; i < d->n_medians; i++)
+            m[i] = (struct metric){dup_str(c, d->median_response_hours[i].name),
+                                   d->median_response_hours[i].value};
+        d->median_response_hours = m;
+        break;
+    }
     default:
         fail_msg("unknown alert kind %d", (int)a->kind);
     }
@@ -284,6 +315,34 @@ int harness_resend(struct harness *h, size_t i)
     return deliver(h, i);
 }
 
+/* As in the daemon, the processor sees its own alerts (on_alert). */
+static void observe_own(void *arg, struct proc_ctx *ctx, const struct alert *a)
+{
+    struct harness *h = arg;
+    ctx_call_observer(ctx, 0, h->ops, h->inst, a);
+}
+
+int harness_observe(struct harness *h, const struct alert *a,
+                    const struct event *ev)
+{
+    if (!h->ops->on_alert)
+        return 0;
+    struct alert copy = *a;
+    if (!copy.trigger_event_id && ev) {
+        copy.trigger_event_id = ev->event_id;
+        copy.src = ev->src;
+        copy.event_time = ev->event_time;
+    }
+    alert_compute_id(&copy);
+    ctx_begin(&h->ctx, 0, ev);
+    ctx_call_observer(&h->ctx, 0, h->ops, h->inst, &copy);
+    store_flush(h->store, NULL);
+    int rc = 0;
+    while (rc == 0 && h->delivered < h->n_sent)
+        rc = deliver(h, h->delivered++);
+    return rc;
+}
+
 struct harness *harness_new(const struct processor_ops *ops,
                             const char *section_yaml)
 {
@@ -301,6 +360,7 @@ struct harness *harness_new(const struct processor_ops *ops,
     h->store = store_new(h->ops_arr, 1, NULL, 1000000);
     ctx_init(&h->ctx, h->store, collect, h);
     ctx_set_repartition(&h->ctx, queue_repartition, h);
+    ctx_set_observer(&h->ctx, observe_own, h);
     h->arena = arena_new(4096);
     h->ctx.global_foreach = harness_global_foreach;
     h->ctx.global_version = harness_global_version;
@@ -570,4 +630,9 @@ void harness_restart(struct harness *h)
     h->inst = NULL;
     start(h);
     tell_owned(h);
+}
+
+const void *harness_config(const struct harness *h)
+{
+    return h->cfg->plugin_cfg[0];
 }

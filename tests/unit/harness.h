@@ -26,11 +26,19 @@ struct harness *harness_new(const struct processor_ops *ops,
 int harness_config_check(const struct processor_ops *ops,
                          const char *section_yaml, char *errs, size_t errlen);
 void harness_free(struct harness *h);
+/* The processor's bound config (processors.<name>), as init() got it. */
+const void *harness_config(const struct harness *h);
 
 /* Fills ev->src (topic from the kind, partition 0, increasing offset) and
  * returns handle()'s result. */
 int harness_feed(struct harness *h, struct event *ev);
 void harness_timer(struct harness *h, int64_t now_ms);
+/* Shows the processor's on_alert an alert another processor emitted
+ * while handling ev (NULL: from a timer; the alert's provenance then set
+ * by the caller), stamped as ctx_emit() does; what it repartitions is
+ * handed back. handle()'s result on those, 0 without on_alert. */
+int harness_observe(struct harness *h, const struct alert *a,
+                    const struct event *ev);
 /* The partition (0..3) of the events fed from now on; 0 at first. */
 void harness_set_partition(struct harness *h, int32_t partition);
 /* A rebalance: partition (0..3) is this instance's or not (ctx_owns);

@@ -17,6 +17,7 @@
 
 #include "harness.h"
 #include "processor.h"
+#include "repartition.h"
 
 extern const struct processor_ops processor_orchestration;
 
@@ -454,7 +455,7 @@ static void test_config(void **state)
                                           errs, sizeof(errs)), 0);
     expect_refused("triggers:\n  t:\n    work_items:\n"
                    "      - {department: legal, sla: 1h, task: x}\n",
-                   "needs keywords or stages");
+                   "needs keywords, stages or categories");
     expect_refused("triggers:\n  t:\n    keywords: [a]\n    sources: [email]\n"
                    "    work_items:\n      - {department: legal, sla: 1h, task: x}\n",
                    "sources");
@@ -467,6 +468,287 @@ static void test_config(void **state)
     expect_refused("triggers:\n  t:\n    keywords: [a]\n    work_items: []\n",
                    "work_items");
     expect_refused("overdue_severity: PURPLE\n", "overdue_severity");
+    expect_refused("triggers:\n  t:\n    categories: [NOPE]\n    work_items:\n"
+                   "      - {department: legal, sla: 1h, task: x}\n",
+                   "unknown coaching category");
+    expect_refused("triggers:\n  t:\n    categories: [WORK_ITEM_OVERDUE]\n"
+                   "    work_items:\n"
+                   "      - {department: legal, sla: 1h, task: x}\n",
+                   "own alert");
+}
+
+/* The timer's index follows the partitions (on_partitions): after a
+ * restart the owned partitions' open items are judged by the timer with
+ * no event of their customers; a partition not owned waits until it
+ * arrives, and then its items are judged too. */
+static void test_index_follows_partitions(void **state)
+{
+    (void)state;
+    const char *need = "多币种结算";
+    struct harness *h = harness_new(&processor_orchestration, "");
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "s1", "c1", ROLE_CUSTOMER, need, T0), 0);
+    harness_set_partition(h, 2);
+    assert_int_equal(feed_segment(h, "s2", "c2", ROLE_CUSTOMER, need, T0), 0);
+    harness_own(h, 2, false);
+    harness_restart(h);
+    harness_clear_alerts(h);
+    /* Stream time passes every due time in both partitions, through
+     * other customers: only the timer can judge c1 and c2. */
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "x1", "o1", ROLE_REP, "hi", T0 + 2 * HOUR), 0);
+    harness_set_partition(h, 2);
+    assert_int_equal(feed_segment(h, "x2", "o2", ROLE_REP, "hi", T0 + 2 * HOUR), 0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 6); /* c1's three, x 2 */
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(harness_alert(h, i)->customer_id, "c1");
+    harness_own(h, 2, true);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 12);
+    for (size_t i = 6; i < 12; i++)
+        assert_string_equal(harness_alert(h, i)->customer_id, "c2");
+    /* Leaving and coming back judges nothing twice. */
+    harness_own(h, 1, false);
+    harness_own(h, 1, true);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 12);
+    harness_free(h);
+}
+
+/* A coaching alert of a listed category fires a trigger (on_alert),
+ * from another processor's event or from a timer: the alert's id and
+ * provenance are the triggering event's; the same category and rule
+ * again within the window fires nothing; other categories and this
+ * processor's own alerts fire nothing. */
+static void test_category_trigger(void **state)
+{
+    (void)state;
+    const char *cfg =
+        "triggers:\n  competitor:\n    categories: [COMPETITOR_MENTION]\n"
+        "    work_items:\n      - {department: marketing, sla: 2h, "
+        "task: \"Battle card for {customer_id}: {requirement}\"}\n"
+        "departments:\n  marketing: {topic: ops.marketing-items}\n"
+        "  legal: {topic: ops.legal-items}\n";
+    struct harness *h = harness_new(&processor_orchestration, cfg);
+    struct event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EVENT_TRANSCRIPT;
+    ev.key = ev.customer_id = "c1";
+    ev.event_id = "seg-7";
+    ev.event_time = T0;
+    ev.src = (struct event_source){"sales.transcripts", 2, 70};
+    struct alert a = {
+        .kind = ALERT_COACHING, .customer_id = "c1", .dedup_key = "r/x",
+        .u.coaching = {.rep_id = "rep-4", .meeting_id = "m-4",
+                       .rule = "competitor_mention",
+                       .category = CAT_COMPETITOR_MENTION,
+                       .severity = SEV_WARNING,
+                       .message = "The customer named Competitor X."}};
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    const struct alert *w = harness_alert(h, 0);
+    assert_int_equal(w->kind, ALERT_WORK_ITEM);
+    assert_string_equal(w->u.work_item.department, "marketing");
+    assert_non_null(w->topic); /* the department's own topic */
+    assert_string_equal(w->topic, "ops.marketing-items");
+    const char *tv[4];
+    assert_int_equal(processor_orchestration.output_topics(
+                         harness_config(h), tv, 4), 2);
+    assert_string_equal(tv[0], "ops.marketing-items");
+    assert_string_equal(w->u.work_item.rep_id, "rep-4");
+    assert_string_equal(w->u.work_item.meeting_id, "m-4");
+    assert_string_equal(w->u.work_item.task,
+                        "Battle card for c1: The customer named Competitor X.");
+    assert_int_equal(w->u.work_item.due_time, T0 + 2 * HOUR);
+    assert_int_equal(w->src.partition, 2);
+    assert_int_equal(w->src.offset, 70);
+    /* Its triggering event is the coaching alert. */
+    struct alert stamped = a;
+    stamped.trigger_event_id = ev.event_id;
+    stamped.src = ev.src;
+    stamped.event_time = ev.event_time;
+    alert_compute_id(&stamped);
+    assert_string_equal(w->trigger_event_id, stamped.alert_id);
+    /* The same rule again within the window; another category. */
+    ev.event_id = "seg-8";
+    ev.event_time = T0 + HOUR;
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    a.u.coaching.category = CAT_MONOLOGUE;
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    /* A replay of the first alert after a restart: nothing new. */
+    harness_restart(h);
+    a.u.coaching.category = CAT_COMPETITOR_MENTION;
+    ev.event_id = "seg-7";
+    ev.event_time = T0;
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    assert_int_equal(harness_alert_count(h), 1);
+    /* From a timer (no event): the alert's provenance is the item's;
+     * past its due time in stream time it turns OVERDUE, and this
+     * processor's own WORK_ITEM_OVERDUE alert fires nothing. */
+    struct alert t = a;
+    t.customer_id = "c2";
+    t.trigger_event_id = "seg-9";
+    t.src = (struct event_source){"sales.transcripts", 1, 90};
+    t.event_time = T0;
+    assert_int_equal(harness_observe(h, &t, NULL), 0);
+    assert_int_equal(harness_alert_count(h), 2);
+    assert_string_equal(harness_alert(h, 1)->customer_id, "c2");
+    assert_int_equal(harness_alert(h, 1)->src.offset, 90);
+    assert_int_equal(harness_alert(h, 1)->event_time, T0);
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "x", "o", ROLE_REP, "hi", T0 + 3 * HOUR), 0);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 4); /* OVERDUE + coaching */
+    assert_int_equal(harness_alert(h, 3)->u.coaching.category,
+                     CAT_WORK_ITEM_OVERDUE);
+    assert_null(harness_alert(h, 3)->topic);
+    assert_string_equal(harness_alert(h, 2)->topic, "ops.marketing-items");
+    assert_string_equal(harness_alert(h, 2)->u.work_item.work_item_id,
+                        harness_alert(h, 1)->u.work_item.work_item_id);
+    harness_free(h);
+}
+
+/* A partition's stream time is state: after a restart the timer judges
+ * items whose due time it had passed before, with no new event; a
+ * partition that leaves and comes back brings its stream time back from
+ * the state; a customer id that would name it is refused. */
+static void test_stream_time_restored(void **state)
+{
+    (void)state;
+    struct harness *h = harness_new(&processor_orchestration, "");
+    harness_set_partition(h, 1);
+    assert_int_equal(feed_segment(h, "s1", "c1", ROLE_CUSTOMER, "多币种结算", T0), 0);
+    /* Another customer moves partition 1's stream time past 30 min only. */
+    assert_int_equal(feed_segment(h, "x1", "o1", ROLE_REP, "hi", T0 + 40 * MIN), 0);
+    harness_restart(h);
+    harness_clear_alerts(h);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 2); /* legal: record + coaching */
+    assert_string_equal(harness_alert(h, 0)->u.work_item.department, "legal");
+    char *js = harness_state_json(h, "~p1");
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"stream_time\""));
+    free(js);
+    /* Stream time passes the other two due times, then the partition
+     * moves away and back before any tick: its stream time comes back. */
+    assert_int_equal(feed_segment(h, "x2", "o1", ROLE_REP, "hi", T0 + 61 * MIN), 0);
+    harness_own(h, 1, false);
+    harness_own(h, 1, true);
+    harness_timer(h, 0);
+    assert_int_equal(harness_alert_count(h), 6);
+    assert_int_equal(feed_segment(h, "x3", "~p9", ROLE_REP, "hi", T0), -1);
+    harness_free(h);
+}
+
+/* ---- the runtime's side of on_alert, through a probe processor ---- */
+
+static char probe_seen[4][64]; /* what came back through the topic */
+static size_t probe_n;
+static int64_t probe_time[4];
+
+static int probe_handle(void *inst, struct proc_ctx *ctx, const struct event *ev)
+{
+    (void)inst;
+    (void)ctx;
+    if (ev->kind == EVENT_REPARTITION && probe_n < 4) {
+        const struct repartition_record *rr = &ev->u.repartition;
+        snprintf(probe_seen[probe_n], sizeof(probe_seen[0]), "%s %s %.*s",
+                 ev->key, rr->origin.topic ? rr->origin.topic : "-",
+                 (int)rr->len, (const char *)rr->data);
+        probe_time[probe_n++] = ev->event_time;
+    }
+    return 0;
+}
+
+/* Sends every alert's id to the key "team-1". */
+static void probe_on_alert(void *inst, struct proc_ctx *ctx,
+                           const struct alert *a)
+{
+    (void)inst;
+    if (ctx_repartition(ctx, "team-1", a->alert_id, strlen(a->alert_id)) != 0)
+        ctx_fail(ctx, "cannot send");
+}
+
+static void *probe_new(const char *key) { (void)key; return calloc(1, 1); }
+static void probe_encode(const void *st, struct buf *out) { (void)st; buf_put_u8(out, 0); }
+static int probe_decode(const char *key, const uint8_t *d, size_t n, void **st)
+{
+    (void)d;
+    (void)n;
+    *st = probe_new(key);
+    return 0;
+}
+
+static const struct config_table probe_table = {
+    .name = "probe", .keys = NULL, .n_keys = 0, .elem_size = 8};
+
+static int probe_init(const void *cfg, void **inst, char *err, size_t n)
+{
+    (void)cfg;
+    (void)err;
+    (void)n;
+    *inst = calloc(1, 1);
+    return 0;
+}
+
+static const struct processor_ops probe = {
+    .name = "probe",
+    .inputs = EVENT_MASK(EVENT_REPARTITION),
+    .config = &probe_table,
+    .init = probe_init,
+    .handle = probe_handle,
+    .destroy = free,
+    .on_alert = probe_on_alert,
+    .state_new = probe_new,
+    .state_encode = probe_encode,
+    .state_decode = probe_decode,
+    .state_free = free,
+};
+
+/* An observer may repartition: from another processor's event (its
+ * origin), and from an alert a timer emitted (no event: the alert's
+ * provenance is the origin, its event_time the record's). */
+static void test_observer_repartition(void **state)
+{
+    (void)state;
+    probe_n = 0;
+    struct harness *h = harness_new(&probe, "");
+    struct event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = EVENT_TRANSCRIPT;
+    ev.key = ev.customer_id = "c1";
+    ev.event_id = "seg-1";
+    ev.event_time = T0;
+    ev.src = (struct event_source){"sales.transcripts", 3, 30};
+    struct alert a = {.kind = ALERT_COACHING, .customer_id = "c1",
+                      .dedup_key = "x",
+                      .u.coaching = {.rule = "r", .message = "m"}};
+    assert_int_equal(harness_observe(h, &a, &ev), 0);
+    struct alert t = a;
+    t.trigger_event_id = "seg-0";
+    t.src = (struct event_source){"sales.transcripts", 2, 7};
+    t.event_time = T0 + HOUR;
+    assert_int_equal(harness_observe(h, &t, NULL), 0);
+    /* Without provenance from a timer there is no origin: refused. */
+    struct alert bare = a;
+    assert_int_equal(harness_observe(h, &bare, NULL), 0);
+    assert_int_equal(probe_n, 2);
+    struct alert stamped = a;
+    stamped.trigger_event_id = ev.event_id;
+    stamped.src = ev.src;
+    stamped.event_time = ev.event_time;
+    alert_compute_id(&stamped);
+    char want[64];
+    snprintf(want, sizeof(want), "team-1 sales.transcripts %s", stamped.alert_id);
+    assert_string_equal(probe_seen[0], want);
+    assert_int_equal(probe_time[0], T0);
+    alert_compute_id(&t);
+    snprintf(want, sizeof(want), "team-1 sales.transcripts %s", t.alert_id);
+    assert_string_equal(probe_seen[1], want);
+    assert_int_equal(probe_time[1], T0 + HOUR);
+    harness_free(h);
 }
 
 int main(void)
@@ -479,6 +761,10 @@ int main(void)
         cmocka_unit_test(test_updates_close),
         cmocka_unit_test(test_overdue_stream_time),
         cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_index_follows_partitions),
+        cmocka_unit_test(test_category_trigger),
+        cmocka_unit_test(test_stream_time_restored),
+        cmocka_unit_test(test_observer_repartition),
         cmocka_unit_test(test_department_response),
         cmocka_unit_test(test_config),
     };

@@ -168,6 +168,28 @@ static void test_prepare(void **st)
                                 "restart: kafka.group_id, topics.dlq; the "
                                 "running config is kept"));
 
+    /* A processor's own output topics are fixed like topics.*: a new
+     * department topic is refused, a department's SLA is live. */
+    config_free(running);
+    const char *on[] = {"processors.orchestration.enabled=true"};
+    running = load(on, 1);
+    const char *dept[] = {"processors.orchestration.enabled=true",
+                          "processors.orchestration.departments.legal.topic=ops.legal"};
+    src.sets = dept;
+    src.n_sets = 2;
+    assert_int_equal(reload_prepare(&src, running, registry_processors,
+                                    registry_count, &g, msg, sizeof(msg)),
+                     RELOAD_REFUSED);
+    assert_non_null(strstr(msg, "processors.orchestration (its output topics)"));
+    const char *sla[] = {"processors.orchestration.enabled=true",
+                         "processors.orchestration.dedup_window=2d"};
+    src.sets = sla;
+    assert_int_equal(reload_prepare(&src, running, registry_processors,
+                                    registry_count, &g, msg, sizeof(msg)),
+                     RELOAD_OK);
+    reload_gen_free(g);
+    g = NULL;
+
     /* A file that does not load. */
     const char *bad[] = {"processors.lead_rating.max_reasons=banana"};
     src.sets = bad;
