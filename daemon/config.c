@@ -100,6 +100,26 @@ static void check_guarantee(struct ctx *c, const struct config *cfg,
                        "state.changelog: true (a restart restores the local "
                        "state to the last committed transaction from it)");
     }
+    /* One transaction spans one write-back checkpoint (STATE.md): one that
+     * may stay open past the broker's timeout would be aborted under it. */
+    int64_t txn_timeout_ms = 60000; /* librdkafka's transaction.timeout.ms */
+    for (size_t i = 0; i < cfg->kafka.properties.n; i++)
+        if (strcmp(cfg->kafka.properties.v[i].key, "transaction.timeout.ms") ==
+            0)
+            txn_timeout_ms = strtoll(cfg->kafka.properties.v[i].value, NULL,
+                                     10);
+    if (cfg->state.max_dirty_ms >= txn_timeout_ms) {
+        const struct node *n =
+            config_node_get(config_node_get(root, "state"), "max_dirty_ms");
+        if (!n)
+            n = at;
+        config_ctx_err(c, n->src, n->line, n->col, "state.max_dirty_ms",
+                       "%lld ms: with processing.guarantee exactly_once a "
+                       "checkpoint is one transaction, which must commit "
+                       "within transaction.timeout.ms (%lld ms)",
+                       (long long)cfg->state.max_dirty_ms,
+                       (long long)txn_timeout_ms);
+    }
     static const char *const refused[][2] = {
         {"transactional.id", NULL}, /* derived per instance: STATE.md */
         {"enable.idempotence", "false"},

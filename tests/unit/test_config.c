@@ -717,6 +717,16 @@ static void test_exactly_once_incompatible(void **state)
     assert_int_equal(errs.n, 1);
     assert_true(has_err(&errs, "--set[1]:1:"));
     config_errors_free(&errs);
+    /* A checkpoint is one transaction: it must fit the broker's timeout. */
+    const char *eos3 = put("eos3.yaml", "processing:\n  guarantee: exactly_once\n"
+                                        "state:\n  max_dirty_ms: 90s\n");
+    load_bad(eos3, NULL, 0, plugins, N_PLUGINS, &errs);
+    assert_int_equal(errs.n, 1);
+    assert_true(has_err(&errs, ":4:17: state.max_dirty_ms: 90000 ms: with "
+                               "processing.guarantee exactly_once"));
+    config_errors_free(&errs);
+    const char *const longer[] = {"kafka.properties.transaction.timeout.ms=120000"};
+    config_free(load_ok(eos3, longer, 1));
     const char *const bad[] = {"processing.guarantee=twice"};
     load_bad(ok, bad, 1, plugins, N_PLUGINS, &errs);
     assert_true(has_err(&errs, "processing.guarantee"));
