@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "now.h"
@@ -47,6 +48,9 @@ struct kafka_consumer {
     struct log_ids refused_at;
     /* The partitions owned now, read back after every rebalance. */
     rd_kafka_topic_partition_list_t *owned;
+    /* Assigned but paused until the runtime releases them (their state is
+     * being restored: stored_offset said KAFKA_OFFSET_HELD). */
+    rd_kafka_topic_partition_list_t *held;
 };
 
 struct kafka_producer {
@@ -240,6 +244,15 @@ static int set_start_offsets(struct kafka_consumer *c,
                       ? c->rb.stored_offset(c->rb.arg, tp->topic,
                                             tp->partition, &next)
                       : 0;
+        if (got == KAFKA_OFFSET_HELD) {
+            /* Paused once assigned; kafka_consumer_release() seeks. */
+            tp->offset = RD_KAFKA_OFFSET_END;
+            rd_kafka_topic_partition_list_add(c->held, tp->topic,
+                                              tp->partition);
+            LOG_INF("kafka", "assigned %s[%d], held until its state is "
+                    "restored", tp->topic, tp->partition);
+            continue;
+        }
         if (got < 0) {
             /* Not "no offset": that would apply every event again. */
             c->refused_at = (struct log_ids){
@@ -323,6 +336,36 @@ static size_t partition_numbers(const rd_kafka_topic_partition_list_t *parts,
     return n;
 }
 
+static bool is_held(const struct kafka_consumer *c, const char *topic,
+                    int32_t partition)
+{
+    return c->held && c->held->cnt &&
+           rd_kafka_topic_partition_list_find(c->held, topic, partition);
+}
+
+/* Held partitions leaving (`parts`, NULL: all) are resumed: the
+ * application's pause outlives an unassign in librdkafka, and a partition
+ * that comes back without a restore must not stay paused. */
+static void unhold(struct kafka_consumer *c,
+                   const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *go =
+        rd_kafka_topic_partition_list_new(c->held->cnt + 1);
+    for (int i = 0; i < c->held->cnt; i++) {
+        const rd_kafka_topic_partition_t *h = &c->held->elems[i];
+        if (!parts || rd_kafka_topic_partition_list_find(parts, h->topic,
+                                                         h->partition))
+            rd_kafka_topic_partition_list_add(go, h->topic, h->partition);
+    }
+    if (go->cnt) {
+        rd_kafka_resume_partitions(c->rk, go);
+        for (int i = 0; i < go->cnt; i++)
+            rd_kafka_topic_partition_list_del(c->held, go->elems[i].topic,
+                                              go->elems[i].partition);
+    }
+    rd_kafka_topic_partition_list_destroy(go);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -333,6 +376,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (!cooperative)
+            unhold(c, NULL);
         if (check_copartitioned(c, parts) != 0 ||
             set_start_offsets(c, parts) != 0) {
             /* Nothing of it is consumed; the poll reports c->refused. */
@@ -345,6 +390,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             error = rd_kafka_incremental_assign(rk, parts);
         else
             rerr = rd_kafka_assign(rk, parts);
+        if (c->held->cnt)
+            rd_kafka_pause_partitions(rk, c->held);
         c->assigned = cooperative ? c->assigned + (size_t)parts->cnt
                                   : (size_t)parts->cnt;
         if (c->rb.assigned) {
@@ -371,6 +418,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                 partition_numbers(parts, nums));
             free(nums);
         }
+        unhold(c, cooperative ? parts : NULL);
         if (cooperative) {
             error = rd_kafka_incremental_unassign(rk, parts);
             c->assigned -= (size_t)parts->cnt < c->assigned
@@ -382,6 +430,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
     } else {
         LOG_ERR("kafka", "rebalance failed: %s", rd_kafka_err2str(err));
+        unhold(c, NULL);
         rd_kafka_assign(rk, NULL);
         c->assigned = 0;
     }
@@ -426,6 +475,7 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
     if (conf_set(conf, "group.id", opts->group_id, false, err, errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
+    c->held = rd_kafka_topic_partition_list_new(8);
     c->topics = opts->topics;
     c->n_topics = opts->n_topics;
     rd_kafka_conf_set_opaque(conf, c);
@@ -615,6 +665,11 @@ int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
         LOG_RL(LOG_WARN, "kafka", "consumer: %s", msg);
         return 0;
     }
+    if (is_held(c, rd_kafka_topic_name(rkm->rkt), rkm->partition)) {
+        /* Fetched before the pause took: sought again on release. */
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
     m->topic = rd_kafka_topic_name(rkm->rkt);
     m->partition = rkm->partition;
     m->offset = rkm->offset;
@@ -746,7 +801,53 @@ void kafka_consumer_close(struct kafka_consumer *c)
     rd_kafka_destroy(c->rk);
     if (c->owned)
         rd_kafka_topic_partition_list_destroy(c->owned);
+    if (c->held)
+        rd_kafka_topic_partition_list_destroy(c->held);
     free(c);
+}
+
+int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
+                           char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(c->held->cnt + 1);
+    for (int i = 0; i < c->held->cnt; i++)
+        if (c->held->elems[i].partition == partition)
+            rd_kafka_topic_partition_list_add(l, c->held->elems[i].topic,
+                                              partition);
+    int rc = 0;
+    if (l->cnt && set_start_offsets(c, l) != 0) {
+        snprintf(err, errlen, "%s", c->refused);
+        rc = -1;
+    }
+    /* A partition whose fetcher has not started yet answers "state":
+     * tried again for a while (it starts within the rebalance's poll). */
+    for (int tries = 0; rc == 0 && l->cnt; tries++) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 5000);
+        rd_kafka_resp_err_t perr = RD_KAFKA_RESP_ERR_NO_ERROR;
+        for (int i = 0; i < l->cnt && !perr; i++)
+            perr = l->elems[i].err;
+        if (!e && !perr)
+            break;
+        if (tries >= 100 || (perr && perr != RD_KAFKA_RESP_ERR__STATE)) {
+            snprintf(err, errlen, "seeking the restored partition %d: %s",
+                     partition, e ? rd_kafka_error_string(e)
+                                  : rd_kafka_err2str(perr));
+            rc = -1;
+        }
+        if (e)
+            rd_kafka_error_destroy(e);
+        if (rc == 0)
+            usleep(50 * 1000);
+    }
+    if (rc == 0 && l->cnt) {
+        rd_kafka_resume_partitions(c->rk, l);
+        for (int i = 0; i < l->cnt; i++)
+            rd_kafka_topic_partition_list_del(c->held, l->elems[i].topic,
+                                              partition);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
 }
 
 /* ---- producer ---------------------------------------------------------- */

@@ -98,9 +98,31 @@ struct restore_result {
     int64_t ms;
 };
 
-/* Brings `partition`'s local state up to its changelog. 0, or -1 with
- * err: the partition must then not be consumed. */
+/* Brings `partition`'s local state up to its changelog, in one go (the
+ * steps below until done). 0, or -1 with err: the partition must then not
+ * be consumed. */
 int restore_partition(const struct restore_opts *o, int32_t partition,
                       struct restore_result *res, char *err, size_t errlen);
+
+/* The same in bounded steps, so the caller's loop goes on with its other
+ * partitions meanwhile (the runtime pauses only the restoring one).
+ * restore_begin plans: 0 with *job NULL when there is nothing to do (any
+ * wipe already done), 0 with *job, or -1 with err. Only the plan's
+ * watermark query blocks (briefly; up to a minute for a changelog without
+ * a leader yet). */
+struct restore_job;
+int restore_begin(const struct restore_opts *o, int32_t partition,
+                  struct restore_job **job, char *err, size_t errlen);
+/* Reads at most max_records changelog records, waiting at most wait_ms for
+ * the first: 0 not done yet, 1 done (res filled, the job still to be freed
+ * with restore_cancel), -1 with err. */
+int restore_step(struct restore_job *job, size_t max_records, int wait_ms,
+                 struct restore_result *res, char *err, size_t errlen);
+/* Frees the job; unfinished, what it wrote stays consistent: objects are
+ * written with the marker that covers them and the checkpoint, so the
+ * next restore of the partition goes on from that checkpoint. NULL ok. */
+void restore_cancel(struct restore_job *job);
+int32_t restore_job_partition(const struct restore_job *job);
+int64_t restore_job_remaining(const struct restore_job *job); /* records */
 
 #endif
