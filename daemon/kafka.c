@@ -51,6 +51,9 @@ struct kafka_consumer {
     /* Assigned but paused until the runtime releases them (their state is
      * being restored: stored_offset said KAFKA_OFFSET_HELD). */
     rd_kafka_topic_partition_list_t *held;
+    /* Released partitions and the offset their first record must have
+     * (kafka_consumer_poll checks it; opaque set: sought again once). */
+    rd_kafka_topic_partition_list_t *expect;
 };
 
 struct kafka_producer {
@@ -245,8 +248,16 @@ static int set_start_offsets(struct kafka_consumer *c,
                                             tp->partition, &next)
                       : 0;
         if (got == KAFKA_OFFSET_HELD) {
-            /* Paused once assigned; kafka_consumer_release() seeks. */
-            tp->offset = RD_KAFKA_OFFSET_END;
+            /* Paused once assigned; kafka_consumer_release() seeks. An
+             * absolute start (the log end now), not a logical one: the
+             * answer to a logical offset's lookup could land after that
+             * seek and move the partition on (seen on Apache Kafka). */
+            int64_t lo, hi;
+            tp->offset = rd_kafka_query_watermark_offsets(
+                             c->rk, tp->topic, tp->partition, &lo, &hi,
+                             5000) == RD_KAFKA_RESP_ERR_NO_ERROR
+                             ? hi
+                             : RD_KAFKA_OFFSET_END;
             rd_kafka_topic_partition_list_add(c->held, tp->topic,
                                               tp->partition);
             LOG_INF("kafka", "assigned %s[%d], held until its state is "
@@ -357,6 +368,11 @@ static void unhold(struct kafka_consumer *c,
                                                          h->partition))
             rd_kafka_topic_partition_list_add(go, h->topic, h->partition);
     }
+    for (int i = c->expect->cnt - 1; i >= 0; i--)
+        if (!parts || rd_kafka_topic_partition_list_find(
+                          parts, c->expect->elems[i].topic,
+                          c->expect->elems[i].partition))
+            rd_kafka_topic_partition_list_del_by_idx(c->expect, i);
     if (go->cnt) {
         rd_kafka_resume_partitions(c->rk, go);
         for (int i = 0; i < go->cnt; i++)
@@ -476,6 +492,7 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
         goto out;
     c->rb = opts->rebalance;
     c->held = rd_kafka_topic_partition_list_new(8);
+    c->expect = rd_kafka_topic_partition_list_new(8);
     c->topics = opts->topics;
     c->n_topics = opts->n_topics;
     rd_kafka_conf_set_opaque(conf, c);
@@ -633,6 +650,44 @@ fail:
     return -1;
 }
 
+/* A released partition's first record must be the one it was sought to:
+ * one from before the seek is dropped; a later one means the position
+ * moved past it (a late answer to an earlier offset lookup), so it is
+ * sought again, once (a transaction marker can legitimately sit there). */
+static bool first_as_expected(struct kafka_consumer *c,
+                              const rd_kafka_message_t *rkm)
+{
+    if (!c->expect || !c->expect->cnt)
+        return true;
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    rd_kafka_topic_partition_t *e =
+        rd_kafka_topic_partition_list_find(c->expect, topic, rkm->partition);
+    if (!e)
+        return true;
+    if (rkm->offset < e->offset)
+        return false; /* fetched before the seek */
+    if (rkm->offset == e->offset || e->opaque) {
+        rd_kafka_topic_partition_list_del(c->expect, topic, rkm->partition);
+        return true;
+    }
+    LOG_WRN("kafka", "%s[%d]: resumed at %lld, not at %lld where it was "
+            "sought after its restore; seeking again", topic, rkm->partition,
+            (long long)rkm->offset, (long long)e->offset);
+    e->opaque = (void *)1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, rkm->partition)->offset =
+        e->offset;
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, 5000);
+    if (err) { /* the next poll fails: records would be skipped */
+        snprintf(c->refused, sizeof(c->refused), "%s[%d]: seeking again to "
+                 "%lld: %s", topic, rkm->partition, (long long)e->offset,
+                 rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return false;
+}
+
 int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
                         struct kafka_msg *m, char *err, size_t errlen)
 {
@@ -665,8 +720,8 @@ int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
         LOG_RL(LOG_WARN, "kafka", "consumer: %s", msg);
         return 0;
     }
-    if (is_held(c, rd_kafka_topic_name(rkm->rkt), rkm->partition)) {
-        /* Fetched before the pause took: sought again on release. */
+    if (is_held(c, rd_kafka_topic_name(rkm->rkt), rkm->partition) ||
+        !first_as_expected(c, rkm)) {
         rd_kafka_message_destroy(rkm);
         return 0;
     }
@@ -803,6 +858,8 @@ void kafka_consumer_close(struct kafka_consumer *c)
         rd_kafka_topic_partition_list_destroy(c->owned);
     if (c->held)
         rd_kafka_topic_partition_list_destroy(c->held);
+    if (c->expect)
+        rd_kafka_topic_partition_list_destroy(c->expect);
     free(c);
 }
 
@@ -841,6 +898,14 @@ int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
             usleep(50 * 1000);
     }
     if (rc == 0 && l->cnt) {
+        for (int i = 0; i < l->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &l->elems[i];
+            rd_kafka_topic_partition_list_del(c->expect, tp->topic, partition);
+            if (tp->offset >= 0)
+                rd_kafka_topic_partition_list_add(c->expect, tp->topic,
+                                                  partition)
+                    ->offset = tp->offset;
+        }
         rd_kafka_resume_partitions(c->rk, l);
         for (int i = 0; i < l->cnt; i++)
             rd_kafka_topic_partition_list_del(c->held, l->elems[i].topic,
