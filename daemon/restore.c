@@ -371,6 +371,8 @@ struct restore_job {
     struct restore_run *r;
     struct kafka_consumer *c;
     struct restore_result res;
+    uint64_t steps, empty; /* steps taken, steps that found no record */
+    int64_t step_ms;       /* time spent in the steps */
 };
 
 /* A test's gate (docs/TESTING.md): DS_TEST_RESTORE_HOLD=<p>:<path> holds
@@ -511,6 +513,8 @@ int restore_step(struct restore_job *j, size_t max_records, int wait_ms,
         usleep((useconds_t)wait_ms * 1000); /* as if waiting for records */
         return 0;
     }
+    int64_t t0 = now_mono_ms();
+    j->steps++;
     for (size_t n = 0; j->pos < j->high && n < max_records; n++) {
         struct kafka_msg m;
         int got = kafka_consumer_poll(j->c, n == 0 ? wait_ms : 0, &m, err,
@@ -519,6 +523,8 @@ int restore_step(struct restore_job *j, size_t max_records, int wait_ms,
             return -1;
         int64_t now = now_mono_ms();
         if (got == 0) {
+            j->empty += n == 0;
+            j->step_ms += now - t0;
             if (now - j->last_progress > RESTORE_IDLE_MS) {
                 snprintf(err, errlen, "%s[%d]: no changelog record for %d s "
                          "at offset %" PRId64 " of %" PRId64, topic, j->p,
@@ -546,9 +552,15 @@ int restore_step(struct restore_job *j, size_t max_records, int wait_ms,
             j->logged = now;
         }
     }
+    j->step_ms += now_mono_ms() - t0;
     if (j->pos < j->high)
         return 0;
-    return finish(j, res, err, errlen) == 0 ? 1 : -1;
+    if (finish(j, res, err, errlen) != 0)
+        return -1;
+    LOG_INF("restore", "%s[%d]: %" PRIu64 " steps (%" PRIu64 " found no "
+            "record), %" PRId64 " ms in them", topic, j->p, j->steps, j->empty,
+            j->step_ms);
+    return 1;
 }
 
 int restore_partition(const struct restore_opts *o, int32_t p,
