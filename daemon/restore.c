@@ -97,6 +97,13 @@ void restore_run_free(struct restore_run *r)
     free(r);
 }
 
+int restore_run_flush(struct restore_run *r, char *err, size_t errlen)
+{
+    if (state_batch_count(r->b) == 0)
+        return 0;
+    return state_batch_commit(r->db, r->b, err, errlen);
+}
+
 static void set_on_key(struct restore_run *r,
                        void (*fn)(void *arg, const void *key, size_t klen),
                        void *arg)
@@ -578,4 +585,21 @@ int restore_partition(const struct restore_opts *o, int32_t p,
     restore_cancel(j);
     res->ms = now_mono_ms() - start_ms;
     return rc < 0 ? -1 : 0;
+}
+
+void restore_run_on_key(struct restore_run *r,
+                        void (*fn)(void *arg, const void *key, size_t klen),
+                        void *arg)
+{
+    set_on_key(r, fn, arg);
+}
+
+int restore_has_local(const struct restore_opts *o, int32_t p, bool *found,
+                      char *err, size_t errlen)
+{
+    struct mine_ctx mine = {o->changelog, p, false};
+    if (state_offset_scan(o->db, has_input_offset, &mine, err, errlen) != 0)
+        return -1;
+    *found = mine.found;
+    return 0;
 }

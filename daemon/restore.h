@@ -47,6 +47,13 @@ int restore_run_record(struct restore_run *r, int64_t offset, const void *key,
  * checkpoint. 0, or -1 with err: also when records written ahead of a
  * marker turn out to be an unfinished batch. */
 int restore_run_finish(struct restore_run *r, char *err, size_t errlen);
+/* Writes what the markers read so far cover (a standby's copy stays
+ * consistent between two reads); records after the last marker stay held.
+ * 0, or -1 with err. */
+int restore_run_flush(struct restore_run *r, char *err, size_t errlen);
+void restore_run_on_key(struct restore_run *r,
+                        void (*fn)(void *arg, const void *key, size_t klen),
+                        void *arg);
 /* After finish: the records after the last marker (an unfinished batch),
  * their keys in log order, duplicates possible. */
 size_t restore_run_tail(const struct restore_run *r, const char ***keys,
@@ -110,6 +117,11 @@ int restore_partition(const struct restore_opts *o, int32_t partition,
  * wipe already done), 0 with *job, or -1 with err. Only the plan's
  * watermark query blocks (briefly; up to a minute for a changelog without
  * a leader yet). */
+/* Whether the local state holds input offsets of `partition` (state of
+ * unknown age when there is no checkpoint). 0, or -1 with err. */
+int restore_has_local(const struct restore_opts *o, int32_t partition,
+                      bool *found, char *err, size_t errlen);
+
 struct restore_job;
 int restore_begin(const struct restore_opts *o, int32_t partition,
                   struct restore_job **job, char *err, size_t errlen);

@@ -32,6 +32,7 @@
 #include "ordering.h"
 #include "repartition.h"
 #include "restore.h"
+#include "standby.h"
 #include "schema_check.h"
 #include "schema_registry.h"
 #include "state.h"
@@ -174,6 +175,10 @@ struct rt {
      * held by the consumer), stepped from the loop; n_restoring of them. */
     struct restore_job **restoring;
     size_t n_restoring;
+    /* Warm copies of the partitions not owned (NULL: standby_replicas 0);
+     * standby_moved: ownership changed since they were last followed. */
+    struct standby *standby;
+    bool standby_moved;
     int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
                      * applied, for event-to-alert latency; -1: none */
 };
@@ -646,6 +651,7 @@ static void restore_tick(void *arg, int32_t partition, int64_t remaining,
  * while the other partitions are consumed. */
 static int restore_start(struct rt *rt, int32_t partition)
 {
+    standby_stop(rt->standby, partition); /* one writer of its keys */
     if (partition < 0 || partition >= changelog_partitions(rt->changelog) ||
         rt->restored_in[partition] == rt->rebalances)
         return 0;
@@ -734,6 +740,23 @@ static int restore_steps(struct rt *rt, int wait_ms)
 /* Restores of partitions leaving are dropped (restore_cancel: what they
  * wrote stays consistent); the partitions still restoring are removed
  * from parts, since the processors never heard they arrived. */
+/* The standby follows the partitions neither owned nor restoring here. */
+static void follow_standby(struct rt *rt)
+{
+    int32_t np = changelog_partitions(rt->changelog);
+    bool *mine = calloc((size_t)np + 1, sizeof(*mine));
+    if (!mine)
+        abort();
+    for (size_t i = 0; i < rt->n_owned; i++)
+        if (rt->owned[i] >= 0 && rt->owned[i] < np)
+            mine[rt->owned[i]] = true;
+    for (int32_t p = 0; p < np; p++)
+        mine[p] = mine[p] || rt->restoring[p];
+    standby_follow(rt->standby, mine);
+    free(mine);
+    rt->standby_moved = false;
+}
+
 static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
 {
     size_t kept = 0;
@@ -843,6 +866,7 @@ static void before_revoke(void *arg, const int32_t *revoked, size_t n)
     store_drop_cache(rt->store);
     rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
     rt->rebalances++;
+    rt->standby_moved = true;
 }
 
 static void assigned(void *arg, size_t n, const int32_t *added,
@@ -863,6 +887,7 @@ static void assigned(void *arg, size_t n, const int32_t *added,
     rt->assigned_at = now_mono_ms();
     rt->ctx.assignment++;
     rt->rebalances++;
+    rt->standby_moved = true;
 }
 
 /* ctx_watermark(): the chooser's watermark of the partition group. */
@@ -1287,6 +1312,18 @@ static int setup(struct rt *rt)
                                sizeof(*rt->restoring));
         if (!rt->restored_in || !rt->restoring)
             return -1;
+        if (cfg->state.standby_replicas > 0) {
+            struct restore_opts sbo = {
+                .db = rt->db,
+                .brokers = rt->o->brokers,
+                .properties = &rt->cfg->kafka.properties,
+                .changelog = rt->changelog,
+                .on_key = restored_key,
+                .arg = rt,
+            };
+            if (!(rt->standby = standby_new(&sbo)))
+                return -1;
+        }
         rt->rebalances = 1;
     }
     /* Every subscribed topic, repartition topics included, is one FIFO of
@@ -1340,6 +1377,7 @@ static void teardown(struct rt *rt)
     for (int32_t p = 0;
          rt->restoring && p < changelog_partitions(rt->changelog); p++)
         restore_cancel(rt->restoring[p]);
+    standby_free(rt->standby);
     changelog_free(rt->changelog);
     free(rt->restoring);
     free(rt->restored_in);
@@ -1541,6 +1579,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         metrics_set_add(&rt.mx.reloads, reload_result_name(r), NULL, 0);
     rt.mx.started_at_ms = now;
     const struct config *cfg = rt.cfg;
+    bool standby_busy = false;
     while (!*o->stop) {
         struct kafka_msg m;
         char err[512];
@@ -1548,7 +1587,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
          * records held for their group's turn: until the wait ends. */
         int got = kafka_consumer_poll(
             rt.consumer,
-            rt.n_ahead || rt.n_restoring
+            rt.n_ahead || rt.n_restoring || standby_busy
                 ? 0
                 : ordering_wait_ms(rt.order, now_mono_ms(), 100),
             &m, err, sizeof(err));
@@ -1561,6 +1600,11 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             forget_moved(&rt);
         if (rt.n_restoring && restore_steps(&rt, got == 1 ? 0 : 10) != 0)
             goto out;
+        if (rt.standby) {
+            if (rt.standby_moved)
+                follow_standby(&rt);
+            standby_busy = standby_step(rt.standby, RT_RESTORE_STEP);
+        }
         if (got == 1) {
             if (!rt.first_record) {
                 rt.first_record = now;
