@@ -737,9 +737,6 @@ static int restore_steps(struct rt *rt, int wait_ms)
     return 0;
 }
 
-/* Restores of partitions leaving are dropped (restore_cancel: what they
- * wrote stays consistent); the partitions still restoring are removed
- * from parts, since the processors never heard they arrived. */
 /* The standby follows the partitions neither owned nor restoring here. */
 static void follow_standby(struct rt *rt)
 {
@@ -757,6 +754,9 @@ static void follow_standby(struct rt *rt)
     rt->standby_moved = false;
 }
 
+/* Restores of partitions leaving are dropped (restore_cancel: what they
+ * wrote stays consistent); the partitions still restoring are removed
+ * from parts, since the processors never heard they arrived. */
 static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
 {
     size_t kept = 0;
