@@ -877,16 +877,27 @@ int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
         snprintf(err, errlen, "%s", c->refused);
         rc = -1;
     }
-    /* A partition whose fetcher has not started yet answers "state":
-     * tried again for a while (it starts within the rebalance's poll). */
-    for (int tries = 0; rc == 0 && l->cnt; tries++) {
+    /* Tried again for a while: a partition whose fetcher has not started
+     * yet answers "state" (it starts within the rebalance's poll), and
+     * librdkafka 2.0.2 was seen answering "timed out waiting for N
+     * remaining partition seek(s)" ~13 ms into a 5 s timeout under load;
+     * seeking again to the same offsets is harmless. */
+    int64_t until = now_mono_ms() + 30000;
+    while (rc == 0 && l->cnt) {
+        for (int i = 0; i < l->cnt; i++)
+            l->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
         rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 5000);
         rd_kafka_resp_err_t perr = RD_KAFKA_RESP_ERR_NO_ERROR;
         for (int i = 0; i < l->cnt && !perr; i++)
             perr = l->elems[i].err;
+        rd_kafka_resp_err_t why = e ? rd_kafka_error_code(e) : perr;
         if (!e && !perr)
             break;
-        if (tries >= 100 || (perr && perr != RD_KAFKA_RESP_ERR__STATE)) {
+        bool again = (perr == RD_KAFKA_RESP_ERR__STATE ||
+                      perr == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+                      (!perr && why == RD_KAFKA_RESP_ERR__TIMED_OUT)) &&
+                     now_mono_ms() < until;
+        if (!again) {
             snprintf(err, errlen, "seeking the restored partition %d: %s",
                      partition, e ? rd_kafka_error_string(e)
                                   : rd_kafka_err2str(perr));
@@ -895,7 +906,7 @@ int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
         if (e)
             rd_kafka_error_destroy(e);
         if (rc == 0)
-            usleep(50 * 1000);
+            usleep(20 * 1000);
     }
     if (rc == 0 && l->cnt) {
         for (int i = 0; i < l->cnt; i++) {
