@@ -177,6 +177,7 @@ struct config_state {
     bool sync_commit; /* fsync the WAL on every batch commit */
     bool changelog;   /* state changes also to the changelog topic */
     char *changelog_topic; /* "" : "<group_id>-state-changelog" */
+    int64_t standby_replicas; /* > 0: warm copies of partitions not owned */
 };
 
 struct config_log {

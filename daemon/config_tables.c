@@ -211,6 +211,13 @@ static const struct config_key state_keys[] = {
             "\"<kafka.group_id>-state-changelog\". Created like the "
             "repartition topics, with the inputs' partition count and "
             "cleanup.policy=compact."),
+    CFG_KEY_RANGE(struct config_state, standby_replicas, "standby_replicas",
+                  CFG_INT, "0", 0, 1000,
+                  "Warm copies of partitions this instance does not own, kept "
+                  "by tailing their changelog, so a fail-over restores only "
+                  "the tail. 0: none; any value above 0: every partition not "
+                  "owned here (without a custom assignor the members cannot "
+                  "share them out; docs/STATE.md). Needs state.changelog."),
 };
 
 static const struct config_table state_table = {

@@ -40,7 +40,8 @@ struct kafka_header {
  * partition, 0 when it does not (the partition then starts at the earliest
  * record), -1 on error: then the assignment is refused and the next
  * kafka_consumer_poll() fails, since starting from the earliest record
- * would apply every event a second time. A stored offset past the
+ * would apply every event a second time; KAFKA_OFFSET_HELD: assign it
+ * paused, kafka_consumer_release() starts it. A stored offset past the
  * partition's log end (topic recreated, unclean leader election) is
  * refused the same way rather than reset. before_revoke: the runtime
  * commits what it has applied before partitions leave this instance;
@@ -48,6 +49,10 @@ struct kafka_header {
  * the assignment is taken (kafka_consumer_owns() answers for it), with the
  * distinct partition numbers it added.
  */
+/* stored_offset's answer for a partition whose state is being restored:
+ * assigned but paused, until kafka_consumer_release(). */
+#define KAFKA_OFFSET_HELD 2
+
 struct kafka_rebalance_ops {
     int (*stored_offset)(void *arg, const char *topic, int32_t partition,
                          int64_t *next);
@@ -83,6 +88,12 @@ void kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic,
                                  int32_t partition, int64_t next_offset);
 /* Leaves the group cleanly (runs the revoke callback). Accepts NULL. */
 void kafka_consumer_close(struct kafka_consumer *c);
+/* Partition p of every input, held since its assignment (stored_offset
+ * said KAFKA_OFFSET_HELD): stored_offset is asked again, the consumer
+ * seeks there and resumes. 0, or -1 with err (an offset refused as in a
+ * rebalance: the partition must not be consumed). Nothing held: 0. */
+int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
+                           char *err, size_t errlen);
 size_t kafka_consumer_assigned(const struct kafka_consumer *c);
 /* Whether topic/partition is assigned to this consumer now. */
 bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,

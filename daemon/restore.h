@@ -47,6 +47,13 @@ int restore_run_record(struct restore_run *r, int64_t offset, const void *key,
  * checkpoint. 0, or -1 with err: also when records written ahead of a
  * marker turn out to be an unfinished batch. */
 int restore_run_finish(struct restore_run *r, char *err, size_t errlen);
+/* Writes what the markers read so far cover (a standby's copy stays
+ * consistent between two reads); records after the last marker stay held.
+ * 0, or -1 with err. */
+int restore_run_flush(struct restore_run *r, char *err, size_t errlen);
+void restore_run_on_key(struct restore_run *r,
+                        void (*fn)(void *arg, const void *key, size_t klen),
+                        void *arg);
 /* After finish: the records after the last marker (an unfinished batch),
  * their keys in log order, duplicates possible. */
 size_t restore_run_tail(const struct restore_run *r, const char ***keys,
@@ -98,9 +105,36 @@ struct restore_result {
     int64_t ms;
 };
 
-/* Brings `partition`'s local state up to its changelog. 0, or -1 with
- * err: the partition must then not be consumed. */
+/* Brings `partition`'s local state up to its changelog, in one go (the
+ * steps below until done). 0, or -1 with err: the partition must then not
+ * be consumed. */
 int restore_partition(const struct restore_opts *o, int32_t partition,
                       struct restore_result *res, char *err, size_t errlen);
+
+/* The same in bounded steps, so the caller's loop goes on with its other
+ * partitions meanwhile (the runtime pauses only the restoring one).
+ * restore_begin plans: 0 with *job NULL when there is nothing to do (any
+ * wipe already done), 0 with *job, or -1 with err. Only the plan's
+ * watermark query blocks (briefly; up to a minute for a changelog without
+ * a leader yet). */
+/* Whether the local state holds input offsets of `partition` (state of
+ * unknown age when there is no checkpoint). 0, or -1 with err. */
+int restore_has_local(const struct restore_opts *o, int32_t partition,
+                      bool *found, char *err, size_t errlen);
+
+struct restore_job;
+int restore_begin(const struct restore_opts *o, int32_t partition,
+                  struct restore_job **job, char *err, size_t errlen);
+/* Reads at most max_records changelog records, waiting at most wait_ms for
+ * the first: 0 not done yet, 1 done (res filled, the job still to be freed
+ * with restore_cancel), -1 with err. */
+int restore_step(struct restore_job *job, size_t max_records, int wait_ms,
+                 struct restore_result *res, char *err, size_t errlen);
+/* Frees the job; unfinished, what it wrote stays consistent: objects are
+ * written with the marker that covers them and the checkpoint, so the
+ * next restore of the partition goes on from that checkpoint. NULL ok. */
+void restore_cancel(struct restore_job *job);
+int32_t restore_job_partition(const struct restore_job *job);
+int64_t restore_job_remaining(const struct restore_job *job); /* records */
 
 #endif

@@ -33,6 +33,7 @@
 #include "ordering.h"
 #include "repartition.h"
 #include "restore.h"
+#include "standby.h"
 #include "schema_check.h"
 #include "schema_registry.h"
 #include "state.h"
@@ -75,6 +76,9 @@ struct pending {
  * in at most a few, and a written batch frees thousands at once - moved to
  * the encoded cache in one go, that was a pause of 10-20 ms per commit. */
 #define RT_TRIM_STEP 16
+/* Changelog records a restore reads per loop turn (restore_steps): a few
+ * ms, so the partitions already consumed wait no longer than that. */
+#define RT_RESTORE_STEP 2048
 
 /* Look-ahead: a polled record is decoded at once and applied RT_AHEAD - 1
  * polls later; each poll in between moves its state one step closer
@@ -179,6 +183,14 @@ struct rt {
     uint64_t rebalances;
     uint64_t order_pruned; /* `rebalances` when moved groups were dropped */
     uint64_t *restored_in;
+    /* Per changelog partition, its restore under way (its input partitions
+     * held by the consumer), stepped from the loop; n_restoring of them. */
+    struct restore_job **restoring;
+    size_t n_restoring;
+    /* Warm copies of the partitions not owned (NULL: standby_replicas 0);
+     * standby_moved: ownership changed since they were last followed. */
+    struct standby *standby;
+    bool standby_moved;
     int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
                      * applied, for event-to-alert latency; -1: none */
     /* When dirty state is written back (writeback.h), and why the next
@@ -728,13 +740,18 @@ static void restore_tick(void *arg, int32_t partition, int64_t remaining,
     publish(rt, now_mono_ms());
 }
 
-/* The partition's state brought up to its changelog, once per rebalance,
- * before any offset of it is read (restore.h). */
-static int restore_once(struct rt *rt, int32_t partition)
+/* The partition's restore planned once per rebalance, before any offset
+ * of it is read (restore.h). One to do holds the partition
+ * (KAFKA_OFFSET_HELD): it runs in steps from the loop (restore_steps)
+ * while the other partitions are consumed. */
+static int restore_start(struct rt *rt, int32_t partition)
 {
+    standby_stop(rt->standby, partition); /* one writer of its keys */
     if (partition < 0 || partition >= changelog_partitions(rt->changelog) ||
         rt->restored_in[partition] == rt->rebalances)
         return 0;
+    if (rt->restoring[partition])
+        return KAFKA_OFFSET_HELD; /* the partition of another input */
     struct restore_opts ro = {
         .db = rt->db,
         .brokers = rt->o->brokers,
@@ -745,22 +762,121 @@ static int restore_once(struct rt *rt, int32_t partition)
         .tick = restore_tick,
         .arg = rt,
     };
-    struct restore_result res;
+    struct restore_job *j = NULL;
     char err[512];
-    int rc = restore_partition(&ro, partition, &res, err, sizeof(err));
-    rt->mx.restoring = false;
-    if (rc != 0) {
+    if (restore_begin(&ro, partition, &j, err, sizeof(err)) != 0) {
         LOG_ERR("restore", "%s", err);
         return -1;
     }
-    rt->restored_in[partition] = rt->rebalances;
-    if (res.restored) {
-        store_drop_cache(rt->store); /* nothing stale of it stays cached */
-        metrics_set_add(&rt->mx.restores, res.full ? "full" : "tail", NULL, 1);
-        rt->mx.restored_records += res.counts.records;
-        rt->mx.restored_bytes += res.counts.bytes;
+    if (!j) {
+        rt->restored_in[partition] = rt->rebalances;
+        return 0;
     }
+    rt->restoring[partition] = j;
+    rt->n_restoring++;
+    rt->mx.restoring = true;
+    rt->mx.restoring_partition = partition;
+    rt->mx.restore_remaining = restore_job_remaining(j);
+    return KAFKA_OFFSET_HELD;
+}
+
+static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
+                            bool assigned);
+
+/* One step of every restore under way; a finished one releases its
+ * partition: the consumer seeks to the input offsets the restored state
+ * reflects and resumes, then the processors are told it arrived. wait_ms:
+ * how long a step may wait for changelog records. 0, or -1: the runtime
+ * stops (as when an assignment is refused). */
+static int restore_steps(struct rt *rt, int wait_ms)
+{
+    int32_t np = rt->changelog ? changelog_partitions(rt->changelog) : 0;
+    for (int32_t p = 0; p < np && rt->n_restoring; p++) {
+        struct restore_job *j = rt->restoring[p];
+        if (!j)
+            continue;
+        struct restore_result res;
+        char err[512];
+        int rc = restore_step(j, RT_RESTORE_STEP, wait_ms, &res, err,
+                              sizeof(err));
+        if (rc < 0) {
+            LOG_ERR("restore", "%s", err);
+            return -1;
+        }
+        rt->mx.restoring_partition = p;
+        rt->mx.restore_remaining = restore_job_remaining(j);
+        if (rc == 0)
+            continue;
+        restore_cancel(j);
+        rt->restoring[p] = NULL;
+        rt->n_restoring--;
+        rt->restored_in[p] = rt->rebalances;
+        if (res.restored) {
+            store_drop_cache(rt->store); /* nothing stale of it stays */
+            metrics_set_add(&rt->mx.restores, res.full ? "full" : "tail",
+                            NULL, 1);
+            rt->mx.restored_records += res.counts.records;
+            rt->mx.restored_bytes += res.counts.bytes;
+        }
+        if (kafka_consumer_release(rt->consumer, p, err, sizeof(err)) != 0) {
+            LOG_ERR("kafka", "%s", err);
+            return -1;
+        }
+        LOG_INF("restore", "partition %d restored in %lld ms; consuming it",
+                p, (long long)res.ms);
+        tell_partitions(rt, &p, 1, true);
+        rt->ctx.assignment++;
+        rt->assigned_at = now_mono_ms(); /* its consumption starts now */
+    }
+    rt->mx.restoring = rt->n_restoring > 0;
     return 0;
+}
+
+/* The standby follows the partitions neither owned nor restoring here. */
+static void follow_standby(struct rt *rt)
+{
+    int32_t np = changelog_partitions(rt->changelog);
+    bool *mine = calloc((size_t)np + 1, sizeof(*mine));
+    if (!mine)
+        abort();
+    for (size_t i = 0; i < rt->n_owned; i++)
+        if (rt->owned[i] >= 0 && rt->owned[i] < np)
+            mine[rt->owned[i]] = true;
+    for (int32_t p = 0; p < np; p++)
+        mine[p] = mine[p] || rt->restoring[p];
+    standby_follow(rt->standby, mine);
+    free(mine);
+    rt->standby_moved = false;
+}
+
+/* Restores of partitions leaving are dropped (restore_cancel: what they
+ * wrote stays consistent); the partitions still restoring are removed
+ * from parts, since the processors never heard they arrived. */
+static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t p = parts[k];
+        if (rt->n_restoring && p >= 0 &&
+            p < changelog_partitions(rt->changelog) && rt->restoring[p]) {
+            LOG_WRN("restore", "partition %d leaves while its restore is at "
+                    "%lld records from the end; cancelled", p,
+                    (long long)restore_job_remaining(rt->restoring[p]));
+            restore_cancel(rt->restoring[p]);
+            rt->restoring[p] = NULL;
+            rt->n_restoring--;
+            continue;
+        }
+        parts[kept++] = p;
+    }
+    rt->mx.restoring = rt->n_restoring > 0;
+    return kept;
+}
+
+static bool restoring(const struct rt *rt, int32_t p)
+{
+    return rt->n_restoring && p >= 0 &&
+           p < changelog_partitions(rt->changelog) && rt->restoring[p];
 }
 
 static int stored_offset(void *arg, const char *topic, int32_t partition,
@@ -768,8 +884,11 @@ static int stored_offset(void *arg, const char *topic, int32_t partition,
 {
     struct rt *rt = arg;
     char err[256];
-    if (rt->changelog && restore_once(rt, partition) != 0)
-        return -1;
+    if (rt->changelog) {
+        int held = restore_start(rt, partition);
+        if (held != 0)
+            return held;
+    }
     int rc = state_offset_get(rt->db, topic, partition, next, err, sizeof(err));
     if (rc < 0)
         LOG_ERR("state", "offset of %s[%d]: %s", topic, partition, err);
@@ -795,6 +914,8 @@ static void apply_waiting(struct rt *rt);
 static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
                             bool assigned)
 {
+    if (!n)
+        return;
     for (size_t k = 0; k < n; k++) {
         size_t j = 0;
         while (j < rt->n_owned && rt->owned[j] != parts[k])
@@ -821,19 +942,26 @@ static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
     }
 }
 
-static void before_revoke(void *arg, const int32_t *parts, size_t n)
+static void before_revoke(void *arg, const int32_t *revoked, size_t n)
 {
     struct rt *rt = arg;
+    int32_t *parts = calloc(n + 1, sizeof(*parts));
+    if (!parts)
+        abort();
+    memcpy(parts, revoked, n * sizeof(*parts));
+    n = cancel_restores(rt, parts, n);
     /* Polled while the partitions were ours: theirs to apply and commit. */
     apply_waiting(rt);
     if (commit_all(rt) != 0)
         LOG_ERR("runtime", "commit before revoke failed; the next owner "
                 "replays from the last committed offset");
     tell_partitions(rt, parts, n, false);
+    free(parts);
     /* A partition may come back after another member changed its state. */
     store_drop_cache(rt->store);
     rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
     rt->rebalances++;
+    rt->standby_moved = true;
 }
 
 static void assigned(void *arg, size_t n, const int32_t *added,
@@ -841,10 +969,20 @@ static void assigned(void *arg, size_t n, const int32_t *added,
 {
     struct rt *rt = arg;
     (void)n;
-    tell_partitions(rt, added, n_added, true); /* restored in stored_offset */
+    /* Those restoring are told when their restore ends (restore_steps). */
+    int32_t *now = calloc(n_added + 1, sizeof(*now));
+    if (!now)
+        abort();
+    size_t n_now = 0;
+    for (size_t k = 0; k < n_added; k++)
+        if (!restoring(rt, added[k]))
+            now[n_now++] = added[k];
+    tell_partitions(rt, now, n_now, true);
+    free(now);
     rt->assigned_at = now_mono_ms();
     rt->ctx.assignment++;
     rt->rebalances++;
+    rt->standby_moved = true;
 }
 
 /* ctx_watermark(): the chooser's watermark of the partition group. */
@@ -869,7 +1007,9 @@ static int partition_key(void *arg, int32_t partition, char *out, size_t n)
 static bool owns(void *arg, const char *topic, int32_t partition)
 {
     struct rt *rt = arg;
-    return kafka_consumer_owns(rt->consumer, topic, partition);
+    /* Not while restoring: timers must not act on half a state. */
+    return !restoring(rt, partition) &&
+           kafka_consumer_owns(rt->consumer, topic, partition);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -1347,8 +1487,22 @@ static int setup(struct rt *rt)
         }
         rt->restored_in = calloc((size_t)changelog_partitions(rt->changelog),
                                  sizeof(*rt->restored_in));
-        if (!rt->restored_in)
+        rt->restoring = calloc((size_t)changelog_partitions(rt->changelog),
+                               sizeof(*rt->restoring));
+        if (!rt->restored_in || !rt->restoring)
             return -1;
+        if (cfg->state.standby_replicas > 0) {
+            struct restore_opts sbo = {
+                .db = rt->db,
+                .brokers = rt->o->brokers,
+                .properties = &rt->cfg->kafka.properties,
+                .changelog = rt->changelog,
+                .on_key = restored_key,
+                .arg = rt,
+            };
+            if (!(rt->standby = standby_new(&sbo)))
+                return -1;
+        }
         rt->rebalances = 1;
     }
     /* Every subscribed topic, repartition topics included, is one FIFO of
@@ -1408,7 +1562,12 @@ static void teardown(struct rt *rt)
     txn_close(rt->txn);
     global_table_free(rt->global);
     kafka_producer_free(rt->producer);
+    for (int32_t p = 0;
+         rt->restoring && p < changelog_partitions(rt->changelog); p++)
+        restore_cancel(rt->restoring[p]);
+    standby_free(rt->standby);
     changelog_free(rt->changelog);
+    free(rt->restoring);
     free(rt->restored_in);
     free(rt->owned);
     store_free(rt->store);
@@ -1608,6 +1767,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         metrics_set_add(&rt.mx.reloads, reload_result_name(r), NULL, 0);
     rt.mx.started_at_ms = now;
     const struct config *cfg = rt.cfg;
+    bool standby_busy = false;
     while (!*o->stop) {
         struct kafka_msg m;
         char err[512];
@@ -1615,7 +1775,9 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
          * records held for their group's turn: until the wait ends. */
         int got = kafka_consumer_poll(
             rt.consumer,
-            rt.n_ahead ? 0 : ordering_wait_ms(rt.order, now_mono_ms(), 100),
+            rt.n_ahead || rt.n_restoring || standby_busy
+                ? 0
+                : ordering_wait_ms(rt.order, now_mono_ms(), 100),
             &m, err, sizeof(err));
         if (got < 0) {
             LOG_ERR("kafka", "%s", err);
@@ -1624,6 +1786,13 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         now = now_mono_ms();
         if (rt.order_pruned != rt.rebalances)
             forget_moved(&rt);
+        if (rt.n_restoring && restore_steps(&rt, got == 1 ? 0 : 10) != 0)
+            goto out;
+        if (rt.standby) {
+            if (rt.standby_moved)
+                follow_standby(&rt);
+            standby_busy = standby_step(rt.standby, RT_RESTORE_STEP);
+        }
         if (got == 1) {
             if (!rt.first_record) {
                 rt.first_record = now;
@@ -1698,7 +1867,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             next_stats = now + 30000;
         }
         if (o->exit_when_idle_ms > 0 &&
-            kafka_consumer_assigned(rt.consumer) > 0 &&
+            kafka_consumer_assigned(rt.consumer) > 0 && !rt.n_restoring &&
             now - last_record >= o->exit_when_idle_ms &&
             now - rt.assigned_at >= o->exit_when_idle_ms)
             break;
