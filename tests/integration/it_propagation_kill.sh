@@ -26,9 +26,12 @@ run() { # run <state> <group> <log> [args]: until idle for 1 s
   "$DS_BIN" run -c "$CFG" $(sets "$1" "$2") $EN $FAST --exit-when-idle 1000 "${@:4}" \
     >"$WORK/$3" 2>&1 || fail "daemon exited non-zero (see $3)"
 }
+# The crash runs commit per batch (write-back off), so batch_max_events
+# places the commits the kills fall between.
 start() { # start <log> [args]: the crash runs, in the background; sets DAEMON
   "$DS_BIN" run -c "$CFG" $(sets crash $G) $EN $FAST \
-    --set topics.lead_ratings=crash.lead-ratings --set state.batch_interval=60s "${@:2}" \
+    --set topics.lead_ratings=crash.lead-ratings --set state.max_dirty_ms=0 \
+    --set state.batch_interval=60s "${@:2}" \
     >"$WORK/$1" 2>&1 &
   DAEMON=$!
   PIDS+=($DAEMON)
