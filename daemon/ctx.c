@@ -37,6 +37,13 @@ void ctx_begin(struct proc_ctx *ctx, size_t proc, const struct event *ev)
     ctx->fail[0] = '\0';
 }
 
+void ctx_observe(struct proc_ctx *ctx, const struct metrics_hist_def *def,
+                 const char *label, double value)
+{
+    if (ctx->metric)
+        ctx->metric(ctx->metric_arg, def, label, value);
+}
+
 const char *ctx_failure(const struct proc_ctx *ctx)
 {
     if (!ctx->failed)

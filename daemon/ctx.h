@@ -54,6 +54,10 @@ struct proc_ctx {
                            int (*fn)(void *a, const struct event *ev), void *a);
     uint64_t (*global_version)(void *arg, enum event_kind kind);
     void *global_arg;
+    /* ctx_observe(); NULL: values are dropped. */
+    void (*metric)(void *arg, const struct metrics_hist_def *def,
+                   const char *label, double value);
+    void *metric_arg;
 };
 
 void ctx_init(struct proc_ctx *ctx, struct store *store, ctx_sink_fn sink,

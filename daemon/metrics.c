@@ -77,6 +77,49 @@ void metrics_observe_commit(struct metrics *m, double seconds)
     metrics_hist_observe(&m->commit, seconds);
 }
 
+bool metrics_lhist_declare(struct metrics *m, const struct metrics_hist_def *def)
+{
+    for (size_t i = 0; i < m->n_lhist; i++)
+        if (m->lhist[i].def == def)
+            return true;
+    if (m->n_lhist == METRICS_MAX_LHIST || def->n > METRICS_MAX_BUCKETS)
+        return false;
+    struct metrics_lhist *h = &m->lhist[m->n_lhist++];
+    h->def = def;
+    h->n = 0;
+    return true;
+}
+
+void metrics_lhist_observe(struct metrics *m, const struct metrics_hist_def *def,
+                           const char *label, double v)
+{
+    if (!metrics_lhist_declare(m, def))
+        return;
+    struct metrics_lhist *h = m->lhist;
+    while (h->def != def)
+        h++;
+    size_t i = 0;
+    while (i < h->n && strncmp(h->s[i].v, label, sizeof(h->s[i].v) - 1) != 0)
+        i++;
+    if (i == h->n) {
+        /* The last slot is kept for "other", as in metrics_set_slot(). */
+        if (h->n >= METRICS_MAX_SERIES - 1 && strcmp(label, "other") != 0) {
+            metrics_lhist_observe(m, def, "other", v);
+            return;
+        }
+        memset(&h->s[i], 0, sizeof(h->s[i]));
+        snprintf(h->s[i].v, sizeof(h->s[i].v), "%s", label);
+        h->n++;
+    }
+    for (size_t b = 0; b < def->n; b++)
+        if (v <= def->le[b]) {
+            h->s[i].bucket[b]++;
+            break;
+        }
+    h->s[i].count++;
+    h->s[i].sum += v;
+}
+
 /* ---- the text format ---------------------------------------------------- */
 
 static void put(struct buf *out, const char *fmt, ...)
@@ -142,6 +185,31 @@ static void put_hist(struct buf *out, const char *h, const char *help,
     put(out, "%s_bucket{le=\"+Inf\"} %llu\n", h, (unsigned long long)x->count);
     put(out, "%s_sum %.9g\n%s_count %llu\n", h, x->sum, h,
         (unsigned long long)x->count);
+}
+
+static void put_lhist(struct buf *out, const struct metrics_lhist *h)
+{
+    const struct metrics_hist_def *d = h->def;
+    header(out, d->name, "histogram", d->help);
+    for (size_t i = 0; i < h->n; i++) {
+        uint64_t cum = 0;
+        for (size_t b = 0; b <= d->n; b++) {
+            cum += b < d->n ? h->s[i].bucket[b] : 0;
+            put(out, "%s_bucket{%s=\"", d->name, d->label);
+            put_label(out, h->s[i].v);
+            if (b < d->n)
+                put(out, "\",le=\"%g\"} %llu\n", d->le[b],
+                    (unsigned long long)cum);
+            else
+                put(out, "\",le=\"+Inf\"} %llu\n",
+                    (unsigned long long)h->s[i].count);
+        }
+        put(out, "%s_sum{%s=\"", d->name, d->label);
+        put_label(out, h->s[i].v);
+        put(out, "\"} %.9g\n%s_count{%s=\"", h->s[i].sum, d->name, d->label);
+        put_label(out, h->s[i].v);
+        put(out, "\"} %llu\n", (unsigned long long)h->s[i].count);
+    }
 }
 
 static void put_i64(struct buf *out, const char *name, const char *type,
@@ -301,6 +369,9 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
             put(out, "\"} %.3f\n", (double)m->watermarks.v[i].n / 1000.0);
         }
     }
+
+    for (size_t i = 0; i < m->n_lhist; i++)
+        put_lhist(out, &m->lhist[i]);
 
     if (p->rss_bytes >= 0) {
         snprintf(v, sizeof(v), "%lld", (long long)p->rss_bytes);

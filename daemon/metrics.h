@@ -48,6 +48,31 @@ struct metrics_set {
  * the rest are left out. */
 #define METRICS_MAX_LAG 1024
 
+/* A histogram a processor declares (processor_ops.metrics) and feeds
+ * through ctx_observe(): one series per value of its one label. The
+ * definition is static, so the snapshot may point at it. */
+#define METRICS_MAX_BUCKETS 16
+#define METRICS_MAX_LHIST 4 /* processor histograms, all processors */
+
+struct metrics_hist_def {
+    const char *name;  /* dealstream_..._seconds: Prometheus' rules */
+    const char *help;
+    const char *label; /* the label's name */
+    const double *le;  /* n upper bounds, ascending, in the name's unit */
+    size_t n;          /* <= METRICS_MAX_BUCKETS */
+};
+
+struct metrics_lhist {
+    const struct metrics_hist_def *def;
+    size_t n; /* series; past METRICS_MAX_SERIES - 1 they count as "other" */
+    struct {
+        char v[64]; /* the label's value; longer ones are cut */
+        uint64_t bucket[METRICS_MAX_BUCKETS]; /* not cumulative */
+        uint64_t count;
+        double sum;
+    } s[METRICS_MAX_SERIES];
+};
+
 struct metrics_lag {
     size_t n;
     struct {
@@ -94,6 +119,10 @@ struct metrics {
     uint64_t ordering_enforced;
     uint64_t ordering_lag_waits;
     struct metrics_set watermarks;
+    /* Processors' histograms (processor_ops.metrics), in declaration
+     * order; beyond METRICS_MAX_LHIST they are left out. */
+    size_t n_lhist;
+    struct metrics_lhist lhist[METRICS_MAX_LHIST];
     int64_t loop_at_ms;          /* ms, monotonic: the loop's last turn */
     int64_t started_at_ms;       /* ms, monotonic: the loop started; 0: not yet */
 };
@@ -117,6 +146,13 @@ void metrics_hist_observe(struct metrics_hist *h, double seconds);
 void metrics_lag_add(struct metrics_lag *l, const char *topic,
                      int32_t partition, int64_t lag);
 void metrics_observe_commit(struct metrics *m, double seconds);
+/* Makes def's histogram known (exposed with no series yet), once per def
+ * pointer; false when METRICS_MAX_LHIST are taken. */
+bool metrics_lhist_declare(struct metrics *m, const struct metrics_hist_def *def);
+/* Adds v to def's series of label value `label` (declaring def first);
+ * past METRICS_MAX_SERIES label values, to the series "other". */
+void metrics_lhist_observe(struct metrics *m, const struct metrics_hist_def *def,
+                           const char *label, double v);
 
 /* Appends the exposition of m, p and build info (version) to out. */
 void metrics_format(const struct metrics *m, const struct metrics_process *p,

@@ -30,6 +30,7 @@
 #include "jsonw.h"
 
 struct proc_ctx; /* owned by the runtime */
+struct metrics_hist_def; /* metrics.h */
 
 /* A state key in up to three pieces, joined in order (unused ones NULL),
  * so that naming a composite key needs no copy. */
@@ -134,6 +135,10 @@ struct processor_ops {
      * provisioned, warmed and listed like the kinds' topics. cfg is its
      * bound config. */
     size_t (*output_topics)(const void *cfg, const char **out, size_t max);
+    /* Optional: histograms it feeds with ctx_observe(), n_metrics of
+     * them, exposed on /metrics from the start while it is enabled. */
+    const struct metrics_hist_def *metrics;
+    size_t n_metrics;
 };
 
 /*
@@ -175,6 +180,16 @@ int ctx_emit(struct proc_ctx *ctx, struct alert *a);
  */
 int ctx_repartition(struct proc_ctx *ctx, const char *key, const void *data,
                     size_t len);
+
+/*
+ * Adds `value` to the series `label` of histogram `def` (one of
+ * processor_ops.metrics) on /metrics. Counts per process, like every
+ * counter there: call it where the state counts the thing once (copies
+ * skipped), so that only a replay after a crash, in a new process, sees
+ * it again. Nothing outside the daemon unless a test asks (harness).
+ */
+void ctx_observe(struct proc_ctx *ctx, const struct metrics_hist_def *def,
+                 const char *label, double value);
 
 /* Records why handle() is about to return -1 (for the DLQ headers). */
 void ctx_fail(struct proc_ctx *ctx, const char *fmt, ...)

@@ -390,6 +390,14 @@ static void observe(void *arg, struct proc_ctx *ctx, const struct alert *a)
         ctx_call_observer(ctx, i, rt->o->procs[i], rt->inst[i], a);
 }
 
+/* ctx_observe(): into the loop's counters, published with the rest. */
+static void observe_metric(void *arg, const struct metrics_hist_def *def,
+                           const char *label, double value)
+{
+    struct rt *rt = arg;
+    metrics_lhist_observe(&rt->mx, def, label, value);
+}
+
 /* ctx_repartition(): counted with the batch like an alert, so the batch
  * is committed only once its repartition records are acknowledged. */
 static int repartition_sink(void *arg, size_t proc, const char *key,
@@ -1393,6 +1401,13 @@ static int setup(struct rt *rt)
     ctx_init(&rt->ctx, rt->store, sink, rt);
     ctx_set_repartition(&rt->ctx, repartition_sink, rt);
     ctx_set_observer(&rt->ctx, observe, rt);
+    rt->ctx.metric = observe_metric;
+    rt->ctx.metric_arg = rt;
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        for (size_t j = 0; cfg->plugin_enabled[i] && j < rt->o->procs[i]->n_metrics; j++)
+            if (!metrics_lhist_declare(&rt->mx, &rt->o->procs[i]->metrics[j]))
+                LOG_WRN("runtime", "%s: no room for histogram %s on /metrics",
+                        rt->o->procs[i]->name, rt->o->procs[i]->metrics[j].name);
     buf_init(&rt->enc);
 
     struct kafka_producer_opts po = {

@@ -11,9 +11,12 @@
 # (orchestration.departments.legal.topic): its items go there, the others
 # to ops.work-items. A coaching alert (the customer names a competitor)
 # fires a trigger on its category: marketing's item, on marketing's topic,
-# has the coaching alert as its triggering event.
+# has the coaching alert as its triggering event. /metrics carries legal's
+# response time by department, and passes promtool.
 # brokers: mock
 . "$(dirname "$0")/lib.sh"
+command -v promtool >/dev/null ||
+  fail "promtool missing: the Debian package prometheus (scripts/dev deps test)"
 EN="--set processors.orchestration.enabled=true --set processors.orchestration.departments.legal.topic=$(topic ops.legal-items)
  --set processors.orchestration.departments.marketing.topic=$(topic ops.marketing-items)
  --set processors.orchestration.triggers.competitor.categories=[COMPETITOR_MENTION]"
@@ -75,7 +78,8 @@ wait $DAEMON 2>/dev/null || true
 # from the start. Each step waits for its outputs; the topics are not
 # ordered against each other, so the updates go in before the later
 # transcript, as they would in life.
-daemon g-or2 run2.log
+PORT=$(free_port)
+daemon g-or2 run2.log --set http.listen=127.0.0.1:$PORT
 consume ops.work-items 4 --idle-exit 10000 >"$WORK/replayed.jsonl"
 consume ops.legal-items 2 --idle-exit 10000 >>"$WORK/replayed.jsonl"
 [ "$(wc -l <"$WORK/replayed.jsonl")" -eq 6 ] && [ "$(distinct alert_id "$WORK/replayed.jsonl")" -eq 3 ] ||
@@ -135,3 +139,20 @@ legal_done() {
 }
 wait_for 10 legal_done || fail "inspect legal: $(cat "$WORK/legal.json")"
 pass "inspect shows the items, and legal's response time (19 min) in its department's state"
+# The same response time on /metrics (published about once a second);
+# engineering, not DONE, has no series.
+R=dealstream_work_item_response_seconds
+legal_metric() {
+  curl -s "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics.txt"
+  grep -qxF "${R}_count{department=\"legal\"} 1" "$WORK/metrics.txt"
+}
+wait_for 10 legal_metric || fail "/metrics: $(grep "^$R" "$WORK/metrics.txt")"
+grep -qxF "${R}_sum{department=\"legal\"} 1140" "$WORK/metrics.txt" &&
+  grep -qxF "${R}_bucket{department=\"legal\",le=\"900\"} 0" "$WORK/metrics.txt" &&
+  grep -qxF "${R}_bucket{department=\"legal\",le=\"1800\"} 1" "$WORK/metrics.txt" ||
+  fail "/metrics: legal's 19 min: $(grep "^$R" "$WORK/metrics.txt")"
+grep -q "^${R}_count{department=\"engineering\"" "$WORK/metrics.txt" &&
+  fail "/metrics: a response time for engineering, which is not DONE"
+promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.log" 2>&1 ||
+  fail "promtool: $(cat "$WORK/promtool.log")"
+pass "/metrics: legal's response time (1140 s) by department; promtool check metrics clean"

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "hash.h"
+#include "metrics.h"
 #include "repartition.h"
 #include "store.h"
 
@@ -54,7 +55,17 @@ struct harness {
     size_t n_global;
     struct arena *garena;
     uint64_t gversion;
+    struct metrics *mx; /* what ctx_observe() fed (harness_metrics) */
 };
+
+static void harness_metric(void *arg, const struct metrics_hist_def *def,
+                           const char *label, double value)
+{
+    struct harness *h = arg;
+    metrics_lhist_observe(h->mx, def, label, value);
+}
+
+struct metrics *harness_metrics(struct harness *h) { return h->mx; }
 
 static void harness_global_foreach(void *arg, enum event_kind kind,
                                    int (*fn)(void *a, const struct event *ev),
@@ -361,6 +372,10 @@ struct harness *harness_new(const struct processor_ops *ops,
     ctx_init(&h->ctx, h->store, collect, h);
     ctx_set_repartition(&h->ctx, queue_repartition, h);
     ctx_set_observer(&h->ctx, observe_own, h);
+    h->mx = calloc(1, sizeof(*h->mx));
+    assert_non_null(h->mx);
+    h->ctx.metric = harness_metric;
+    h->ctx.metric_arg = h;
     h->arena = arena_new(4096);
     h->ctx.global_foreach = harness_global_foreach;
     h->ctx.global_version = harness_global_version;
@@ -398,6 +413,7 @@ void harness_free(struct harness *h)
     if (h->ops->destroy)
         h->ops->destroy(h->inst);
     config_free(h->cfg);
+    free(h->mx);
     free(h);
 }
 

@@ -16,6 +16,8 @@
 
 #include "processor.h"
 
+struct metrics; /* metrics.h */
+
 struct harness;
 
 /* section_yaml: the body of processors.<name>, unindented; "" for defaults.
@@ -26,6 +28,9 @@ struct harness *harness_new(const struct processor_ops *ops,
 int harness_config_check(const struct processor_ops *ops,
                          const char *section_yaml, char *errs, size_t errlen);
 void harness_free(struct harness *h);
+/* What the processor fed through ctx_observe() (metrics.h), kept across
+ * harness_restart() as a process's counters would not be. */
+struct metrics *harness_metrics(struct harness *h);
 /* The processor's bound config (processors.<name>), as init() got it. */
 const void *harness_config(const struct harness *h);
 

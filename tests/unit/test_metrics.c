@@ -225,6 +225,65 @@ static void test_series_bounded(void **st)
                      200 - (METRICS_MAX_SERIES - 1));
 }
 
+/* A processor's histogram (processor_ops.metrics): declared, it is
+ * exposed with no series; then one series per label value, cumulative
+ * buckets on its own bounds, escaped values, bounded like a set. */
+static const double lh_le[] = {60, 3600};
+static const struct metrics_hist_def lh_def = {
+    .name = "dealstream_test_response_seconds", .help = "Test.",
+    .label = "department", .le = lh_le, .n = 2};
+
+static void test_processor_histogram(void **st)
+{
+    (void)st;
+    memset(&m, 0, sizeof(m));
+    struct metrics_process p = {-1, -1, -1};
+    struct buf b;
+    assert_true(metrics_lhist_declare(&m, &lh_def));
+    assert_true(metrics_lhist_declare(&m, &lh_def)); /* once */
+    assert_int_equal(m.n_lhist, 1);
+    const char *s = render(&m, &p, &b);
+    assert_non_null(strstr(s, "# TYPE dealstream_test_response_seconds "
+                              "histogram\n"));
+    assert_null(strstr(s, "dealstream_test_response_seconds_count"));
+    buf_free(&b);
+    metrics_lhist_observe(&m, &lh_def, "legal", 600);
+    metrics_lhist_observe(&m, &lh_def, "legal", 7200);
+    metrics_lhist_observe(&m, &lh_def, "legal", 30);
+    metrics_lhist_observe(&m, &lh_def, "fi\"n", 3600);
+    s = render(&m, &p, &b);
+    const char *want[] = {
+        "dealstream_test_response_seconds_bucket{department=\"legal\",le=\"60\"} 1\n",
+        "dealstream_test_response_seconds_bucket{department=\"legal\",le=\"3600\"} 2\n",
+        "dealstream_test_response_seconds_bucket{department=\"legal\",le=\"+Inf\"} 3\n",
+        "dealstream_test_response_seconds_sum{department=\"legal\"} 7830\n",
+        "dealstream_test_response_seconds_count{department=\"legal\"} 3\n",
+        "dealstream_test_response_seconds_bucket{department=\"fi\\\"n\",le=\"3600\"} 1\n",
+        "dealstream_test_response_seconds_count{department=\"fi\\\"n\"} 1\n"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(s, want[i]))
+            fail_msg("missing %s in\n%s", want[i], s);
+    buf_free(&b);
+    char t[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(t, sizeof(t), "d%d", i);
+        metrics_lhist_observe(&m, &lh_def, t, 1);
+    }
+    assert_int_equal(m.lhist[0].n, METRICS_MAX_SERIES);
+    assert_string_equal(m.lhist[0].s[METRICS_MAX_SERIES - 1].v, "other");
+    assert_int_equal(m.lhist[0].s[METRICS_MAX_SERIES - 1].count,
+                     200 - (METRICS_MAX_SERIES - 3)); /* 2 taken */
+    /* Past METRICS_MAX_LHIST histograms, the rest are left out. */
+    static struct metrics_hist_def more[METRICS_MAX_LHIST];
+    for (size_t i = 0; i < METRICS_MAX_LHIST; i++)
+        more[i] = lh_def;
+    for (size_t i = 0; i < METRICS_MAX_LHIST - 1; i++)
+        assert_true(metrics_lhist_declare(&m, &more[i]));
+    assert_false(metrics_lhist_declare(&m, &more[METRICS_MAX_LHIST - 1]));
+    metrics_lhist_observe(&m, &more[METRICS_MAX_LHIST - 1], "x", 1);
+    assert_int_equal(m.n_lhist, METRICS_MAX_LHIST);
+}
+
 static void test_process_read(void **st)
 {
     (void)st;
@@ -258,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_lag_state_rocksdb),
         cmocka_unit_test(test_restore),
         cmocka_unit_test(test_series_bounded),
+        cmocka_unit_test(test_processor_histogram),
         cmocka_unit_test(test_process_read),
         cmocka_unit_test(test_publish_read),
     };

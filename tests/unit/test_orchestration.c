@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "metrics.h"
 #include "processor.h"
 #include "repartition.h"
 
@@ -425,6 +426,24 @@ static void test_department_response(void **state)
         fail_msg("legal: %s", js);
     free(js);
     assert_null(harness_state_json(h, "finance/dept"));
+    /* /metrics: the same three, once; finance has no series. */
+    const struct metrics *mx = harness_metrics(h);
+    assert_int_equal(mx->n_lhist, 1);
+    const struct metrics_lhist *lh = &mx->lhist[0];
+    assert_string_equal(lh->def->name, "dealstream_work_item_response_seconds");
+    assert_string_equal(lh->def->label, "department");
+    assert_int_equal(lh->n, 1);
+    assert_string_equal(lh->s[0].v, "legal");
+    assert_int_equal(lh->s[0].count, 3);
+    assert_true(lh->s[0].sum == 90 * 60.0);
+    uint64_t in_le[3] = {0};
+    for (size_t b = 0; b < lh->def->n; b++)
+        for (size_t k = 0; k < 3; k++)
+            if (lh->def->le[b] == (double[]){900, 1800, 3600}[k])
+                in_le[k] = lh->s[0].bucket[b];
+    assert_int_equal(in_le[0], 1); /* 10 min */
+    assert_int_equal(in_le[1], 1); /* 20 min */
+    assert_int_equal(in_le[2], 1); /* 60 min */
     harness_restart(h);
     js = harness_state_json(h, "legal/dept");
     if (!strstr(js, "\"done\":3,") || !strstr(js, "\"median_of_last\":3"))
