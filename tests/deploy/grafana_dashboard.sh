@@ -2,8 +2,8 @@
 # deploy/grafana/dealstream.json: valid JSON, every query valid PromQL
 # (`promtool check rules` on them as recording rules, Grafana's variables
 # replaced), and every metric a query names is one the daemon exposes
-# (its names in daemon/metrics.c), so a renamed metric breaks this test
-# rather than a panel.
+# (its names in daemon/metrics.c and processors/*/*.c), so a renamed
+# metric breaks this test rather than a panel.
 set -euo pipefail
 : "${DS_SRC:?}"
 command -v promtool >/dev/null ||
@@ -14,8 +14,12 @@ python3 - "$DS_SRC" "$WORK" <<'PY'
 import json, re, sys
 src, work = sys.argv[1], sys.argv[2]
 dash = json.load(open(f"{src}/deploy/grafana/dealstream.json"))
-exposed = set(re.findall(r'"((?:dealstream|process)_[a-z_]+)"',
-                         open(f"{src}/daemon/metrics.c").read()))
+# The runtime's names, and the histograms processors declare
+# (processor_ops.metrics, in their own .c files).
+import glob
+exposed = set()
+for f in [f"{src}/daemon/metrics.c"] + sorted(glob.glob(f"{src}/processors/*/*.c")):
+    exposed |= set(re.findall(r'"((?:dealstream|process)_[a-z_]+)"', open(f).read()))
 exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
 if len(exprs) < 15:
     sys.exit(f"FAIL: only {len(exprs)} queries")
