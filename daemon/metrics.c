@@ -77,7 +77,8 @@ void metrics_observe_commit(struct metrics *m, double seconds)
     metrics_hist_observe(&m->commit, seconds);
 }
 
-bool metrics_lhist_declare(struct metrics *m, const struct metrics_hist_def *def)
+bool metrics_lhist_declare(struct metrics *m,
+                           const struct metrics_hist_def *def)
 {
     for (size_t i = 0; i < m->n_lhist; i++)
         if (m->lhist[i].def == def)
@@ -90,7 +91,8 @@ bool metrics_lhist_declare(struct metrics *m, const struct metrics_hist_def *def
     return true;
 }
 
-void metrics_lhist_observe(struct metrics *m, const struct metrics_hist_def *def,
+void metrics_lhist_observe(struct metrics *m,
+                           const struct metrics_hist_def *def,
                            const char *label, double v)
 {
     if (!metrics_lhist_declare(m, def))

@@ -148,10 +148,12 @@ void metrics_lag_add(struct metrics_lag *l, const char *topic,
 void metrics_observe_commit(struct metrics *m, double seconds);
 /* Makes def's histogram known (exposed with no series yet), once per def
  * pointer; false when METRICS_MAX_LHIST are taken. */
-bool metrics_lhist_declare(struct metrics *m, const struct metrics_hist_def *def);
+bool metrics_lhist_declare(struct metrics *m,
+                           const struct metrics_hist_def *def);
 /* Adds v to def's series of label value `label` (declaring def first);
  * past METRICS_MAX_SERIES label values, to the series "other". */
-void metrics_lhist_observe(struct metrics *m, const struct metrics_hist_def *def,
+void metrics_lhist_observe(struct metrics *m,
+                           const struct metrics_hist_def *def,
                            const char *label, double v);
 
 /* Appends the exposition of m, p and build info (version) to out. */

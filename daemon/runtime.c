@@ -1403,11 +1403,13 @@ static int setup(struct rt *rt)
     ctx_set_observer(&rt->ctx, observe, rt);
     rt->ctx.metric = observe_metric;
     rt->ctx.metric_arg = rt;
-    for (size_t i = 0; i < rt->o->n_procs; i++)
-        for (size_t j = 0; cfg->plugin_enabled[i] && j < rt->o->procs[i]->n_metrics; j++)
-            if (!metrics_lhist_declare(&rt->mx, &rt->o->procs[i]->metrics[j]))
+    for (size_t i = 0; i < rt->o->n_procs; i++) {
+        const struct processor_ops *ops = rt->o->procs[i];
+        for (size_t j = 0; cfg->plugin_enabled[i] && j < ops->n_metrics; j++)
+            if (!metrics_lhist_declare(&rt->mx, &ops->metrics[j]))
                 LOG_WRN("runtime", "%s: no room for histogram %s on /metrics",
-                        rt->o->procs[i]->name, rt->o->procs[i]->metrics[j].name);
+                        ops->name, ops->metrics[j].name);
+    }
     buf_init(&rt->enc);
 
     struct kafka_producer_opts po = {
