@@ -36,6 +36,13 @@ struct changelog {
     int32_t partitions;
     char **offsets;  /* per partition: cumulative offsets text, or NULL */
     bool *touched;   /* per partition, scratch of changelog_send */
+    /* The batch being sent in steps: its state records, pointing into its
+     * WriteBatch, which nothing changes until the batch is acknowledged. */
+    struct send_rec {
+        const void *key, *val; /* val NULL: a tombstone */
+        size_t klen, vlen;
+    } *recs;
+    size_t n_recs, cap_recs;
     struct marker_pos *delivered;
     size_t n_delivered, cap_delivered;
     uint64_t instance; /* makes batch ids unique across instances */
@@ -220,6 +227,7 @@ void changelog_free(struct changelog *cl)
         free(cl->offsets[p]);
     free(cl->offsets);
     free(cl->touched);
+    free(cl->recs);
     free(cl->delivered);
     free(cl->topic);
     free(cl->partitioner);
@@ -342,21 +350,53 @@ static int send_marker(struct send_ctx *s, int32_t p)
                    val, (size_t)w);
 }
 
-int changelog_send(struct changelog *cl, uint64_t batch,
-                   const struct state_batch *b, char *err, size_t errlen)
+static void collect(void *arg, const void *key, size_t klen, const void *val,
+                    size_t vlen)
+{
+    struct changelog *cl = arg;
+    if (cl->n_recs == cl->cap_recs) {
+        cl->cap_recs = cl->cap_recs ? 2 * cl->cap_recs : 1024;
+        cl->recs = realloc(cl->recs, cl->cap_recs * sizeof(*cl->recs));
+        if (!cl->recs)
+            abort();
+    }
+    cl->recs[cl->n_recs++] = (struct send_rec){key, val, klen, vlen};
+}
+
+int changelog_send_step(struct changelog *cl, uint64_t batch,
+                        const struct state_batch *b, size_t *next, size_t max,
+                        bool *done, char *err, size_t errlen)
 {
     struct send_ctx s = {.cl = cl, .err = err, .errlen = errlen};
     snprintf(s.batch_id, sizeof(s.batch_id), "%016" PRIx64 "-%" PRIu64,
              cl->instance, batch);
-    memset(cl->touched, 0, (size_t)cl->partitions * sizeof(*cl->touched));
-    /* Offsets first: the records of the batch carry where it ends. */
-    state_batch_each_offset(b, send_offset, &s);
-    state_batch_each_watermark(b, send_watermark, &s);
-    state_batch_each_value(b, send_value, &s);
-    for (int32_t p = 0; p < cl->partitions && !s.failed; p++)
+    if (*next == 0) {
+        memset(cl->touched, 0, (size_t)cl->partitions * sizeof(*cl->touched));
+        /* Offsets first: the records of the batch carry where it ends. */
+        state_batch_each_offset(b, send_offset, &s);
+        state_batch_each_watermark(b, send_watermark, &s);
+        cl->n_recs = 0;
+        state_batch_each_value(b, collect, cl);
+    }
+    size_t end = max > cl->n_recs - *next ? cl->n_recs : *next + max;
+    for (size_t i = *next; i < end && !s.failed; i++)
+        send_value(&s, cl->recs[i].key, cl->recs[i].klen, cl->recs[i].val,
+                   cl->recs[i].vlen);
+    *next = end;
+    *done = end == cl->n_recs;
+    for (int32_t p = 0; *done && p < cl->partitions && !s.failed; p++)
         if (cl->touched[p])
             send_marker(&s, p);
     return s.failed ? -1 : s.produced;
+}
+
+int changelog_send(struct changelog *cl, uint64_t batch,
+                   const struct state_batch *b, char *err, size_t errlen)
+{
+    size_t next = 0;
+    bool done;
+    return changelog_send_step(cl, batch, b, &next, SIZE_MAX, &done, err,
+                               errlen);
 }
 
 int changelog_repair(struct changelog *cl, int32_t partition,

@@ -97,6 +97,15 @@ void changelog_seed_watermark(struct changelog *cl, int32_t partition,
  * batch must then not be committed). */
 int changelog_send(struct changelog *cl, uint64_t batch,
                    const struct state_batch *b, char *err, size_t errlen);
+/* The same in steps of at most `max` state records, so a big write-back
+ * checkpoint is not one long pause of the loop: *next (0 at the start)
+ * is where the next step begins, *done is set with the last step, which
+ * also produces the markers. Steps of one batch must end before another
+ * batch's start (the records' offsets headers and the markers follow the
+ * batch in order). Returns the messages produced by this step, or -1. */
+int changelog_send_step(struct changelog *cl, uint64_t batch,
+                        const struct state_batch *b, size_t *next, size_t max,
+                        bool *done, char *err, size_t errlen);
 /* Produces a repair (restore.c): the current value of each key (NULL:
  * tombstone) and a marker, tagged CHANGELOG_TAG_REPAIR, and waits for all
  * of it. 0, or -1 with err. */

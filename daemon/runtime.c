@@ -61,7 +61,8 @@ struct pending {
     size_t n_offsets;
     uint64_t events;
     bool sealed;             /* every state object encoded into wb */
-    bool logged;             /* sent to the changelog */
+    bool logged;             /* sent to the changelog, every step */
+    size_t log_next;         /* its next changelog step starts here */
     bool submitted;          /* handed to the commit thread */
     bool txn_done;           /* exactly_once: its transaction committed */
     double closed_at;        /* s, monotonic: for the commit latency */
@@ -79,6 +80,11 @@ struct pending {
 /* Changelog records a restore reads per loop turn (restore_steps): a few
  * ms, so the partitions already consumed wait no longer than that. */
 #define RT_RESTORE_STEP 2048
+/* Changelog records of a closed batch produced per loop turn (~2-3 us
+ * each). A write-back checkpoint holds up to half the decoded cache
+ * (25k objects by default): sent in one go, that was a 50-75 ms pause of
+ * the loop every checkpoint, the event-to-alert p99 (PERFORMANCE.md). */
+#define RT_LOG_STEP 256
 
 /* Look-ahead: a polled record is decoded at once and applied RT_AHEAD - 1
  * polls later; each poll in between moves its state one step closer
@@ -486,18 +492,21 @@ static void seal_step(struct rt *rt, size_t max)
         rt->pending[rt->n_pending - 1].sealed = true;
 }
 
-/* Sends a sealed batch's state changes to the changelog, counted with the
- * batch like its alerts: it is written to RocksDB, with the changelog
- * positions of its markers, only once they are all acknowledged. */
-static int log_batch(struct rt *rt, struct pending *p)
+/* Sends up to `max` of a sealed batch's state changes to the changelog,
+ * counted with the batch like its alerts: it is written to RocksDB, with
+ * the changelog positions of its markers, only once all are sent and
+ * acknowledged. p->logged tells when the last step is done. */
+static int log_batch(struct rt *rt, struct pending *p, size_t max)
 {
-    p->logged = true;
-    if (!rt->changelog)
+    if (!rt->changelog) {
+        p->logged = true;
         return 0;
+    }
     char err[512];
     uint64_t tag = kafka_producer_tag(rt->producer);
     kafka_producer_set_tag(rt->producer, p->batch);
-    int n = changelog_send(rt->changelog, p->batch, p->wb, err, sizeof(err));
+    int n = changelog_send_step(rt->changelog, p->batch, p->wb, &p->log_next,
+                                max, &p->logged, err, sizeof(err));
     kafka_producer_set_tag(rt->producer, tag);
     if (n < 0) {
         LOG_ERR("changelog", "%s", err);
@@ -545,8 +554,12 @@ static int commit_ready(struct rt *rt)
         struct pending *p = &rt->pending[i];
         if (p->submitted)
             continue;
-        if (p->sealed && !p->logged && log_batch(rt, p) != 0)
-            return -1;
+        if (p->sealed && !p->logged) {
+            if (log_batch(rt, p, RT_LOG_STEP) != 0)
+                return -1;
+            if (!p->logged)
+                break; /* the next step at the next turn; in batch order */
+        }
         if (!p->sealed || rt->inflight[p->batch % RT_RING] != 0 ||
             (rt->txn && !p->txn_done))
             break; /* under exactly_once, RocksDB never gets ahead of Kafka */
@@ -575,6 +588,11 @@ static int wait_pending(struct rt *rt, size_t max_pending)
     int64_t start = now_mono_ms();
     int64_t warned = start;
     seal_step(rt, SIZE_MAX); /* nothing else would finish it here */
+    /* Waiting anyway: the changelog steps left go out at once, in order. */
+    for (size_t i = 0; i < rt->n_pending && rt->pending[i].sealed; i++)
+        if (!rt->pending[i].logged &&
+            log_batch(rt, &rt->pending[i], SIZE_MAX) != 0)
+            return -1;
     for (;;) {
         if (commit_ready(rt) != 0)
             return -1;
@@ -614,7 +632,7 @@ static int txn_batch(struct rt *rt, struct pending *p)
     double t0 = now_mono_s();
     while (!p->sealed)
         seal_step(rt, SIZE_MAX);
-    if (!p->logged && log_batch(rt, p) != 0)
+    if (!p->logged && log_batch(rt, p, SIZE_MAX) != 0)
         return -1;
     while (rt->inflight[p->batch % RT_RING] != 0 && !rt->delivery_failed)
         kafka_producer_poll(rt->producer, 5);
@@ -676,6 +694,7 @@ static int close_batch(struct rt *rt)
     store_seal(rt->store, p->wb);
     p->sealed = store_seal_step(rt->store, 0) == 0;
     p->logged = false;
+    p->log_next = 0;
     int64_t now = now_mono_ms(), wm;
     for (size_t i = 0; i < rt->n_offsets; i++) {
         state_batch_offset(p->wb, rt->offsets[i].topic,
