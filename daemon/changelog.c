@@ -35,7 +35,7 @@ struct changelog {
     char *partitioner;
     int32_t partitions;
     char **offsets;  /* per partition: cumulative offsets text, or NULL */
-    bool *touched;   /* per partition, scratch of changelog_send */
+    bool *touched;   /* per partition, scratch of changelog_send_step */
     /* The batch being sent in steps: its state records, pointing into its
      * WriteBatch, which nothing changes until the batch is acknowledged. */
     struct send_rec {
@@ -388,15 +388,6 @@ int changelog_send_step(struct changelog *cl, uint64_t batch,
         if (cl->touched[p])
             send_marker(&s, p);
     return s.failed ? -1 : s.produced;
-}
-
-int changelog_send(struct changelog *cl, uint64_t batch,
-                   const struct state_batch *b, char *err, size_t errlen)
-{
-    size_t next = 0;
-    bool done;
-    return changelog_send_step(cl, batch, b, &next, SIZE_MAX, &done, err,
-                               errlen);
 }
 
 int changelog_repair(struct changelog *cl, int32_t partition,

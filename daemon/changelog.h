@@ -92,17 +92,14 @@ void changelog_seed(struct changelog *cl, const char *topic,
 void changelog_seed_watermark(struct changelog *cl, int32_t partition,
                               int64_t wm);
 /* Produces batch `b` (puts, deletes, input offsets, watermarks) under the
- * producer's current tag: its records, then a marker per partition
- * touched. Returns the number of messages produced, or -1 with err (the
- * batch must then not be committed). */
-int changelog_send(struct changelog *cl, uint64_t batch,
-                   const struct state_batch *b, char *err, size_t errlen);
-/* The same in steps of at most `max` state records, so a big write-back
- * checkpoint is not one long pause of the loop: *next (0 at the start)
+ * producer's current tag, in steps of at most `max` state records, so a
+ * big write-back checkpoint is not one long pause of the loop (SIZE_MAX:
+ * all at once): *next (0 at the start)
  * is where the next step begins, *done is set with the last step, which
  * also produces the markers. Steps of one batch must end before another
  * batch's start (the records' offsets headers and the markers follow the
- * batch in order). Returns the messages produced by this step, or -1. */
+ * batch in order). Returns the messages produced by this step, or -1 with
+ * err (the batch must then not be committed). */
 int changelog_send_step(struct changelog *cl, uint64_t batch,
                         const struct state_batch *b, size_t *next, size_t max,
                         bool *done, char *err, size_t errlen);

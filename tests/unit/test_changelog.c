@@ -4,7 +4,7 @@
  * restore of a partition from a sequence of changelog records into a real
  * RocksDB in a temp dir (markers, tombstones, unfinished batches, the
  * buffer written ahead of a marker). Then one round trip through
- * librdkafka's mock cluster: a batch sent by changelog_send() and read
+ * librdkafka's mock cluster: a batch sent by changelog_send_step() and read
  * back by restore_partition() yields the batch's state and offsets.
  */
 #include <stdarg.h>
