@@ -894,36 +894,33 @@ int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
         snprintf(err, errlen, "%s", c->refused);
         rc = -1;
     }
-    /* Tried again for a while: a partition whose fetcher has not started
-     * yet answers "state" (it starts within the rebalance's poll), and
-     * librdkafka 2.0.2 was seen answering "timed out waiting for N
-     * remaining partition seek(s)" ~13 ms into a 5 s timeout under load;
-     * seeking again to the same offsets is harmless. */
-    int64_t until = now_mono_ms() + 30000;
-    while (rc == 0 && l->cnt) {
+    /* One attempt, bounded, so that the loop goes on polling: a partition
+     * whose fetcher has not started yet answers "state", and a seek can
+     * stay unanswered for seconds while the group rebalances (its pending
+     * partitions stay "in progress"). Those are "not yet" (1): the runtime
+     * polls, which serves a revoke, and asks again. Seeking again to the
+     * same offsets is harmless; an older seek answered late is dropped by
+     * librdkafka's op version. */
+    if (rc == 0 && l->cnt) {
         for (int i = 0; i < l->cnt; i++)
             l->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 5000);
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 1000);
         rd_kafka_resp_err_t perr = RD_KAFKA_RESP_ERR_NO_ERROR;
         for (int i = 0; i < l->cnt && !perr; i++)
             perr = l->elems[i].err;
         rd_kafka_resp_err_t why = e ? rd_kafka_error_code(e) : perr;
-        if (!e && !perr)
-            break;
-        bool again = (perr == RD_KAFKA_RESP_ERR__STATE ||
-                      perr == RD_KAFKA_RESP_ERR__TIMED_OUT ||
-                      (!perr && why == RD_KAFKA_RESP_ERR__TIMED_OUT)) &&
-                     now_mono_ms() < until;
-        if (!again) {
+        if (e || perr) {
+            bool later = perr == RD_KAFKA_RESP_ERR__STATE ||
+                         perr == RD_KAFKA_RESP_ERR__IN_PROGRESS ||
+                         perr == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+                         (!perr && why == RD_KAFKA_RESP_ERR__TIMED_OUT);
             snprintf(err, errlen, "seeking the restored partition %d: %s",
                      partition, e ? rd_kafka_error_string(e)
                                   : rd_kafka_err2str(perr));
-            rc = -1;
+            rc = later ? 1 : -1;
         }
         if (e)
             rd_kafka_error_destroy(e);
-        if (rc == 0)
-            usleep(20 * 1000);
     }
     if (rc == 0 && l->cnt) {
         for (int i = 0; i < l->cnt; i++) {

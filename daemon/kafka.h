@@ -90,8 +90,10 @@ void kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic,
 void kafka_consumer_close(struct kafka_consumer *c);
 /* Partition p of every input, held since its assignment (stored_offset
  * said KAFKA_OFFSET_HELD): stored_offset is asked again, the consumer
- * seeks there and resumes. 0, or -1 with err (an offset refused as in a
- * rebalance: the partition must not be consumed). Nothing held: 0. */
+ * seeks there and resumes. 0; 1 with err: not yet (the seek did not
+ * finish: poll, which may revoke the partition, then ask again); -1 with
+ * err (an offset refused as in a rebalance: the partition must not be
+ * consumed). Nothing held: 0. */
 int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
                            char *err, size_t errlen);
 size_t kafka_consumer_assigned(const struct kafka_consumer *c);

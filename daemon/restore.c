@@ -382,16 +382,13 @@ struct restore_job {
     int64_t step_ms;       /* time spent in the steps */
 };
 
-/* A test's gate (docs/TESTING.md): DS_TEST_RESTORE_HOLD=<p>:<path> holds
- * partition p's restore while the file exists, so a test can prove that
- * the other partitions go on meanwhile without timing anything. */
-static bool held_by_test(int32_t p)
+bool restore_test_gate(const char *var, int32_t p)
 {
-    const char *v = getenv("DS_TEST_RESTORE_HOLD");
-    char *end;
+    const char *v = getenv(var);
     if (!v || !*v)
         return false;
-    long hp = strtol(v, &end, 10);
+    char *end = (char *)v + 1;
+    long hp = *v == '*' ? p : strtol(v, &end, 10);
     return *end == ':' && hp == p && access(end + 1, F_OK) == 0;
 }
 
@@ -515,7 +512,7 @@ int restore_step(struct restore_job *j, size_t max_records, int wait_ms,
                  struct restore_result *res, char *err, size_t errlen)
 {
     const char *topic = changelog_topic(j->o.changelog);
-    if (held_by_test(j->p)) {
+    if (restore_test_gate("DS_TEST_RESTORE_HOLD", j->p)) {
         j->last_progress = now_mono_ms();
         usleep((useconds_t)wait_ms * 1000); /* as if waiting for records */
         return 0;

@@ -135,6 +135,12 @@ int restore_step(struct restore_job *job, size_t max_records, int wait_ms,
  * next restore of the partition goes on from that checkpoint. NULL ok. */
 void restore_cancel(struct restore_job *job);
 int32_t restore_job_partition(const struct restore_job *job);
+/* A test's gate (docs/TESTING.md), read from the environment only:
+ * var=<p>:<path> (or *:<path>, every partition) is closed for partition p
+ * while the file exists, so a test can hold one step of a restore without
+ * timing anything. DS_TEST_RESTORE_HOLD holds the restore itself,
+ * DS_TEST_RELEASE_HOLD its release (as an unfinished seek does). */
+bool restore_test_gate(const char *var, int32_t p);
 int64_t restore_job_remaining(const struct restore_job *job); /* records */
 
 #endif

@@ -193,6 +193,11 @@ struct rt {
      * held by the consumer), stepped from the loop; n_restoring of them. */
     struct restore_job **restoring;
     size_t n_restoring;
+    /* Per changelog partition, restored but not released yet (the seek did
+     * not finish): since when (ms, 0: none); n_unreleased of them. Such a
+     * partition stays held and unknown to the processors until then. */
+    int64_t *unreleased;
+    size_t n_unreleased;
     /* Warm copies of the partitions not owned (NULL: standby_replicas 0);
      * standby_moved: ownership changed since they were last followed. */
     struct standby *standby;
@@ -777,7 +782,7 @@ static int restore_start(struct rt *rt, int32_t partition)
     if (partition < 0 || partition >= changelog_partitions(rt->changelog) ||
         rt->restored_in[partition] == rt->rebalances)
         return 0;
-    if (rt->restoring[partition])
+    if (rt->restoring[partition] || rt->unreleased[partition])
         return KAFKA_OFFSET_HELD; /* the partition of another input */
     struct restore_opts ro = {
         .db = rt->db,
@@ -810,15 +815,66 @@ static int restore_start(struct rt *rt, int32_t partition)
 static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
                             bool assigned);
 
+/* How long a restored partition may wait for its release (the consumer's
+ * seek) before the daemon gives up and stops; the restart restores. */
+#define RT_RELEASE_MAX_MS 60000
+
+/* The restored partition p is released: the consumer seeks to the input
+ * offsets its state reflects and resumes it, then the processors are told
+ * it arrived. A release not done yet is asked again from a later loop
+ * turn, after a poll that may revoke the partition (cancel_restores). */
+static int release_restored(struct rt *rt, int32_t p)
+{
+    char err[512];
+    int rc = restore_test_gate("DS_TEST_RELEASE_HOLD", p)
+                 ? (snprintf(err, sizeof(err), "held by DS_TEST_RELEASE_HOLD"),
+                    1)
+                 : kafka_consumer_release(rt->consumer, p, err, sizeof(err));
+    int64_t now = now_mono_ms();
+    if (rc < 0) {
+        LOG_ERR("kafka", "%s", err);
+        return -1;
+    }
+    if (rc == 1 && !rt->unreleased[p]) {
+        LOG_WRN("restore", "partition %d restored, its release waits: %s", p,
+                err);
+        rt->unreleased[p] = now;
+        rt->n_unreleased++;
+    } else if (rc == 1 && now - rt->unreleased[p] > RT_RELEASE_MAX_MS) {
+        LOG_ERR("kafka", "%s, after %d s of trying", err,
+                RT_RELEASE_MAX_MS / 1000);
+        return -1;
+    }
+    if (rc == 1)
+        return 0;
+    if (rt->unreleased[p]) {
+        LOG_INF("restore", "partition %d released after %lld ms; consuming "
+                "it", p, (long long)(now - rt->unreleased[p]));
+        rt->unreleased[p] = 0;
+        rt->n_unreleased--;
+    } else {
+        LOG_INF("restore", "partition %d released; consuming it", p);
+    }
+    tell_partitions(rt, &p, 1, true);
+    rt->ctx.assignment++;
+    rt->assigned_at = now; /* its consumption starts now */
+    return 0;
+}
+
 /* One step of every restore under way; a finished one releases its
- * partition: the consumer seeks to the input offsets the restored state
- * reflects and resumes, then the processors are told it arrived. wait_ms:
- * how long a step may wait for changelog records. 0, or -1: the runtime
- * stops (as when an assignment is refused). */
+ * partition (release_restored), and releases not done yet are asked
+ * again. wait_ms: how long a step may wait for changelog records. 0, or
+ * -1: the runtime stops (as when an assignment is refused). */
 static int restore_steps(struct rt *rt, int wait_ms)
 {
     int32_t np = rt->changelog ? changelog_partitions(rt->changelog) : 0;
-    for (int32_t p = 0; p < np && rt->n_restoring; p++) {
+    for (int32_t p = 0; p < np && (rt->n_restoring || rt->n_unreleased);
+         p++) {
+        if (rt->unreleased[p]) {
+            if (release_restored(rt, p) != 0)
+                return -1;
+            continue;
+        }
         struct restore_job *j = rt->restoring[p];
         if (!j)
             continue;
@@ -845,17 +901,12 @@ static int restore_steps(struct rt *rt, int wait_ms)
             rt->mx.restored_records += res.counts.records;
             rt->mx.restored_bytes += res.counts.bytes;
         }
-        if (kafka_consumer_release(rt->consumer, p, err, sizeof(err)) != 0) {
-            LOG_ERR("kafka", "%s", err);
+        LOG_INF("restore", "partition %d restored in %lld ms", p,
+                (long long)res.ms);
+        if (release_restored(rt, p) != 0)
             return -1;
-        }
-        LOG_INF("restore", "partition %d restored in %lld ms; consuming it",
-                p, (long long)res.ms);
-        tell_partitions(rt, &p, 1, true);
-        rt->ctx.assignment++;
-        rt->assigned_at = now_mono_ms(); /* its consumption starts now */
     }
-    rt->mx.restoring = rt->n_restoring > 0;
+    rt->mx.restoring = rt->n_restoring + rt->n_unreleased > 0;
     return 0;
 }
 
@@ -870,7 +921,7 @@ static void follow_standby(struct rt *rt)
         if (rt->owned[i] >= 0 && rt->owned[i] < np)
             mine[rt->owned[i]] = true;
     for (int32_t p = 0; p < np; p++)
-        mine[p] = mine[p] || rt->restoring[p];
+        mine[p] = mine[p] || rt->restoring[p] || rt->unreleased[p];
     standby_follow(rt->standby, mine);
     free(mine);
     rt->standby_moved = false;
@@ -894,16 +945,25 @@ static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
             rt->n_restoring--;
             continue;
         }
+        if (rt->n_unreleased && p >= 0 &&
+            p < changelog_partitions(rt->changelog) && rt->unreleased[p]) {
+            LOG_WRN("restore", "partition %d leaves before its release",
+                    p);
+            rt->unreleased[p] = 0;
+            rt->n_unreleased--;
+            continue;
+        }
         parts[kept++] = p;
     }
-    rt->mx.restoring = rt->n_restoring > 0;
+    rt->mx.restoring = rt->n_restoring + rt->n_unreleased > 0;
     return kept;
 }
 
 static bool restoring(const struct rt *rt, int32_t p)
 {
-    return rt->n_restoring && p >= 0 &&
-           p < changelog_partitions(rt->changelog) && rt->restoring[p];
+    return (rt->n_restoring || rt->n_unreleased) && p >= 0 &&
+           p < changelog_partitions(rt->changelog) &&
+           (rt->restoring[p] || rt->unreleased[p]);
 }
 
 static int stored_offset(void *arg, const char *topic, int32_t partition,
@@ -1525,7 +1585,9 @@ static int setup(struct rt *rt)
                                  sizeof(*rt->restored_in));
         rt->restoring = calloc((size_t)changelog_partitions(rt->changelog),
                                sizeof(*rt->restoring));
-        if (!rt->restored_in || !rt->restoring)
+        rt->unreleased = calloc((size_t)changelog_partitions(rt->changelog),
+                                sizeof(*rt->unreleased));
+        if (!rt->restored_in || !rt->restoring || !rt->unreleased)
             return -1;
         if (cfg->state.standby_replicas > 0) {
             struct restore_opts sbo = {
@@ -1604,6 +1666,7 @@ static void teardown(struct rt *rt)
     standby_free(rt->standby);
     changelog_free(rt->changelog);
     free(rt->restoring);
+    free(rt->unreleased);
     free(rt->restored_in);
     free(rt->owned);
     store_free(rt->store);
@@ -1822,7 +1885,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         now = now_mono_ms();
         if (rt.order_pruned != rt.rebalances)
             forget_moved(&rt);
-        if (rt.n_restoring && restore_steps(&rt, got == 1 ? 0 : 10) != 0)
+        if ((rt.n_restoring || rt.n_unreleased) &&
+            restore_steps(&rt, got == 1 ? 0 : 10) != 0)
             goto out;
         if (rt.standby) {
             if (rt.standby_moved)
@@ -1904,6 +1968,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         }
         if (o->exit_when_idle_ms > 0 &&
             kafka_consumer_assigned(rt.consumer) > 0 && !rt.n_restoring &&
+            !rt.n_unreleased &&
             now - last_record >= o->exit_when_idle_ms &&
             now - rt.assigned_at >= o->exit_when_idle_ms)
             break;
