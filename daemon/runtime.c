@@ -11,7 +11,9 @@
  * does not wait for those acknowledgements: a closed batch waits in a
  * short FIFO while the next one is applied, then goes to the commit thread
  * (committer.c), oldest first. A record that cannot be decoded or
- * processed goes to the DLQ with headers naming the reason.
+ * processed goes to the DLQ with headers naming the reason. Batches are in
+ * runtime_batch.c, partitions coming and going in runtime_partitions.c;
+ * runtime_rt.h is the state they share.
  */
 #include "runtime.h"
 
@@ -41,174 +43,7 @@
 #include "txn.h"
 #include "writeback.h"
 
-struct tp_offset {
-    char topic[256];
-    int32_t partition;
-    int64_t next;
-};
-
-/* Closed batches waiting for their alerts to be acknowledged. Batch numbers
- * are consecutive, and at most RT_MAX_PENDING closed ones plus the open one
- * have messages in flight, so a ring of RT_RING counters indexed by batch
- * number mod RT_RING never mixes two live batches. */
-#define RT_RING 8
-#define RT_MAX_PENDING (RT_RING - 1)
-
-struct pending {
-    uint64_t batch;          /* its number */
-    struct state_batch *wb;  /* state objects and offsets, ready to write */
-    struct tp_offset *offsets; /* for Kafka's lag monitoring after the write */
-    size_t n_offsets;
-    uint64_t events;
-    bool sealed;             /* every state object encoded into wb */
-    bool logged;             /* sent to the changelog, every step */
-    size_t log_next;         /* its next changelog step starts here */
-    bool submitted;          /* handed to the commit thread */
-    bool txn_done;           /* exactly_once: its transaction committed */
-    double closed_at;        /* s, monotonic: for the commit latency */
-};
-
-/* Objects of a sealing batch encoded per record applied: ~1.4 us each, so
- * a few tens of microseconds per record instead of one long pause. Only
- * when the store's sealing thread is not running. */
-#define RT_SEAL_STEP 16
-/* Cached objects looked at per record to keep the decoded cache within
- * state.cache_max_entries once their batches are written: a record brings
- * in at most a few, and a written batch frees thousands at once - moved to
- * the encoded cache in one go, that was a pause of 10-20 ms per commit. */
-#define RT_TRIM_STEP 16
-/* Changelog records a restore reads per loop turn (restore_steps): a few
- * ms, so the partitions already consumed wait no longer than that. */
-#define RT_RESTORE_STEP 2048
-/* Changelog records of a closed batch produced per loop turn (~2-3 us
- * each). A write-back checkpoint holds up to half the decoded cache
- * (25k objects by default): sent in one go, that was a 50-75 ms pause of
- * the loop every checkpoint, the event-to-alert p99 (PERFORMANCE.md). */
-#define RT_LOG_STEP 256
-
-/* Look-ahead: a polled record is decoded at once and applied RT_AHEAD - 1
- * polls later; each poll in between moves its state one step closer
- * (store_prefetch), so the state gets of the record being applied - cache
- * misses on ~300k objects, a quarter of the processing thread - mostly find
- * their memory in cache. Order is kept: records enter the ring in the order
- * the event-time chooser (ordering.h) gives them, one waits only while
- * newer ones are coming in, and before partitions are revoked the waiting
- * records, and those the chooser holds, are applied, as they would have
- * been. */
-#define RT_AHEAD 4
-#define RT_AHEAD_KEYS 8 /* state keys looked ahead per record */
-
-/* exactly_once: transaction.timeout.ms unless kafka.properties sets it. A
- * batch commits within state.batch_interval (200 ms by default); what a
- * killed instance left open blocks read_committed readers of its
- * partitions until the next incarnation's init_transactions or this. */
-#define RT_TXN_TIMEOUT_MS 10000
-
-struct ahead {
-    struct ahead *next_spare; /* in rt->spare while unused */
-    struct kafka_msg m;
-    int kind;       /* -1: no processor reads its topic */
-    size_t topic;   /* its index in rt->subscribed (the chooser's FIFO) */
-    size_t proc;    /* EVENT_REPARTITION: the processor it goes back to */
-    bool decoded;   /* ev holds the record; else cerr says why not */
-    struct event ev;
-    struct codec_error cerr;
-    struct arena *arena; /* ev's strings */
-    uint64_t hash[RT_AHEAD_KEYS]; /* store_key_hash of each state key */
-    size_t n_hash;
-};
-
-struct rt {
-    const struct runtime_opts *o;
-    const struct config *cfg; /* the running one: o->cfg until a reload */
-    struct config *cfg_owned; /* cfg when a reload loaded it, else NULL */
-    /* config_digest(cfg) in hex: every alert's dealstream.config header,
-     * naming the config that produced it. */
-    char cfg_digest[17];
-    struct state *db;
-    struct committer *committer;
-    uint64_t retired; /* batches written and taken off `pending` */
-    struct codec *codec;
-    struct schema_registry *registry; /* NULL: schemas.registry_url unset */
-    struct store *store;
-    struct kafka_consumer *consumer;
-    struct kafka_producer *producer;
-    struct proc_ctx ctx;
-    struct ahead *ahead[RT_AHEAD]; /* chosen, not applied: a ring */
-    size_t ahead_first, n_ahead;
-    /* Polled and decoded records wait in `order` until their partition
-     * group's event-time turn (ordering.h); those not in use in `spare`. */
-    struct ordering *order;
-    struct ahead *spare;
-    void **inst; /* per processor, NULL when disabled */
-    const char *input_topics[EVENT_KIND_COUNT]; /* NULL: no processor reads it */
-    struct global_table *global; /* global_table.h; NULL: none */
-    char **repart_topics; /* per processor: its repartition topic, or NULL */
-    const char **subscribed; /* inputs, then repartition topics */
-    size_t n_subscribed;
-    const char *alert_topics[ALERT_KIND_COUNT];
-
-    struct tp_offset *offsets; /* applied in the open batch */
-    size_t n_offsets, cap_offsets;
-    uint64_t batch_events;
-    int64_t batch_started; /* ms, monotonic */
-    uint64_t batch_no;     /* the open batch's number */
-    int64_t inflight[RT_RING]; /* produced, unacknowledged, by batch number */
-    struct pending pending[RT_MAX_PENDING]; /* [0] is the oldest */
-    size_t n_pending;
-
-    int64_t assigned_at; /* ms, monotonic: last assignment change */
-    /* Input partition numbers owned now, as told to the processors
-     * (processor_ops.on_partitions); tell_partitions() keeps it. */
-    int32_t *owned;
-    size_t n_owned, cap_owned;
-    int64_t first_record; /* ms, monotonic; 0 until one arrives */
-    int64_t last_applied; /* ms, monotonic: end of the last commit of events */
-    /* The same two instants in ms since the epoch, so that the spans of
-     * several instances (bench/run's scale-out phase) can be combined. */
-    int64_t first_record_wall, last_applied_wall;
-    /* The processing thread's CPU clock at the first record: what it spent
-     * from there is the cost per event that bounds one instance's rate. */
-    int64_t first_record_cpu;
-    bool delivery_failed;
-    int64_t dlq_max; /* bytes per DLQ record (dlq_fit) */
-    /* An alert of the processor being called could not be encoded: the
-     * record it handles goes to the DLQ, like a processor failure. */
-    bool emit_failed;
-    char emit_fail[512];
-    struct buf enc;
-    struct runtime_stats stats;
-    /* For /metrics: what runtime_stats does not say by label. */
-    struct metrics mx;
-    uint64_t alerts_by_kind[ALERT_KIND_COUNT];
-    struct metrics_count *consumed_last; /* the last record's topic */
-    /* State changes to the changelog (NULL: state.changelog off), and per
-     * changelog partition the rebalance in which it was last restored. */
-    struct changelog *changelog;
-    struct txn *txn; /* processing.guarantee exactly_once, else NULL */
-    uint64_t rebalances;
-    uint64_t order_pruned; /* `rebalances` when moved groups were dropped */
-    uint64_t *restored_in;
-    /* Per changelog partition, its restore under way (its input partitions
-     * held by the consumer), stepped from the loop; n_restoring of them. */
-    struct restore_job **restoring;
-    size_t n_restoring;
-    /* Per changelog partition, restored but not released yet (the seek did
-     * not finish): since when (ms, 0: none); n_unreleased of them. Such a
-     * partition stays held and unknown to the processors until then. */
-    int64_t *unreleased;
-    size_t n_unreleased;
-    /* Warm copies of the partitions not owned (NULL: standby_replicas 0);
-     * standby_moved: ownership changed since they were last followed. */
-    struct standby *standby;
-    bool standby_moved;
-    int64_t cur_ts; /* ms since epoch: Kafka timestamp of the record being
-                     * applied, for event-to-alert latency; -1: none */
-    /* When dirty state is written back (writeback.h), and why the next
-     * close_batch() cuts a checkpoint. */
-    struct writeback wb;
-    enum writeback_due cut_why;
-};
+#include "runtime_rt.h"
 
 /* ---- alerts and the DLQ ------------------------------------------------ */
 
@@ -460,643 +295,10 @@ static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
         rt->delivery_failed = true;
 }
 
-/* ---- batches ------------------------------------------------------------ */
-
-static void note_offset(struct rt *rt, const char *topic, int32_t partition,
-                        int64_t next)
-{
-    for (size_t i = 0; i < rt->n_offsets; i++)
-        if (rt->offsets[i].partition == partition &&
-            strcmp(rt->offsets[i].topic, topic) == 0) {
-            rt->offsets[i].next = next;
-            return;
-        }
-    if (rt->n_offsets == rt->cap_offsets) {
-        rt->cap_offsets = rt->cap_offsets ? rt->cap_offsets * 2 : 16;
-        struct tp_offset *v =
-            realloc(rt->offsets, rt->cap_offsets * sizeof(*v));
-        if (!v)
-            abort();
-        rt->offsets = v;
-    }
-    struct tp_offset *t = &rt->offsets[rt->n_offsets++];
-    snprintf(t->topic, sizeof(t->topic), "%s", topic);
-    t->partition = partition;
-    t->next = next;
-}
-
-/* Notes when the newest closed batch is completely encoded, and so ready
- * to commit. The store's sealing thread does the encoding; only SIZE_MAX
- * (idle, or waiting anyway) makes this thread finish it, or, should that
- * thread not run, up to `max` objects are encoded here. */
-static void seal_step(struct rt *rt, size_t max)
-{
-    if (rt->n_pending == 0 || rt->pending[rt->n_pending - 1].sealed)
-        return;
-    if (store_seal_step(rt->store, max) == 0)
-        rt->pending[rt->n_pending - 1].sealed = true;
-}
-
-/* Sends up to `max` of a sealed batch's state changes to the changelog,
- * counted with the batch like its alerts: it is written to RocksDB, with
- * the changelog positions of its markers, only once all are sent and
- * acknowledged. p->logged tells when the last step is done. */
-static int log_batch(struct rt *rt, struct pending *p, size_t max)
-{
-    if (!rt->changelog) {
-        p->logged = true;
-        return 0;
-    }
-    char err[512];
-    uint64_t tag = kafka_producer_tag(rt->producer);
-    kafka_producer_set_tag(rt->producer, p->batch);
-    int n = changelog_send_step(rt->changelog, p->batch, p->wb, &p->log_next,
-                                max, &p->logged, err, sizeof(err));
-    kafka_producer_set_tag(rt->producer, tag);
-    if (n < 0) {
-        LOG_ERR("changelog", "%s", err);
-        rt->delivery_failed = true;
-        return -1;
-    }
-    rt->inflight[p->batch % RT_RING] += n;
-    return 0;
-}
-
-/* Takes the batches the commit thread has written off the front of the
- * FIFO, then hands it the next ones whose alerts are all acknowledged,
- * oldest first (a younger one never overtakes an older one: the offsets
- * must only move forward). 0, or -1 on a write or delivery failure. */
-static int commit_ready(struct rt *rt)
-{
-    char err[512];
-    uint64_t written;
-    if (committer_written(rt->committer, &written, err, sizeof(err)) != 0) {
-        LOG_ERR("state", "commit failed: %s", err);
-        return -1;
-    }
-    uint64_t retired_before = rt->retired;
-    while (rt->retired < written) {
-        struct pending *p = &rt->pending[0];
-        for (size_t i = 0; !rt->txn && i < p->n_offsets; i++)
-            kafka_consumer_store_offset(rt->consumer, p->offsets[i].topic,
-                                        p->offsets[i].partition,
-                                        p->offsets[i].next);
-        if (p->events) {
-            rt->last_applied = now_mono_ms();
-            rt->last_applied_wall = now_wall_ms();
-        }
-        LOG_DBG("runtime", "committed %llu events (batch %llu)",
-                (unsigned long long)p->events, (unsigned long long)p->batch);
-        state_batch_free(p->wb);
-        free(p->offsets);
-        rt->stats.commits++;
-        metrics_observe_commit(&rt->mx, now_mono_s() - p->closed_at);
-        rt->retired++;
-        memmove(&rt->pending[0], &rt->pending[1],
-                --rt->n_pending * sizeof(rt->pending[0]));
-    }
-    for (size_t i = 0; i < rt->n_pending && !rt->delivery_failed; i++) {
-        struct pending *p = &rt->pending[i];
-        if (p->submitted)
-            continue;
-        if (p->sealed && !p->logged) {
-            if (log_batch(rt, p, RT_LOG_STEP) != 0)
-                return -1;
-            if (!p->logged)
-                break; /* the next step at the next turn; in batch order */
-        }
-        if (!p->sealed || rt->inflight[p->batch % RT_RING] != 0 ||
-            (rt->txn && !p->txn_done))
-            break; /* under exactly_once, RocksDB never gets ahead of Kafka */
-        if (rt->changelog)
-            changelog_checkpoint(rt->changelog, p->batch, p->wb);
-        /* Counted now: the commit thread clears the batch it writes. */
-        writeback_written(&rt->wb, state_batch_count(p->wb),
-                          state_batch_bytes(p->wb));
-        committer_submit(rt->committer, p->wb);
-        p->submitted = true;
-    }
-    if (rt->delivery_failed)
-        return -1;
-    /* Each closed batch is one seal of the store, in the same order. What
-     * the write lets go of is trimmed a few objects per record. */
-    if (retired_before != rt->retired)
-        store_mark_written(rt->store, rt->retired);
-    return 0;
-}
-
-/* Serves delivery reports and commit-thread progress until at most
- * `max_pending` closed batches wait, bounded at shutdown by
- * runtime.shutdown_timeout. */
-static int wait_pending(struct rt *rt, size_t max_pending)
-{
-    int64_t start = now_mono_ms();
-    int64_t warned = start;
-    seal_step(rt, SIZE_MAX); /* nothing else would finish it here */
-    /* Waiting anyway: the changelog steps left go out at once, in order. */
-    for (size_t i = 0; i < rt->n_pending && rt->pending[i].sealed; i++)
-        if (!rt->pending[i].logged &&
-            log_batch(rt, &rt->pending[i], SIZE_MAX) != 0)
-            return -1;
-    for (;;) {
-        if (commit_ready(rt) != 0)
-            return -1;
-        if (rt->n_pending <= max_pending)
-            return 0;
-        if (rt->pending[0].submitted) {
-            kafka_producer_poll(rt->producer, 0);
-            committer_wait(rt->committer, rt->retired, 50);
-        } else {
-            kafka_producer_poll(rt->producer, 50);
-        }
-        int64_t now = now_mono_ms();
-        if (*rt->o->stop &&
-            now - start > rt->cfg->runtime.shutdown_timeout_ms) {
-            LOG_ERR("runtime", "%d alerts still unacknowledged at shutdown; "
-                    "%zu batches are left uncommitted and will be replayed",
-                    kafka_producer_inflight(rt->producer), rt->n_pending);
-            return -1;
-        }
-        if (now - warned > 5000) {
-            LOG_WRN("runtime", "waiting for %d alert deliveries; %zu "
-                    "closed batches not yet written",
-                    kafka_producer_inflight(rt->producer), rt->n_pending);
-            warned = now;
-        }
-    }
-}
-
-/* exactly_once: the closed batch p (the newest) is sealed, sent to the
- * changelog, every record of it acknowledged, then its input offsets and
- * all its records are committed in its transaction, before the next batch
- * produces anything. A failure stops the daemon: an aborted transaction
- * left nothing visible, and the restart restores the state of the last
- * committed one from the changelog and resumes at its offsets. */
-static int txn_batch(struct rt *rt, struct pending *p)
-{
-    double t0 = now_mono_s();
-    while (!p->sealed)
-        seal_step(rt, SIZE_MAX);
-    if (!p->logged && log_batch(rt, p, SIZE_MAX) != 0)
-        return -1;
-    while (rt->inflight[p->batch % RT_RING] != 0 && !rt->delivery_failed)
-        kafka_producer_poll(rt->producer, 5);
-    double t1 = now_mono_s();
-    char err[512] = "a record of the batch was not delivered";
-    enum txn_outcome o = TXN_ABORT;
-    if (!rt->delivery_failed) {
-        struct txn_offset *offs =
-            calloc(p->n_offsets ? p->n_offsets : 1, sizeof(*offs));
-        if (!offs)
-            abort();
-        for (size_t i = 0; i < p->n_offsets; i++)
-            offs[i] = (struct txn_offset){p->offsets[i].topic,
-                                          p->offsets[i].partition,
-                                          p->offsets[i].next};
-        o = txn_commit(rt->txn, rt->consumer, offs, p->n_offsets, err,
-                       sizeof(err));
-        free(offs);
-    } else if (!txn_fatal(rt->txn, err, sizeof(err))) {
-        txn_close(rt->txn); /* aborts */
-        rt->txn = NULL;
-    }
-    if (o == TXN_OK) {
-        p->txn_done = true;
-        double t2 = now_mono_s();
-        LOG_DBG("txn", "batch %llu (%llu events) committed in %.1f ms: "
-                "%.1f ms sealing and acknowledgements, %.1f ms offsets and "
-                "commit", (unsigned long long)p->batch,
-                (unsigned long long)p->events, (t2 - t0) * 1e3,
-                (t1 - t0) * 1e3, (t2 - t1) * 1e3);
-        return 0;
-    }
-    LOG_ERR("txn", "batch %llu not committed: %s; stopping: the restart "
-            "resumes from the last committed transaction",
-            (unsigned long long)p->batch, err);
-    rt->delivery_failed = true; /* nothing else may commit now */
-    return -1;
-}
-
-/* Closes the open batch: its dirty state objects are sealed into a
- * WriteBatch with the offsets it consumed (encoded by the store's sealing
- * thread from now on, see store_seal()), to be written once all are
- * encoded and its alerts acknowledged. The loop goes on with the next
- * batch meanwhile. */
-static int close_batch(struct rt *rt)
-{
-    if (rt->batch_events == 0 && store_dirty_count(rt->store) == 0 &&
-        rt->n_offsets == 0)
-        return commit_ready(rt);
-    if (wait_pending(rt, RT_MAX_PENDING - 1) != 0)
-        return -1;
-    struct pending *p = &rt->pending[rt->n_pending++];
-    p->batch = rt->batch_no;
-    p->wb = state_batch_new();
-    LOG_DBG("state", "checkpoint of batch %llu (%s): %zu dirty objects",
-            (unsigned long long)p->batch, writeback_due_name(rt->cut_why),
-            store_dirty_count(rt->store));
-    /* wait_pending() above has completed the previous seal. */
-    store_seal(rt->store, p->wb);
-    p->sealed = store_seal_step(rt->store, 0) == 0;
-    p->logged = false;
-    p->log_next = 0;
-    int64_t now = now_mono_ms(), wm;
-    for (size_t i = 0; i < rt->n_offsets; i++) {
-        state_batch_offset(p->wb, rt->offsets[i].topic,
-                           rt->offsets[i].partition, rt->offsets[i].next);
-        /* Over the records applied, as the offsets are (TIME.md). */
-        if (ordering_watermark(rt->order, rt->offsets[i].partition, now,
-                               &wm) == 1 && wm >= 0)
-            state_batch_watermark(p->wb, rt->offsets[i].partition, wm);
-    }
-    writeback_cut(&rt->wb, rt->cut_why);
-    rt->cut_why = WRITEBACK_NOT_DUE;
-    p->offsets = rt->offsets; /* handed over; the next batch starts anew */
-    p->n_offsets = rt->n_offsets;
-    p->events = rt->batch_events;
-    p->submitted = false;
-    p->txn_done = false;
-    p->closed_at = now_mono_s();
-    metrics_hist_observe(&rt->mx.batch,
-                         (double)(now_mono_ms() - rt->batch_started) / 1000.0);
-    rt->offsets = NULL;
-    rt->n_offsets = rt->cap_offsets = 0;
-    rt->batch_events = 0;
-    rt->batch_started = now_mono_ms();
-    rt->batch_no++;
-    kafka_producer_set_tag(rt->producer, rt->batch_no);
-    if (rt->txn) {
-        if (txn_batch(rt, p) != 0)
-            return -1;
-        /* The next batch opens when this commit is done: timed from the
-         * close, a commit longer than state.batch_interval would close
-         * every following batch after its first record. */
-        rt->batch_started = now_mono_ms();
-    }
-    return commit_ready(rt);
-}
-
-/* Closes the open batch and waits until everything is written. */
-static int commit_all(struct rt *rt)
-{
-    if (close_batch(rt) != 0)
-        return -1;
-    return wait_pending(rt, 0);
-}
-
 static void warn_schema(void *arg, const char *msg)
 {
     (void)arg;
     LOG_WRN("codec", "%s", msg);
-}
-
-/* ---- rebalance ---------------------------------------------------------- */
-
-static void restored_key(void *arg, const void *key, size_t klen)
-{
-    store_note_key(((struct rt *)arg)->store, key, klen);
-}
-
-static void publish(struct rt *rt, int64_t now);
-
-/* A long restore is progress: /healthz must not call the loop stalled,
- * and /readyz and the metrics say which partition it is at. */
-static void restore_tick(void *arg, int32_t partition, int64_t remaining,
-                         const struct restore_counts *so_far)
-{
-    struct rt *rt = arg;
-    (void)so_far;
-    rt->mx.restoring = true;
-    rt->mx.restoring_partition = partition;
-    rt->mx.restore_remaining = remaining;
-    publish(rt, now_mono_ms());
-}
-
-/* The partition's restore planned once per rebalance, before any offset
- * of it is read (restore.h). One to do holds the partition
- * (KAFKA_OFFSET_HELD): it runs in steps from the loop (restore_steps)
- * while the other partitions are consumed. */
-static int restore_start(struct rt *rt, int32_t partition)
-{
-    standby_stop(rt->standby, partition); /* one writer of its keys */
-    if (partition < 0 || partition >= changelog_partitions(rt->changelog) ||
-        rt->restored_in[partition] == rt->rebalances)
-        return 0;
-    if (rt->restoring[partition] || rt->unreleased[partition])
-        return KAFKA_OFFSET_HELD; /* the partition of another input */
-    struct restore_opts ro = {
-        .db = rt->db,
-        .brokers = rt->o->brokers,
-        .properties = &rt->cfg->kafka.properties,
-        .changelog = rt->changelog,
-        .group = rt->consumer,
-        .on_key = restored_key,
-        .tick = restore_tick,
-        .arg = rt,
-    };
-    struct restore_job *j = NULL;
-    char err[512];
-    if (restore_begin(&ro, partition, &j, err, sizeof(err)) != 0) {
-        LOG_ERR("restore", "%s", err);
-        return -1;
-    }
-    if (!j) {
-        rt->restored_in[partition] = rt->rebalances;
-        return 0;
-    }
-    rt->restoring[partition] = j;
-    rt->n_restoring++;
-    rt->mx.restoring = true;
-    rt->mx.restoring_partition = partition;
-    rt->mx.restore_remaining = restore_job_remaining(j);
-    return KAFKA_OFFSET_HELD;
-}
-
-static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
-                            bool assigned);
-
-/* How long a restored partition may wait for its release (the consumer's
- * seek) before the daemon gives up and stops; the restart restores. */
-#define RT_RELEASE_MAX_MS 60000
-
-/* The restored partition p is released: the consumer seeks to the input
- * offsets its state reflects and resumes it, then the processors are told
- * it arrived. A release not done yet is asked again from a later loop
- * turn, after a poll that may revoke the partition (cancel_restores). */
-static int release_restored(struct rt *rt, int32_t p)
-{
-    char err[512];
-    int rc = restore_test_gate("DS_TEST_RELEASE_HOLD", p)
-                 ? (snprintf(err, sizeof(err), "held by DS_TEST_RELEASE_HOLD"),
-                    1)
-                 : kafka_consumer_release(rt->consumer, p, err, sizeof(err));
-    int64_t now = now_mono_ms();
-    if (rc < 0) {
-        LOG_ERR("kafka", "%s", err);
-        return -1;
-    }
-    if (rc == 1 && !rt->unreleased[p]) {
-        LOG_WRN("restore", "partition %d restored, its release waits: %s", p,
-                err);
-        rt->unreleased[p] = now;
-        rt->n_unreleased++;
-    } else if (rc == 1 && now - rt->unreleased[p] > RT_RELEASE_MAX_MS) {
-        LOG_ERR("kafka", "%s, after %d s of trying", err,
-                RT_RELEASE_MAX_MS / 1000);
-        return -1;
-    }
-    if (rc == 1)
-        return 0;
-    if (rt->unreleased[p]) {
-        LOG_INF("restore", "partition %d released after %lld ms; consuming "
-                "it", p, (long long)(now - rt->unreleased[p]));
-        rt->unreleased[p] = 0;
-        rt->n_unreleased--;
-    } else {
-        LOG_INF("restore", "partition %d released; consuming it", p);
-    }
-    tell_partitions(rt, &p, 1, true);
-    rt->ctx.assignment++;
-    rt->assigned_at = now; /* its consumption starts now */
-    return 0;
-}
-
-/* One step of every restore under way; a finished one releases its
- * partition (release_restored), and releases not done yet are asked
- * again. wait_ms: how long a step may wait for changelog records. 0, or
- * -1: the runtime stops (as when an assignment is refused). */
-static int restore_steps(struct rt *rt, int wait_ms)
-{
-    int32_t np = rt->changelog ? changelog_partitions(rt->changelog) : 0;
-    for (int32_t p = 0; p < np && (rt->n_restoring || rt->n_unreleased);
-         p++) {
-        if (rt->unreleased[p]) {
-            if (release_restored(rt, p) != 0)
-                return -1;
-            continue;
-        }
-        struct restore_job *j = rt->restoring[p];
-        if (!j)
-            continue;
-        struct restore_result res;
-        char err[512];
-        int rc = restore_step(j, RT_RESTORE_STEP, wait_ms, &res, err,
-                              sizeof(err));
-        if (rc < 0) {
-            LOG_ERR("restore", "%s", err);
-            return -1;
-        }
-        rt->mx.restoring_partition = p;
-        rt->mx.restore_remaining = restore_job_remaining(j);
-        if (rc == 0)
-            continue;
-        restore_cancel(j);
-        rt->restoring[p] = NULL;
-        rt->n_restoring--;
-        rt->restored_in[p] = rt->rebalances;
-        if (res.restored) {
-            store_drop_cache(rt->store); /* nothing stale of it stays */
-            metrics_set_add(&rt->mx.restores, res.full ? "full" : "tail",
-                            NULL, 1);
-            rt->mx.restored_records += res.counts.records;
-            rt->mx.restored_bytes += res.counts.bytes;
-        }
-        LOG_INF("restore", "partition %d restored in %lld ms", p,
-                (long long)res.ms);
-        if (release_restored(rt, p) != 0)
-            return -1;
-    }
-    rt->mx.restoring = rt->n_restoring + rt->n_unreleased > 0;
-    return 0;
-}
-
-/* The standby follows the partitions neither owned nor restoring here. */
-static void follow_standby(struct rt *rt)
-{
-    int32_t np = changelog_partitions(rt->changelog);
-    bool *mine = calloc((size_t)np + 1, sizeof(*mine));
-    if (!mine)
-        abort();
-    for (size_t i = 0; i < rt->n_owned; i++)
-        if (rt->owned[i] >= 0 && rt->owned[i] < np)
-            mine[rt->owned[i]] = true;
-    for (int32_t p = 0; p < np; p++)
-        mine[p] = mine[p] || rt->restoring[p] || rt->unreleased[p];
-    standby_follow(rt->standby, mine);
-    free(mine);
-    rt->standby_moved = false;
-}
-
-/* Restores of partitions leaving are dropped (restore_cancel: what they
- * wrote stays consistent); the partitions still restoring are removed
- * from parts, since the processors never heard they arrived. */
-static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
-{
-    size_t kept = 0;
-    for (size_t k = 0; k < n; k++) {
-        int32_t p = parts[k];
-        if (rt->n_restoring && p >= 0 &&
-            p < changelog_partitions(rt->changelog) && rt->restoring[p]) {
-            LOG_WRN("restore", "partition %d leaves while its restore is at "
-                    "%lld records from the end; cancelled", p,
-                    (long long)restore_job_remaining(rt->restoring[p]));
-            restore_cancel(rt->restoring[p]);
-            rt->restoring[p] = NULL;
-            rt->n_restoring--;
-            continue;
-        }
-        if (rt->n_unreleased && p >= 0 &&
-            p < changelog_partitions(rt->changelog) && rt->unreleased[p]) {
-            LOG_WRN("restore", "partition %d leaves before its release",
-                    p);
-            rt->unreleased[p] = 0;
-            rt->n_unreleased--;
-            continue;
-        }
-        parts[kept++] = p;
-    }
-    rt->mx.restoring = rt->n_restoring + rt->n_unreleased > 0;
-    return kept;
-}
-
-static bool restoring(const struct rt *rt, int32_t p)
-{
-    return (rt->n_restoring || rt->n_unreleased) && p >= 0 &&
-           p < changelog_partitions(rt->changelog) &&
-           (rt->restoring[p] || rt->unreleased[p]);
-}
-
-static int stored_offset(void *arg, const char *topic, int32_t partition,
-                         int64_t *next)
-{
-    struct rt *rt = arg;
-    char err[256];
-    if (rt->changelog) {
-        int held = restore_start(rt, partition);
-        if (held != 0)
-            return held;
-    }
-    int rc = state_offset_get(rt->db, topic, partition, next, err, sizeof(err));
-    if (rc < 0)
-        LOG_ERR("state", "offset of %s[%d]: %s", topic, partition, err);
-    if (rc == 1 && rt->changelog)
-        changelog_seed(rt->changelog, topic, partition, *next);
-    /* The group's watermark goes on from where its state left it. */
-    int64_t wm;
-    int wrc = state_watermark_get(rt->db, partition, &wm, err, sizeof(err));
-    if (wrc < 0)
-        LOG_ERR("state", "watermark of partition %d: %s", partition, err);
-    if (wrc == 1) {
-        ordering_seed_watermark(rt->order, partition, wm, now_mono_ms());
-        if (rt->changelog)
-            changelog_seed_watermark(rt->changelog, partition, wm);
-    }
-    return rc;
-}
-
-static void apply_waiting(struct rt *rt);
-
-/* Tells every processor that wants it (on_partitions) that parts arrived
- * or leave, and keeps rt->owned. */
-static void tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
-                            bool assigned)
-{
-    if (!n)
-        return;
-    for (size_t k = 0; k < n; k++) {
-        size_t j = 0;
-        while (j < rt->n_owned && rt->owned[j] != parts[k])
-            j++;
-        if (!assigned && j < rt->n_owned) {
-            rt->owned[j] = rt->owned[--rt->n_owned];
-        } else if (assigned && j == rt->n_owned) {
-            if (rt->n_owned == rt->cap_owned) {
-                rt->cap_owned = rt->cap_owned ? 2 * rt->cap_owned : 16;
-                rt->owned = realloc(rt->owned,
-                                    rt->cap_owned * sizeof(*rt->owned));
-                if (!rt->owned)
-                    abort();
-            }
-            rt->owned[rt->n_owned++] = parts[k];
-        }
-    }
-    for (size_t i = 0; i < rt->o->n_procs; i++) {
-        if (!rt->inst[i] || !rt->o->procs[i]->on_partitions || !n)
-            continue;
-        ctx_begin(&rt->ctx, i, NULL);
-        rt->o->procs[i]->on_partitions(rt->inst[i], &rt->ctx, parts, n,
-                                       assigned);
-    }
-}
-
-static void before_revoke(void *arg, const int32_t *revoked, size_t n)
-{
-    struct rt *rt = arg;
-    int32_t *parts = calloc(n + 1, sizeof(*parts));
-    if (!parts)
-        abort();
-    memcpy(parts, revoked, n * sizeof(*parts));
-    n = cancel_restores(rt, parts, n);
-    /* Polled while the partitions were ours: theirs to apply and commit. */
-    apply_waiting(rt);
-    if (commit_all(rt) != 0)
-        LOG_ERR("runtime", "commit before revoke failed; the next owner "
-                "replays from the last committed offset");
-    tell_partitions(rt, parts, n, false);
-    free(parts);
-    /* A partition may come back after another member changed its state. */
-    store_drop_cache(rt->store);
-    rt->ctx.assignment++; /* timers rebuild their indexes (ctx_owns) */
-    rt->rebalances++;
-    rt->standby_moved = true;
-}
-
-static void assigned(void *arg, size_t n, const int32_t *added,
-                     size_t n_added)
-{
-    struct rt *rt = arg;
-    (void)n;
-    /* Those restoring are told when their restore ends (restore_steps). */
-    int32_t *now = calloc(n_added + 1, sizeof(*now));
-    if (!now)
-        abort();
-    size_t n_now = 0;
-    for (size_t k = 0; k < n_added; k++)
-        if (!restoring(rt, added[k]))
-            now[n_now++] = added[k];
-    tell_partitions(rt, now, n_now, true);
-    free(now);
-    rt->assigned_at = now_mono_ms();
-    rt->ctx.assignment++;
-    rt->rebalances++;
-    rt->standby_moved = true;
-}
-
-/* ctx_watermark(): the chooser's watermark of the partition group. */
-static int group_watermark(void *arg, int32_t partition, int64_t *wm)
-{
-    struct rt *rt = arg;
-    return rt->order ? ordering_watermark(rt->order, partition, now_mono_ms(),
-                                          wm)
-                     : 0;
-}
-
-/* ctx_partition_key() with the changelog: the key lands in the changelog
- * partition of `partition`, so its state is restored with the partition. */
-static int partition_key(void *arg, int32_t partition, char *out, size_t n)
-{
-    struct rt *rt = arg;
-    return changelog_partition_key(changelog_partitioner(rt->changelog),
-                                   changelog_partitions(rt->changelog),
-                                   partition, out, n);
-}
-
-static bool owns(void *arg, const char *topic, int32_t partition)
-{
-    struct rt *rt = arg;
-    /* Not while restoring: timers must not act on half a state. */
-    return !restoring(rt, partition) &&
-           kafka_consumer_owns(rt->consumer, topic, partition);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -1278,7 +480,7 @@ static void apply(struct rt *rt)
     ordering_applied(rt->order, a->topic, m->partition, ev->event_time);
 done:
     count_consumed(rt, m->topic);
-    note_offset(rt, m->topic, m->partition, m->offset + 1);
+    rt_note_offset(rt, m->topic, m->partition, m->offset + 1);
     rt->batch_events++;
     kafka_msg_release(&a->m);
     a->next_spare = rt->spare;
@@ -1310,7 +512,7 @@ static void forget_moved(struct rt *rt)
 }
 
 /* Applies every record polled so far, held ones in event-time order. */
-static void apply_waiting(struct rt *rt)
+void rt_apply_waiting(struct rt *rt)
 {
     for (choose(rt, true); rt->n_ahead; choose(rt, true))
         apply(rt);
@@ -1463,7 +665,7 @@ static int setup(struct rt *rt)
                        : 1);
     store_set_warm_bytes(rt->store, (size_t)cfg->state.encoded_cache_bytes);
     /* Closed batches are encoded on a thread of their own; without it
-     * (never expected) seal_step() below does it a few per record. */
+     * (never expected) rt_seal_step() below does it a few per record. */
     if (store_seal_async(rt->store) != 0)
         LOG_WRN("state", "could not start the sealing thread; sealing on "
                 "the processing thread");
@@ -1595,7 +797,7 @@ static int setup(struct rt *rt)
                 .brokers = rt->o->brokers,
                 .properties = &rt->cfg->kafka.properties,
                 .changelog = rt->changelog,
-                .on_key = restored_key,
+                .on_key = rt_restored_key,
                 .arg = rt,
             };
             if (!(rt->standby = standby_new(&sbo)))
@@ -1628,22 +830,13 @@ static int setup(struct rt *rt)
         .properties = &cfg->kafka.properties,
         .topics = rt->subscribed,
         .n_topics = rt->n_subscribed,
-        .rebalance = {.stored_offset = stored_offset,
-                      .before_revoke = before_revoke,
-                      .assigned = assigned,
-                      .arg = rt},
+        .rebalance = rt_rebalance_ops(rt),
     };
     if (kafka_consumer_new(&co, &rt->consumer, err, sizeof(err)) != 0) {
         LOG_ERR("kafka", "%s", err);
         return -1;
     }
-    ctx_set_owner(&rt->ctx, owns, rt);
-    rt->ctx.watermark = group_watermark;
-    rt->ctx.watermark_arg = rt;
-    if (rt->changelog) {
-        rt->ctx.partition_key = partition_key;
-        rt->ctx.partition_key_arg = rt;
-    }
+    rt_partition_ctx(rt);
     if (open_global(rt) != 0)
         return -1;
     rt->ctx.clock_ms = now_mono_ms;
@@ -1722,7 +915,7 @@ static void lag_of(void *arg, const char *topic, int32_t partition,
     metrics_lag_add(arg, topic, partition, lag);
 }
 
-/* Lag, the state cache and RocksDB's memory, read for publish(). */
+/* Lag, the state cache and RocksDB's memory, read for rt_publish(). */
 static void publish_state(struct rt *rt, struct metrics *mx)
 {
     struct store_stats ss;
@@ -1747,7 +940,7 @@ static void publish_state(struct rt *rt, struct metrics *mx)
 
 /* Hands the HTTP thread a copy of the counters (metrics.h): about once a
  * second, so a scrape costs the loop one copy, not one lock per record. */
-static void publish(struct rt *rt, int64_t now)
+void rt_publish(struct rt *rt, int64_t now)
 {
     if (!rt->o->pub)
         return;
@@ -1801,7 +994,7 @@ static void reload(struct rt *rt)
     enum reload_result r = RELOAD_ERROR;
     LOG_INF("config", "reload: reading %s", rt->o->reload_src
             ? rt->o->reload_src->path : "(none)");
-    apply_waiting(rt);
+    rt_apply_waiting(rt);
     if (rt->o->reload_src)
         r = reload_prepare(rt->o->reload_src, rt->cfg, rt->o->procs,
                            rt->o->n_procs, &g, msg, sizeof(msg));
@@ -1809,7 +1002,7 @@ static void reload(struct rt *rt)
      * pointers a processor memoizes): every batch is written first, then
      * the decoded cache is dropped, so the new config decodes them anew
      * and the old one is freed with nothing pointing into it. */
-    if (r == RELOAD_OK && commit_all(rt) != 0) {
+    if (r == RELOAD_OK && rt_commit_all(rt) != 0) {
         snprintf(msg, sizeof(msg), "%s: not applied: the batches before the "
                  "swap could not be committed", rt->o->reload_src->path);
         LOG_ERR("config", "reload: %s", msg);
@@ -1839,7 +1032,7 @@ static void reload(struct rt *rt)
                   (enum log_format)rt->cfg->log.format);
         rt->ctx.assignment++; /* new instances index their timers anew */
         /* The new instances learn what this instance owns. */
-        tell_partitions(rt, rt->owned, rt->n_owned, true);
+        rt_tell_partitions(rt, rt->owned, rt->n_owned, true);
         set_digest(rt);
         LOG_INF("config", "reload: %s (config %s)", msg, rt->cfg_digest);
     }
@@ -1886,11 +1079,11 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         if (rt.order_pruned != rt.rebalances)
             forget_moved(&rt);
         if ((rt.n_restoring || rt.n_unreleased) &&
-            restore_steps(&rt, got == 1 ? 0 : 10) != 0)
+            rt_restore_steps(&rt, got == 1 ? 0 : 10) != 0)
             goto out;
         if (rt.standby) {
             if (rt.standby_moved)
-                follow_standby(&rt);
+                rt_follow_standby(&rt);
             standby_busy = standby_step(rt.standby, RT_RESTORE_STEP);
         }
         if (got == 1) {
@@ -1907,15 +1100,15 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         choose(&rt, false);
         if (rt.n_ahead == RT_AHEAD || (got == 0 && rt.n_ahead)) {
             apply(&rt);
-            seal_step(&rt, RT_SEAL_STEP);
+            rt_seal_step(&rt, RT_SEAL_STEP);
             store_trim_step(rt.store, RT_TRIM_STEP);
         } else if (got == 0) {
             /* idle: no reason to spread it */
-            seal_step(&rt, SIZE_MAX);
+            rt_seal_step(&rt, SIZE_MAX);
             store_trim(rt.store);
         }
         kafka_producer_poll(rt.producer, 0);
-        if (rt.delivery_failed || (rt.n_pending && commit_ready(&rt) != 0))
+        if (rt.delivery_failed || (rt.n_pending && rt_commit_ready(&rt) != 0))
             goto out;
 
         if (writeback_on(&rt.wb)) {
@@ -1925,12 +1118,12 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             if (rt.batch_events || dirty)
                 writeback_note_change(&rt.wb, now);
             rt.cut_why = writeback_due(&rt.wb, now, dirty);
-            if (rt.cut_why != WRITEBACK_NOT_DUE && close_batch(&rt) != 0)
+            if (rt.cut_why != WRITEBACK_NOT_DUE && rt_close_batch(&rt) != 0)
                 goto out;
         } else if (rt.batch_events >= (uint64_t)cfg->state.batch_max_events ||
             (now - rt.batch_started >= cfg->state.batch_interval_ms &&
              (rt.batch_events || store_dirty_count(rt.store)))) {
-            if (close_batch(&rt) != 0)
+            if (rt_close_batch(&rt) != 0)
                 goto out;
         }
         if ((o->reload && *o->reload) || reload_req_pending(o->reload_req)) {
@@ -1938,7 +1131,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             cfg = rt.cfg;
         }
         if (now >= next_publish) {
-            publish(&rt, now);
+            rt_publish(&rt, now);
             next_publish = now + 1000;
         }
         if (now >= next_timer) {
@@ -1973,9 +1166,9 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             now - rt.assigned_at >= o->exit_when_idle_ms)
             break;
     }
-    apply_waiting(&rt);
+    rt_apply_waiting(&rt);
     run_timers(&rt);
-    if (commit_all(&rt) != 0)
+    if (rt_commit_all(&rt) != 0)
         goto out;
     /* span_ms: from the first record to the commit of the last, which is
      * what a throughput figure divides by (bench/run reads it). */
@@ -2008,7 +1201,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             (unsigned long long)rt.wb.checkpoints,
             (unsigned long long)rt.wb.puts, (unsigned long long)rt.wb.bytes);
     rc = 0;
-    publish(&rt, now_mono_ms());
+    rt_publish(&rt, now_mono_ms());
 out:
     if (stats)
         *stats = rt.stats;

@@ -25,7 +25,7 @@ cleanup() {
     echo "--- logs of the failed test ($WORK) ---"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
   fi
-  rm -rf "$WORK"
+  [ -n "${DS_KEEP_WORK:-}" ] && [ $rc -ne 0 ] && cp -r "$WORK" "$DS_KEEP_WORK"; rm -rf "$WORK"
   exit $rc
 }
 trap cleanup EXIT
