@@ -361,6 +361,28 @@ static size_t topic_index(const struct rt *rt, const char *topic)
     return 0; /* never: the consumer only returns subscribed topics */
 }
 
+/* kind_of_topic() and topic_index() of a's record, the last answer kept:
+ * polled records come in runs of one partition, so most cost one strcmp
+ * instead of a scan of each topic list. */
+static void resolve_topic(struct rt *rt, struct ahead *a)
+{
+    struct topic_memo *t = &rt->last_topic;
+    if (!t->name || strcmp(t->name, a->m.topic) != 0) {
+        size_t proc = 0;
+        int kind = kind_of_topic(rt, a->m.topic, &proc);
+        size_t index = topic_index(rt, a->m.topic);
+        if (kind < 0) { /* not subscribed: never, and not kept */
+            a->kind = kind;
+            a->topic = index;
+            return;
+        }
+        *t = (struct topic_memo){rt->subscribed[index], kind, proc, index};
+    }
+    a->kind = t->kind;
+    a->proc = t->proc;
+    a->topic = t->index;
+}
+
 /* Decodes a polled record and hands it to the chooser, which gives it
  * back in its partition group's event-time order. Its offset is noted
  * only when it is applied, so a record held here is never committed. */
@@ -375,8 +397,7 @@ static void hold(struct rt *rt, const struct kafka_msg *m)
             abort(); /* as the arena does on out-of-memory */
     }
     a->m = *m;
-    a->kind = kind_of_topic(rt, m->topic, &a->proc);
-    a->topic = topic_index(rt, m->topic);
+    resolve_topic(rt, a);
     a->n_hash = 0;
     memset(&a->cerr, 0, sizeof(a->cerr));
     arena_reset(a->arena);

@@ -101,6 +101,13 @@ struct ahead {
     size_t n_hash;
 };
 
+/* What a subscribed topic resolved to (resolve_topic). */
+struct topic_memo {
+    const char *name; /* rt->subscribed[index]; NULL: none yet */
+    int kind;
+    size_t proc, index;
+};
+
 struct rt {
     const struct runtime_opts *o;
     const struct config *cfg; /* the running one: o->cfg until a reload */
@@ -129,6 +136,7 @@ struct rt {
     char **repart_topics; /* per processor: its repartition topic, or NULL */
     const char **subscribed; /* inputs, then repartition topics */
     size_t n_subscribed;
+    struct topic_memo last_topic; /* resolve_topic() */
     const char *alert_topics[ALERT_KIND_COUNT];
 
     struct tp_offset *offsets; /* applied in the open batch */

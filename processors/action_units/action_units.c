@@ -43,10 +43,7 @@ static void au_destroy(void *vinst)
     free(inst->hit);
     hmap_free(inst->pending, free);
     hmap_free(inst->claims_due, free);
-    free(inst->part_wm);
-    for (size_t i = 0; inst->part_key && i < inst->n_part_wm; i++)
-        free(inst->part_key[i]);
-    free(inst->part_key);
+    streamtime_free(&inst->part_time);
     free(inst);
 }
 
@@ -73,6 +70,7 @@ static int au_init(const void *vcfg, void **out, char *err, size_t errlen)
     inst->next_due = INT64_MAX;
     inst->claims_due = hmap_new();
     inst->next_claim_due = INT64_MAX;
+    streamtime_init(&inst->part_time, "action_units", au_wm_time);
     if (confusables_new((const char *const *)cfg->confusables.v,
                         cfg->confusables.n, &inst->conf, err, errlen) != 0)
         goto out;
@@ -872,8 +870,9 @@ static int au_handle(void *vinst, struct proc_ctx *ctx, const struct event *ev)
         inst->watermark = ev->event_time;
         inst->has_watermark = true;
     }
-    if (au_stream_time_advance(inst, ev->src.partition, ev->event_time))
-        au_stream_time_save(inst, ctx, ev->src.partition);
+    if (streamtime_advance(&inst->part_time, ev->src.partition,
+                           ev->event_time))
+        streamtime_save(&inst->part_time, ctx, ev->src.partition);
     /* Registry traffic is mostly about customers this processor has no
      * business with: only a competitor link creates state. */
     if (ev->kind == EVENT_REGISTRY &&

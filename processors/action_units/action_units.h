@@ -14,6 +14,7 @@
 #include "matcher.h"
 #include "processor.h"
 #include "statecodec.h"
+#include "streamtime.h"
 
 #define AU_DOC_ANY (DOC_OTHER + 1)
 
@@ -236,13 +237,9 @@ struct au_inst {
     bool has_watermark;
     /* The same per input partition number (the customer's events of every
      * topic share it): a deadline is judged by its own partition's stream
-     * time, not by whichever partitions this instance also handles. Index
-     * = partition; INT64_MIN: no event yet. */
-    int64_t *part_wm;
-    size_t n_part_wm;
-    /* Per partition, like part_wm: its ctx_partition_key(), computed when
-     * first needed; NULL before. */
-    char **part_key;
+     * time, not by whichever partitions this instance also handles. Kept
+     * in struct au_wm objects. */
+    struct streamtime part_time;
     uint64_t indexed_at; /* ctx_assignment() the index was rebuilt at */
     /* Pending action_units_incomplete deadlines: opportunity key ->
      * malloc'd int64_t (stage entry + after, event time). One entry per
@@ -433,9 +430,7 @@ void au_claims_recheck(struct au_inst *inst, struct proc_ctx *ctx,
 void au_on_partitions(void *vinst, struct proc_ctx *ctx,
                       const int32_t *parts, size_t n, bool assigned);
 void au_on_timer(void *vinst, struct proc_ctx *ctx, int64_t now_ms);
-bool au_stream_time_advance(struct au_inst *inst, int32_t partition,
-                            int64_t event_time);
-void au_stream_time_save(struct au_inst *inst, struct proc_ctx *ctx,
-                         int32_t partition);
+/* streamtime_field_fn of the state objects: an au_wm's stream_time. */
+int64_t *au_wm_time(void *obj);
 
 #endif

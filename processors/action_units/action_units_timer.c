@@ -1,8 +1,8 @@
 /*
  * action_units_timer.c - what runs on stream time rather than on an event:
- * the per-partition stream time (kept as state, so it follows its
- * partition and survives a lost disk), and on_timer, which judges the
- * deadlines and pending claims the watermark has passed.
+ * the per-partition stream time following its partition (the table and
+ * its state objects: processors/shared/streamtime.c), and on_timer, which
+ * judges the deadlines and pending claims the watermark has passed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,112 +89,30 @@ static int au_rebuild_key(void *arg, const char *key)
 static int64_t au_stream_time(const struct au_inst *inst,
                               const struct au_opp *opp)
 {
-    if (opp && opp->last_topic && opp->last_partition >= 0 &&
-        (size_t)opp->last_partition < inst->n_part_wm)
-        return inst->part_wm[opp->last_partition];
-    return opp && opp->last_topic ? INT64_MIN : inst->watermark;
+    if (opp && opp->last_topic)
+        return streamtime_of(&inst->part_time, opp->last_partition);
+    return inst->watermark;
 }
 
-/* part_wm and part_key hold `partition`; false for a partition not from
- * Kafka (tests) or absurd: the global watermark serves then. */
-static bool au_part_room(struct au_inst *inst, int32_t partition)
+int64_t *au_wm_time(void *obj)
 {
-    if (partition < 0 || partition > 65535)
-        return false;
-    if ((size_t)partition >= inst->n_part_wm) {
-        size_t n = (size_t)partition + 1;
-        int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
-        char **k = realloc(inst->part_key, n * sizeof(*k));
-        if (!v || !k)
-            abort();
-        for (size_t i = inst->n_part_wm; i < n; i++) {
-            v[i] = INT64_MIN;
-            k[i] = NULL;
-        }
-        inst->part_wm = v;
-        inst->part_key = k;
-        inst->n_part_wm = n;
-    }
-    return true;
-}
-
-/* The state key of partition's stream time, or NULL (logged). */
-static const char *au_part_key(struct au_inst *inst, struct proc_ctx *ctx,
-                               int32_t partition)
-{
-    if (!au_part_room(inst, partition))
-        return NULL;
-    if (!inst->part_key[partition]) {
-        char key[64];
-        if (ctx_partition_key(ctx, partition, key, sizeof(key)) != 0) {
-            LOG_RL(LOG_ERROR, "action_units", "partition %d: no state key "
-                   "for its stream time", (int)partition);
-            return NULL;
-        }
-        inst->part_key[partition] = statecodec_strdup(key);
-    }
-    return inst->part_key[partition];
-}
-
-/* The partition's stream time written to its state object, so a restart
- * or the partition's next owner starts from it. */
-void au_stream_time_save(struct au_inst *inst, struct proc_ctx *ctx,
-                         int32_t partition)
-{
-    const char *key = au_part_key(inst, ctx, partition);
-    if (!key)
-        return;
-    struct au_wm *w = ctx_state(ctx, key, NULL);
-    if (w->type != AU_OBJ_WATERMARK ||
-        w->stream_time >= inst->part_wm[partition])
-        return;
-    w->stream_time = inst->part_wm[partition];
-    ctx_state_dirty(ctx, key);
-}
-
-/* Whether the partition's stream time moved. */
-bool au_stream_time_advance(struct au_inst *inst, int32_t partition,
-                            int64_t event_time)
-{
-    if (!au_part_room(inst, partition) ||
-        event_time <= inst->part_wm[partition])
-        return false;
-    inst->part_wm[partition] = event_time;
-    return true;
-}
-
-/* The instance's watermark again from its partitions' (a gate for
- * on_timer's scans, and the stream time of opportunities without
- * provenance): the largest of the partitions it owns. */
-static void au_watermark_recompute(struct au_inst *inst)
-{
-    int64_t wm = INT64_MIN;
-    for (size_t i = 0; i < inst->n_part_wm; i++)
-        if (inst->part_wm[i] > wm)
-            wm = inst->part_wm[i];
-    inst->watermark = wm;
-    inst->has_watermark = wm != INT64_MIN;
+    struct au_wm *w = obj;
+    return w->type == AU_OBJ_WATERMARK ? &w->stream_time : NULL;
 }
 
 /* Leaving partitions take their stream time with them (the state keeps
  * it for their next owner); arriving ones bring theirs from the state,
- * where the previous owner or this instance before a restart left it. */
+ * where the previous owner or this instance before a restart left it.
+ * The instance's watermark (a gate for on_timer's scans, and the stream
+ * time of opportunities without provenance) is then the largest of the
+ * partitions it owns. */
 void au_on_partitions(void *vinst, struct proc_ctx *ctx,
                       const int32_t *parts, size_t n, bool assigned)
 {
     struct au_inst *inst = vinst;
-    for (size_t i = 0; i < n; i++) {
-        if (!au_part_room(inst, parts[i]))
-            continue;
-        inst->part_wm[parts[i]] = INT64_MIN;
-        if (!assigned)
-            continue;
-        const char *key = au_part_key(inst, ctx, parts[i]);
-        const struct au_wm *w = key ? ctx_state_find(ctx, key) : NULL;
-        if (w && w->type == AU_OBJ_WATERMARK)
-            inst->part_wm[parts[i]] = w->stream_time;
-    }
-    au_watermark_recompute(inst);
+    streamtime_follow(&inst->part_time, ctx, parts, n, assigned);
+    inst->watermark = streamtime_max(&inst->part_time);
+    inst->has_watermark = inst->watermark != INT64_MIN;
     /* Deadlines a restored stream time already passed are judged at the
      * next tick. */
     inst->next_due = INT64_MIN;

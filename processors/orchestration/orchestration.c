@@ -21,6 +21,7 @@
 #include "matcher.h"
 #include "metrics.h"
 #include "orchestration.h"
+#include "streamtime.h"
 
 struct or_inst {
     const struct or_config *cfg;
@@ -28,12 +29,10 @@ struct or_inst {
     struct buf norm, text, msg;
     uint64_t on_transcripts, on_annotations; /* triggers, by bit */
     /* Stream time per input partition: the largest event_time handled
-     * there, of any customer (INT64_MIN: none yet). Mirrored in the
-     * partition's state object (OR_WM_PREFIX), read back when the
-     * partition arrives (on_partitions). part_key: its state key. */
-    int64_t *part_wm;
-    char **part_key;
-    size_t n_part_wm;
+     * there, of any customer. Mirrored in the partition's state object
+     * (OR_WM_PREFIX), read back when the partition arrives
+     * (on_partitions). */
+    struct streamtime part_time;
     bool wm_moved; /* since the last tick */
     /* Customer key -> struct or_due: the earliest due time of its open
      * (CREATED) items in the partitions this instance owns, mirrored from
@@ -52,6 +51,13 @@ static struct or_customer *cust_of(void *st)
 {
     struct or_obj *o = st;
     return o && !o->dept && !o->wm ? &o->u.c : NULL;
+}
+
+/* streamtime_field_fn: the stream time of a partition's object. */
+static int64_t *wm_time(void *obj)
+{
+    struct or_obj *o = obj;
+    return o->wm ? &o->stream_time : NULL;
 }
 
 static const struct or_trigger *trigger_at(const struct or_config *cfg,
@@ -75,10 +81,7 @@ static void or_destroy(void *vinst)
     buf_free(&inst->norm);
     buf_free(&inst->text);
     buf_free(&inst->msg);
-    free(inst->part_wm);
-    for (size_t i = 0; i < inst->n_part_wm; i++)
-        free(inst->part_key[i]);
-    free(inst->part_key);
+    streamtime_free(&inst->part_time);
     hmap_free(inst->due, free);
     free(inst);
 }
@@ -94,6 +97,7 @@ static int or_init(const void *vcfg, void **out, char *err, size_t errlen)
         goto out;
     }
     inst->cfg = cfg;
+    streamtime_init(&inst->part_time, "orchestration", wm_time);
     if (!(inst->due = hmap_new())) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -125,67 +129,20 @@ out:
 
 /* ---- stream time ---- */
 
-static bool wm_room(struct or_inst *inst, int32_t partition)
-{
-    if (partition < 0 || partition > 65535)
-        return false;
-    if ((size_t)partition >= inst->n_part_wm) {
-        size_t n = (size_t)partition + 1;
-        int64_t *v = realloc(inst->part_wm, n * sizeof(*v));
-        char **k = v ? realloc(inst->part_key, n * sizeof(*k)) : NULL;
-        if (!k)
-            abort();
-        for (size_t i = inst->n_part_wm; i < n; i++) {
-            v[i] = INT64_MIN;
-            k[i] = NULL;
-        }
-        inst->part_wm = v;
-        inst->part_key = k;
-        inst->n_part_wm = n;
-    }
-    return true;
-}
-
-/* The state key of the partition's stream time, or NULL (logged). */
-static const char *wm_key(struct or_inst *inst, struct proc_ctx *ctx,
-                          int32_t partition)
-{
-    if (!wm_room(inst, partition))
-        return NULL;
-    if (!inst->part_key[partition]) {
-        char key[64];
-        if (ctx_partition_key(ctx, partition, key, sizeof(key)) != 0) {
-            LOG_RL(LOG_ERROR, "orchestration", "partition %d: no state key "
-                   "for its stream time", (int)partition);
-            return NULL;
-        }
-        inst->part_key[partition] = statecodec_strdup(key);
-    }
-    return inst->part_key[partition];
-}
-
 /* The partition's stream time moves to t if later, in memory and in its
  * state object. */
 static void wm_advance(struct or_inst *inst, struct proc_ctx *ctx,
                        int32_t partition, int64_t t)
 {
-    if (!wm_room(inst, partition) || t <= inst->part_wm[partition])
+    if (!streamtime_advance(&inst->part_time, partition, t))
         return;
-    inst->part_wm[partition] = t;
     inst->wm_moved = true;
-    const char *key = wm_key(inst, ctx, partition);
-    struct or_obj *o = key ? ctx_state(ctx, key, NULL) : NULL;
-    if (o && o->wm && o->stream_time < t) {
-        o->stream_time = t;
-        ctx_state_dirty(ctx, key);
-    }
+    streamtime_save(&inst->part_time, ctx, partition);
 }
 
 static int64_t wm_of(const struct or_inst *inst, int32_t partition)
 {
-    if (partition < 0 || (size_t)partition >= inst->n_part_wm)
-        return INT64_MIN;
-    return inst->part_wm[partition];
+    return streamtime_of(&inst->part_time, partition);
 }
 
 /* ---- records ---- */
@@ -869,15 +826,7 @@ static void or_on_partitions(void *vinst, struct proc_ctx *ctx,
     /* Stream time: a leaving partition's goes (the state keeps it for
      * its next owner); an arriving one's comes from the state, where the
      * previous owner, or this instance before a restart, left it. */
-    for (size_t i = 0; i < n; i++) {
-        if (!wm_room(m.inst, parts[i]))
-            continue;
-        m.inst->part_wm[parts[i]] = INT64_MIN;
-        const char *key = assigned ? wm_key(m.inst, ctx, parts[i]) : NULL;
-        const struct or_obj *o = key ? ctx_state_find(ctx, key) : NULL;
-        if (o && o->wm)
-            m.inst->part_wm[parts[i]] = o->stream_time;
-    }
+    streamtime_follow(&m.inst->part_time, ctx, parts, n, assigned);
     if (assigned) {
         ctx_state_foreach(ctx, index_arriving, &m);
         m.inst->wm_moved = true;

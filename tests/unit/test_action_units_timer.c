@@ -140,6 +140,22 @@ static void test_timer_follows_partition(void **unused)
     harness_free(h);
 }
 
+/* The bytes stored under key, as hex. */
+static void encoded_hex(struct harness *h, const char *key, char *out,
+                        size_t n)
+{
+    const void *st = harness_state(h, key);
+    assert_non_null(st);
+    struct buf b;
+    buf_init(&b);
+    OPS->state_encode(st, &b);
+    assert_true(b.len * 2 < n);
+    for (size_t i = 0; i < b.len; i++)
+        snprintf(out + 2 * i, 3, "%02x", b.data[i]);
+    out[2 * b.len] = '\0';
+    buf_free(&b);
+}
+
 /* A partition's stream time is state (on_partitions): under a key of that
  * partition, written as it advances, read back when the partition returns;
  * no customer id may take that key. */
@@ -162,6 +178,11 @@ static void test_stream_time_in_state(void **unused)
     assert_non_null(js);
     assert_non_null(strstr(js, want));
     free(js);
+    /* Key and bytes are the state format: a state dir written before
+     * must read back the same. */
+    char hex[64];
+    encoded_hex(h, "~p1", hex, sizeof(hex));
+    assert_string_equal(hex, "03030280c0f0b4b668");
     assert_null(harness_state(h, "~p0")); /* no event there yet */
     /* an older event does not move it back */
     assert_int_equal(feed_reg_for(h, OTHER, "x2", CHANGE_TENDER_PUBLISHED,
