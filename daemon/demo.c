@@ -7,12 +7,17 @@
  * every alert topic back through Kafka and prints the alerts readably. What
  * it prints is what a downstream consumer would receive.
  *
- * Two rounds: the customer context (registry, IoT, documents,
- * opportunities), then the meetings, the daemon resuming from the offsets
- * stored with its state. The daemon applies records as they arrive, and
- * across topics Kafka gives no order: in one round a meeting could be
- * read before the IoT alert it should have mentioned, and the demo would
- * show MISSED_CONTEXT only sometimes.
+ * Rounds, one after the other in event time too, the daemon resuming
+ * each from the offsets stored with its state: the customers' context
+ * (registry, IoT, documents, opportunities; Nov 2-13), the day of the
+ * meetings (Nov 17: the morning's stage change, then three meetings),
+ * the departments' answers that day. The daemon applies records as they
+ * arrive, and across topics Kafka gives no order: in one round a meeting
+ * could be read before the document it should have mentioned, or a stage
+ * change before its evidence, and the demo would show MISSED_CONTEXT or
+ * the evidence counted only sometimes. A round's events are
+ * examples/<input>.jsonl of the inputs of that round (records.h), and
+ * examples/round<N>/<input>.jsonl of any input.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,30 +34,47 @@
 #include "runtime.h"
 #include "tmpdir.h"
 
-/* Produces the sample events of the inputs whose demo round (records.h)
- * is `round` and the config can write, from examples/<config key>.jsonl,
- * then runs the daemon until it has been idle for a moment. */
+/* Produces the lines of file, if there is one, to topic. 0, or -1 when
+ * the broker refused them. */
+static int demo_file(const struct config *cfg, const char *brokers,
+                     const char *topic, const char *file)
+{
+    FILE *in = fopen(file, "r");
+    if (!in)
+        return 0; /* a processor without sample data (in this round) */
+    size_t produced = 0;
+    int refused = cli_produce_lines(cfg, brokers, topic, in, file, &produced);
+    fclose(in);
+    if (refused != 0)
+        return -1;
+    printf("  produced %3zu sample events to %s\n", produced, topic);
+    return 0;
+}
+
+/* Produces the sample events of round `round` that the config can write:
+ * examples/<config key>.jsonl of the inputs whose demo round (records.h)
+ * it is, and examples/round<N>/<config key>.jsonl of any input (events a
+ * topic carries in a later round than its own), then runs the daemon
+ * until it has been idle for a moment. */
 static int demo_round(const struct config *cfg, struct codec *codec,
                       const char *brokers, int round)
 {
     for (size_t i = 0; i < TOPIC_COUNT; i++) {
         const struct record_def *r = &records_table[i];
-        if (r->dir != RECORD_INPUT || r->demo_round != round ||
+        if (r->dir != RECORD_INPUT ||
             !codec_reads(codec, (enum event_kind)r->kind))
-            continue; /* not a round's input, or the config cannot write it */
+            continue; /* not an input, or the config cannot write it */
         char file[4096];
-        snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
-                 r->topic_key);
-        FILE *in = fopen(file, "r");
-        if (!in)
-            continue; /* a processor without sample data yet */
-        const char *topic = cfg->topics.name[i];
-        size_t produced = 0;
-        int refused = cli_produce_lines(cfg, brokers, topic, in, file, &produced);
-        fclose(in);
-        if (refused != 0)
+        if (r->demo_round == round) {
+            snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
+                     r->topic_key);
+            if (demo_file(cfg, brokers, cfg->topics.name[i], file) != 0)
+                return -1;
+        }
+        snprintf(file, sizeof(file), "%s/examples/round%d/%s.jsonl", cfg->dir,
+                 round, r->topic_key);
+        if (demo_file(cfg, brokers, cfg->topics.name[i], file) != 0)
             return -1;
-        printf("  produced %3zu sample events to %s\n", produced, topic);
     }
     struct runtime_opts o = {.cfg = cfg,
                              .brokers = brokers,
@@ -285,7 +307,8 @@ int cmd_demo(int argc, char **argv)
                 cfg->plugin_enabled[i] = false;
     printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
            brokers);
-    const char *round_names[] = {"the customers' context", "the meetings",
+    const char *round_names[] = {"the customers' context",
+                                 "the day of the meetings",
                                  "the departments' answers"};
     rc = EXIT_RUNTIME;
     /* Each round joins a consumer group of its own: rejoining the group
