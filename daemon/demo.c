@@ -17,9 +17,10 @@
  * daemon applies records as they arrive, and across topics Kafka gives
  * no order: in one round a meeting could be read before the document it
  * should have mentioned, or a stage change before its evidence, and the
- * demo would show MISSED_CONTEXT or the evidence counted only sometimes. A round's events are
- * examples/<input>.jsonl of the inputs of that round (records.h), and
- * examples/round<N>/<input>.jsonl of any input.
+ * demo would show MISSED_CONTEXT or the evidence counted only
+ * sometimes. A round's events are examples/<input>.jsonl of the inputs of
+ * that round (records.h), and examples/round<N>/<input>.jsonl of any
+ * input.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -254,8 +255,9 @@ static void print_digest(json_t *v)
         printf("%s %s %lld", !i ? "" : i % 4 ? "," : ",\n       ", keys[i],
                (long long)json_integer_value(json_object_get(counts, keys[i])));
     printf("%s\n", n ? "" : " none");
+    json_t *overdue = json_object_get(v, "overdue_work_items");
     printf("    overdue work items %lld, late alerts %lld\n",
-           (long long)json_integer_value(json_object_get(v, "overdue_work_items")),
+           (long long)json_integer_value(overdue),
            (long long)json_integer_value(json_object_get(v, "late_alerts")));
     n = sorted_keys(med, keys, 64);
     if (n) {
