@@ -7,12 +7,20 @@
  * every alert topic back through Kafka and prints the alerts readably. What
  * it prints is what a downstream consumer would receive.
  *
- * Two rounds: the customer context (registry, IoT, documents,
- * opportunities), then the meetings, the daemon resuming from the offsets
- * stored with its state. The daemon applies records as they arrive, and
- * across topics Kafka gives no order: in one round a meeting could be
- * read before the IoT alert it should have mentioned, and the demo would
- * show MISSED_CONTEXT only sometimes.
+ * Rounds, one after the other in event time too, the daemon resuming
+ * each from the offsets stored with its state: the customers' context
+ * (registry, IoT, documents, opportunities; Nov 2-13), the day of the
+ * meetings (Nov 17: the morning's stage change, then three meetings),
+ * the departments' answers that day, and the next morning: opportunity
+ * updates that raise nothing but carry stream time past the team's local
+ * midnight plus the digest's grace, closing the manager's day. The
+ * daemon applies records as they arrive, and across topics Kafka gives
+ * no order: in one round a meeting could be read before the document it
+ * should have mentioned, or a stage change before its evidence, and the
+ * demo would show MISSED_CONTEXT or the evidence counted only
+ * sometimes. A round's events are examples/<input>.jsonl of the inputs of
+ * that round (records.h), and examples/round<N>/<input>.jsonl of any
+ * input.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,37 +37,55 @@
 #include "runtime.h"
 #include "tmpdir.h"
 
-/* Produces the sample events of the inputs whose demo round (records.h)
- * is `round` and the config can write, from examples/<config key>.jsonl,
- * then runs the daemon until it has been idle for a moment. */
+/* Produces the lines of file, if there is one, to topic. 0, or -1 when
+ * the broker refused them. */
+static int demo_file(const struct config *cfg, const char *brokers,
+                     const char *topic, const char *file)
+{
+    FILE *in = fopen(file, "r");
+    if (!in)
+        return 0; /* a processor without sample data (in this round) */
+    size_t produced = 0;
+    int refused = cli_produce_lines(cfg, brokers, topic, in, file, &produced);
+    fclose(in);
+    if (refused != 0)
+        return -1;
+    printf("  produced %3zu sample events to %s\n", produced, topic);
+    return 0;
+}
+
+/* Produces the sample events of round `round` that the config can write:
+ * examples/<config key>.jsonl of the inputs whose demo round (records.h)
+ * it is, and examples/round<N>/<config key>.jsonl of any input (events a
+ * topic carries in a later round than its own), then runs the daemon,
+ * in consumer group `group`, until it has been idle for a moment. */
 static int demo_round(const struct config *cfg, struct codec *codec,
-                      const char *brokers, int round)
+                      const char *brokers, int round, const char *group)
 {
     for (size_t i = 0; i < TOPIC_COUNT; i++) {
         const struct record_def *r = &records_table[i];
-        if (r->dir != RECORD_INPUT || r->demo_round != round ||
+        if (r->dir != RECORD_INPUT ||
             !codec_reads(codec, (enum event_kind)r->kind))
-            continue; /* not a round's input, or the config cannot write it */
+            continue; /* not an input, or the config cannot write it */
         char file[4096];
-        snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
-                 r->topic_key);
-        FILE *in = fopen(file, "r");
-        if (!in)
-            continue; /* a processor without sample data yet */
-        const char *topic = cfg->topics.name[i];
-        size_t produced = 0;
-        int refused = cli_produce_lines(cfg, brokers, topic, in, file, &produced);
-        fclose(in);
-        if (refused != 0)
+        if (r->demo_round == round) {
+            snprintf(file, sizeof(file), "%s/examples/%s.jsonl", cfg->dir,
+                     r->topic_key);
+            if (demo_file(cfg, brokers, cfg->topics.name[i], file) != 0)
+                return -1;
+        }
+        snprintf(file, sizeof(file), "%s/examples/round%d/%s.jsonl", cfg->dir,
+                 round, r->topic_key);
+        if (demo_file(cfg, brokers, cfg->topics.name[i], file) != 0)
             return -1;
-        printf("  produced %3zu sample events to %s\n", produced, topic);
     }
     struct runtime_opts o = {.cfg = cfg,
                              .brokers = brokers,
                              .procs = registry_processors,
                              .n_procs = registry_count,
                              .stop = &cli_stop,
-                             .exit_when_idle_ms = 2000};
+                             .exit_when_idle_ms = 2000,
+                             .consumer_group = group};
     struct runtime_stats st;
     printf("  running the daemon on them...\n");
     if (runtime_run(&o, &st) != 0)
@@ -180,6 +206,69 @@ static void print_attribution(json_t *v)
            json_number_value(json_object_get(v, "excess_value")));
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of JSON object o, sorted: a map's order is the order its
+ * entries were added, which depends on the order alerts arrived in. */
+static size_t sorted_keys(json_t *o, const char **keys, size_t max)
+{
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        (void)v;
+        if (n < max)
+            keys[n++] = k;
+    }
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    return n;
+}
+
+/* The manager's daily red list: the top items with why they ranked
+ * there, then the day's alerts by category, its overdue work items and
+ * the median response per department. */
+static void print_digest(json_t *v)
+{
+    const char *keys[64];
+    json_t *counts = json_object_get(v, "counts");
+    json_t *med = json_object_get(v, "median_response_hours");
+    printf("  DAILY DIGEST  %s  %s (%s)  for manager %s  [%s]\n",
+           str(v, "team_id"), str(v, "day"), str(v, "time_zone"),
+           str(v, "manager_id"), str(v, "digest_id"));
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(v, "top"), i, t) {
+        printf("    #%zu %-7s %-16s %-24s %s%s\n", i + 1, str(t, "severity"),
+               str(t, "customer_id"), str(t, "category"), str(t, "rep_id"),
+               json_is_true(json_object_get(t, "late")) ? "  (late)" : "");
+        printf("       why: %s\n       %s\n", str(t, "why_ranked"),
+               str(t, "message"));
+    }
+    if (!json_array_size(json_object_get(v, "top")))
+        printf("    no RED alerts\n");
+    size_t n = sorted_keys(counts, keys, 64);
+    printf("    alerts by category:");
+    for (i = 0; i < n; i++)
+        printf("%s %s %lld", !i ? "" : i % 4 ? "," : ",\n       ", keys[i],
+               (long long)json_integer_value(json_object_get(counts, keys[i])));
+    printf("%s\n", n ? "" : " none");
+    json_t *overdue = json_object_get(v, "overdue_work_items");
+    printf("    overdue work items %lld, late alerts %lld\n",
+           (long long)json_integer_value(overdue),
+           (long long)json_integer_value(json_object_get(v, "late_alerts")));
+    n = sorted_keys(med, keys, 64);
+    if (n) {
+        printf("    median response:");
+        for (i = 0; i < n; i++)
+            printf("%s %s %.2f h", i ? "," : "", keys[i],
+                   json_number_value(json_object_get(med, keys[i])));
+        putchar('\n');
+    }
+}
+
 /* Reads a topic from the beginning until it has been quiet a moment. */
 static size_t print_topic(const struct config *cfg, struct codec *codec,
                           const char *brokers, const char *topic,
@@ -244,10 +333,12 @@ int cmd_demo(int argc, char **argv)
     }
     char set_dir[sizeof(state_dir) + 16], set_level[] = "log.level=warn";
     snprintf(set_dir, sizeof(set_dir), "state.dir=%s", state_dir);
-    /* Orchestration and attribution are off by default (their topics may
-     * not exist in a deployment); the embedded broker has every topic. The
-     * sample data has no event after the stage claim to carry stream time
-     * past a grace: claims are judged on arrival here. Its eight units do
+    /* Orchestration, attribution and the digest are off by default (their
+     * topics may not exist in a deployment); the embedded broker has every
+     * topic. Stage claims are judged on arrival here: with a grace, the
+     * first event past it is the next morning's, in the round that closes
+     * the claim's day, and the claim could reach the digest after the
+     * close (flagged late) or before it. The sample outcomes' eight units do
      * not cover every partition, and nothing follows them to close a
      * period once a silent partition is idle: periods close on the
      * outcomes of any partition (origin_idle 0, docs/ATTRIBUTION.md). */
@@ -255,6 +346,7 @@ int cmd_demo(int argc, char **argv)
                           set_level, "processors.orchestration.enabled=true",
                           "processors.attribution.enabled=true",
                           "processors.attribution.origin_idle=0",
+                          "processors.digest.enabled=true",
                           "processors.action_units.evidence_grace=0"};
     struct cli_common c = {.config_path = path, .sets = sets,
                            .n_sets = sizeof(sets) / sizeof(sets[0])};
@@ -269,38 +361,44 @@ int cmd_demo(int argc, char **argv)
     if ((rc = cli_brokers(cfg, true, &mock, &brokers)) != 0)
         goto out;
 
-    /* A config written before attribution existed has no schema ids
-     * for its records: the demo then runs without it. */
+    /* A config written before attribution (or the digest) existed has
+     * no schema ids for its records: the demo then runs without it. */
     char err[512];
     if (codec_open(&cfg->schemas, &codec, err, sizeof(err)) != 0) {
         LOG_ERR("demo", "%s", err);
         rc = EXIT_RUNTIME;
         goto out;
     }
-    if (!codec_writes(codec, ALERT_ATTRIBUTION) ||
-        !codec_reads(codec, EVENT_SALES_OUTCOME) ||
-        !codec_reads(codec, EVENT_ENV_SIGNAL))
-        for (size_t i = 0; i < registry_count; i++)
-            if (strcmp(registry_processors[i]->name, "attribution") == 0)
-                cfg->plugin_enabled[i] = false;
+    bool no_attribution = !codec_writes(codec, ALERT_ATTRIBUTION) ||
+                          !codec_reads(codec, EVENT_SALES_OUTCOME) ||
+                          !codec_reads(codec, EVENT_ENV_SIGNAL);
+    bool no_digest = !codec_writes(codec, ALERT_DAILY_DIGEST) ||
+                     !codec_reads(codec, EVENT_REP_ASSIGNMENT);
+    for (size_t i = 0; i < registry_count; i++)
+        if ((no_attribution &&
+             strcmp(registry_processors[i]->name, "attribution") == 0) ||
+            (no_digest && strcmp(registry_processors[i]->name, "digest") == 0))
+            cfg->plugin_enabled[i] = false;
     printf("dealstream demo: an embedded Kafka-protocol broker on %s\n\n",
            brokers);
-    const char *round_names[] = {"the customers' context", "the meetings",
-                                 "the departments' answers"};
+    const char *round_names[] = {"the customers' context",
+                                 "the day of the meetings",
+                                 "the departments' answers",
+                                 "the next morning"};
     rc = EXIT_RUNTIME;
     /* Each round joins a consumer group of its own: rejoining the group
      * the last round just left waits seconds for the embedded broker's
      * rebalance. Where a round starts reading comes from the offsets
-     * stored with the state, not from the group. */
-    char *group = cfg->kafka.group_id;
+     * stored with the state, not from the group. kafka.group_id stays
+     * as it is: it names the repartition topics, and the digest's teams
+     * remember theirs (a team's day closed by the timer of a later round
+     * is looked up on it). */
     for (size_t r = 0; r < sizeof(round_names) / sizeof(round_names[0]); r++) {
         char round_group[256];
-        snprintf(round_group, sizeof(round_group), "%s-%zu", group, r + 1);
-        cfg->kafka.group_id = round_group;
+        snprintf(round_group, sizeof(round_group), "%s-%zu",
+                 cfg->kafka.group_id, r + 1);
         printf("%s%s:\n", r ? "\n" : "", round_names[r]);
-        int failed = demo_round(cfg, codec, brokers, (int)r + 1);
-        cfg->kafka.group_id = group;
-        if (failed)
+        if (demo_round(cfg, codec, brokers, (int)r + 1, round_group) != 0)
             goto out;
     }
     printf("\n");
@@ -311,7 +409,8 @@ int cmd_demo(int argc, char **argv)
         [ALERT_COACHING] = print_coaching,
         [ALERT_MEETING_SUMMARY] = print_summary,
         [ALERT_WORK_ITEM] = print_work_item,
-        [ALERT_ATTRIBUTION] = print_attribution};
+        [ALERT_ATTRIBUTION] = print_attribution,
+        [ALERT_DAILY_DIGEST] = print_digest};
     size_t n = 0;
     for (int k = 0; k < ALERT_KIND_COUNT; k++) {
         const char *topic = cfg->topics.name[records_of_alert(k)->id];

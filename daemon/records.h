@@ -22,7 +22,7 @@
  * Inputs, in enum event_kind order. `demo round`: 1 the customers'
  * context, 2 the meetings, 3 the departments' answers, 0 not fed by
  * `dealstream demo`; the demo feeds
- * examples/<config key>.jsonl.
+ * examples/<config key>.jsonl (and, in round N, examples/roundN/).
  */
 #define DS_INPUT_RECORDS(X)                                                   \
     X(EVENT_TRANSCRIPT, transcripts, "sales.transcripts",                     \
@@ -41,7 +41,7 @@
       "OpportunityUpdate", "opportunity_update", "customer_id", 1,            \
       "Input: CRM opportunity stage changes (OpportunityUpdate).")            \
     X(EVENT_REP_ASSIGNMENT, reps, "ref.reps", "RepAssignment",                \
-      "rep_assignment", "rep_id", 0,                                          \
+      "rep_assignment", "rep_id", 1,                                          \
       "Input: each rep's team, manager and time zone (RepAssignment), "       \
       "keyed by rep_id.")                                                     \
     X(EVENT_WORK_ITEM_UPDATE, work_item_updates, "ops.work-item-updates",     \

@@ -847,7 +847,8 @@ static int setup(struct rt *rt)
         return -1;
     struct kafka_consumer_opts co = {
         .brokers = rt->o->brokers,
-        .group_id = cfg->kafka.group_id,
+        .group_id = rt->o->consumer_group ? rt->o->consumer_group
+                                          : cfg->kafka.group_id,
         .properties = &cfg->kafka.properties,
         .topics = rt->subscribed,
         .n_topics = rt->n_subscribed,

@@ -22,6 +22,9 @@ struct runtime_opts {
     /* For the demo and tests: stop once partitions are assigned and no
      * record has arrived for this long (ms). 0: run until stopped. */
     int64_t exit_when_idle_ms;
+    /* For the demo: the consumer group to join instead of kafka.group_id,
+     * which still names the repartition and changelog topics. NULL: it. */
+    const char *consumer_group;
     /* Optional: where the loop publishes its counters about once a second
      * for the HTTP endpoint (metrics.h). */
     struct metrics_pub *pub;

@@ -560,6 +560,10 @@ static void test_sample_data_raises_demo_alerts(void **unused)
     size_t n = load_samples("doc_annotations.jsonl", EVENT_ANNOTATION, s, 32);
     n += load_samples("opportunity_updates.jsonl", EVENT_OPPORTUNITY, s + n,
                       32 - n);
+    /* The stage change comes with the demo's second round, on the day of
+     * the meetings, after its evidence. */
+    n += load_samples("round2/opportunity_updates.jsonl", EVENT_OPPORTUNITY,
+                      s + n, 32 - n);
     qsort(s, n, sizeof(s[0]), sample_cmp);
     struct harness *h = harness_new(OPS, AU_NO_GRACE "");
     for (size_t i = 0; i < n; i++)
@@ -567,7 +571,7 @@ static void test_sample_data_raises_demo_alerts(void **unused)
     assert_int_equal(harness_alert_count(h), 2);
     const struct alert *a = find_rule(h, "missing_keywords");
     assert_string_equal(a->customer_id, "acme-medical");
-    assert_string_equal(a->u.coaching.document_id, "VR-ACME-1103");
+    assert_string_equal(a->u.coaching.document_id, "VR-ACME-1113");
     assert_int_equal(a->u.coaching.n_evidence, 1);
     assert_string_equal(a->u.coaching.evidence[0], "耗材SPD系统");
     a = find_rule(h, "stage_claim_unsupported");
