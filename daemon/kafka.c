@@ -10,26 +10,18 @@
  *  - Both the eager and the cooperative rebalance protocols are handled.
  *  - queued.min.messages / queued.max.messages.kbytes are raised: with
  *    2.0.2's defaults fetching stalls at about a third of the possible rate.
- *  - The producer is idempotent, so broker retries never duplicate alerts.
  *  - socket.nagle.disable on both clients: alerts are small, latency-bound
- *    requests. The development broker gets TCP_NODELAY as well (below).
+ *    requests (the producer: kafka_producer.c; the development broker and
+ *    topic admin: kafka_admin.c; what they share: kafka_conf.h).
  */
 #include "kafka.h"
+#include "kafka_conf.h"
 
-#include <dirent.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "now.h"
@@ -56,35 +48,8 @@ struct kafka_consumer {
     rd_kafka_topic_partition_list_t *expect;
 };
 
-struct kafka_producer {
-    rd_kafka_t *rk;
-    void (*on_delivery)(void *arg, uint64_t tag, enum kafka_fail failed,
-                        const char *errstr, const struct kafka_msg *m);
-    void *arg;
-    int inflight;
-    uint64_t tag; /* carried by the messages produced from now on */
-    bool in_report; /* inside on_delivery: producing must not poll */
-    /* Topic handles by name: producing by name makes librdkafka find the
-     * topic under its handle-wide write lock for every message. A handful
-     * of topics (the alert topics and the DLQ), so a scan. */
-    struct producer_topic {
-        char *name;
-        rd_kafka_topic_t *rkt;
-    } *topics;
-    size_t n_topics;
-};
-
-struct kafka_mock {
-    rd_kafka_t *rk; /* hosts the cluster */
-    rd_kafka_mock_cluster_t *mc;
-    char *bootstrap;
-    pthread_t nodelay;
-    bool nodelay_started;
-    atomic_bool stopping;
-};
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
+void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                  const char *buf)
 {
     (void)rk;
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
@@ -105,8 +70,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
            reason, rd_kafka_err2name((rd_kafka_resp_err_t)err));
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
-                    bool secret, char *err, size_t errlen)
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
+                   bool secret, char *err, size_t errlen)
 {
     char e[512];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
@@ -120,24 +85,24 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
     return 0;
 }
 
-/* Defaults first, then the operator's properties, so theirs win. */
-static rd_kafka_conf_t *conf_build(const char *brokers,
-                                   const char *const defaults[][2],
-                                   const struct cfg_strmap *props, char *err,
-                                   size_t errlen)
+rd_kafka_conf_t *kafka_conf_build(const char *brokers,
+                                  const char *const defaults[][2],
+                                  const struct cfg_strmap *props, char *err,
+                                  size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    if (conf_set(conf, "bootstrap.servers", brokers, false, err, errlen) != 0)
+    if (kafka_conf_set(conf, "bootstrap.servers", brokers, false, err,
+                       errlen) != 0)
         goto fail;
     for (size_t i = 0; defaults[i][0]; i++)
-        if (conf_set(conf, defaults[i][0], defaults[i][1], false, err,
-                     errlen) != 0)
+        if (kafka_conf_set(conf, defaults[i][0], defaults[i][1], false, err,
+                           errlen) != 0)
             goto fail;
     for (size_t i = 0; props && i < props->n; i++)
-        if (conf_set(conf, props->v[i].key, props->v[i].value,
-                     config_strmap_secret(props, i), err, errlen) != 0)
+        if (kafka_conf_set(conf, props->v[i].key, props->v[i].value,
+                           config_strmap_secret(props, i), err, errlen) != 0)
             goto fail;
     return conf;
 fail:
@@ -484,11 +449,12 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
     struct kafka_consumer *c = calloc(1, sizeof(*c));
     rd_kafka_topic_partition_list_t *subs = NULL;
     rd_kafka_conf_t *conf =
-        conf_build(opts->brokers, consumer_defaults, opts->properties, err,
-                   errlen);
+        kafka_conf_build(opts->brokers, consumer_defaults, opts->properties,
+                         err, errlen);
     if (!c || !conf)
         goto out;
-    if (conf_set(conf, "group.id", opts->group_id, false, err, errlen) != 0)
+    if (kafka_conf_set(conf, "group.id", opts->group_id, false, err,
+                       errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
     c->held = rd_kafka_topic_partition_list_new(8);
@@ -549,7 +515,7 @@ int kafka_consumer_new_reader(const char *brokers,
     rd_kafka_topic_t *rkt = NULL;
     struct kafka_consumer *c = calloc(1, sizeof(*c));
     rd_kafka_conf_t *conf =
-        conf_build(brokers, reader_defaults, properties, err, errlen);
+        kafka_conf_build(brokers, reader_defaults, properties, err, errlen);
     if (!c || !conf)
         goto out;
     char e[512];
@@ -617,7 +583,7 @@ int kafka_consumer_new_partition(const char *brokers,
         {NULL, NULL}};
     struct kafka_consumer *c = calloc(1, sizeof(*c));
     rd_kafka_conf_t *conf =
-        conf_build(brokers, restore_defaults, properties, err, errlen);
+        kafka_conf_build(brokers, restore_defaults, properties, err, errlen);
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (!c || !conf)
         goto fail;
@@ -780,7 +746,6 @@ bool kafka_consumer_owns(const struct kafka_consumer *c, const char *topic,
            rd_kafka_topic_partition_list_find(c->owned, topic, partition);
 }
 
-void *kafka_producer_handle(struct kafka_producer *p) { return p->rk; }
 void *kafka_consumer_handle(struct kafka_consumer *c) { return c->rk; }
 
 int64_t kafka_consumer_position(struct kafka_consumer *c, const char *topic,
@@ -940,545 +905,3 @@ int kafka_consumer_release(struct kafka_consumer *c, int32_t partition,
     return rc;
 }
 
-/* ---- producer ---------------------------------------------------------- */
-
-/* Errors that reject one message for what it is, so that producing it
- * again can never succeed while other messages still can. */
-static bool rejects_message(rd_kafka_resp_err_t e)
-{
-    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
-           e == RD_KAFKA_RESP_ERR_INVALID_RECORD;
-}
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
-{
-    (void)rk;
-    struct kafka_producer *p = opaque;
-    p->inflight--;
-    if (!p->on_delivery)
-        return;
-    struct kafka_msg m = {
-        .topic = rd_kafka_topic_name(rkm->rkt),
-        .partition = rkm->partition,
-        .offset = rkm->offset,
-        .key = rkm->key,
-        .klen = rkm->key_len,
-        .value = rkm->payload,
-        .vlen = rkm->len,
-        .timestamp = -1,
-        .opaque = (void *)rkm,
-    };
-    enum kafka_fail f = !rkm->err                 ? KAFKA_DELIVERED
-                        : rejects_message(rkm->err) ? KAFKA_REJECTED
-                                                    : KAFKA_FAILED;
-    p->in_report = true;
-    p->on_delivery(p->arg, (uint64_t)(uintptr_t)rkm->_private, f,
-                   rkm->err ? rd_kafka_err2str(rkm->err) : NULL, &m);
-    p->in_report = false;
-}
-
-static const char *const producer_defaults[][2] = {
-    {"enable.idempotence", "true"},
-    {"linger.ms", "2"},
-    {"compression.codec", "lz4"},
-    {"batch.num.messages", "10000"},
-    /* Alerts are latency-sensitive: no Nagle delay on small requests (the
-     * Java clients set TCP_NODELAY too). */
-    {"socket.nagle.disable", "true"},
-    {NULL, NULL}};
-
-int kafka_producer_new(const struct kafka_producer_opts *opts,
-                       struct kafka_producer **out, char *err, size_t errlen)
-{
-    struct kafka_producer *p = calloc(1, sizeof(*p));
-    rd_kafka_conf_t *conf = conf_build(opts->brokers, producer_defaults,
-                                       opts->properties, err, errlen);
-    if (!p || !conf)
-        goto fail;
-    p->on_delivery = opts->on_delivery;
-    p->arg = opts->arg;
-    if (opts->transactional_id) {
-        char tmo[24];
-        snprintf(tmo, sizeof(tmo), "%d", opts->transaction_timeout_ms);
-        if (conf_set(conf, "transactional.id", opts->transactional_id, false,
-                     err, errlen) != 0 ||
-            (opts->transaction_timeout_ms > 0 &&
-             conf_set(conf, "transaction.timeout.ms", tmo, false, err,
-                      errlen) != 0))
-            goto fail;
-    }
-    rd_kafka_conf_set_opaque(conf, p);
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    char e[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
-    if (!p->rk) {
-        snprintf(err, errlen, "creating the producer: %s", e);
-        goto fail;
-    }
-    *out = p;
-    return 0;
-fail:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    free(p);
-    return -1;
-}
-
-/* The handle of topic, made on first use; NULL when it cannot be made (an
- * invalid name, or no memory: rd_kafka_last_error() says which). */
-static rd_kafka_topic_t *topic_handle(struct kafka_producer *p,
-                                      const char *topic)
-{
-    for (size_t i = 0; i < p->n_topics; i++)
-        if (strcmp(p->topics[i].name, topic) == 0)
-            return p->topics[i].rkt;
-    struct producer_topic *t =
-        realloc(p->topics, (p->n_topics + 1) * sizeof(*t));
-    if (!t)
-        return NULL;
-    p->topics = t;
-    char *name = strdup(topic);
-    rd_kafka_topic_t *rkt = name ? rd_kafka_topic_new(p->rk, topic, NULL) : NULL;
-    if (!rkt) {
-        free(name);
-        return NULL;
-    }
-    t[p->n_topics].name = name;
-    t[p->n_topics].rkt = rkt;
-    p->n_topics++;
-    return rkt;
-}
-
-int kafka_producer_warm(struct kafka_producer *p, const char *const *topics,
-                        size_t n, int timeout_ms, char *err, size_t errlen)
-{
-    int64_t until = now_mono_ms() + timeout_ms;
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_topic_t *rkt = topic_handle(p, topics[i]); /* kept */
-        if (!rkt) {
-            snprintf(err, errlen, "topic %s: %s", topics[i],
-                     rd_kafka_err2str(rd_kafka_last_error()));
-            return -1;
-        }
-        const struct rd_kafka_metadata *md = NULL;
-        int left = (int)(until - now_mono_ms());
-        rd_kafka_resp_err_t ke = rd_kafka_metadata(
-            p->rk, 0, rkt, &md, left > 0 ? left : 1);
-        if (ke == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
-            md->topics[0].err)
-            ke = md->topics[0].err;
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (ke) {
-            snprintf(err, errlen, "metadata of %s: %s", topics[i],
-                     rd_kafka_err2str(ke));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int kafka_produce(struct kafka_producer *p, const char *topic,
-                  const void *key, size_t klen, const void *val, size_t vlen,
-                  const struct kafka_header *hdrs, size_t n_hdrs, char *err,
-                  size_t errlen)
-{
-    return kafka_produce_to(p, topic, RD_KAFKA_PARTITION_UA, key, klen, val,
-                            vlen, hdrs, n_hdrs, err, errlen);
-}
-
-int kafka_produce_to(struct kafka_producer *p, const char *topic,
-                     int32_t partition, const void *key, size_t klen,
-                     const void *val, size_t vlen,
-                     const struct kafka_header *hdrs, size_t n_hdrs,
-                     char *err, size_t errlen)
-{
-    rd_kafka_topic_t *rkt = topic_handle(p, topic);
-    if (!rkt) {
-        snprintf(err, errlen, "producing to %s: %s", topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
-    for (;;) {
-        rd_kafka_headers_t *h = NULL;
-        if (n_hdrs) {
-            h = rd_kafka_headers_new(n_hdrs);
-            for (size_t i = 0; i < n_hdrs; i++)
-                rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, -1);
-        }
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_KEY((void *)key, klen),
-            RD_KAFKA_V_VALUE((void *)val, vlen),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h),
-            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)p->tag), RD_KAFKA_V_END);
-        if (!e) {
-            p->inflight++;
-            return 0;
-        }
-        if (h)
-            rd_kafka_headers_destroy(h); /* not taken over on failure */
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || p->in_report) {
-            /* From a delivery report a full queue is not waited out: that
-             * would serve reports from inside one. */
-            snprintf(err, errlen, "producing to %s: %s", topic,
-                     rd_kafka_err2str(e));
-            return rejects_message(e) ? -KAFKA_REJECTED : -KAFKA_FAILED;
-        }
-        rd_kafka_poll(p->rk, 100); /* make room, then try again */
-    }
-}
-
-int kafka_producer_partitions(struct kafka_producer *p, const char *topic,
-                              int timeout_ms, char *err, size_t errlen)
-{
-    rd_kafka_topic_t *rkt = topic_handle(p, topic); /* kept */
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t ke =
-        rkt ? rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms)
-            : rd_kafka_last_error();
-    if (!ke && (md->topic_cnt != 1 || md->topics[0].err))
-        ke = md->topic_cnt == 1 ? md->topics[0].err
-                                : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    int n = ke ? -1 : md->topics[0].partition_cnt;
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (n <= 0) {
-        snprintf(err, errlen, "metadata of %s: %s", topic,
-                 rd_kafka_err2str(ke ? ke : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        return -1;
-    }
-    return n;
-}
-
-int32_t kafka_partition_of(const char *name, const void *key, size_t klen,
-                           int32_t cnt)
-{
-    /* With a non-empty key none of these reads the topic handle. */
-    static const struct {
-        const char *name;
-        int32_t (*fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t,
-                      void *, void *);
-    } parts[] = {
-        {"consistent", rd_kafka_msg_partitioner_consistent},
-        {"consistent_random", rd_kafka_msg_partitioner_consistent_random},
-        {"murmur2", rd_kafka_msg_partitioner_murmur2},
-        {"murmur2_random", rd_kafka_msg_partitioner_murmur2_random},
-        {"fnv1a", rd_kafka_msg_partitioner_fnv1a},
-        {"fnv1a_random", rd_kafka_msg_partitioner_fnv1a_random},
-    };
-    if (klen == 0 || cnt <= 0)
-        return -1;
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        if (strcmp(parts[i].name, name) == 0)
-            return parts[i].fn(NULL, key, klen, cnt, NULL, NULL);
-    return -1;
-}
-
-void kafka_producer_set_tag(struct kafka_producer *p, uint64_t tag)
-{
-    p->tag = tag;
-}
-
-uint64_t kafka_producer_tag(const struct kafka_producer *p) { return p->tag; }
-
-int64_t kafka_producer_max_message(const struct kafka_producer *p)
-{
-    char v[32];
-    size_t n = sizeof(v);
-    if (rd_kafka_conf_get(rd_kafka_conf(p->rk), "message.max.bytes", v, &n) !=
-        RD_KAFKA_CONF_OK)
-        return 1000000; /* librdkafka's default */
-    return strtoll(v, NULL, 10);
-}
-
-int kafka_producer_poll(struct kafka_producer *p, int timeout_ms)
-{
-    return rd_kafka_poll(p->rk, timeout_ms);
-}
-
-int kafka_producer_inflight(const struct kafka_producer *p)
-{
-    return p->inflight;
-}
-
-int kafka_producer_flush(struct kafka_producer *p, int timeout_ms)
-{
-    return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                   p->inflight == 0
-               ? 0
-               : -1;
-}
-
-void kafka_producer_free(struct kafka_producer *p)
-{
-    if (!p)
-        return;
-    if (rd_kafka_flush(p->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        LOG_ERR("kafka", "%d messages not delivered at shutdown",
-                rd_kafka_outq_len(p->rk));
-    for (size_t i = 0; i < p->n_topics; i++) {
-        rd_kafka_topic_destroy(p->topics[i].rkt);
-        free(p->topics[i].name);
-    }
-    free(p->topics);
-    rd_kafka_destroy(p->rk);
-    free(p);
-}
-
-/* ---- development broker ------------------------------------------------ */
-
-/*
- * The mock cluster accepts connections without TCP_NODELAY. librdkafka
- * sends one ProduceRequest per partition, several in flight, and the
- * mock's small responses after the first then wait for the client's
- * delayed ACK: every produce that spans partitions took ~44 ms here
- * against ~2 ms for one partition, which no real broker (TCP_NODELAY)
- * costs and which would swamp any latency measured against dev-kafka.
- * The mock exposes no socket hook, so this thread sets TCP_NODELAY on the
- * process's TCP sockets every few milliseconds (on anything else the call
- * fails harmlessly; client sockets get what socket.nagle.disable gives).
- */
-static void *mock_nodelay_main(void *arg)
-{
-    struct kafka_mock *m = arg;
-    pthread_setname_np(pthread_self(), "ds-nodelay");
-    const struct timespec tick = {0, 5 * 1000 * 1000};
-    while (!atomic_load(&m->stopping)) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            struct stat sb;
-            int fd = atoi(de->d_name);
-            if (fd <= 2 || fd == dirfd(d) || fstat(fd, &sb) != 0 ||
-                !S_ISSOCK(sb.st_mode))
-                continue;
-            int one = 1;
-            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        }
-        if (d)
-            closedir(d);
-        nanosleep(&tick, NULL);
-    }
-    return NULL;
-}
-
-int kafka_mock_start(int brokers, const char *const *topics, size_t n_topics,
-                     int partitions, struct kafka_mock **out, char *err,
-                     size_t errlen)
-{
-    struct kafka_mock *m = calloc(1, sizeof(*m));
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char e[512];
-    if (!m)
-        goto fail;
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    /* The host handle has no bootstrap servers of its own; only errors
-     * from it are of interest. */
-    rd_kafka_conf_set(conf, "log_level", "3", e, sizeof(e));
-    m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
-    if (!m->rk) {
-        snprintf(err, errlen, "creating the mock cluster's host: %s", e);
-        goto fail;
-    }
-    conf = NULL;
-    m->mc = rd_kafka_mock_cluster_new(m->rk, brokers);
-    if (!m->mc) {
-        snprintf(err, errlen, "creating the mock cluster failed");
-        goto fail;
-    }
-    for (size_t i = 0; i < n_topics; i++) {
-        rd_kafka_resp_err_t ke =
-            rd_kafka_mock_topic_create(m->mc, topics[i], partitions, 1);
-        if (ke) {
-            snprintf(err, errlen, "creating topic %s: %s", topics[i],
-                     rd_kafka_err2str(ke));
-            goto fail;
-        }
-    }
-    m->bootstrap = strdup(rd_kafka_mock_cluster_bootstraps(m->mc));
-    if (pthread_create(&m->nodelay, NULL, mock_nodelay_main, m) == 0)
-        m->nodelay_started = true;
-    else
-        LOG_WRN("dev-kafka", "no TCP_NODELAY helper: multi-partition "
-                "produce requests will wait ~40 ms for delayed ACKs");
-    *out = m;
-    return 0;
-fail:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    kafka_mock_stop(m);
-    return -1;
-}
-
-const char *kafka_mock_bootstrap(const struct kafka_mock *m)
-{
-    return m->bootstrap;
-}
-
-void kafka_mock_stop(struct kafka_mock *m)
-{
-    if (!m)
-        return;
-    if (m->nodelay_started) {
-        atomic_store(&m->stopping, true);
-        pthread_join(m->nodelay, NULL);
-    }
-    if (m->mc)
-        rd_kafka_mock_cluster_destroy(m->mc);
-    if (m->rk)
-        rd_kafka_destroy(m->rk);
-    free(m->bootstrap);
-    free(m);
-}
-
-/* ---- admin: topics as production creates them --------------------------- */
-
-struct kafka_admin {
-    rd_kafka_t *rk;
-};
-
-static const char *const admin_defaults[][2] = {
-    /* Looking a topic up must never create it with the broker's defaults. */
-    {"allow.auto.create.topics", "false"},
-    {NULL, NULL}};
-
-int kafka_admin_new(const char *brokers, const struct cfg_strmap *properties,
-                    struct kafka_admin **out, char *err, size_t errlen)
-{
-    struct kafka_admin *a = calloc(1, sizeof(*a));
-    rd_kafka_conf_t *conf =
-        conf_build(brokers, admin_defaults, properties, err, errlen);
-    if (!a || !conf)
-        goto fail;
-    char e[512];
-    a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
-    if (!a->rk) {
-        snprintf(err, errlen, "creating the admin client: %s", e);
-        goto fail;
-    }
-    *out = a;
-    return 0;
-fail:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    free(a);
-    return -1;
-}
-
-void kafka_admin_free(struct kafka_admin *a)
-{
-    if (!a)
-        return;
-    rd_kafka_destroy(a->rk);
-    free(a);
-}
-
-int kafka_admin_partitions(struct kafka_admin *a, const char *topic,
-                           int timeout_ms, char *err, size_t errlen)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(a->rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int rc = -1;
-    if (!rkt) {
-        snprintf(err, errlen, "topic %s: %s", topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_metadata(a->rk, 0, rkt, &md, timeout_ms);
-    if (e) {
-        snprintf(err, errlen, "metadata of %s: %s", topic,
-                 rd_kafka_err2str(e));
-        goto out;
-    }
-    if (md->topic_cnt != 1) {
-        snprintf(err, errlen, "metadata of %s: %d topics in the answer",
-                 topic, md->topic_cnt);
-        goto out;
-    }
-    e = md->topics[0].err;
-    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        rc = 0;
-    else if (e)
-        snprintf(err, errlen, "metadata of %s: %s", topic, rd_kafka_err2str(e));
-    else
-        rc = md->topics[0].partition_cnt;
-out:
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return rc;
-}
-
-int kafka_admin_create(struct kafka_admin *a,
-                       const struct kafka_topic_spec *specs, size_t n,
-                       int timeout_ms, char *err, size_t errlen)
-{
-    int rc = -1;
-    rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof(*nt));
-    rd_kafka_AdminOptions_t *opts =
-        rd_kafka_AdminOptions_new(a->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-    rd_kafka_event_t *ev = NULL;
-    char e[512];
-    if (!nt)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        const struct kafka_topic_spec *s = &specs[i];
-        nt[i] = rd_kafka_NewTopic_new(s->name, s->partitions,
-                                      s->replication_factor, e, sizeof(e));
-        if (!nt[i]) {
-            snprintf(err, errlen, "topic %s: %s", s->name, e);
-            goto out;
-        }
-        for (size_t j = 0; s->configs && j < s->configs->n; j++)
-            rd_kafka_NewTopic_set_config(nt[i], s->configs->v[j].key,
-                                         s->configs->v[j].value);
-        if (s->compact)
-            rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", "compact");
-    }
-    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, e, sizeof(e));
-    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, e, sizeof(e));
-    rd_kafka_CreateTopics(a->rk, nt, n, opts, q);
-    ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
-    if (!ev) {
-        snprintf(err, errlen, "creating topics: no answer within %d ms",
-                 timeout_ms + 5000);
-        goto out;
-    }
-    if (rd_kafka_event_error(ev)) {
-        snprintf(err, errlen, "creating topics: %s",
-                 rd_kafka_event_error_string(ev));
-        goto out;
-    }
-    size_t cnt = 0;
-    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
-        rd_kafka_event_CreateTopics_result(ev), &cnt);
-    rc = 0;
-    for (size_t i = 0; i < cnt; i++) {
-        rd_kafka_resp_err_t te = rd_kafka_topic_result_error(res[i]);
-        const char *name = rd_kafka_topic_result_name(res[i]);
-        if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) /* a peer won */
-            continue;
-        if (te) {
-            const char *why = rd_kafka_topic_result_error_string(res[i]);
-            snprintf(err, errlen, "creating %s: %s", name,
-                     why ? why : rd_kafka_err2str(te));
-            rc = -1;
-            break;
-        }
-        LOG_INF("kafka", "created topic %s", name);
-    }
-out:
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_AdminOptions_destroy(opts);
-    for (size_t i = 0; nt && i < n; i++)
-        if (nt[i])
-            rd_kafka_NewTopic_destroy(nt[i]);
-    free(nt);
-    return rc;
-}
