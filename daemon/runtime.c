@@ -1570,6 +1570,7 @@ static int setup(struct rt *rt)
                       .before_revoke = before_revoke,
                       .assigned = assigned,
                       .arg = rt},
+        .prefetch_budget = (uint64_t)cfg->kafka.prefetch_budget,
     };
     if (kafka_consumer_new(&co, &rt->consumer, err, sizeof(err)) != 0) {
         LOG_ERR("kafka", "%s", err);

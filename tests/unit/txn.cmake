@@ -1,2 +1,2 @@
-ds_unit_test(test_txn SOURCES daemon/txn.c daemon/kafka.c daemon/log.c
+ds_unit_test(test_txn SOURCES daemon/txn.c daemon/kafka.c daemon/prefetch.c daemon/log.c
   daemon/tmpdir.c)
