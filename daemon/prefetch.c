@@ -28,18 +28,18 @@ void prefetch_plan_for(uint64_t budget, struct prefetch_plan *plan)
         plan->fetch_max_bytes = FETCH_FLOOR;
 }
 
+static uint64_t at_least_1(uint64_t v) { return v ? v : 1; }
+
 void prefetch_pace_init(struct prefetch_pace *pace,
                         const struct prefetch_plan *plan)
 {
     uint64_t bytes = plan->queue_kbytes * 1024;
-    pace->low_records = plan->queue_records / 2 ? plan->queue_records / 2 : 1;
-    pace->low_bytes = bytes / 2 ? bytes / 2 : 1;
-    pace->gap_records = plan->queue_records / 4 ? plan->queue_records / 4 : 1;
-    pace->gap_bytes = bytes / 4 ? bytes / 4 : 1;
-    /* The first time under the low marks wakes at once. */
-    pace->since_records = pace->gap_records;
-    pace->since_bytes = 0;
-    pace->avg_bytes = 0;
+    *pace = (struct prefetch_pace){
+        .low_records = at_least_1(plan->queue_records / 2),
+        .low_bytes = at_least_1(bytes / 2),
+        .gap_records = at_least_1(plan->queue_records / 8),
+        .gap_bytes = at_least_1(bytes / 8),
+    };
 }
 
 bool prefetch_pace_take(struct prefetch_pace *pace, uint64_t bytes,
@@ -52,12 +52,21 @@ bool prefetch_pace_take(struct prefetch_pace *pace, uint64_t bytes,
                           : bytes * 16;
     pace->since_records++;
     pace->since_bytes += bytes;
-    if (pace->since_records < pace->gap_records &&
-        pace->since_bytes < pace->gap_bytes)
-        return false;
     if (queued >= pace->low_records ||
-        queued * (pace->avg_bytes / 16) >= pace->low_bytes)
+        queued * (pace->avg_bytes / 16) >= pace->low_bytes) {
+        pace->armed = true;
+        pace->rewakes = PREFETCH_REWAKES;
         return false;
+    }
+    if (pace->armed) {
+        pace->armed = false;
+    } else if (pace->rewakes > 0 &&
+               (pace->since_records >= pace->gap_records ||
+                pace->since_bytes >= pace->gap_bytes)) {
+        pace->rewakes--;
+    } else {
+        return false;
+    }
     pace->since_records = 0;
     pace->since_bytes = 0;
     return true;

@@ -8,7 +8,7 @@
  * it: at worst its fixed 1 s poll (no property shortens it before 2.2's
  * fetch.queue.backoff.ms). A small queue then runs dry and the daemon
  * waits. So the budget is spent on librdkafka's own bounds (the plan
- * below) and a waker nudges the fetcher as soon as the queue is half
+ * below) and a waker nudges the fetcher once a full queue is half
  * empty, by a side-effect-free request to the partition's leader, which
  * wakes that broker's thread (kafka.c supplies the request).
  *
@@ -38,18 +38,23 @@ struct prefetch_plan {
  * (never below librdkafka's floor, message.max.bytes' default 1000000). */
 void prefetch_plan_for(uint64_t budget, struct prefetch_plan *plan);
 
-/* When to wake the fetcher. librdkafka stops fetching while its queue
- * is over either bound (records or payload bytes), so a wake is due once
- * the queue is under half of both; then again only after another quarter
- * of either bound has been taken (so a consumer at the end of its
- * partitions, whose queue stays empty, wakes the fetcher rarely). The
- * queue's bytes are estimated from the sizes of the records taken. Pure,
- * no clock. */
+/* When to wake the fetcher. librdkafka stops fetching only once its
+ * queue is over one of its bounds (records or payload bytes), so a wake is
+ * armed once the queue is seen at half of either, and due when it is
+ * under half of both again; in case the bytes were misjudged (they are
+ * estimated from the sizes of the records taken) up to PREFETCH_REWAKES
+ * more follow, an eighth of either bound taken apart. A queue that never
+ * fills (a consumer keeping up with live traffic) wakes nothing. Pure, no
+ * clock. */
+#define PREFETCH_REWAKES 3
+
 struct prefetch_pace {
-    uint64_t low_records, low_bytes;   /* wake under both */
-    uint64_t gap_records, gap_bytes;   /* taken between wakes: either */
+    uint64_t low_records, low_bytes;   /* half the bounds */
+    uint64_t gap_records, gap_bytes;   /* an eighth of the bounds */
     uint64_t since_records, since_bytes; /* taken since the last wake */
     uint64_t avg_bytes; /* payload per record, moving average, x 16 */
+    bool armed;         /* seen at half: the next dip under half wakes */
+    int rewakes;        /* left after that wake */
 };
 
 void prefetch_pace_init(struct prefetch_pace *pace,

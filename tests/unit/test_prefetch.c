@@ -1,7 +1,8 @@
 /*
  * test_prefetch.c - the prefetch budget without a broker: the properties
- * a budget stands for, when the fetcher is woken (under half of both
- * bounds, then a quarter of either taken before the next), and that the
+ * a budget stands for, when the fetcher is woken (once a queue seen at
+ * half of either bound is under half of both, and a few times more), that
+ * a queue that never fills wakes nothing, and that the
  * waker runs the latest poke on its own thread and stops cleanly.
  */
 #include <setjmp.h>
@@ -49,27 +50,36 @@ static void test_pace_records(void **st)
 {
     (void)st;
     struct prefetch_pace pace = pace_of(1000, 1024); /* 1 MiB of payload */
-    /* Over half the bound: no wake, however many are taken. */
+    /* A queue that never reaches half its bound (live traffic) wakes
+     * nothing, however many records are taken. */
     for (int i = 0; i < 5000; i++)
-        assert_false(prefetch_pace_take(&pace, 100, 500 + (uint64_t)i % 500));
-    /* Just under half: at once. */
+        assert_false(prefetch_pace_take(&pace, 100, (uint64_t)i % 500));
+    /* Full, then draining: no wake while at half or more... */
+    for (uint64_t q = 1000; q >= 500; q--)
+        assert_false(prefetch_pace_take(&pace, 100, q));
+    /* ...one just under half... */
     assert_true(prefetch_pace_take(&pace, 100, 499));
-    /* Then not again before a quarter of the bound is taken... */
-    for (int i = 0; i < 249; i++)
-        assert_false(prefetch_pace_take(&pace, 100, 10));
-    /* ...and right after it. */
+    /* ...then up to three more, an eighth of the bound (125) apart, in
+     * case the first found the fetcher still over a bound. */
+    for (int w = 0; w < PREFETCH_REWAKES; w++) {
+        for (int i = 0; i < 124; i++)
+            assert_false(prefetch_pace_take(&pace, 100, 400));
+        assert_true(prefetch_pace_take(&pace, 100, 400));
+    }
+    /* Then none, down to an empty queue and long after. */
+    for (int i = 0; i < 5000; i++)
+        assert_false(prefetch_pace_take(&pace, 100, 0));
+    /* The fetcher filled it again: the next dip wakes again. */
+    assert_false(prefetch_pace_take(&pace, 100, 700));
+    assert_true(prefetch_pace_take(&pace, 100, 450));
+    /* A refill to half, even between rewakes, rearms them all. */
+    assert_false(prefetch_pace_take(&pace, 100, 500));
     assert_true(prefetch_pace_take(&pace, 100, 10));
-    /* An empty queue at the log end: one wake per 250 records taken. */
-    int wakes = 0;
-    for (int i = 0; i < 2500; i++)
-        wakes += prefetch_pace_take(&pace, 100, 0);
-    assert_int_equal(wakes, 10);
 }
 
 /* Large records: the byte bound fills first, with few records queued. A
- * pace on records alone would never wake (the queue never reaches half
- * its record bound) or too late (the queue empties before a quarter of
- * the record bound is taken). */
+ * pace on records alone would never wake: the queue never holds half its
+ * record bound. */
 static void test_pace_bytes(void **st)
 {
     (void)st;
@@ -80,12 +90,12 @@ static void test_pace_bytes(void **st)
         assert_false(prefetch_pace_take(&pace, 10240, 60));
     /* Under half (40 queued, ~400 KiB): a wake. */
     assert_true(prefetch_pace_take(&pace, 10240, 40));
-    /* The next one after a quarter of the bytes (256 KiB = 26 records),
-     * long before a quarter of the record bound (25000). */
+    /* A rewake after an eighth of the bytes (128 KiB = 13 records), long
+     * before an eighth of the record bound (12,500). */
     int taken = 0;
     while (!prefetch_pace_take(&pace, 10240, 10))
         taken++;
-    assert_int_equal(taken, 25);
+    assert_int_equal(taken, 12);
 }
 
 /* A mixed stream: the average follows the sizes taken lately. */
@@ -94,7 +104,7 @@ static void test_pace_average(void **st)
     (void)st;
     struct prefetch_pace pace = pace_of(100000, 1024);
     for (int i = 0; i < 200; i++)
-        (void)prefetch_pace_take(&pace, 100, 100000); /* never under */
+        (void)prefetch_pace_take(&pace, 100, 100000); /* armed */
     /* 5000 queued of ~100 B: 500,000 bytes, under half of 1 MiB
      * (524,288): a wake. */
     assert_true(prefetch_pace_take(&pace, 100, 5000));
