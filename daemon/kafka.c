@@ -9,7 +9,7 @@
  *    from the offset committed with the state, never from Kafka's.
  *  - Both the eager and the cooperative rebalance protocols are handled.
  *  - The prefetch queue is bounded by kafka.prefetch_budget, and its
- *    fetcher woken when half of it is taken (prefetch.h): 2.0.2's
+ *    fetcher woken once a full queue is half empty (prefetch.h): 2.0.2's
  *    fetcher otherwise sleeps up to 1 s once the queue is full, so small
  *    bounds stall and large ones cost hundreds of MiB. Budget 0: the
  *    raised queued.min.messages / kbytes below (with the library's own
