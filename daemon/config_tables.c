@@ -78,8 +78,9 @@ static const struct config_key kafka_keys[] = {
                   "all assigned partitions: sets the consumer's "
                   "`queued.max.messages.kbytes`, `queued.min.messages` and "
                   "`fetch.max.bytes` (unless set in `properties`) and wakes "
-                  "the fetcher when half of it is taken. 0: librdkafka's "
-                  "own bounds, as set in `properties` (docs/OPERATIONS.md)."),
+                  "the fetcher once a full queue is half empty. 0: "
+                  "librdkafka's own bounds, as set in `properties` "
+                  "(docs/OPERATIONS.md)."),
 };
 
 static const struct config_table kafka_table = {
