@@ -142,6 +142,7 @@ struct config_kafka {
     int64_t topic_partitions;     /* of the topics it creates */
     int64_t replication_factor;   /* of the topics it creates; -1: broker's */
     struct cfg_strmap topic_configs; /* topic configs of the topics it creates */
+    int64_t prefetch_budget; /* bytes fetched, not yet taken; 0: librdkafka's */
 };
 
 /* One topic name per row of records.h: by config key (topics.transcripts)

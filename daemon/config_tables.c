@@ -72,6 +72,15 @@ static const struct config_key kafka_keys[] = {
             "{}",
             "Topic configs of each topic it creates (for example "
             "`min.insync.replicas`, `retention.ms`), passed through unchanged."),
+    CFG_KEY_RANGE(struct config_kafka, prefetch_budget, "prefetch_budget",
+                  CFG_SIZE, "4MiB", 0, 1099511627776.0,
+                  "Memory for input records fetched but not yet taken, over "
+                  "all assigned partitions: sets the consumer's "
+                  "`queued.max.messages.kbytes`, `queued.min.messages` and "
+                  "`fetch.max.bytes` (unless set in `properties`) and wakes "
+                  "the fetcher once a full queue is half empty. 0: "
+                  "librdkafka's own bounds, as set in `properties` "
+                  "(docs/OPERATIONS.md)."),
 };
 
 static const struct config_table kafka_table = {

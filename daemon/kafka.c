@@ -8,8 +8,12 @@
  *    state are stored, and only for lag monitoring; on assignment we start
  *    from the offset committed with the state, never from Kafka's.
  *  - Both the eager and the cooperative rebalance protocols are handled.
- *  - queued.min.messages / queued.max.messages.kbytes are raised: with
- *    2.0.2's defaults fetching stalls at about a third of the possible rate.
+ *  - The prefetch queue is bounded by kafka.prefetch_budget, and its
+ *    fetcher woken once a full queue is half empty (prefetch.h): 2.0.2's
+ *    fetcher otherwise sleeps up to 1 s once the queue is full, so small
+ *    bounds stall and large ones cost hundreds of MiB. Budget 0: the
+ *    raised queued.min.messages / kbytes below (with the library's own
+ *    defaults fetching stalls at a third of the possible rate).
  *  - socket.nagle.disable on both clients: alerts are small, latency-bound
  *    requests (the producer: kafka_producer.c; the development broker and
  *    topic admin: kafka_admin.c; what they share: kafka_conf.h).
@@ -25,6 +29,7 @@
 
 #include "log.h"
 #include "now.h"
+#include "prefetch.h"
 
 struct kafka_consumer {
     rd_kafka_t *rk;
@@ -46,6 +51,11 @@ struct kafka_consumer {
     /* Released partitions and the offset their first record must have
      * (kafka_consumer_poll checks it; opaque set: sought again once). */
     rd_kafka_topic_partition_list_t *expect;
+    /* The prefetch budget (prefetch.h): NULL waker when there is none. */
+    rd_kafka_queue_t *cq; /* the consumer queue, for its length */
+    struct prefetch_pace pace;
+    struct prefetch_waker *waker;
+    uint64_t wakes; /* asked for */
 };
 
 void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -442,6 +452,71 @@ static const char *const consumer_defaults[][2] = {
     {"partition.assignment.strategy", "range"},
     {NULL, NULL}};
 
+static bool prop_given(const struct cfg_strmap *props, const char *k)
+{
+    for (size_t i = 0; props && i < props->n; i++)
+        if (strcmp(props->v[i].key, k) == 0)
+            return true;
+    return false;
+}
+
+/* The budget's properties, where the operator's do not say otherwise;
+ * *eff: the queue's bounds in force, for the pace of wakes. */
+static int prefetch_conf(rd_kafka_conf_t *conf, uint64_t budget,
+                         const struct cfg_strmap *props,
+                         struct prefetch_plan *eff, char *err,
+                         size_t errlen)
+{
+    struct prefetch_plan plan;
+    prefetch_plan_for(budget, &plan);
+    const struct {
+        const char *key;
+        uint64_t v;
+    } set[] = {{"queued.max.messages.kbytes", plan.queue_kbytes},
+               {"queued.min.messages", plan.queue_records},
+               {"fetch.max.bytes", plan.fetch_max_bytes}};
+    for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)set[i].v);
+        if (!prop_given(props, set[i].key) &&
+            kafka_conf_set(conf, set[i].key, v, false, err, errlen) != 0)
+            return -1;
+    }
+    /* An operator's message.max.bytes is librdkafka's floor for it. */
+    char v0[32];
+    size_t v0len = sizeof(v0);
+    if (prop_given(props, "message.max.bytes") &&
+        !prop_given(props, "fetch.max.bytes") &&
+        rd_kafka_conf_get(conf, "message.max.bytes", v0, &v0len) ==
+            RD_KAFKA_CONF_OK &&
+        strtoull(v0, NULL, 10) > plan.fetch_max_bytes &&
+        kafka_conf_set(conf, "fetch.max.bytes", v0, false, err, errlen) != 0)
+        return -1;
+    /* The bounds in force, the operator's where given. */
+    *eff = plan;
+    char v[32];
+    size_t vlen = sizeof(v);
+    if (rd_kafka_conf_get(conf, "queued.min.messages", v, &vlen) ==
+        RD_KAFKA_CONF_OK)
+        eff->queue_records = strtoull(v, NULL, 10);
+    vlen = sizeof(v);
+    if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", v, &vlen) ==
+        RD_KAFKA_CONF_OK)
+        eff->queue_kbytes = strtoull(v, NULL, 10);
+    return 0;
+}
+
+/* Runs on the waker's thread: a ListOffsets request to the partition's
+ * leader goes through that broker thread's op queue, which wakes it, and
+ * its fetcher looks at its partitions again. Nothing else changes. */
+static void prefetch_wake(void *arg, const char *topic, int32_t partition)
+{
+    struct kafka_consumer *c = arg;
+    int64_t lo, hi;
+    (void)rd_kafka_query_watermark_offsets(c->rk, topic, partition, &lo, &hi,
+                                           1000);
+}
+
 int kafka_consumer_new(const struct kafka_consumer_opts *opts,
                        struct kafka_consumer **out, char *err, size_t errlen)
 {
@@ -455,6 +530,11 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
         goto out;
     if (kafka_conf_set(conf, "group.id", opts->group_id, false, err,
                        errlen) != 0)
+        goto out;
+    struct prefetch_plan plan = {0};
+    if (opts->prefetch_budget &&
+        prefetch_conf(conf, opts->prefetch_budget, opts->properties, &plan,
+                      err, errlen) != 0)
         goto out;
     c->rb = opts->rebalance;
     c->held = rd_kafka_topic_partition_list_new(8);
@@ -482,6 +562,12 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
         snprintf(err, errlen, "subscribing: %s", rd_kafka_err2str(kerr));
         goto out;
     }
+    if (opts->prefetch_budget) {
+        c->cq = rd_kafka_queue_get_consumer(c->rk);
+        prefetch_pace_init(&c->pace, &plan);
+        if (prefetch_waker_start(prefetch_wake, c, &c->waker, err, errlen))
+            goto out;
+    }
     *out = c;
     c = NULL;
     rc = 0;
@@ -491,6 +577,8 @@ out:
     if (conf)
         rd_kafka_conf_destroy(conf);
     if (c) {
+        if (c->cq)
+            rd_kafka_queue_destroy(c->cq);
         if (c->rk)
             rd_kafka_destroy(c->rk);
         free(c);
@@ -654,6 +742,20 @@ static bool first_as_expected(struct kafka_consumer *c,
     return false;
 }
 
+/* Wakes the leader of the record's partition (its broker's fetcher is
+ * likely the one that stopped) and, every other time, that of the next
+ * owned partition in turn, so that with several brokers each is woken. */
+static void wake_fetcher(struct kafka_consumer *c,
+                         const rd_kafka_message_t *rkm)
+{
+    const rd_kafka_topic_partition_t *tp = NULL;
+    if ((c->wakes++ & 1) && c->owned && c->owned->cnt)
+        tp = &c->owned->elems[(c->wakes / 2) % (uint64_t)c->owned->cnt];
+    prefetch_waker_poke(c->waker,
+                        tp ? tp->topic : rd_kafka_topic_name(rkm->rkt),
+                        tp ? tp->partition : rkm->partition);
+}
+
 int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
                         struct kafka_msg *m, char *err, size_t errlen)
 {
@@ -686,6 +788,10 @@ int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
         LOG_RL(LOG_WARN, "kafka", "consumer: %s", msg);
         return 0;
     }
+    if (c->waker &&
+        prefetch_pace_take(&c->pace, rkm->key_len + rkm->len,
+                           rd_kafka_queue_length(c->cq)))
+        wake_fetcher(c, rkm);
     if (is_held(c, rd_kafka_topic_name(rkm->rkt), rkm->partition) ||
         !first_as_expected(c, rkm)) {
         rd_kafka_message_destroy(rkm);
@@ -832,6 +938,14 @@ void kafka_consumer_close(struct kafka_consumer *c)
 {
     if (!c)
         return;
+    if (c->waker)
+        LOG_INF("kafka", "prefetch: %llu fetcher wakes",
+                (unsigned long long)prefetch_waker_wakes(c->waker));
+    prefetch_waker_stop(c->waker); /* it uses the handle */
+    c->waker = NULL;
+    if (c->cq)
+        rd_kafka_queue_destroy(c->cq);
+    c->cq = NULL;
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
     if (e)
         LOG_WRN("kafka", "closing the consumer: %s", rd_kafka_err2str(e));

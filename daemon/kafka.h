@@ -72,6 +72,9 @@ struct kafka_consumer_opts {
     const char *const *topics;
     size_t n_topics;
     struct kafka_rebalance_ops rebalance;
+    /* Bytes fetched and not yet taken, all partitions (prefetch.h); 0:
+     * the library's bounds as the properties set them. */
+    uint64_t prefetch_budget;
 };
 
 int kafka_consumer_new(const struct kafka_consumer_opts *opts,

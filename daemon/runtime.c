@@ -853,6 +853,7 @@ static int setup(struct rt *rt)
         .topics = rt->subscribed,
         .n_topics = rt->n_subscribed,
         .rebalance = rt_rebalance_ops(rt),
+        .prefetch_budget = (uint64_t)cfg->kafka.prefetch_budget,
     };
     if (kafka_consumer_new(&co, &rt->consumer, err, sizeof(err)) != 0) {
         LOG_ERR("kafka", "%s", err);
