@@ -54,6 +54,10 @@ int restore_run_flush(struct restore_run *r, char *err, size_t errlen);
 void restore_run_on_key(struct restore_run *r,
                         void (*fn)(void *arg, const void *key, size_t klen),
                         void *arg);
+/* Called for each key RESTORE_PREFETCH_AHEAD keys before its on_key. */
+void restore_run_prefetch_key(struct restore_run *r,
+                              void (*fn)(void *arg, const void *key,
+                                         size_t klen));
 /* After finish: the records after the last marker (an unfinished batch),
  * their keys in log order, duplicates possible. */
 size_t restore_run_tail(const struct restore_run *r, const char ***keys,
@@ -89,6 +93,9 @@ struct restore_opts {
     struct kafka_consumer *group;        /* for the watermarks */
     /* Called for every key written (the store's key filter); optional. */
     void (*on_key)(void *arg, const void *key, size_t klen);
+    /* Called for a key a few keys before on_key, so that on_key finds
+     * what it touches in the cache (the key filter); optional. */
+    void (*prefetch_key)(void *arg, const void *key, size_t klen);
     /* Called about once a second while records are read, with the
      * partition, the changelog records still to read and the counts so
      * far, so the liveness probe and the metrics see progress (the

@@ -403,6 +403,12 @@ void store_note_key(struct store *s, const void *bkey, size_t len)
     know_key(s, bkey, len);
 }
 
+void store_prefetch_key(const struct store *s, const void *bkey, size_t len)
+{
+    if (s->known)
+        keyfilter_prefetch(s->known, hash_fnv1a(bkey, len));
+}
+
 /* True when the backend surely has no value for bkey: the filter is
  * filled and not saturated (4x its capacity: ~30 % false positives), and
  * bkey was never written. */

@@ -115,6 +115,10 @@ void store_drop_cache(struct store *s);
  * "<processor>/<key>"), written behind the store's back: restored from
  * the changelog. */
 void store_note_key(struct store *s, const void *bkey, size_t len);
+/* Asks the CPU for the key filter's block of `bkey`, a few keys before
+ * store_note_key() is called for it: the filter is far larger than the
+ * caches, and each note otherwise waits for its own miss. */
+void store_prefetch_key(const struct store *s, const void *bkey, size_t len);
 size_t store_cached(const struct store *s);
 
 /* Counters since store_new, for the periodic stats line and tuning

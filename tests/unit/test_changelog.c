@@ -280,6 +280,67 @@ static void test_restore_markers(void **vstate)
     assert_int_equal(wm, 1793700000000LL);
 }
 
+/* on_key and prefetch_key see the keys a marker covers, each once, the
+ * prefetch a few keys (RESTORE_PREFETCH_AHEAD, 8) ahead of its note; the
+ * unfinished tail's keys neither. */
+struct key_calls {
+    char log[64][16]; /* "P<key>" or "N<key>" */
+    size_t n;
+};
+
+static struct key_calls *calls_of(void *arg) { return arg; }
+
+static void call_note(void *arg, const void *key, size_t klen)
+{
+    struct key_calls *c = calls_of(arg);
+    assert_true(c->n < 64);
+    snprintf(c->log[c->n++], 16, "N%.*s", (int)klen, (const char *)key);
+}
+
+static void call_prefetch(void *arg, const void *key, size_t klen)
+{
+    struct key_calls *c = calls_of(arg);
+    assert_true(c->n < 64);
+    snprintf(c->log[c->n++], 16, "P%.*s", (int)klen, (const char *)key);
+}
+
+static void test_restore_prefetch_keys(void **vstate)
+{
+    struct fixture *f = *vstate;
+    struct key_calls calls = {.n = 0};
+    struct restore_run *r = restore_run_new(f->db, CL, 0, 0);
+    restore_run_on_key(r, call_note, &calls);
+    restore_run_prefetch_key(r, call_prefetch);
+    char key[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "p/k%02d", i);
+        assert_int_equal(feed(f, r, i, key, "v"), 0);
+    }
+    assert_int_equal(feed(f, r, 20, "M", "in:5"), 0);
+    assert_int_equal(feed(f, r, 21, "p/tail", "t"), 0);
+    assert_int_equal(restore_run_finish(r, f->err, sizeof(f->err)), 0);
+    restore_run_free(r);
+    assert_int_equal(calls.n, 40);
+    for (int i = 0; i < 20; i++) {
+        char want[16];
+        int pi = -1, ni = -1;
+        snprintf(want, sizeof(want), "p/k%02d", i);
+        for (size_t j = 0; j < calls.n; j++) {
+            if (strcmp(calls.log[j] + 1, want) != 0)
+                continue;
+            assert_true(calls.log[j][0] == 'P' ? pi < 0 : ni < 0);
+            *(calls.log[j][0] == 'P' ? &pi : &ni) = (int)j;
+        }
+        assert_true(pi >= 0 && ni > pi);
+        /* ahead, not all at once: in between, the notes of the eight
+         * keys before it and the prefetches of the eight after */
+        assert_true(ni - pi <= 2 * 8 + 1);
+    }
+    /* the first eight prefetched before the first note */
+    for (int j = 0; j < 8; j++)
+        assert_int_equal(calls.log[j][0], 'P');
+}
+
 /* A writer that crashed mid-batch leaves records without a marker: they
  * are not applied, and their keys are reported for the repair. */
 static void test_restore_unfinished_tail(void **vstate)
@@ -672,6 +733,8 @@ int main(void)
         cmocka_unit_test(test_offsets_text),
         cmocka_unit_test(test_plan),
         cmocka_unit_test_setup_teardown(test_restore_markers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_prefetch_keys, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_restore_unfinished_tail, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_restore_after_repair, setup,
