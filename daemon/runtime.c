@@ -500,6 +500,10 @@ static void apply(struct rt *rt)
     rt->cur_ts = -1;
     ordering_applied(rt->order, a->topic, m->partition, ev->event_time);
 done:
+    if (rt->first_since && m->partition >= 0 &&
+        m->partition < changelog_partitions(rt->changelog) &&
+        rt->first_since[m->partition])
+        rt_first_applied(rt, m);
     count_consumed(rt, m->topic);
     rt_note_offset(rt, m->topic, m->partition, m->offset + 1);
     rt->batch_events++;
@@ -810,7 +814,10 @@ static int setup(struct rt *rt)
                                sizeof(*rt->restoring));
         rt->unreleased = calloc((size_t)changelog_partitions(rt->changelog),
                                 sizeof(*rt->unreleased));
-        if (!rt->restored_in || !rt->restoring || !rt->unreleased)
+        rt->first_since = calloc((size_t)changelog_partitions(rt->changelog),
+                                 sizeof(*rt->first_since));
+        if (!rt->restored_in || !rt->restoring || !rt->unreleased ||
+            !rt->first_since)
             return -1;
         if (cfg->state.standby_replicas > 0) {
             struct restore_opts sbo = {
@@ -882,6 +889,7 @@ static void teardown(struct rt *rt)
     changelog_free(rt->changelog);
     free(rt->restoring);
     free(rt->unreleased);
+    free(rt->first_since);
     free(rt->restored_in);
     free(rt->owned);
     store_free(rt->store);
