@@ -945,6 +945,15 @@ static void lag_of(void *arg, const char *topic, int32_t partition,
     metrics_lag_add(arg, topic, partition, lag);
 }
 
+static void standby_lag_of(void *arg, int32_t partition, int64_t lag)
+{
+    struct metrics *mx = arg;
+    if (mx->n_standby_lag >= METRICS_MAX_SERIES)
+        return;
+    mx->standby_lag[mx->n_standby_lag].partition = partition;
+    mx->standby_lag[mx->n_standby_lag++].lag = lag;
+}
+
 /* Lag, the state cache and RocksDB's memory, read for rt_publish(). */
 static void publish_state(struct rt *rt, struct metrics *mx)
 {
@@ -952,6 +961,9 @@ static void publish_state(struct rt *rt, struct metrics *mx)
     struct state_memory sm;
     mx->lag.n = 0;
     kafka_consumer_lag(rt->consumer, lag_of, &mx->lag);
+    mx->standby_partitions = (int64_t)standby_following(rt->standby);
+    mx->n_standby_lag = 0;
+    standby_lag(rt->standby, standby_lag_of, mx);
     store_stats(rt->store, &ss);
     mx->cache_hits = ss.gets - ss.loads;
     mx->cache_misses = ss.loads;

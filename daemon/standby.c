@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "log.h"
 
 /* librdkafka's logical "first record" (RD_KAFKA_OFFSET_BEGINNING). */
@@ -16,6 +18,7 @@
 struct tail {
     struct kafka_consumer *c;
     struct restore_run *r;
+    int64_t from; /* where the tail started; FROM_LOG_START: the log start */
     bool on;
 };
 
@@ -96,6 +99,7 @@ static int start(struct standby *s, int32_t p, char *err, size_t errlen)
         return -1;
     }
     t->on = true;
+    t->from = stored ? ckpt : FROM_LOG_START;
     LOG_INF("standby", "%s[%d]: following from %s %" PRId64
             " (a warm copy for a fail-over)", topic, p,
             stored ? "the local checkpoint" : "the log start",
@@ -162,4 +166,28 @@ size_t standby_following(const struct standby *s)
     for (int32_t p = 0; s && p < s->n; p++)
         n += s->t[p].on;
     return n;
+}
+
+void standby_lag(struct standby *s,
+                 void (*fn)(void *arg, int32_t partition, int64_t lag),
+                 void *arg)
+{
+    const char *topic = s ? changelog_topic(s->o.changelog) : NULL;
+    for (int32_t p = 0; s && p < s->n; p++) {
+        struct tail *t = &s->t[p];
+        if (!t->on)
+            continue;
+        int64_t pos = kafka_consumer_position(t->c, topic, p), lo = -1, hi = -1;
+        /* read_committed: hi is the last stable offset. */
+        if (rd_kafka_get_watermark_offsets(kafka_consumer_handle(t->c), topic,
+                                           p, &lo, &hi) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        if (pos < 0) /* nothing read yet: still where it started */
+            pos = t->from == FROM_LOG_START ? lo : t->from;
+        if (pos < 0)
+            continue;
+        fn(arg, p, hi > pos ? hi - pos : 0);
+    }
 }

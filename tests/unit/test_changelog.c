@@ -14,12 +14,14 @@
 
 #include "changelog.h"
 #include "restore.h"
+#include "standby.h"
 #include "state.h"
 #include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- keys and offsets text ---------------------------------------------- */
 
@@ -663,6 +665,91 @@ static void test_round_trip(void **unused)
     kafka_mock_stop(mock);
 }
 
+static void sum_lag(void *arg, int32_t partition, int64_t lag)
+{
+    int64_t *l = arg;
+    assert_int_equal(partition, 0); /* the one followed */
+    *l = lag;
+}
+
+/* The standby's lag (dealstream_standby_lag_records): the records between
+ * what its tail has read and the changelog's end, counted one by one. */
+static void test_standby_lag(void **unused)
+{
+    (void)unused;
+    const char *topic = "sb-state-changelog";
+    struct kafka_mock *mock = NULL;
+    struct kafka_producer *prod = NULL;
+    char err[512];
+    assert_int_equal(kafka_mock_start(1, &topic, 1, 2, &mock, err,
+                                      sizeof(err)), 0);
+    const char *brokers = kafka_mock_bootstrap(mock);
+    struct kafka_producer_opts po = {.brokers = brokers,
+                                     .on_delivery = on_delivery};
+    assert_int_equal(kafka_producer_new(&po, &prod, err, sizeof(err)), 0);
+    assert_int_equal(changelog_new(prod, topic, 2, "consistent_random", &g_cl,
+                                   err, sizeof(err)), 0);
+    enum { N = 10 };
+    for (int i = 0; i < N; i++) {
+        char key[32];
+        int kn = snprintf(key, sizeof(key), "lead_rating/c%d", i);
+        assert_int_equal(kafka_produce_to(prod, topic, 0, key, (size_t)kn,
+                                          "v", 1, NULL, 0, err, sizeof(err)),
+                         0);
+    }
+    assert_int_equal(kafka_producer_flush(prod, 10000), 0);
+    char dir[64];
+    struct state *db = open_db(dir, sizeof(dir), "test_standby");
+    struct restore_opts ro = {.db = db, .brokers = brokers, .changelog = g_cl};
+    struct standby *s = standby_new(&ro);
+    assert_non_null(s);
+    bool owned[2] = {false, true};
+    standby_follow(s, owned);
+    assert_int_equal(standby_following(s), 1);
+
+    /* One record per step (true: one was read); the lag is known once a
+     * fetch has seen the end. */
+    int read = 0;
+    int64_t lag = -1;
+    for (int i = 0; i < 500 && read < 4; i++) {
+        if (standby_step(s, 1))
+            read++;
+        else
+            usleep(10000);
+    }
+    assert_int_equal(read, 4);
+    for (int i = 0; i < 500 && lag < 0; i++) {
+        standby_lag(s, sum_lag, &lag);
+        if (lag < 0)
+            usleep(10000);
+    }
+    assert_int_equal(lag, N - 4);
+    for (int i = 0; i < 1000 && read < N; i++)
+        if (standby_step(s, 1))
+            read++;
+        else
+            usleep(10000);
+    assert_int_equal(read, N);
+    standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, 0);
+
+    /* Owned here now: no longer followed, no lag reported. */
+    owned[0] = true;
+    standby_follow(s, owned);
+    assert_int_equal(standby_following(s), 0);
+    lag = -1;
+    standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, -1);
+
+    standby_free(s);
+    state_close(db);
+    tmpdir_remove(dir);
+    changelog_free(g_cl);
+    g_cl = NULL;
+    kafka_producer_free(prod);
+    kafka_mock_stop(mock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -682,6 +769,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wipe_partition, setup, teardown),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_standby_lag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
