@@ -1,2 +1,2 @@
-ds_unit_test(test_changelog SOURCES daemon/changelog.c daemon/restore.c daemon/standby.c daemon/kafka.c
-  daemon/state.c daemon/log.c daemon/tmpdir.c)
+ds_unit_test(test_changelog SOURCES daemon/changelog.c daemon/restore.c daemon/standby.c
+  daemon/kafka.c daemon/state.c daemon/log.c daemon/tmpdir.c)
