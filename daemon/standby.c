@@ -19,6 +19,7 @@ struct tail {
     struct kafka_consumer *c;
     struct restore_run *r;
     int64_t from; /* where the tail started; FROM_LOG_START: the log start */
+    int64_t last; /* offset of the last record read; -1 none */
     bool on;
 };
 
@@ -100,6 +101,7 @@ static int start(struct standby *s, int32_t p, char *err, size_t errlen)
     }
     t->on = true;
     t->from = stored ? ckpt : FROM_LOG_START;
+    t->last = -1;
     LOG_INF("standby", "%s[%d]: following from %s %" PRId64
             " (a warm copy for a fail-over)", topic, p,
             stored ? "the local checkpoint" : "the log start",
@@ -138,6 +140,7 @@ bool standby_step(struct standby *s, size_t max_records)
                 rc = got;
                 break;
             }
+            t->last = m.offset;
             rc = restore_run_record(t->r, m.offset, m.key, m.klen, m.value,
                                     m.vlen, err, sizeof(err));
             kafka_msg_release(&m);
@@ -177,15 +180,25 @@ void standby_lag(struct standby *s,
         struct tail *t = &s->t[p];
         if (!t->on)
             continue;
-        int64_t pos = kafka_consumer_position(t->c, topic, p), lo = -1, hi = -1;
-        /* read_committed: hi is the last stable offset. */
+        int64_t lo = -1, hi = -1;
         if (rd_kafka_get_watermark_offsets(kafka_consumer_handle(t->c), topic,
                                            p, &lo, &hi) !=
                 RD_KAFKA_RESP_ERR_NO_ERROR ||
             hi < 0)
             continue;
-        if (pos < 0) /* nothing read yet: still where it started */
-            pos = t->from == FROM_LOG_START ? lo : t->from;
+        /* From the copy's checkpoint (its last marker written), not from
+         * what was read: records after the last marker are held in memory
+         * only, and a fail-over reads them again. */
+        struct restore_counts c;
+        restore_run_counts(t->r, &c);
+        int64_t pos = c.checkpoint >= 0 ? c.checkpoint
+                      : t->from == FROM_LOG_START ? lo
+                                                  : t->from;
+        /* Nothing read after the checkpoint: what the consumer skipped
+         * past it (transaction markers) is not to restore either. */
+        int64_t read = kafka_consumer_position(t->c, topic, p);
+        if (t->last < pos && read > pos)
+            pos = read;
         if (pos < 0)
             continue;
         fn(arg, p, hi > pos ? hi - pos : 0);

@@ -672,8 +672,39 @@ static void sum_lag(void *arg, int32_t partition, int64_t lag)
     *l = lag;
 }
 
+/* Produces one changelog record to partition 0: a state put, or with key
+ * "M" a marker naming input offset `off`. */
+static void put_record(struct kafka_producer *prod, const char *topic,
+                       const char *key, int off)
+{
+    char err[512], val[64];
+    int vn = snprintf(val, sizeof(val), "v1;in.x:%d", off);
+    bool marker = strcmp(key, "M") == 0;
+    const char *k = marker ? CHANGELOG_MARKER_KEY : key;
+    assert_int_equal(kafka_produce_to(prod, topic, 0, k, strlen(k),
+                                      marker ? val : "v",
+                                      marker ? (size_t)vn : 1, NULL, 0, err,
+                                      sizeof(err)),
+                     0);
+}
+
+/* Reads up to `want` more records one per step (a step that read one
+ * returns true); returns how many it read. */
+static int read_records(struct standby *s, int want)
+{
+    int read = 0;
+    for (int i = 0; i < 1000 && read < want; i++) {
+        if (standby_step(s, 1))
+            read++;
+        else
+            usleep(10000);
+    }
+    return read;
+}
+
 /* The standby's lag (dealstream_standby_lag_records): the records between
- * what its tail has read and the changelog's end, counted one by one. */
+ * its copy's checkpoint (last marker written) and the changelog's end -
+ * what a fail-over would restore - counted as the tail reads. */
 static void test_standby_lag(void **unused)
 {
     (void)unused;
@@ -689,13 +720,11 @@ static void test_standby_lag(void **unused)
     assert_int_equal(kafka_producer_new(&po, &prod, err, sizeof(err)), 0);
     assert_int_equal(changelog_new(prod, topic, 2, "consistent_random", &g_cl,
                                    err, sizeof(err)), 0);
-    enum { N = 10 };
-    for (int i = 0; i < N; i++) {
-        char key[32];
-        int kn = snprintf(key, sizeof(key), "lead_rating/c%d", i);
-        assert_int_equal(kafka_produce_to(prod, topic, 0, key, (size_t)kn,
-                                          "v", 1, NULL, 0, err, sizeof(err)),
-                         0);
+    /* Offsets 0-3 objects, 4 a marker, 5-9 objects of an open batch. */
+    char key[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof(key), "lead_rating/c%d", i);
+        put_record(prod, topic, i == 4 ? "M" : key, 7);
     }
     assert_int_equal(kafka_producer_flush(prod, 10000), 0);
     char dir[64];
@@ -707,31 +736,33 @@ static void test_standby_lag(void **unused)
     standby_follow(s, owned);
     assert_int_equal(standby_following(s), 1);
 
-    /* One record per step (true: one was read); the lag is known once a
-     * fetch has seen the end. */
-    int read = 0;
+    /* Read but not covered by a marker: still to restore. */
+    assert_int_equal(read_records(s, 4), 4);
     int64_t lag = -1;
-    for (int i = 0; i < 500 && read < 4; i++) {
-        if (standby_step(s, 1))
-            read++;
-        else
-            usleep(10000);
-    }
-    assert_int_equal(read, 4);
     for (int i = 0; i < 500 && lag < 0; i++) {
         standby_lag(s, sum_lag, &lag);
         if (lag < 0)
             usleep(10000);
     }
-    assert_int_equal(lag, N - 4);
-    for (int i = 0; i < 1000 && read < N; i++)
-        if (standby_step(s, 1))
-            read++;
-        else
-            usleep(10000);
-    assert_int_equal(read, N);
+    assert_int_equal(lag, 10);
+    assert_int_equal(read_records(s, 1), 1); /* the marker */
     standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, 10 - 5);
+    assert_int_equal(read_records(s, 5), 5);
+    standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, 10 - 5);
+    /* The batch's marker: the copy is complete. */
+    put_record(prod, topic, "M", 9);
+    assert_int_equal(kafka_producer_flush(prod, 10000), 0);
+    assert_int_equal(read_records(s, 1), 1);
+    for (int i = 0; i < 500 && lag != 0; i++) {
+        standby_lag(s, sum_lag, &lag);
+        if (lag != 0)
+            usleep(10000);
+    }
     assert_int_equal(lag, 0);
+    assert_string_equal(value_of(&(struct fixture){.db = db},
+                                 "lead_rating/c9"), "v");
 
     /* Owned here now: no longer followed, no lag reported. */
     owned[0] = true;
