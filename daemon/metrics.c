@@ -292,6 +292,21 @@ void metrics_format(const struct metrics *m, const struct metrics_process *p,
         put(out, "%s{partition=\"%d\"} %lld\n", g, m->restoring_partition,
             (long long)m->restore_remaining);
     }
+    snprintf(v, sizeof(v), "%lld", (long long)m->standby_partitions);
+    put_one(out, "dealstream_standby_partitions", "gauge",
+            "Changelog partitions this instance follows as a standby "
+            "(state.standby_replicas): warm copies of partitions it does "
+            "not own.", v);
+    if (m->n_standby_lag) {
+        const char *g = "dealstream_standby_lag_records";
+        header(out, g, "gauge",
+               "Changelog records a standby copy is behind the changelog's "
+               "end, by partition followed (as the last fetch saw the end).");
+        for (size_t i = 0; i < m->n_standby_lag; i++)
+            put(out, "%s{partition=\"%d\"} %lld\n", g,
+                m->standby_lag[i].partition,
+                (long long)m->standby_lag[i].lag);
+    }
     snprintf(v, sizeof(v), "%lld", (long long)m->assigned_partitions);
     put_one(out, "dealstream_consumer_assigned_partitions", "gauge",
             "Partitions assigned to this member of the group.", v);

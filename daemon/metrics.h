@@ -95,6 +95,14 @@ struct metrics {
     bool restoring;
     int32_t restoring_partition;
     int64_t restore_remaining; /* changelog records still to read */
+    /* Standby replicas (standby.h): changelog partitions tailed, and the
+     * records each is behind the changelog's end (n_standby_lag known). */
+    int64_t standby_partitions;
+    size_t n_standby_lag;
+    struct {
+        int32_t partition;
+        int64_t lag;
+    } standby_lag[METRICS_MAX_SERIES];
     uint64_t poison_outputs;
     uint64_t commits;            /* batches committed */
     struct metrics_hist commit;  /* batch close -> state and offsets written */

@@ -500,6 +500,10 @@ static void apply(struct rt *rt)
     rt->cur_ts = -1;
     ordering_applied(rt->order, a->topic, m->partition, ev->event_time);
 done:
+    if (rt->first_since && m->partition >= 0 &&
+        m->partition < changelog_partitions(rt->changelog) &&
+        rt->first_since[m->partition])
+        rt_first_applied(rt, m);
     count_consumed(rt, m->topic);
     rt_note_offset(rt, m->topic, m->partition, m->offset + 1);
     rt->batch_events++;
@@ -810,7 +814,10 @@ static int setup(struct rt *rt)
                                sizeof(*rt->restoring));
         rt->unreleased = calloc((size_t)changelog_partitions(rt->changelog),
                                 sizeof(*rt->unreleased));
-        if (!rt->restored_in || !rt->restoring || !rt->unreleased)
+        rt->first_since = calloc((size_t)changelog_partitions(rt->changelog),
+                                 sizeof(*rt->first_since));
+        if (!rt->restored_in || !rt->restoring || !rt->unreleased ||
+            !rt->first_since)
             return -1;
         if (cfg->state.standby_replicas > 0) {
             struct restore_opts sbo = {
@@ -883,6 +890,7 @@ static void teardown(struct rt *rt)
     changelog_free(rt->changelog);
     free(rt->restoring);
     free(rt->unreleased);
+    free(rt->first_since);
     free(rt->restored_in);
     free(rt->owned);
     store_free(rt->store);
@@ -938,6 +946,15 @@ static void lag_of(void *arg, const char *topic, int32_t partition,
     metrics_lag_add(arg, topic, partition, lag);
 }
 
+static void standby_lag_of(void *arg, int32_t partition, int64_t lag)
+{
+    struct metrics *mx = arg;
+    if (mx->n_standby_lag >= METRICS_MAX_SERIES)
+        return;
+    mx->standby_lag[mx->n_standby_lag].partition = partition;
+    mx->standby_lag[mx->n_standby_lag++].lag = lag;
+}
+
 /* Lag, the state cache and RocksDB's memory, read for rt_publish(). */
 static void publish_state(struct rt *rt, struct metrics *mx)
 {
@@ -945,6 +962,9 @@ static void publish_state(struct rt *rt, struct metrics *mx)
     struct state_memory sm;
     mx->lag.n = 0;
     kafka_consumer_lag(rt->consumer, lag_of, &mx->lag);
+    mx->standby_partitions = (int64_t)standby_following(rt->standby);
+    mx->n_standby_lag = 0;
+    standby_lag(rt->standby, standby_lag_of, mx);
     store_stats(rt->store, &ss);
     mx->cache_hits = ss.gets - ss.loads;
     mx->cache_misses = ss.loads;

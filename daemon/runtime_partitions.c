@@ -187,6 +187,17 @@ int rt_restore_steps(struct rt *rt, int wait_ms)
     return 0;
 }
 
+/* The first input record of a partition applied since its assignment:
+ * restore (or standby) and release included, the fail-over time. */
+void rt_first_applied(struct rt *rt, const struct kafka_msg *m)
+{
+    LOG_INF("runtime", "partition %d: first record applied %lld ms after its "
+            "assignment (%s offset %lld)", m->partition,
+            (long long)(now_mono_ms() - rt->first_since[m->partition]),
+            m->topic, (long long)m->offset);
+    rt->first_since[m->partition] = 0;
+}
+
 /* The standby follows the partitions neither owned nor restoring here. */
 void rt_follow_standby(struct rt *rt)
 {
@@ -311,6 +322,9 @@ static void before_revoke(void *arg, const int32_t *revoked, size_t n)
     if (!parts)
         abort();
     memcpy(parts, revoked, n * sizeof(*parts));
+    for (size_t k = 0; rt->first_since && k < n; k++)
+        if (parts[k] >= 0 && parts[k] < changelog_partitions(rt->changelog))
+            rt->first_since[parts[k]] = 0;
     n = cancel_restores(rt, parts, n);
     /* Polled while the partitions were ours: theirs to apply and commit. */
     rt_apply_waiting(rt);
@@ -342,6 +356,9 @@ static void assigned(void *arg, size_t n, const int32_t *added,
     rt_tell_partitions(rt, now, n_now, true);
     free(now);
     rt->assigned_at = now_mono_ms();
+    for (size_t k = 0; rt->first_since && k < n_added; k++)
+        if (added[k] >= 0 && added[k] < changelog_partitions(rt->changelog))
+            rt->first_since[added[k]] = rt->assigned_at;
     rt->ctx.assignment++;
     rt->rebalances++;
     rt->standby_moved = true;

@@ -189,6 +189,10 @@ struct rt {
      * partition stays held and unknown to the processors until then. */
     int64_t *unreleased;
     size_t n_unreleased;
+    /* Per changelog partition, when it was last assigned (ms, monotonic)
+     * until its first input record is applied then (0: none waited for):
+     * one log line per partition per assignment, the fail-over figure. */
+    int64_t *first_since;
     /* Warm copies of the partitions not owned (NULL: standby_replicas 0);
      * standby_moved: ownership changed since they were last followed. */
     struct standby *standby;
@@ -221,6 +225,7 @@ void rt_partition_ctx(struct rt *rt);
 void rt_restored_key(void *arg, const void *key, size_t klen);
 int rt_restore_steps(struct rt *rt, int wait_ms);
 void rt_follow_standby(struct rt *rt);
+void rt_first_applied(struct rt *rt, const struct kafka_msg *m);
 void rt_tell_partitions(struct rt *rt, const int32_t *parts, size_t n,
                         bool assigned);
 

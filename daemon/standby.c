@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "log.h"
 
 /* librdkafka's logical "first record" (RD_KAFKA_OFFSET_BEGINNING). */
@@ -16,6 +18,8 @@
 struct tail {
     struct kafka_consumer *c;
     struct restore_run *r;
+    int64_t from; /* where the tail started; FROM_LOG_START: the log start */
+    int64_t last; /* offset of the last record read; -1 none */
     bool on;
 };
 
@@ -96,6 +100,8 @@ static int start(struct standby *s, int32_t p, char *err, size_t errlen)
         return -1;
     }
     t->on = true;
+    t->from = stored ? ckpt : FROM_LOG_START;
+    t->last = -1;
     LOG_INF("standby", "%s[%d]: following from %s %" PRId64
             " (a warm copy for a fail-over)", topic, p,
             stored ? "the local checkpoint" : "the log start",
@@ -134,6 +140,7 @@ bool standby_step(struct standby *s, size_t max_records)
                 rc = got;
                 break;
             }
+            t->last = m.offset;
             rc = restore_run_record(t->r, m.offset, m.key, m.klen, m.value,
                                     m.vlen, err, sizeof(err));
             kafka_msg_release(&m);
@@ -162,4 +169,38 @@ size_t standby_following(const struct standby *s)
     for (int32_t p = 0; s && p < s->n; p++)
         n += s->t[p].on;
     return n;
+}
+
+void standby_lag(struct standby *s,
+                 void (*fn)(void *arg, int32_t partition, int64_t lag),
+                 void *arg)
+{
+    const char *topic = s ? changelog_topic(s->o.changelog) : NULL;
+    for (int32_t p = 0; s && p < s->n; p++) {
+        struct tail *t = &s->t[p];
+        if (!t->on)
+            continue;
+        int64_t lo = -1, hi = -1;
+        if (rd_kafka_get_watermark_offsets(kafka_consumer_handle(t->c), topic,
+                                           p, &lo, &hi) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        /* From the copy's checkpoint (its last marker written), not from
+         * what was read: records after the last marker are held in memory
+         * only, and a fail-over reads them again. */
+        struct restore_counts c;
+        restore_run_counts(t->r, &c);
+        int64_t pos = c.checkpoint >= 0 ? c.checkpoint
+                      : t->from == FROM_LOG_START ? lo
+                                                  : t->from;
+        /* Nothing read after the checkpoint: what the consumer skipped
+         * past it (transaction markers) is not to restore either. */
+        int64_t read = kafka_consumer_position(t->c, topic, p);
+        if (t->last < pos && read > pos)
+            pos = read;
+        if (pos < 0)
+            continue;
+        fn(arg, p, hi > pos ? hi - pos : 0);
+    }
 }

@@ -40,5 +40,12 @@ void standby_stop(struct standby *s, int32_t p);
 bool standby_step(struct standby *s, size_t max_records);
 /* Partitions being tailed now. */
 size_t standby_following(const struct standby *s);
+/* Calls fn with the lag of each tailed partition whose changelog end its
+ * consumer knows (as the last fetch saw it, no request to the broker):
+ * the records between the copy's checkpoint (its last marker written)
+ * and that end, i.e. what a fail-over of the partition would restore. */
+void standby_lag(struct standby *s,
+                 void (*fn)(void *arg, int32_t partition, int64_t lag),
+                 void *arg);
 
 #endif

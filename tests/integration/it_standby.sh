@@ -47,8 +47,21 @@ settled() {
   [ "$n" = "$(grep -c "committed" "$WORK/a.log")" ]
 }
 wait_for 30 settled || fail "A kept committing"
+# B's /metrics: the partitions it follows (A's), each read to the
+# changelog's end now that A is idle; none of B's own.
+n_a=$(wc -w <<<"$a_parts")
+standby_caught_up() {
+  curl -fsS "http://127.0.0.1:$PORT/metrics" >"$WORK/b.metrics" 2>/dev/null || return 1
+  grep -q "^dealstream_standby_partitions $n_a$" "$WORK/b.metrics" || return 1
+  for p in $a_parts; do
+    grep -q "^dealstream_standby_lag_records{partition=\"$p\"} 0$" "$WORK/b.metrics" || return 1
+  done
+  [ "$(grep -c '^dealstream_standby_lag_records' "$WORK/b.metrics")" = "$n_a" ]
+}
+wait_for 30 standby_caught_up ||
+  fail "B's standby metrics: $(grep standby_ "$WORK/b.metrics")"
 kill -9 "$A"; wait "$A" 2>/dev/null || true
-pass "B followed A's partitions ($(echo $a_parts)) as a standby; A killed (-9)"
+pass "B followed A's partitions ($(echo $a_parts)) as a standby, lag 0 on /metrics; A killed (-9)"
 
 produce ops.iot-alerts "$WORK/round-3.jsonl" || fail "produce round 3"
 took_over() { grep -qs "assignment: 24 partitions" "$WORK/b.log"; }
@@ -70,6 +83,10 @@ for p in $a_parts; do
     grep -q "assigned $(topic ops.iot-alerts)\[$p\] from state offset [1-9]" <<<"$after" ||
     fail "partition $p: neither a tail restore nor the standby's offsets: $(grep "\[$p\]" <<<"$after" | head -3)"
 done
+grep -q '^dealstream_standby_partitions 0$' "$WORK/b.metrics" ||
+  fail "B still follows partitions it owns: $(grep standby_ "$WORK/b.metrics")"
+grep -q '^dealstream_standby_lag_records' "$WORK/b.metrics" &&
+  fail "a standby lag for an owned partition: $(grep standby_lag "$WORK/b.metrics")"
 grep -q 'dealstream_restores_total{mode="full"} [1-9]' "$WORK/b.metrics" &&
   fail "B counts a full restore: $(grep restores_total "$WORK/b.metrics")"
 kill -TERM "$B"; wait "$B" || fail "B: exit $?"

@@ -14,12 +14,14 @@
 
 #include "changelog.h"
 #include "restore.h"
+#include "standby.h"
 #include "state.h"
 #include "tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- keys and offsets text ---------------------------------------------- */
 
@@ -724,6 +726,122 @@ static void test_round_trip(void **unused)
     kafka_mock_stop(mock);
 }
 
+static void sum_lag(void *arg, int32_t partition, int64_t lag)
+{
+    int64_t *l = arg;
+    assert_int_equal(partition, 0); /* the one followed */
+    *l = lag;
+}
+
+/* Produces one changelog record to partition 0: a state put, or with key
+ * "M" a marker naming input offset `off`. */
+static void put_record(struct kafka_producer *prod, const char *topic,
+                       const char *key, int off)
+{
+    char err[512], val[64];
+    int vn = snprintf(val, sizeof(val), "v1;in.x:%d", off);
+    bool marker = strcmp(key, "M") == 0;
+    const char *k = marker ? CHANGELOG_MARKER_KEY : key;
+    assert_int_equal(kafka_produce_to(prod, topic, 0, k, strlen(k),
+                                      marker ? val : "v",
+                                      marker ? (size_t)vn : 1, NULL, 0, err,
+                                      sizeof(err)),
+                     0);
+}
+
+/* Reads up to `want` more records one per step (a step that read one
+ * returns true); returns how many it read. */
+static int read_records(struct standby *s, int want)
+{
+    int read = 0;
+    for (int i = 0; i < 1000 && read < want; i++) {
+        if (standby_step(s, 1))
+            read++;
+        else
+            usleep(10000);
+    }
+    return read;
+}
+
+/* The standby's lag (dealstream_standby_lag_records): the records between
+ * its copy's checkpoint (last marker written) and the changelog's end -
+ * what a fail-over would restore - counted as the tail reads. */
+static void test_standby_lag(void **unused)
+{
+    (void)unused;
+    const char *topic = "sb-state-changelog";
+    struct kafka_mock *mock = NULL;
+    struct kafka_producer *prod = NULL;
+    char err[512];
+    assert_int_equal(kafka_mock_start(1, &topic, 1, 2, &mock, err,
+                                      sizeof(err)), 0);
+    const char *brokers = kafka_mock_bootstrap(mock);
+    struct kafka_producer_opts po = {.brokers = brokers,
+                                     .on_delivery = on_delivery};
+    assert_int_equal(kafka_producer_new(&po, &prod, err, sizeof(err)), 0);
+    assert_int_equal(changelog_new(prod, topic, 2, "consistent_random", &g_cl,
+                                   err, sizeof(err)), 0);
+    /* Offsets 0-3 objects, 4 a marker, 5-9 objects of an open batch. */
+    char key[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof(key), "lead_rating/c%d", i);
+        put_record(prod, topic, i == 4 ? "M" : key, 7);
+    }
+    assert_int_equal(kafka_producer_flush(prod, 10000), 0);
+    char dir[64];
+    struct state *db = open_db(dir, sizeof(dir), "test_standby");
+    struct restore_opts ro = {.db = db, .brokers = brokers, .changelog = g_cl};
+    struct standby *s = standby_new(&ro);
+    assert_non_null(s);
+    bool owned[2] = {false, true};
+    standby_follow(s, owned);
+    assert_int_equal(standby_following(s), 1);
+
+    /* Read but not covered by a marker: still to restore. */
+    assert_int_equal(read_records(s, 4), 4);
+    int64_t lag = -1;
+    for (int i = 0; i < 500 && lag < 0; i++) {
+        standby_lag(s, sum_lag, &lag);
+        if (lag < 0)
+            usleep(10000);
+    }
+    assert_int_equal(lag, 10);
+    assert_int_equal(read_records(s, 1), 1); /* the marker */
+    standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, 10 - 5);
+    assert_int_equal(read_records(s, 5), 5);
+    standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, 10 - 5);
+    /* The batch's marker: the copy is complete. */
+    put_record(prod, topic, "M", 9);
+    assert_int_equal(kafka_producer_flush(prod, 10000), 0);
+    assert_int_equal(read_records(s, 1), 1);
+    for (int i = 0; i < 500 && lag != 0; i++) {
+        standby_lag(s, sum_lag, &lag);
+        if (lag != 0)
+            usleep(10000);
+    }
+    assert_int_equal(lag, 0);
+    assert_string_equal(value_of(&(struct fixture){.db = db},
+                                 "lead_rating/c9"), "v");
+
+    /* Owned here now: no longer followed, no lag reported. */
+    owned[0] = true;
+    standby_follow(s, owned);
+    assert_int_equal(standby_following(s), 0);
+    lag = -1;
+    standby_lag(s, sum_lag, &lag);
+    assert_int_equal(lag, -1);
+
+    standby_free(s);
+    state_close(db);
+    tmpdir_remove(dir);
+    changelog_free(g_cl);
+    g_cl = NULL;
+    kafka_producer_free(prod);
+    kafka_mock_stop(mock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +863,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wipe_partition, setup, teardown),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_standby_lag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
