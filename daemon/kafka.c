@@ -122,63 +122,110 @@ fail:
 
 /* ---- consumer ---------------------------------------------------------- */
 
+/* How a partition of an assignment starts (set_start_offsets). */
+enum start_how {
+    START_BEGINNING, /* no offset stored with the state */
+    START_STORED,    /* at the offset stored with the state */
+    START_HELD,      /* paused until kafka_consumer_release() */
+};
+
+/* One ListOffsets round per leader for the partitions `pick` selects, at
+ * timestamp `at` (RD_KAFKA_OFFSET_BEGINNING: the log start, _END: the log
+ * end): one request for them all, not one per partition, since each
+ * waits behind the fetch the broker holds on this connection
+ * (fetch.wait.max.ms) - with six inputs that was ~300 ms per release. */
+static rd_kafka_topic_partition_list_t *
+log_bounds(struct kafka_consumer *c,
+           const rd_kafka_topic_partition_list_t *parts,
+           const enum start_how *how, bool (*pick)(enum start_how, int64_t),
+           int64_t at, rd_kafka_resp_err_t *err)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (pick(how[i], parts->elems[i].offset))
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
+                                              parts->elems[i].partition)
+                ->offset = at;
+    *err = l->cnt ? rd_kafka_offsets_for_times(c->rk, l, 10000)
+                  : RD_KAFKA_RESP_ERR_NO_ERROR;
+    return l;
+}
+
+static bool stored(enum start_how h, int64_t offset)
+{
+    (void)offset;
+    return h == START_STORED;
+}
+
+/* Stored offsets past 0 are checked against the log end; held partitions
+ * start at it. */
+static bool needs_end(enum start_how h, int64_t offset)
+{
+    return h == START_HELD || (h == START_STORED && offset > 0);
+}
+
 /* A stored offset below the log start means records were deleted (by
  * retention) before this group applied them: say how many, never skip them
  * silently, and go on from the log start. */
-static int64_t skip_retention_gap(struct kafka_consumer *c,
-                                  const rd_kafka_topic_partition_t *tp,
-                                  int64_t next)
+static void skip_retention_gaps(struct kafka_consumer *c,
+                                rd_kafka_topic_partition_list_t *parts,
+                                const enum start_how *how)
 {
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-        c->rk, tp->topic, tp->partition, &low, &high, 10000);
-    if (e) {
-        LOG_WRN("kafka", "%s[%d]: log start unknown (%s); resuming at %lld",
-                tp->topic, tp->partition, rd_kafka_err2str(e),
-                (long long)next);
-        return next;
+    rd_kafka_resp_err_t e;
+    rd_kafka_topic_partition_list_t *starts =
+        log_bounds(c, parts, how, stored, RD_KAFKA_OFFSET_BEGINNING, &e);
+    for (int i = 0; i < starts->cnt; i++) {
+        const rd_kafka_topic_partition_t *low = &starts->elems[i];
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            parts, low->topic, low->partition);
+        int64_t next = tp->offset;
+        if (e || low->err || low->offset < 0) {
+            LOG_WRN("kafka", "%s[%d]: log start unknown (%s); resuming at "
+                    "%lld", tp->topic, tp->partition,
+                    rd_kafka_err2str(e ? e : low->err), (long long)next);
+            continue;
+        }
+        if (next >= low->offset)
+            continue;
+        const struct log_ids ids = {
+            .topic = tp->topic, .partition = tp->partition, .offset = next};
+        LOG_IDS(LOG_WARN, "kafka", &ids,
+                "%s[%d]: stored offset %lld is below the log start "
+                "%lld: %lld records were deleted (retention) before they "
+                "were applied; resuming from the log start",
+                tp->topic, tp->partition, (long long)next,
+                (long long)low->offset, (long long)(low->offset - next));
+        tp->offset = low->offset;
     }
-    if (next >= low)
-        return next;
-    const struct log_ids ids = {
-        .topic = tp->topic, .partition = tp->partition, .offset = next};
-    LOG_IDS(LOG_WARN, "kafka", &ids,
-            "%s[%d]: stored offset %lld is below the log start "
-            "%lld: %lld records were deleted (retention) before they were "
-            "applied; resuming from the log start",
-            tp->topic, tp->partition, (long long)next, (long long)low,
-            (long long)(low - next));
-    return low;
+    rd_kafka_topic_partition_list_destroy(starts);
 }
 
-/* Refuses stored offsets past their partition's log end: librdkafka
- * would answer OFFSET_OUT_OF_RANGE with auto.offset.reset, replaying the
- * partition from the start (or skipping it) without a word. A topic
- * recreated under the same name or an unclean leader election is for an
- * operator to judge. One ListOffsets round per leader (timestamp -1: the
- * log end) for the partitions that have a stored offset. 0, or -1 with
- * c->refused set, also when the log ends cannot be learnt. */
-static int check_log_end(struct kafka_consumer *c,
-                         const rd_kafka_topic_partition_list_t *parts,
-                         const bool *stored)
+/* Held partitions start at their log end now: an absolute start, not a
+ * logical one, since the answer to a logical offset's lookup could land
+ * after kafka_consumer_release()'s seek and move the partition on (seen
+ * on Apache Kafka). Stored offsets past their partition's log end are
+ * refused: librdkafka would answer OFFSET_OUT_OF_RANGE with
+ * auto.offset.reset, replaying the partition from the start (or skipping
+ * it) without a word. A topic recreated under the same name or an unclean
+ * leader election is for an operator to judge. 0, or -1 with c->refused
+ * set, also when the log ends cannot be learnt. */
+static int check_log_ends(struct kafka_consumer *c,
+                          rd_kafka_topic_partition_list_t *parts,
+                          const enum start_how *how)
 {
+    rd_kafka_resp_err_t e;
     rd_kafka_topic_partition_list_t *ends =
-        rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++)
-        if (stored[i] && parts->elems[i].offset > 0)
-            rd_kafka_topic_partition_list_add(ends, parts->elems[i].topic,
-                                              parts->elems[i].partition)
-                ->offset = RD_KAFKA_OFFSET_END;
+        log_bounds(c, parts, how, needs_end, RD_KAFKA_OFFSET_END, &e);
     int rc = 0;
-    rd_kafka_resp_err_t e = ends->cnt ? rd_kafka_offsets_for_times(c->rk, ends,
-                                                                   10000)
-                                      : RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int i = 0; i < ends->cnt && rc == 0; i++) {
         const rd_kafka_topic_partition_t *end = &ends->elems[i];
-        const rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(parts, end->topic,
-                                               end->partition);
-        if (e || end->err || end->offset < 0) {
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            parts, end->topic, end->partition);
+        bool known = !e && !end->err && end->offset >= 0;
+        if (how[tp - parts->elems] == START_HELD) {
+            tp->offset = known ? end->offset : RD_KAFKA_OFFSET_END;
+        } else if (!known) {
             c->refused_at = (struct log_ids){
                 .topic = tp->topic, .partition = tp->partition, .offset = -1};
             snprintf(c->refused, sizeof(c->refused),
@@ -211,8 +258,8 @@ static int check_log_end(struct kafka_consumer *c,
 static int set_start_offsets(struct kafka_consumer *c,
                              rd_kafka_topic_partition_list_t *parts)
 {
-    bool *stored = calloc((size_t)parts->cnt + 1, sizeof(*stored));
-    if (!stored)
+    enum start_how *how = calloc((size_t)parts->cnt + 1, sizeof(*how));
+    if (!how)
         abort();
     int rc = 0;
     for (int i = 0; i < parts->cnt && rc == 0; i++) {
@@ -222,23 +269,6 @@ static int set_start_offsets(struct kafka_consumer *c,
                       ? c->rb.stored_offset(c->rb.arg, tp->topic,
                                             tp->partition, &next)
                       : 0;
-        if (got == KAFKA_OFFSET_HELD) {
-            /* Paused once assigned; kafka_consumer_release() seeks. An
-             * absolute start (the log end now), not a logical one: the
-             * answer to a logical offset's lookup could land after that
-             * seek and move the partition on (seen on Apache Kafka). */
-            int64_t lo, hi;
-            tp->offset = rd_kafka_query_watermark_offsets(
-                             c->rk, tp->topic, tp->partition, &lo, &hi,
-                             5000) == RD_KAFKA_RESP_ERR_NO_ERROR
-                             ? hi
-                             : RD_KAFKA_OFFSET_END;
-            rd_kafka_topic_partition_list_add(c->held, tp->topic,
-                                              tp->partition);
-            LOG_INF("kafka", "assigned %s[%d], held until its state is "
-                    "restored", tp->topic, tp->partition);
-            continue;
-        }
         if (got < 0) {
             /* Not "no offset": that would apply every event again. */
             c->refused_at = (struct log_ids){
@@ -251,16 +281,31 @@ static int set_start_offsets(struct kafka_consumer *c,
             rc = -1;
             break;
         }
-        stored[i] = got == 1;
-        tp->offset = got == 1 ? skip_retention_gap(c, tp, next)
-                               : RD_KAFKA_OFFSET_BEGINNING;
-        LOG_INF("kafka", "assigned %s[%d] from %s %lld", tp->topic,
-                tp->partition, got == 1 ? "state offset" : "the beginning",
-                got == 1 ? (long long)tp->offset : 0LL);
+        how[i] = got == KAFKA_OFFSET_HELD ? START_HELD
+                 : got == 1               ? START_STORED
+                                          : START_BEGINNING;
+        tp->offset = how[i] == START_STORED ? next : RD_KAFKA_OFFSET_BEGINNING;
     }
-    if (rc == 0)
-        rc = check_log_end(c, parts, stored);
-    free(stored);
+    if (rc == 0) {
+        skip_retention_gaps(c, parts, how);
+        rc = check_log_ends(c, parts, how);
+    }
+    for (int i = 0; i < parts->cnt && rc == 0; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (how[i] == START_HELD) {
+            /* Paused once assigned; kafka_consumer_release() seeks. */
+            rd_kafka_topic_partition_list_add(c->held, tp->topic,
+                                              tp->partition);
+            LOG_INF("kafka", "assigned %s[%d], held until its state is "
+                    "restored", tp->topic, tp->partition);
+        } else {
+            LOG_INF("kafka", "assigned %s[%d] from %s %lld", tp->topic,
+                    tp->partition,
+                    how[i] == START_STORED ? "state offset" : "the beginning",
+                    how[i] == START_STORED ? (long long)tp->offset : 0LL);
+        }
+    }
+    free(how);
     return rc;
 }
 
