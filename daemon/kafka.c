@@ -33,6 +33,11 @@
 
 struct kafka_consumer {
     rd_kafka_t *rk;
+    /* The log-bound lookups of a rebalance or a release (log_bounds): on
+     * rk's connection each waits behind the fetch the broker holds there
+     * for fetch.wait.max.ms, so they go over a client of their own. NULL
+     * (it could not be made): over rk. */
+    rd_kafka_t *lookup;
     struct kafka_rebalance_ops rb;
     size_t assigned;
     const char *const *topics; /* subscribed; the caller's, outlive us */
@@ -131,9 +136,9 @@ enum start_how {
 
 /* One ListOffsets round per leader for the partitions `pick` selects, at
  * timestamp `at` (RD_KAFKA_OFFSET_BEGINNING: the log start, _END: the log
- * end): one request for them all, not one per partition, since each
- * waits behind the fetch the broker holds on this connection
- * (fetch.wait.max.ms) - with six inputs that was ~300 ms per release. */
+ * end), over c->lookup: one request for them all, not one per partition,
+ * on a connection with no fetch held (with six inputs, one lookup per
+ * topic on the group consumer's connection was ~300 ms per release). */
 static rd_kafka_topic_partition_list_t *
 log_bounds(struct kafka_consumer *c,
            const rd_kafka_topic_partition_list_t *parts,
@@ -147,7 +152,8 @@ log_bounds(struct kafka_consumer *c,
             rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
                                               parts->elems[i].partition)
                 ->offset = at;
-    *err = l->cnt ? rd_kafka_offsets_for_times(c->rk, l, 10000)
+    *err = l->cnt ? rd_kafka_offsets_for_times(c->lookup ? c->lookup : c->rk,
+                                               l, 10000)
                   : RD_KAFKA_RESP_ERR_NO_ERROR;
     return l;
 }
@@ -562,6 +568,29 @@ static void prefetch_wake(void *arg, const char *topic, int32_t partition)
                                            1000);
 }
 
+/* The client of log_bounds' lookups: no group, never fetches. NULL, with
+ * a warning, when the operator's properties do not make one. */
+static rd_kafka_t *lookup_client(const char *brokers,
+                                 const struct cfg_strmap *props)
+{
+    static const char *const lookup_defaults[][2] = {
+        {"allow.auto.create.topics", "false"},
+        {"socket.nagle.disable", "true"},
+        {NULL, NULL}};
+    char err[512];
+    rd_kafka_conf_t *conf =
+        kafka_conf_build(brokers, lookup_defaults, props, err, sizeof(err));
+    rd_kafka_t *rk =
+        conf ? rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)) : NULL;
+    if (!rk) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        LOG_WRN("kafka", "offset lookups share the group consumer's "
+                "connection (slower releases): %s", err);
+    }
+    return rk;
+}
+
 int kafka_consumer_new(const struct kafka_consumer_opts *opts,
                        struct kafka_consumer **out, char *err, size_t errlen)
 {
@@ -597,6 +626,7 @@ int kafka_consumer_new(const struct kafka_consumer_opts *opts,
     }
     conf = NULL; /* owned by the handle now */
     rd_kafka_poll_set_consumer(c->rk);
+    c->lookup = lookup_client(opts->brokers, opts->properties);
 
     subs = rd_kafka_topic_partition_list_new((int)opts->n_topics);
     for (size_t i = 0; i < opts->n_topics; i++)
@@ -626,6 +656,8 @@ out:
             rd_kafka_queue_destroy(c->cq);
         if (c->rk)
             rd_kafka_destroy(c->rk);
+        if (c->lookup)
+            rd_kafka_destroy(c->lookup);
         free(c);
     }
     return rc;
@@ -995,6 +1027,8 @@ void kafka_consumer_close(struct kafka_consumer *c)
     if (e)
         LOG_WRN("kafka", "closing the consumer: %s", rd_kafka_err2str(e));
     rd_kafka_destroy(c->rk);
+    if (c->lookup)
+        rd_kafka_destroy(c->lookup);
     if (c->owned)
         rd_kafka_topic_partition_list_destroy(c->owned);
     if (c->held)
