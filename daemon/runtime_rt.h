@@ -46,6 +46,8 @@ struct pending {
     bool sealed;             /* every state object encoded into wb */
     bool logged;             /* sent to the changelog, every step */
     size_t log_next;         /* its next changelog step starts here */
+    int64_t log_from;        /* ms, monotonic: its first step; 0: none yet */
+    int64_t log_spread_ms;   /* its steps spread over this long (log_pace) */
     bool submitted;          /* handed to the commit thread */
     bool txn_done;           /* exactly_once: its transaction committed */
     double closed_at;        /* s, monotonic: for the commit latency */
@@ -68,6 +70,10 @@ struct pending {
  * (25k objects by default): sent in one go, that was a 50-75 ms pause of
  * the loop every checkpoint, the event-to-alert p99 (PERFORMANCE.md). */
 #define RT_LOG_STEP 256
+/* At most how long a closed batch's changelog records are spread over
+ * (log_pace in runtime_batch.c); half the time since the previous close
+ * when that is shorter, so that they never fall behind the cuts. */
+#define RT_LOG_SPREAD_MS 500
 
 /* Look-ahead: a polled record is decoded at once and applied RT_AHEAD - 1
  * polls later; each poll in between moves its state one step closer
@@ -143,6 +149,7 @@ struct rt {
     size_t n_offsets, cap_offsets;
     uint64_t batch_events;
     int64_t batch_started; /* ms, monotonic */
+    int64_t last_close;    /* ms, monotonic: the last batch closed */
     uint64_t batch_no;     /* the open batch's number */
     int64_t inflight[RT_RING]; /* produced, unacknowledged, by batch number */
     struct pending pending[RT_MAX_PENDING]; /* [0] is the oldest */
