@@ -11,9 +11,9 @@
  * does not wait for those acknowledgements: a closed batch waits in a
  * short FIFO while the next one is applied, then goes to the commit thread
  * (committer.c), oldest first. A record that cannot be decoded or
- * processed goes to the DLQ with headers naming the reason. Batches are in
- * runtime_batch.c, partitions coming and going in runtime_partitions.c;
- * runtime_rt.h is the state they share.
+ * processed goes to the DLQ with headers naming the reason. Outputs are in
+ * runtime_output.c, batches in runtime_batch.c, partitions coming and
+ * going in runtime_partitions.c; runtime_rt.h is the state they share.
  */
 #include "runtime.h"
 
@@ -44,256 +44,6 @@
 #include "writeback.h"
 
 #include "runtime_rt.h"
-
-/* ---- alerts and the DLQ ------------------------------------------------ */
-
-/* Produces a DLQ record with headers h, cut to fit (dlq.h) so that a
- * poison record never fails its own dead-lettering. 0, or -1 when it could
- * not be produced all the same (the batch must then not commit). */
-static int dlq_produce(struct rt *rt, enum dlq_oversize mode, const void *key,
-                       size_t klen, const void *val, size_t vlen,
-                       const struct kafka_header *h, size_t n)
-{
-    struct dlq_fit fit;
-    struct kafka_header all[16];
-    if (n + DLQ_MAX_EXTRA_HEADERS > sizeof(all) / sizeof(all[0]))
-        abort(); /* our own call sites pass at most a dozen */
-    dlq_fit(mode, rt->dlq_max, h, n, klen, vlen, &fit);
-    memcpy(all, h, n * sizeof(*h));
-    memcpy(all + n, fit.extra, fit.n_extra * sizeof(*h));
-    if (fit.n_extra) {
-        rt->stats.poison_outputs++;
-        LOG_RL(LOG_WARN, "dlq", "a dead-letter record of %zu bytes (key %zu) "
-               "is over %lld bytes: %s", vlen, klen, (long long)rt->dlq_max,
-               fit.vlen == vlen ? "key truncated"
-               : fit.vlen       ? "value truncated"
-               : mode == DLQ_REFERENCE ? "value replaced by a reference"
-                                       : "no room left for the value");
-    }
-    char err[256];
-    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, key, fit.klen, val,
-                      fit.vlen, all, n + fit.n_extra, err, sizeof(err)) != 0) {
-        LOG_ERR("dlq", "%s", err);
-        return -1;
-    }
-    rt->inflight[kafka_producer_tag(rt->producer) % RT_RING]++;
-    return 0;
-}
-
-/* An output Kafka will never take as it is (too large, invalid): it goes
- * to the DLQ, encoded, with the reason, rather than fail every batch that
- * meets it again. Its own source_* fields name the record that caused it. */
-static int output_to_dlq(struct rt *rt, const char *topic, const void *key,
-                         size_t klen, const void *val, size_t vlen,
-                         const char *errstr)
-{
-    char msg[512];
-    snprintf(msg, sizeof(msg), "a record for %s was rejected: %s", topic,
-             errstr ? errstr : "unknown error");
-    struct kafka_header h[4] = {
-        {"__connect.errors.topic", topic},
-        {"__connect.errors.stage", "produce"},
-        {"__connect.errors.exception.class.name", "output_rejected"},
-        {"__connect.errors.exception.message", msg},
-    };
-    rt->stats.poison_outputs++;
-    rt->stats.dlq++;
-    metrics_set_add(&rt->mx.dlq, topic, "output_rejected", 1);
-    LOG_RL(LOG_ERROR, "dlq", "%s; sent to %s instead", msg,
-           rt->cfg->topics.dlq);
-    return dlq_produce(rt, (enum dlq_oversize)rt->cfg->runtime.dlq_oversize,
-                       key, klen, val, vlen, h, 4);
-}
-
-/* A DLQ record the broker rejected although it fits dlq_max (the topic's
- * max.message.bytes is lower): once more with its key and headers but no
- * value. 0, or -1 when there is nothing left to cut. */
-static int dlq_retry_bare(struct rt *rt, const struct kafka_msg *m)
-{
-    if (m->vlen == 0)
-        return -1;
-    struct kafka_header h[12];
-    char vals[10][256], size[24];
-    size_t n = 0;
-    const char *name;
-    const void *v;
-    size_t len;
-    snprintf(size, sizeof(size), "%zu", m->vlen);
-    for (size_t i = 0; kafka_msg_header(m, i, &name, &v, &len) == 0; i++) {
-        if (strcmp(name, DLQ_HDR_VALUE_SIZE) == 0)
-            snprintf(size, sizeof(size), "%.*s", (int)len,
-                     v ? (const char *)v : "");
-        if (strncmp(name, "dealstream.dlq.", 15) == 0 || n == 10)
-            continue; /* set anew below */
-        snprintf(vals[n], sizeof(vals[n]), "%.*s", (int)len,
-                 v ? (const char *)v : "");
-        h[n] = (struct kafka_header){name, vals[n]};
-        n++;
-    }
-    h[n++] = (struct kafka_header){DLQ_HDR_OVERSIZE, "reference"};
-    h[n++] = (struct kafka_header){DLQ_HDR_VALUE_SIZE, size};
-    rt->stats.poison_outputs++;
-    LOG_RL(LOG_WARN, "dlq", "the broker rejected a dead-letter record of %zu "
-           "bytes; sent again without its value (set runtime.dlq_max_bytes "
-           "below the topic's max.message.bytes)", m->vlen);
-    char err[256];
-    if (kafka_produce(rt->producer, rt->cfg->topics.dlq, m->key, m->klen, "",
-                      0, h, n, err, sizeof(err)) != 0) {
-        LOG_ERR("dlq", "%s", err);
-        return -1;
-    }
-    rt->inflight[kafka_producer_tag(rt->producer) % RT_RING]++;
-    return 0;
-}
-
-static void on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
-                        const char *errstr, const struct kafka_msg *m)
-{
-    struct rt *rt = arg;
-    bool logged = rt->changelog &&
-                  strcmp(m->topic, changelog_topic(rt->changelog)) == 0;
-    if (logged) {
-        changelog_delivered(rt->changelog, tag, failed == KAFKA_DELIVERED, m);
-        if (tag == CHANGELOG_TAG_REPAIR)
-            return; /* restore.c waits for those itself */
-    }
-    if (failed == KAFKA_REJECTED && !rt->delivery_failed && !logged) {
-        /* The replacement belongs to the same batch, which must wait for
-         * it: produced under its tag, counted before this one is off. */
-        uint64_t tag_now = kafka_producer_tag(rt->producer);
-        kafka_producer_set_tag(rt->producer, tag);
-        int rc = strcmp(m->topic, rt->cfg->topics.dlq) == 0
-                     ? dlq_retry_bare(rt, m)
-                     : output_to_dlq(rt, m->topic, m->key, m->klen, m->value,
-                                     m->vlen, errstr);
-        kafka_producer_set_tag(rt->producer, tag_now);
-        if (rc == 0)
-            failed = KAFKA_DELIVERED;
-    }
-    rt->inflight[tag % RT_RING]--;
-    if (failed) {
-        /* The batch must not be committed: its records will be applied and
-         * its alerts produced again after the restart. */
-        LOG_ERR("runtime", "an alert or DLQ record was not delivered: %s",
-                errstr);
-        rt->delivery_failed = true;
-    }
-}
-
-static int sink(void *arg, const struct alert *a)
-{
-    struct rt *rt = arg;
-    struct codec_error cerr = {0};
-    if (codec_encode_alert(rt->codec, a, &rt->enc, &cerr) != 0) {
-        const struct log_ids ids = {.customer_id = a->customer_id};
-        LOG_RL_IDS(LOG_ERROR, "runtime", &ids, "alert %s of %s not encodable: %s",
-                   alert_kind_name(a->kind), a->customer_id, cerr.message);
-        rt->stats.poison_outputs++;
-        rt->emit_failed = true;
-        snprintf(rt->emit_fail, sizeof(rt->emit_fail), "%s %s: %s",
-                 alert_kind_name(a->kind), a->alert_id, cerr.message);
-        return -1;
-    }
-    char err[256];
-    const char *cid = a->customer_id ? a->customer_id : "";
-    const char *topic = a->topic ? a->topic : rt->alert_topics[a->kind];
-    const struct kafka_header h = {"dealstream.config", rt->cfg_digest};
-    int rc = kafka_produce(rt->producer, topic, cid,
-                           strlen(cid), rt->enc.data, rt->enc.len, &h, 1,
-                           err, sizeof(err));
-    if (rc == -KAFKA_REJECTED) {
-        if (output_to_dlq(rt, topic, cid, strlen(cid),
-                          rt->enc.data, rt->enc.len, err) != 0)
-            rt->delivery_failed = true;
-        return -1;
-    }
-    if (rc != 0) {
-        LOG_RL(LOG_ERROR, "runtime", "%s", err);
-        rt->delivery_failed = true;
-        return -1;
-    }
-    rt->inflight[rt->batch_no % RT_RING]++;
-    rt->stats.alerts++;
-    rt->alerts_by_kind[a->kind]++;
-    if (a->kind == ALERT_COACHING)
-        metrics_set_add(&rt->mx.coaching,
-                        coaching_category_name(a->u.coaching.category),
-                        alert_severity_name(a->u.coaching.severity), 1);
-    if (rt->cur_ts > 0)
-        metrics_hist_observe(&rt->mx.event_alert,
-                             (double)(now_wall_ms() - rt->cur_ts) / 1000.0);
-    LOG_DBG("runtime", "alert %s %s for %s", alert_kind_name(a->kind),
-            a->alert_id, cid);
-    return 0;
-}
-
-/* processor_ops.on_alert: every enabled processor that wants it sees the
- * alert, in registry order. */
-static void observe(void *arg, struct proc_ctx *ctx, const struct alert *a)
-{
-    struct rt *rt = arg;
-    for (size_t i = 0; i < rt->o->n_procs; i++)
-        ctx_call_observer(ctx, i, rt->o->procs[i], rt->inst[i], a);
-}
-
-/* ctx_observe(): into the loop's counters, published with the rest. */
-static void observe_metric(void *arg, const struct metrics_hist_def *def,
-                           const char *label, double value)
-{
-    struct rt *rt = arg;
-    metrics_lhist_observe(&rt->mx, def, label, value);
-}
-
-/* ctx_repartition(): counted with the batch like an alert, so the batch
- * is committed only once its repartition records are acknowledged. */
-static int repartition_sink(void *arg, size_t proc, const char *key,
-                            const void *val, size_t vlen)
-{
-    struct rt *rt = arg;
-    char err[256];
-    if (!rt->repart_topics[proc]) {
-        LOG_RL(LOG_ERROR, "runtime", "processor %s has no repartition topic "
-               "(its inputs lack EVENT_REPARTITION)", rt->o->procs[proc]->name);
-        return -1;
-    }
-    if (kafka_produce(rt->producer, rt->repart_topics[proc], key, strlen(key),
-                      val, vlen, NULL, 0, err, sizeof(err)) != 0) {
-        LOG_RL(LOG_ERROR, "runtime", "%s", err);
-        rt->delivery_failed = true;
-        return -1;
-    }
-    rt->inflight[rt->batch_no % RT_RING]++;
-    return 0;
-}
-
-static void to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
-                   const char *reason, const char *message,
-                   const char *processor, const char *customer_id)
-{
-    char partition[16], offset[24];
-    snprintf(partition, sizeof(partition), "%d", m->partition);
-    snprintf(offset, sizeof(offset), "%lld", (long long)m->offset);
-    struct kafka_header h[7] = {
-        {"__connect.errors.topic", m->topic},
-        {"__connect.errors.partition", partition},
-        {"__connect.errors.offset", offset},
-        {"__connect.errors.stage", stage},
-        {"__connect.errors.exception.class.name", reason},
-        {"__connect.errors.exception.message", message},
-        {"__connect.errors.processor", processor ? processor : ""},
-    };
-    size_t n = processor ? 7 : 6;
-    rt->stats.dlq++;
-    metrics_set_add(&rt->mx.dlq, m->topic, reason, 1);
-    const struct log_ids ids = {customer_id, m->topic, m->partition,
-                                m->offset};
-    LOG_RL_IDS(LOG_WARN, "dlq", &ids, "%s[%d]@%lld -> %s: %s: %s", m->topic,
-           m->partition, (long long)m->offset, rt->cfg->topics.dlq, reason,
-           message);
-    if (dlq_produce(rt, (enum dlq_oversize)rt->cfg->runtime.dlq_oversize,
-                    m->key, m->klen, m->value, m->vlen, h, n) != 0)
-        rt->delivery_failed = true;
-}
 
 static void warn_schema(void *arg, const char *msg)
 {
@@ -468,12 +218,13 @@ static void apply(struct rt *rt)
     struct ahead *a = rt->ahead[rt->ahead_first];
     const struct kafka_msg *m = &a->m;
     if (a->kind < 0) {
-        to_dlq(rt, m, "route", "unknown_topic", "no processor reads this topic",
-               NULL, NULL);
+        rt_to_dlq(rt, m, "route", "unknown_topic",
+                  "no processor reads this topic", NULL, NULL);
         goto done;
     }
     if (!a->decoded) {
-        to_dlq(rt, m, "decode", a->cerr.reason, a->cerr.message, NULL, NULL);
+        rt_to_dlq(rt, m, "decode", a->cerr.reason, a->cerr.message, NULL,
+                  NULL);
         goto done;
     }
     struct event *ev = &a->ev;
@@ -488,13 +239,13 @@ static void apply(struct rt *rt)
         ctx_begin(&rt->ctx, i, ev);
         rt->emit_failed = false;
         if (ops->handle(rt->inst[i], &rt->ctx, ev) != 0)
-            to_dlq(rt, m, "process", "processor_failed",
-                   ctx_failure(&rt->ctx) ? ctx_failure(&rt->ctx)
-                                         : "processor failed",
-                   ops->name, ev->customer_id);
+            rt_to_dlq(rt, m, "process", "processor_failed",
+                      ctx_failure(&rt->ctx) ? ctx_failure(&rt->ctx)
+                                            : "processor failed",
+                      ops->name, ev->customer_id);
         else if (rt->emit_failed)
-            to_dlq(rt, m, "process", "alert_encode_failed", rt->emit_fail,
-                   ops->name, ev->customer_id);
+            rt_to_dlq(rt, m, "process", "alert_encode_failed", rt->emit_fail,
+                      ops->name, ev->customer_id);
     }
     rt->stats.events++;
     rt->cur_ts = -1;
@@ -704,10 +455,10 @@ static int setup(struct rt *rt)
     if (store_filter_absent(rt->store, known) != 0)
         LOG_WRN("state", "could not start the key filter; every new "
                 "object's first get reads RocksDB");
-    ctx_init(&rt->ctx, rt->store, sink, rt);
-    ctx_set_repartition(&rt->ctx, repartition_sink, rt);
-    ctx_set_observer(&rt->ctx, observe, rt);
-    rt->ctx.metric = observe_metric;
+    ctx_init(&rt->ctx, rt->store, rt_sink, rt);
+    ctx_set_repartition(&rt->ctx, rt_repartition_sink, rt);
+    ctx_set_observer(&rt->ctx, rt_observe, rt);
+    rt->ctx.metric = rt_observe_metric;
     rt->ctx.metric_arg = rt;
     for (size_t i = 0; i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
@@ -721,7 +472,7 @@ static int setup(struct rt *rt)
     struct kafka_producer_opts po = {
         .brokers = rt->o->brokers,
         .properties = &cfg->kafka.properties,
-        .on_delivery = on_delivery,
+        .on_delivery = rt_on_delivery,
         .arg = rt,
     };
     char txn_id[600];

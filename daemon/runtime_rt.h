@@ -2,6 +2,7 @@
  * runtime_rt.h - the processing loop's own state, shared by the runtime's
  * files and by nothing else (runtime.h is the public side):
  *   runtime.c            records in, processors, set-up and the loop;
+ *   runtime_output.c     alerts, repartition records and the DLQ out;
  *   runtime_batch.c      batches: offsets, seal, changelog steps, commits
  *                        and transactions;
  *   runtime_partitions.c partitions coming and going: restore, release,
@@ -211,6 +212,19 @@ struct rt {
     struct writeback wb;
     enum writeback_due cut_why;
 };
+
+/* runtime_output.c: the proc_ctx's sinks and the producer's reports */
+void rt_on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
+                    const char *errstr, const struct kafka_msg *m);
+int rt_sink(void *arg, const struct alert *a);
+void rt_observe(void *arg, struct proc_ctx *ctx, const struct alert *a);
+void rt_observe_metric(void *arg, const struct metrics_hist_def *def,
+                       const char *label, double value);
+int rt_repartition_sink(void *arg, size_t proc, const char *key,
+                        const void *val, size_t vlen);
+void rt_to_dlq(struct rt *rt, const struct kafka_msg *m, const char *stage,
+               const char *reason, const char *message,
+               const char *processor, const char *customer_id);
 
 /* runtime_batch.c */
 void rt_note_offset(struct rt *rt, const char *topic, int32_t partition,
