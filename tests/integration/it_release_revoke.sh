@@ -16,25 +16,8 @@
 MOCK_CHANGELOG=1 # 4 partitions: the mock's changelog matches the inputs
 . "$(dirname "$0")/lib.sh"
 start_broker 4
-gen() { # gen <first-customer> <last-customer> <first-event> <last-event>
-  for i in $(seq "$3" "$4"); do
-    for c in $(seq "$1" "$2"); do
-      printf '{"event_id":"e-%d-%d","customer_id":"cust-%03d","device_id":"dev-%d","alert_type":"vibration_anomaly","severity":"CRITICAL","count":1,"value":%d.5,"event_time":%d}\n' \
-        "$c" "$i" "$c" $((i % 3)) "$i" $((1793000000000 + i * 8640000 + c))
-    done
-  done
-}
-gen 1 40 1 4 >"$WORK/first.jsonl"
-{ gen 1 40 5 8; gen 41 80 1 4; } >"$WORK/second.jsonl"
-CL="--set state.changelog_topic=rr-changelog --exit-when-idle 1000"
-
-produce ops.iot-alerts "$WORK/first.jsonl" || fail "produce the first part"
-run_until_idle a g-a a.log $CL
-grep -q "events=160 " "$WORK/a.log" || fail "A: $(grep stopped "$WORK/a.log")"
-produce ops.iot-alerts "$WORK/second.jsonl" || fail "produce the second part"
-REF="--set topics.lead_ratings=ref.lead-ratings --set state.changelog=false"
-run_until_idle ref g-ref ref.log $REF --exit-when-idle 1000 &
-ref_pid=$!
+. "$(dirname "$0")/restore_fixture.sh"
+restore_fixture rr-changelog
 
 waiting() { # waiting <log> <n>: at least n releases waited there
   [ "$(grep -c "restored, its release waits" "$WORK/$1")" -ge "$2" ]
@@ -67,36 +50,15 @@ wait_for 60 waiting c.log 4 ||
   fail "C does not hold B's partitions: $(tail -5 "$WORK/c.log")"
 rm -f "$WORK/hold"
 wait "$C" || fail "C exited non-zero: $(tail -3 "$WORK/c.log")"
-wait $ref_pid || fail "the reference failed"
+wait $REF_PID || fail "the reference failed"
 grep -q "released after" "$WORK/c.log" || fail "C released nothing it held"
 pass "C held B's partitions until the gate opened, then released them"
 
-events() { sed -n 's/.*stopped cleanly: events=\([0-9]*\) .*/\1/p' "$WORK/$1" | tail -1; }
-n_second=$(wc -l <"$WORK/second.jsonl")
-nb=$(events b.log) nc=$(events c.log)
-[ $((nb + nc)) = "$n_second" ] ||
-  fail "B applied $nb and C $nc events, not the $n_second of the second part once"
-for c in 001 002 017 030 039 040 041 080; do
-  "$DS_BIN" inspect -c "$CFG" $(sets ref) $REF --customer "cust-$c" >"$WORK/ref-$c.json" 2>/dev/null ||
-    fail "no reference state for cust-$c"
-  "$DS_BIN" inspect -c "$CFG" $(sets c) --customer "cust-$c" >"$WORK/c-$c.json" 2>/dev/null ||
-    fail "C has no state for cust-$c"
-  cmp -s "$WORK/ref-$c.json" "$WORK/c-$c.json" ||
-    fail "state of cust-$c differs: $(diff "$WORK/ref-$c.json" "$WORK/c-$c.json" | head -5)"
-done
+nb=$(stopped_count b.log events) nc=$(stopped_count c.log events)
+[ $((nb + nc)) = "$N_SECOND" ] ||
+  fail "B applied $nb and C $nc events, not the $N_SECOND of the second part once"
+same_state_as_ref c
 pass "B ($nb) and C ($nc) applied the second part once; C's state equals the reference's"
 
-# Each run's clean-stop line counts the alerts it produced (acknowledged):
-# read that many, so that a slow start of the reader cuts nothing short.
-alerts() { sed -n 's/.*stopped cleanly: .* alerts=\([0-9]*\) .*/\1/p' "$WORK/$1" | tail -1; }
-n_ref=$(alerts ref.log) n_all=$(( $(alerts b.log) + $(alerts c.log) ))
-[ "$n_ref" -gt 0 ] || fail "no alerts"
-consume sales.lead-ratings "$n_all" --idle-exit 20000 >"$WORK/all.jsonl"
-consume ref.lead-ratings "$n_ref" --idle-exit 20000 >"$WORK/ref.jsonl"
-ids() { grep -o '"alert_id":"[0-9a-f]*"' | sort; }
-[ -z "$(ids <"$WORK/all.jsonl" | uniq -d)" ] || fail "an alert id emitted twice"
-ids <"$WORK/ref.jsonl" >"$WORK/ref.ids"
-ids <"$WORK/all.jsonl" >"$WORK/all.ids"
-cmp -s "$WORK/ref.ids" "$WORK/all.ids" ||
-  fail "the alert ids differ from the reference's: $(diff "$WORK/ref.ids" "$WORK/all.ids" | head -4)"
-pass "alerts: the $n_ref ids of the uninterrupted run, each once"
+same_alerts_as_ref b.log c.log
+pass "alerts: the $N_REF ids of the uninterrupted run, each once"
