@@ -478,6 +478,35 @@ static void on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
     changelog_delivered(g_cl, tag, failed == KAFKA_DELIVERED, m);
 }
 
+/* A changelog over a one-broker mock with two partitions: its topic,
+ * the producer writing it (delivery reports to g_cl) and g_cl. */
+struct live {
+    struct kafka_mock *mock;
+    const char *brokers;
+    struct kafka_producer *prod;
+};
+
+static void live_start(struct live *l, const char *topic)
+{
+    char err[512];
+    assert_int_equal(kafka_mock_start(1, &topic, 1, 2, &l->mock, err,
+                                      sizeof(err)), 0);
+    l->brokers = kafka_mock_bootstrap(l->mock);
+    struct kafka_producer_opts po = {.brokers = l->brokers,
+                                     .on_delivery = on_delivery};
+    assert_int_equal(kafka_producer_new(&po, &l->prod, err, sizeof(err)), 0);
+    assert_int_equal(changelog_new(l->prod, topic, 2, "consistent_random",
+                                   &g_cl, err, sizeof(err)), 0);
+}
+
+static void live_stop(struct live *l)
+{
+    changelog_free(g_cl);
+    g_cl = NULL;
+    kafka_producer_free(l->prod);
+    kafka_mock_stop(l->mock);
+}
+
 static struct state *open_db(char *dir, size_t n, const char *name)
 {
     struct state *db = NULL;
@@ -509,18 +538,12 @@ static void test_round_trip(void **unused)
 {
     (void)unused;
     const char *topic = "g-state-changelog";
-    struct kafka_mock *mock = NULL;
-    struct kafka_producer *prod = NULL;
+    struct live l = {0};
+    live_start(&l, topic);
+    struct kafka_producer *prod = l.prod;
+    const char *brokers = l.brokers;
     struct kafka_consumer *group = NULL;
     char err[512];
-    assert_int_equal(kafka_mock_start(1, &topic, 1, 2, &mock, err,
-                                      sizeof(err)), 0);
-    const char *brokers = kafka_mock_bootstrap(mock);
-    struct kafka_producer_opts po = {.brokers = brokers,
-                                     .on_delivery = on_delivery};
-    assert_int_equal(kafka_producer_new(&po, &prod, err, sizeof(err)), 0);
-    assert_int_equal(changelog_new(prod, topic, 2, "consistent_random", &g_cl,
-                                   err, sizeof(err)), 0);
     assert_int_equal(kafka_consumer_new_reader(brokers, NULL, topic, true,
                                                &group, err, sizeof(err)), 0);
 
@@ -721,9 +744,7 @@ static void test_round_trip(void **unused)
     tmpdir_remove(dir_b);
     tmpdir_remove(dir_c);
     kafka_consumer_close(group);
-    changelog_free(g_cl);
-    kafka_producer_free(prod);
-    kafka_mock_stop(mock);
+    live_stop(&l);
 }
 
 static void sum_lag(void *arg, int32_t partition, int64_t lag)
@@ -770,17 +791,10 @@ static void test_standby_lag(void **unused)
 {
     (void)unused;
     const char *topic = "sb-state-changelog";
-    struct kafka_mock *mock = NULL;
-    struct kafka_producer *prod = NULL;
-    char err[512];
-    assert_int_equal(kafka_mock_start(1, &topic, 1, 2, &mock, err,
-                                      sizeof(err)), 0);
-    const char *brokers = kafka_mock_bootstrap(mock);
-    struct kafka_producer_opts po = {.brokers = brokers,
-                                     .on_delivery = on_delivery};
-    assert_int_equal(kafka_producer_new(&po, &prod, err, sizeof(err)), 0);
-    assert_int_equal(changelog_new(prod, topic, 2, "consistent_random", &g_cl,
-                                   err, sizeof(err)), 0);
+    struct live l = {0};
+    live_start(&l, topic);
+    struct kafka_producer *prod = l.prod;
+    const char *brokers = l.brokers;
     /* Offsets 0-3 objects, 4 a marker, 5-9 objects of an open batch. */
     char key[32];
     for (int i = 0; i < 10; i++) {
@@ -836,10 +850,7 @@ static void test_standby_lag(void **unused)
     standby_free(s);
     state_close(db);
     tmpdir_remove(dir);
-    changelog_free(g_cl);
-    g_cl = NULL;
-    kafka_producer_free(prod);
-    kafka_mock_stop(mock);
+    live_stop(&l);
 }
 
 int main(void)
