@@ -215,6 +215,19 @@ void rt_follow_standby(struct rt *rt)
     rt->standby_moved = false;
 }
 
+/* Where partition p is between its assignment and its first record. */
+enum handover { HANDOVER_NONE, HANDOVER_RESTORING, HANDOVER_UNRELEASED };
+
+static enum handover handover_of(const struct rt *rt, int32_t p)
+{
+    if (!(rt->n_restoring || rt->n_unreleased) || p < 0 ||
+        p >= changelog_partitions(rt->changelog))
+        return HANDOVER_NONE;
+    return rt->restoring[p]    ? HANDOVER_RESTORING
+           : rt->unreleased[p] ? HANDOVER_UNRELEASED
+                               : HANDOVER_NONE;
+}
+
 /* Restores of partitions leaving are dropped (restore_cancel: what they
  * wrote stays consistent); the partitions still restoring are removed
  * from parts, since the processors never heard they arrived. */
@@ -223,25 +236,24 @@ static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
     size_t kept = 0;
     for (size_t k = 0; k < n; k++) {
         int32_t p = parts[k];
-        if (rt->n_restoring && p >= 0 &&
-            p < changelog_partitions(rt->changelog) && rt->restoring[p]) {
+        switch (handover_of(rt, p)) {
+        case HANDOVER_RESTORING:
             LOG_WRN("restore", "partition %d leaves while its restore is at "
                     "%lld records from the end; cancelled", p,
                     (long long)restore_job_remaining(rt->restoring[p]));
             restore_cancel(rt->restoring[p]);
             rt->restoring[p] = NULL;
             rt->n_restoring--;
-            continue;
-        }
-        if (rt->n_unreleased && p >= 0 &&
-            p < changelog_partitions(rt->changelog) && rt->unreleased[p]) {
-            LOG_WRN("restore", "partition %d leaves before its release",
-                    p);
+            break;
+        case HANDOVER_UNRELEASED:
+            LOG_WRN("restore", "partition %d leaves before its release", p);
             rt->unreleased[p] = 0;
             rt->n_unreleased--;
-            continue;
+            break;
+        case HANDOVER_NONE:
+            parts[kept++] = p;
+            break;
         }
-        parts[kept++] = p;
     }
     rt->mx.restoring = rt->n_restoring + rt->n_unreleased > 0;
     return kept;
@@ -249,9 +261,7 @@ static size_t cancel_restores(struct rt *rt, int32_t *parts, size_t n)
 
 static bool restoring(const struct rt *rt, int32_t p)
 {
-    return (rt->n_restoring || rt->n_unreleased) && p >= 0 &&
-           p < changelog_partitions(rt->changelog) &&
-           (rt->restoring[p] || rt->unreleased[p]);
+    return handover_of(rt, p) != HANDOVER_NONE;
 }
 
 static int stored_offset(void *arg, const char *topic, int32_t partition,
