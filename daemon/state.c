@@ -86,8 +86,8 @@ struct state_batch {
 /* Freed batches kept for the next state_batch_new(). A checkpoint's
  * WriteBatch grows from empty by doubling (one std::string), so each one
  * copied its records several times and touched fresh pages as it grew:
- * ~a quarter of the sealing thread's CPU. Cleared, a WriteBatch keeps its
- * capacity. A few are kept (the runtime makes one per checkpoint and
+ * about a fifth of the sealing thread's CPU. Cleared, a WriteBatch keeps
+ * its capacity. A few are kept (the runtime makes one per checkpoint and
  * frees it once written); one that grew past BATCH_POOL_BYTES (a large
  * replay or restore) is let go rather than pinned. */
 #define BATCH_POOL_MAX 2
