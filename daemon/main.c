@@ -23,6 +23,17 @@
 volatile sig_atomic_t cli_stop;
 volatile sig_atomic_t cli_reload;
 
+#ifdef DS_JEMALLOC
+/* Read by jemalloc at start (MALLOC_CONF in the environment still wins).
+ * librdkafka makes an LZ4 frame context for every message set it
+ * compresses, and LZ4 calloc()s its 64 KiB block buffer; above the thread
+ * cache's default 32 KiB, jemalloc zeroes such a buffer by
+ * madvise(MADV_DONTNEED), so every message set paid a syscall, TLB
+ * shootdowns and 16 page faults. Cached up to 128 KiB, it is a memset.
+ * Figures: docs/PERFORMANCE.md. */
+const char *malloc_conf = "tcache_max:131072";
+#endif
+
 /* Only sets a flag: the loop notices within one poll interval. */
 static void on_signal(int sig)
 {

@@ -29,6 +29,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <rocksdb/c.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,7 +80,21 @@ struct state_batch {
     size_t noffs, capoffs;
     struct batch_wm *wms;
     size_t nwms, capwms;
+    size_t peak_bytes; /* the most its WriteBatch held (see batch_pool) */
 };
+
+/* Freed batches kept for the next state_batch_new(). A checkpoint's
+ * WriteBatch grows from empty by doubling (one std::string), so each one
+ * copied its records several times and touched fresh pages as it grew:
+ * about a fifth of the sealing thread's CPU. Cleared, a WriteBatch keeps
+ * its capacity. A few are kept (the runtime makes one per checkpoint and
+ * frees it once written); one that grew past BATCH_POOL_BYTES (a large
+ * replay or restore) is let go rather than pinned. */
+#define BATCH_POOL_MAX 2
+#define BATCH_POOL_BYTES ((size_t)32 << 20)
+static pthread_mutex_t batch_pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct state_batch *batch_pool[BATCH_POOL_MAX];
+static size_t batch_pool_n;
 
 static void state_assert_fail(const char *expr, const char *file, int line)
 {
@@ -621,7 +636,14 @@ int state_offset_scan(struct state *st,
 
 struct state_batch *state_batch_new(void)
 {
-    struct state_batch *b = state_xmalloc(sizeof(*b));
+    struct state_batch *b = NULL;
+    pthread_mutex_lock(&batch_pool_mu);
+    if (batch_pool_n)
+        b = batch_pool[--batch_pool_n];
+    pthread_mutex_unlock(&batch_pool_mu);
+    if (b)
+        return b;
+    b = state_xmalloc(sizeof(*b));
     memset(b, 0, sizeof(*b));
     b->wb = rocksdb_writebatch_create();
     return b;
@@ -639,6 +661,21 @@ void state_batch_free(struct state_batch *b)
     if (!b)
         return;
     batch_clear_offsets(b);
+    size_t bytes = state_batch_bytes(b);
+    if (bytes > b->peak_bytes)
+        b->peak_bytes = bytes;
+    if (b->peak_bytes <= BATCH_POOL_BYTES) {
+        rocksdb_writebatch_clear(b->wb);
+        b->count = 0;
+        b->nwms = 0;
+        pthread_mutex_lock(&batch_pool_mu);
+        bool kept = batch_pool_n < BATCH_POOL_MAX;
+        if (kept)
+            batch_pool[batch_pool_n++] = b;
+        pthread_mutex_unlock(&batch_pool_mu);
+        if (kept)
+            return;
+    }
     free(b->offs);
     free(b->wms);
     rocksdb_writebatch_destroy(b->wb);
@@ -826,6 +863,9 @@ int state_batch_commit(struct state *st, struct state_batch *b, char *err,
         rocksdb_writebatch_put(b->wb, key, sizeof(key), (const char *)v,
                                sizeof(v));
     }
+    size_t bytes = state_batch_bytes(b);
+    if (bytes > b->peak_bytes)
+        b->peak_bytes = bytes;
     rocksdb_write(st->db, st->wopts, b->wb, &rerr);
     if (rerr) {
         set_err(err, errlen, "state commit in %s: %s", st->dir, rerr);

@@ -24,6 +24,7 @@
 
 #include "action_units.h"
 #include "log.h"
+#include "strjoin.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -319,7 +320,7 @@ char *au_opp_key(const char *customer, const char *opp)
 {
     size_t n = strlen(customer) + strlen(AU_OPP_INFIX) + strlen(opp) + 1;
     char *k = au_xalloc(n);
-    snprintf(k, n, "%s%s%s", customer, AU_OPP_INFIX, opp);
+    strjoin3(k, n, customer, AU_OPP_INFIX, opp);
     return k;
 }
 

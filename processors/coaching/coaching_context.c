@@ -8,15 +8,16 @@
 #include <string.h>
 
 #include "coaching.h"
-
+#include "strjoin.h"
 
 int coaching_make_key(char *out, size_t n, const char *customer,
                       const char *meeting)
 {
-    int w = meeting
-                ? snprintf(out, n, "%s" CO_MEETING_INFIX "%s", customer, meeting)
-                : snprintf(out, n, "%s" CO_CTX_SUFFIX, customer);
-    return (w < 0 || (size_t)w >= n) ? -1 : 0;
+    if (!customer)
+        customer = "(null)"; /* what snprintf's %s made of it */
+    size_t w = meeting ? strjoin3(out, n, customer, CO_MEETING_INFIX, meeting)
+                       : strjoin2(out, n, customer, CO_CTX_SUFFIX);
+    return w >= n ? -1 : 0;
 }
 
 static void context_prune(struct coaching *co, struct co_context *c)

@@ -51,6 +51,7 @@
 
 #include "entity_signal.h"
 #include "lead_rating.h"
+#include "strjoin.h"
 
 /* ---- instance ------------------------------------------------------- */
 
@@ -231,7 +232,7 @@ static void apply_registry(struct lr_inst *inst, struct graph *g,
         n = graph_link(g, p, nt, rc->entity_id, change, ev->event_time);
         break;
     }
-    snprintf(signal, sizeof(signal), "registry.%s", change);
+    strjoin2(signal, sizeof(signal), "registry.", change);
     if (rc->change_type == CHANGE_TENDER_AWARDED) {
         const char *winner = attr_get(rc, inst->cfg->tender_winner_attribute);
         if (winner && graph_node_find(g, GRAPH_NODE_COMPETITOR, winner))
@@ -246,9 +247,10 @@ static void apply_iot(struct lr_inst *inst, struct graph *g,
 {
     const struct iot_alert *ia = &ev->u.iot;
     char signal[160];
-    snprintf(signal, sizeof(signal), "iot.%s.%s",
-             ia->alert_type ? ia->alert_type : "",
-             iot_severity_name(ia->severity));
+    char sev[40];
+    strjoin2(sev, sizeof(sev), ".", iot_severity_name(ia->severity));
+    strjoin3(signal, sizeof(signal), "iot.",
+             ia->alert_type ? ia->alert_type : "", sev);
     /* Resolve first: an unconfigured type must not create a device node. */
     if (!graph_spec_find(&inst->params, signal))
         return;
@@ -350,12 +352,12 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
     if (max > ALERT_MAX_REASONS)
         max = ALERT_MAX_REASONS;
     r->n_reasons = graph_factors(g, f, max);
-    int w = snprintf(xkey, sizeof(xkey), "%s%s", customer, LR_EXT_SUFFIX);
+    size_t w = strjoin2(xkey, sizeof(xkey), customer, LR_EXT_SUFFIX);
     const struct lr_ext *x =
-        w > 0 && (size_t)w < sizeof(xkey) ? ctx_state_find(ctx, xkey) : NULL;
-    w = snprintf(skey, sizeof(skey), "%s%s", customer, LR_SVC_SUFFIX);
+        w > 0 && w < sizeof(xkey) ? ctx_state_find(ctx, xkey) : NULL;
+    w = strjoin2(skey, sizeof(skey), customer, LR_SVC_SUFFIX);
     const struct lr_svc *sv =
-        w > 0 && (size_t)w < sizeof(skey) ? ctx_state_find(ctx, skey) : NULL;
+        w > 0 && w < sizeof(skey) ? ctx_state_find(ctx, skey) : NULL;
     for (size_t i = 0; i < r->n_reasons; i++) {
         if (lead_rating_erp_detail(x, f[i].factor, detail[i],
                                    sizeof(detail[i])) ||
@@ -381,8 +383,7 @@ static int emit_rerating(struct lr_inst *inst, struct proc_ctx *ctx,
 static void *obj_state(struct proc_ctx *ctx, const char *customer,
                        const char *suffix, char *key, size_t n)
 {
-    int w = snprintf(key, n, "%s%s", customer, suffix);
-    if (w < 0 || (size_t)w >= n) {
+    if (strjoin2(key, n, customer, suffix) >= n) {
         ctx_fail(ctx, "lead_rating: customer id too long");
         return NULL;
     }

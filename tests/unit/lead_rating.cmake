@@ -27,3 +27,4 @@ ds_unit_test(test_lead_rating_service SOURCES processors/lead_rating/*.c
   daemon/keyfilter.c daemon/hmap.c
   daemon/state.c daemon/config*.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
   daemon/alert.c daemon/log.c)
+ds_unit_test(test_strjoin SOURCES)

@@ -149,6 +149,76 @@ static void test_commit_atomic_with_offsets(void **vstate)
     state_batch_free(b);
 }
 
+static void count_each(void *arg, const void *key, size_t klen, bool put)
+{
+    (void)key;
+    (void)klen;
+    (void)put;
+    (*(int *)arg)++;
+}
+
+/* Freed batches are kept for reuse: whatever one held when it was freed,
+ * written or not, a new batch starts empty. */
+static void test_batch_reuse_starts_empty(void **vstate)
+{
+    struct fixture *f = *vstate;
+    f->st = open_ok(f);
+    struct state_batch *empty = state_batch_new();
+    size_t empty_bytes = state_batch_bytes(empty);
+    state_batch_free(empty);
+
+    for (int round = 0; round < 4; round++) {
+        /* Two at a time, so both kept batches are reused. */
+        struct state_batch *a = state_batch_new(), *b = state_batch_new();
+        char key[32];
+        for (int i = 0; i < 1000; i++) {
+            snprintf(key, sizeof(key), "r%d/%d", round, i);
+            put_str(a, key, "a value long enough to grow the batch");
+            put_str(b, key, "b");
+        }
+        state_batch_delete(b, "gone", 4);
+        state_batch_offset(a, "t.a", 0, 10 + round);
+        state_batch_offset(b, "t.b", 1, 20 + round);
+        state_batch_watermark(b, 2, 1000 + round);
+        if (round % 2)
+            commit_ok(f, a); /* written, then freed */
+        state_batch_free(a); /* even rounds: freed unwritten (a replay) */
+        state_batch_free(b);
+
+        struct state_batch *c = state_batch_new(), *d = state_batch_new();
+        struct state_batch *both[2] = {c, d};
+        for (int k = 0; k < 2; k++) {
+            int n = 0;
+            assert_int_equal(state_batch_count(both[k]), 0);
+            assert_int_equal(state_batch_bytes(both[k]), empty_bytes);
+            state_batch_each(both[k], count_each, &n);
+            assert_int_equal(n, 0);
+        }
+        /* Nothing of b's offsets or watermark rides along. */
+        put_str(c, "fresh", "v");
+        put_str(d, "fresh", "v");
+        commit_ok(f, c);
+        commit_ok(f, d);
+        int64_t off = -1;
+        assert_int_equal(state_offset_get(f->st, "t.b", 1, &off, f->err,
+                                          sizeof(f->err)),
+                         0);
+        assert_int_equal(state_watermark_get(f->st, 2, &off, f->err,
+                                             sizeof(f->err)),
+                         0);
+        assert_value(f->st, "fresh", "v");
+        state_batch_free(c);
+        state_batch_free(d);
+    }
+    int64_t off = -1;
+    assert_int_equal(state_offset_get(f->st, "t.a", 0, &off, f->err,
+                                      sizeof(f->err)),
+                     1);
+    assert_int_equal(off, 13);
+    assert_value(f->st, "r3/999", "a value long enough to grow the batch");
+    assert_value(f->st, "r2/0", NULL);
+}
+
 static void test_offsets(void **vstate)
 {
     struct fixture *f = *vstate;
@@ -800,6 +870,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_commit_atomic_with_offsets,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_reuse_starts_empty, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_offset_scan_and_isolation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_state, setup,
