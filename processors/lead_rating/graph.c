@@ -173,7 +173,11 @@ static void node_clear(struct graph_node *n)
 static struct graph_node *node_append(struct graph *g)
 {
     if (g->n_nodes == g->cap_nodes) {
-        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 4;
+        /* From one: most graphs never get past the customer node, and
+         * up to state.cache_max_entries new ones are held at a time (at
+         * 128 bytes a node, a first capacity of 4 was ~30 MB of the peak
+         * at 1M customers). */
+        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 1;
         g->nodes = xrealloc(g->nodes, g->cap_nodes, sizeof(*g->nodes));
     }
     struct graph_node *n = &g->nodes[g->n_nodes++];
@@ -305,7 +309,8 @@ int graph_signal_add(struct graph *g, const struct graph_params *p,
     }
     if (!s) {
         if (n->n_signals == n->cap_signals) {
-            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 2;
+            /* From one, as the nodes: most nodes carry one signal. */
+            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 1;
             n->signals =
                 xrealloc(n->signals, n->cap_signals, sizeof(*n->signals));
         }
