@@ -28,6 +28,7 @@ struct chunk {
 #define CHUNK_HDR                                                             \
     ((sizeof(struct chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
 #define CHUNK_DATA(c) ((unsigned char *)(c) + CHUNK_HDR)
+_Static_assert(CHUNK_HDR == ARENA_CHUNK_HDR, "arena.h's ARENA_CHUNK_HDR");
 
 struct arena {
     struct chunk *cur; /* newest chunk; older ones hang off ->next */

@@ -12,6 +12,10 @@
 
 struct arena;
 
+/* Bytes a chunk takes beside its chunk_size: a chunk_size of
+ * 512 - ARENA_CHUNK_HDR makes each chunk one 512-byte allocation. */
+#define ARENA_CHUNK_HDR 32
+
 /* chunk_size 0 means 64 KiB. NULL when out of memory. */
 struct arena *arena_new(size_t chunk_size);
 void arena_free(struct arena *a); /* accepts NULL */

@@ -197,9 +197,10 @@ static const struct config_key state_keys[] = {
     CFG_KEY_RANGE(struct config_state, encoded_cache_bytes, "encoded_cache",
                   CFG_SIZE, "128MiB", 0, 1099511627776.0,
                   "Memory for state objects pushed out of the decoded cache, "
-                  "kept encoded so reading one back needs no RocksDB read; "
-                  "up to half of it also holds decoded objects' last "
-                  "written bytes (0: off)."),
+                  "kept encoded so reading one back needs no RocksDB read, "
+                  "counted with each one's cache entry and key; up to half "
+                  "of it also holds decoded objects' last written bytes "
+                  "(0: off)."),
     CFG_KEY_RANGE(struct config_state, block_cache_bytes, "block_cache",
                   CFG_SIZE, "64MiB", 1 << 20, 1099511627776.0,
                   "Size of the block cache shared by all partitions."),

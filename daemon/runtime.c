@@ -143,7 +143,11 @@ static void hold(struct rt *rt, const struct kafka_msg *m)
         rt->spare = a->next_spare;
     } else {
         a = calloc(1, sizeof(*a));
-        if (!a || !(a->arena = arena_new(4096)))
+        /* Up to processing.max_buffered of these are held at a backlog:
+         * a 4 KiB first chunk (5 KiB with its header) was ~50 MB of the
+         * peak, for records that decode into < 256 bytes. A larger record
+         * grows the arena once (arena_reset keeps it grown). */
+        if (!a || !(a->arena = arena_new(512 - ARENA_CHUNK_HDR)))
             abort(); /* as the arena does on out-of-memory */
     }
     a->m = *m;

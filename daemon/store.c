@@ -30,29 +30,33 @@
 #include "log.h"
 #include "now.h"
 
+/* One per cached object, hot or warm, and most are warm: 58 bytes before
+ * the key (a 96-byte allocation with a typical key, where 128 were), so
+ * state.encoded_cache, which counts them, holds more objects. */
 struct entry {
-    const char *key;   /* the processor's key, inside bkey */
-    size_t proc;
-    void *obj;         /* NULL once deleted */
-    bool dirty;        /* on the dirty list */
-    atomic_int seal;   /* enum seal_state: where it is in the seal under way */
+    void *obj;         /* hot: the object; NULL once deleted, or absent */
+    /* The object's encoded bytes, as in the backend. Warm: the object
+     * (NULL when absent or deleted). Hot and clean: the bytes it was last
+     * sealed (or read) as, for the move to the warm tier; NULL none. */
+    uint8_t *bytes;
+    struct entry *prev, *next; /* LRU of its tier: head = most recent */
     uint64_t sealed_in; /* the seal that last wrote it (1..), 0 none */
+    uint32_t bytes_len;
+    uint32_t bklen;    /* strlen(bkey): the sealer's strlen of a cold key was
+                        * ~3 % of its thread */
+    atomic_int seal;   /* enum seal_state: where it is in the seal under way */
+    uint16_t proc;
+    bool dirty;        /* on the dirty list */
     bool deleted;
-    bool warm;         /* on the warm list: obj NULL, enc the object or NULL
-                        * when absent or deleted */
+    bool warm;         /* on the warm list: obj NULL */
     bool known;        /* bkey is in the key filter, or the backend had it
                         * (then the filter's start-up scan adds it): its
                         * puts need not probe the filter again */
-    uint32_t bklen;    /* strlen(bkey): the sealer's strlen of a cold key was
-                        * ~3 % of its thread */
-    uint8_t *enc;      /* warm only: the encoded object, as in the backend */
-    size_t enc_len;
-    uint8_t *sealed;   /* hot, clean: the bytes it was last sealed (or read)
-                        * as, for the move to the warm tier; NULL none */
-    size_t sealed_len;
-    struct entry *prev, *next; /* LRU of its tier: head = most recent */
     char bkey[];       /* backend key "<proc>/<key>": the cache map's key */
 };
+
+/* Bytes an entry takes with its key. */
+#define ENTRY_SIZE(bklen) (offsetof(struct entry, bkey) + (bklen) + 1)
 
 enum seal_state {
     SEAL_NONE = 0, /* not in the seal under way, or already encoded into it */
@@ -122,6 +126,7 @@ struct store {
     struct buf enc; /* reused encode buffer */
     struct buf kbuf; /* reused key buffer */
     uint64_t *ns_hash; /* per processor: FNV-1a of "<name>/" */
+    size_t *ns_len;    /* per processor: strlen("<name>/") */
     struct store_stats stats;
 };
 
@@ -158,9 +163,14 @@ struct store *store_new(const struct processor_ops *const *ops, size_t n,
     s->mem = db ? NULL : hmap_new();
     s->cache = hmap_new_intrusive(offsetof(struct entry, bkey));
     s->max_entries = max_entries ? max_entries : 1;
+    if (n > UINT16_MAX) /* struct entry's proc */
+        abort();
     s->ns_hash = xmalloc((n ? n : 1) * sizeof(*s->ns_hash));
-    for (size_t i = 0; i < n; i++)
+    s->ns_len = xmalloc((n ? n : 1) * sizeof(*s->ns_len));
+    for (size_t i = 0; i < n; i++) {
         s->ns_hash[i] = hash_fnv1a_more(hash_fnv1a_str(ops[i]->name), "/");
+        s->ns_len[i] = strlen(ops[i]->name) + 1;
+    }
     pthread_mutex_init(&s->batch_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -206,7 +216,13 @@ static void lru_push_front(struct store *s, struct entry *e)
  * and the map's slot (at most half the slots are used). */
 static size_t warm_cost(const struct entry *e)
 {
-    return e->enc_len + sizeof(*e) + e->bklen + 1 + 48;
+    return e->bytes_len + ENTRY_SIZE(e->bklen) + 48;
+}
+
+/* The processor's key, inside bkey. */
+static const char *entry_key(const struct store *s, const struct entry *e)
+{
+    return e->bkey + s->ns_len[e->proc];
 }
 
 /* Sealed bytes: the object as the backend has it (or will, once its
@@ -216,11 +232,11 @@ static size_t warm_cost(const struct entry *e)
 static void keep_sealed(struct store *s, struct entry *e, uint8_t *bytes,
                         size_t len)
 {
-    free(e->sealed);
-    atomic_fetch_sub_explicit(&s->sealed_bytes, e->sealed_len,
+    free(e->bytes);
+    atomic_fetch_sub_explicit(&s->sealed_bytes, e->bytes_len,
                               memory_order_relaxed);
-    e->sealed = bytes;
-    e->sealed_len = len;
+    e->bytes = bytes;
+    e->bytes_len = (uint32_t)len;
     atomic_fetch_add_explicit(&s->sealed_bytes, len, memory_order_relaxed);
 }
 
@@ -228,14 +244,16 @@ static void keep_sealed(struct store *s, struct entry *e, uint8_t *bytes,
  * the other half whatever the hot tier's size. Either thread may ask. */
 static bool may_keep_sealed(const struct store *s, size_t len)
 {
-    return atomic_load_explicit(&s->sealed_bytes, memory_order_relaxed) +
-               len <=
-           s->warm_max / 2;
+    return len <= UINT32_MAX &&
+           atomic_load_explicit(&s->sealed_bytes, memory_order_relaxed) +
+                   len <=
+               s->warm_max / 2;
 }
 
+/* Hot entries only: a warm entry's bytes are the object. */
 static void drop_sealed(struct store *s, struct entry *e)
 {
-    if (e->sealed)
+    if (e->bytes)
         keep_sealed(s, e, NULL, 0);
 }
 
@@ -250,10 +268,12 @@ static void entry_free(struct store *s, struct entry *e)
 {
     if (e->obj)
         s->ops[e->proc]->state_free(e->obj);
-    if (e->warm)
+    if (e->warm) {
         s->warm_bytes -= warm_cost(e);
-    free(e->enc);
-    drop_sealed(s, e);
+        free(e->bytes);
+    } else {
+        drop_sealed(s, e);
+    }
     free(e);
 }
 
@@ -327,6 +347,7 @@ void store_free(struct store *s)
     buf_free(&s->enc);
     buf_free(&s->kbuf);
     free(s->ns_hash);
+    free(s->ns_len);
     free(s);
 }
 
@@ -360,13 +381,12 @@ static void mark_dirty(struct store *s, struct entry *e)
 static struct entry *entry_new(struct store *s, size_t proc, const char *bkey)
 {
     size_t klen = strlen(bkey);
-    struct entry *e = calloc(1, sizeof(*e) + klen + 1);
+    struct entry *e = calloc(1, ENTRY_SIZE(klen));
     if (!e || klen > UINT32_MAX)
         abort();
     memcpy(e->bkey, bkey, klen + 1);
-    e->bklen = klen;
-    e->key = e->bkey + strlen(s->ops[proc]->name) + 1;
-    e->proc = proc;
+    e->bklen = (uint32_t)klen;
+    e->proc = (uint16_t)proc;
     hmap_put(s->cache, e->bkey, e);
     lru_push_front(s, e);
     return e;
@@ -727,16 +747,18 @@ static void promote(struct store *s, struct entry *e)
     s->warm_bytes -= warm_cost(e);
     e->warm = false;
     lru_push_front(s, e);
-    if (e->enc) {
+    uint8_t *enc = e->bytes;
+    size_t len = e->bytes_len;
+    e->bytes = NULL;
+    e->bytes_len = 0;
+    if (enc) {
         /* Decoded as they are, the bytes are the object's sealed bytes. */
-        if (decode_bytes(s, e->proc, e->key, e->bkey, e->enc, e->enc_len,
+        if (decode_bytes(s, e->proc, entry_key(s, e), e->bkey, enc, len,
                          &e->obj) == 1 &&
-            may_keep_sealed(s, e->enc_len))
-            keep_sealed(s, e, e->enc, e->enc_len);
+            may_keep_sealed(s, len))
+            keep_sealed(s, e, enc, len);
         else
-            free(e->enc);
-        e->enc = NULL;
-        e->enc_len = 0;
+            free(enc);
     }
 }
 
@@ -756,7 +778,7 @@ static void *hit(struct store *s, struct entry *e, bool create,
     if (e->obj || !create)
         return e->obj;
     /* Absent, or deleted in this batch, and now wanted: start afresh. */
-    e->obj = s->ops[e->proc]->state_new(e->key);
+    e->obj = s->ops[e->proc]->state_new(entry_key(s, e));
     e->deleted = false;
     mark_dirty(s, e);
     if (created)
@@ -799,11 +821,11 @@ void store_prefetch(const struct store *s, uint64_t hash, int step)
         __builtin_prefetch(e->next, 1);
     if (e->obj) {
         __builtin_prefetch(e->obj);
-    } else if (e->enc) {
+    } else if (e->warm && e->bytes) {
         /* Decoded from the front: the first lines, the rest streams. */
-        size_t n = e->enc_len < 256 ? e->enc_len : 256;
+        size_t n = e->bytes_len < 256 ? e->bytes_len : 256;
         for (size_t off = 0; off < n; off += 64)
-            __builtin_prefetch(e->enc + off);
+            __builtin_prefetch(e->bytes + off);
     }
 }
 
@@ -865,7 +887,7 @@ void *store_get(struct store *s, size_t proc, const char *key, bool create,
 void store_dirty(struct store *s, size_t proc, const char *key)
 {
     struct entry *e = s->last;
-    if (!e || e->proc != proc || strcmp(e->key, key) != 0)
+    if (!e || e->proc != proc || strcmp(entry_key(s, e), key) != 0)
         e = hmap_get(s->cache, backend_key(s, proc, key));
     if (e && e->obj) { /* a warm entry has no object a caller could change */
         seal_first(s, e);
@@ -1025,19 +1047,24 @@ static void demote(struct store *s, struct entry *e, bool defer)
         evict(s, e);
         return;
     }
+    if (e->obj && !e->bytes) {
+        buf_reset(&s->enc);
+        s->ops[e->proc]->state_encode(e->obj, &s->enc);
+        if (s->enc.len > UINT32_MAX) { /* never: too large to keep */
+            evict(s, e);
+            return;
+        }
+        e->bytes = xmemdup(s->enc.data, s->enc.len);
+        e->bytes_len = (uint32_t)s->enc.len;
+    } else if (e->obj) {
+        /* The sealed bytes become the warm object: moved, not copied. */
+        atomic_fetch_sub_explicit(&s->sealed_bytes, e->bytes_len,
+                                  memory_order_relaxed);
+    } else {
+        drop_sealed(s, e); /* never: an entry without object has none */
+    }
     lru_unlink(s, e);
     if (e->obj) {
-        if (e->sealed) {
-            e->enc = e->sealed;
-            e->enc_len = e->sealed_len;
-            e->sealed = NULL; /* moved, not freed */
-            keep_sealed(s, e, NULL, 0);
-        } else {
-            buf_reset(&s->enc);
-            s->ops[e->proc]->state_encode(e->obj, &s->enc);
-            e->enc = xmemdup(s->enc.data, s->enc.len);
-            e->enc_len = s->enc.len;
-        }
         bury(s, e->proc, e->obj, defer);
         e->obj = NULL;
     }
@@ -1164,10 +1191,11 @@ static int collect_cached(void *arg, const char *bkey, void *val)
     (void)bkey;
     if (e->proc != ks->proc)
         return 0;
-    if (e->obj || e->enc)
-        keyset_add(ks, e->key);
+    const char *key = entry_key(ks->s, e);
+    if (e->obj || (e->warm && e->bytes))
+        keyset_add(ks, key);
     else /* absent or deleted: hide a backend copy not yet overwritten */
-        hmap_put(ks->seen, e->key, (void *)1);
+        hmap_put(ks->seen, key, (void *)1);
     return 0;
 }
 

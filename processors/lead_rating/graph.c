@@ -173,7 +173,11 @@ static void node_clear(struct graph_node *n)
 static struct graph_node *node_append(struct graph *g)
 {
     if (g->n_nodes == g->cap_nodes) {
-        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 4;
+        /* From one: most graphs never get past the customer node, and
+         * up to state.cache_max_entries new ones are held at a time (at
+         * 128 bytes a node, a first capacity of 4 was ~30 MB of the peak
+         * at 1M customers). */
+        g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 1;
         g->nodes = xrealloc(g->nodes, g->cap_nodes, sizeof(*g->nodes));
     }
     struct graph_node *n = &g->nodes[g->n_nodes++];
@@ -305,7 +309,8 @@ int graph_signal_add(struct graph *g, const struct graph_params *p,
     }
     if (!s) {
         if (n->n_signals == n->cap_signals) {
-            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 2;
+            /* From one, as the nodes: most nodes carry one signal. */
+            n->cap_signals = n->cap_signals ? n->cap_signals * 2 : 1;
             n->signals =
                 xrealloc(n->signals, n->cap_signals, sizeof(*n->signals));
         }
@@ -353,54 +358,6 @@ static double clamp100(double v)
     return v < 0 ? 0 : v > 100 ? 100 : v;
 }
 
-/* The saturated total of each spec, the parts, the score, and per spec the
- * factor that turns a signal's propagated value into its share (kept in
- * g->share until a share is read, see graph_contribution()). `sum[k]` is
- * spec k's decayed, propagated value over all nodes. A part's raw value is
- * the sum of its specs' totals: the shares of one spec add up to its
- * total, so the score needs no walk over the signals. */
-static void score_sums(struct graph *g, const struct graph_params *p,
-                       const double *sum)
-{
-    if (g->n_share < p->n_specs) {
-        g->share = xrealloc(g->share, p->n_specs, sizeof(double));
-        g->n_share = p->n_specs;
-    }
-    double part_raw[GRAPH_PART_COUNT] = {0};
-    for (size_t k = 0; k < p->n_specs; k++) {
-        g->share[k] = 0;
-        int part = p->specs[k].part;
-        if (sum[k] > 0 && part >= 0 && part < GRAPH_PART_COUNT) {
-            g->share[k] = graph_saturate(p->specs[k].weight,
-                                         p->specs[k].saturation, sum[k]);
-            part_raw[part] += g->share[k];
-        }
-    }
-    /* Parts are clamped to 0..100; when a part overflows, its factors are
-     * scaled so they still add up to what the part contributes. */
-    double wsum = p->part_weight[GRAPH_PART_FIT] + p->part_weight[GRAPH_PART_INTENT];
-    if (wsum <= 0)
-        wsum = 1;
-    double scale[GRAPH_PART_COUNT];
-    for (int k = 0; k < GRAPH_PART_COUNT; k++) {
-        scale[k] = p->part_weight[k] / wsum;
-        if (part_raw[k] > 100)
-            scale[k] *= 100 / part_raw[k];
-    }
-    for (size_t k = 0; k < p->n_specs; k++)
-        if (g->share[k] != 0)
-            g->share[k] *= scale[p->specs[k].part] / sum[k];
-    for (size_t k = p->n_specs; k < g->n_share; k++)
-        g->share[k] = 0;
-    g->share_hop = p->hop_decay;
-    g->shares_pending = true;
-    g->fit = clamp100(part_raw[GRAPH_PART_FIT]);
-    g->intent = clamp100(part_raw[GRAPH_PART_INTENT]);
-    g->score = clamp100((p->part_weight[GRAPH_PART_FIT] * g->fit +
-                         p->part_weight[GRAPH_PART_INTENT] * g->intent) /
-                        wsum);
-}
-
 /* A buffer of n doubles, zeroed: on the stack for the usual few dozen
  * specs. */
 struct sums {
@@ -419,6 +376,103 @@ static void sums_done(struct sums *b)
 {
     if (b->v != b->small)
         free(b->v);
+}
+
+/* Keeps the factors of a rescore (share[k] for spec k, computed where
+ * `fed`, exactly +0 elsewhere) in g: see struct graph. */
+static void keep_shares(struct graph *g, const struct graph_params *p,
+                        const double *share, const bool *fed)
+{
+    size_t n = 0;
+    uint64_t mask = 0;
+    g->share_dense = p->n_specs > 64;
+    if (g->share_dense) {
+        n = p->n_specs;
+    } else {
+        for (size_t k = 0; k < p->n_specs; k++)
+            if (fed[k]) {
+                mask |= (uint64_t)1 << k;
+                n++;
+            }
+    }
+    if (n > g->cap_share) {
+        g->share = xrealloc(g->share, n, sizeof(double));
+        g->cap_share = (uint32_t)n;
+    }
+    if (g->share_dense) {
+        memcpy(g->share, share, n * sizeof(double));
+    } else {
+        size_t j = 0;
+        for (size_t k = 0; k < p->n_specs; k++)
+            if (fed[k])
+                g->share[j++] = share[k];
+    }
+    g->share_mask = mask;
+    g->n_kept = (uint32_t)n;
+    if (g->n_share < p->n_specs)
+        g->n_share = (uint32_t)p->n_specs;
+}
+
+/* The factor of spec k (< n_share) kept by the last rescore. */
+static double share_factor(const struct graph *g, size_t k)
+{
+    if (g->share_dense)
+        return k < g->n_kept ? g->share[k] : 0;
+    if (k >= 64 || !(g->share_mask >> k & 1))
+        return 0;
+    uint64_t below = g->share_mask & (((uint64_t)1 << k) - 1);
+    return g->share[__builtin_popcountll(below)];
+}
+
+/* The saturated total of each spec, the parts, the score, and per spec the
+ * factor that turns a signal's propagated value into its share (kept in
+ * g->share until a share is read, see graph_contribution()). `sum[k]` is
+ * spec k's decayed, propagated value over all nodes. A part's raw value is
+ * the sum of its specs' totals: the shares of one spec add up to its
+ * total, so the score needs no walk over the signals. */
+static void score_sums(struct graph *g, const struct graph_params *p,
+                       const double *sum)
+{
+    struct sums sb;
+    double *share = sums_init(&sb, p->n_specs);
+    bool fed_small[64], *fed = p->n_specs <= 64
+                                   ? fed_small
+                                   : xcalloc(p->n_specs, sizeof(bool));
+    double part_raw[GRAPH_PART_COUNT] = {0};
+    for (size_t k = 0; k < p->n_specs; k++) {
+        int part = p->specs[k].part;
+        fed[k] = sum[k] > 0 && part >= 0 && part < GRAPH_PART_COUNT;
+        if (fed[k]) {
+            share[k] = graph_saturate(p->specs[k].weight,
+                                      p->specs[k].saturation, sum[k]);
+            part_raw[part] += share[k];
+        }
+    }
+    /* Parts are clamped to 0..100; when a part overflows, its factors are
+     * scaled so they still add up to what the part contributes. */
+    double wsum = p->part_weight[GRAPH_PART_FIT] + p->part_weight[GRAPH_PART_INTENT];
+    if (wsum <= 0)
+        wsum = 1;
+    double scale[GRAPH_PART_COUNT];
+    for (int k = 0; k < GRAPH_PART_COUNT; k++) {
+        scale[k] = p->part_weight[k] / wsum;
+        if (part_raw[k] > 100)
+            scale[k] *= 100 / part_raw[k];
+    }
+    for (size_t k = 0; k < p->n_specs; k++)
+        if (share[k] != 0)
+            share[k] *= scale[p->specs[k].part] / sum[k];
+    keep_shares(g, p, share, fed);
+    if (fed != fed_small)
+        free(fed);
+    sums_done(&sb);
+    g->share_hop = p->hop_decay;
+    g->shares_pending = true;
+    g->fit = clamp100(part_raw[GRAPH_PART_FIT]);
+    g->intent = clamp100(part_raw[GRAPH_PART_INTENT]);
+    g->score = clamp100((p->part_weight[GRAPH_PART_FIT] * g->fit +
+                         p->part_weight[GRAPH_PART_INTENT] * g->intent) /
+                        wsum);
 }
 
 void graph_rescore(struct graph *g, const struct graph_params *p)
@@ -452,7 +506,7 @@ static double share_of(const struct graph *g, size_t i,
         return s->contribution;
     if (s->spec < 0 || (size_t)s->spec >= g->n_share)
         return 0;
-    return g->share[s->spec] *
+    return share_factor(g, (size_t)s->spec) *
            (s->value_now * propagation(g->share_hop, i, n));
 }
 

@@ -150,13 +150,22 @@ struct graph {
     struct graph_node *nodes; /* owned; nodes[0] is the customer */
     size_t n_nodes, cap_nodes;
     /* Each signal's share of the score, kept per spec by the last rescore
-     * until one is read: share[k] * value_now * propagation. A hot graph
-     * holds ~150 signals and is rescored on every event, while shares are
-     * read only by alerts, the caps, inspect and the encoding. */
-    double *share; /* owned, n_share (= the params' n_specs) */
-    size_t n_share;
-    double share_hop;    /* the params' hop_decay */
+     * until one is read: spec k's factor * value_now * propagation. A hot
+     * graph holds ~150 signals and is rescored on every event, while
+     * shares are read only by alerts, the caps, inspect and the encoding.
+     * Only the specs some signal feeds have a factor (the others' is 0):
+     * with up to 64 specs, share holds those of share_mask's bits, in spec
+     * order - a new customer's graph feeds one or two of ~30 specs, and a
+     * factor per spec was ~20 MB at 1M customers; with more specs, share
+     * is indexed by spec (share_dense). */
+    double *share;       /* owned, cap_share */
+    uint64_t share_mask;
+    uint32_t cap_share;
+    uint32_t n_kept;     /* factors in share */
+    uint32_t n_share;    /* the params' n_specs (the most seen) */
+    bool share_dense;
     bool shares_pending; /* share[] holds them, not the signals */
+    double share_hop;    /* the params' hop_decay */
 };
 
 /* A (node, signal) pair's part of the score; strings borrowed from the
