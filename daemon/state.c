@@ -656,18 +656,24 @@ static void batch_clear_offsets(struct state_batch *b)
     b->noffs = 0;
 }
 
+/* Empties b for reuse, noting the most its WriteBatch held. */
+static void batch_reset(struct state_batch *b)
+{
+    size_t bytes = state_batch_bytes(b);
+    if (bytes > b->peak_bytes)
+        b->peak_bytes = bytes;
+    rocksdb_writebatch_clear(b->wb);
+    batch_clear_offsets(b);
+    b->nwms = 0;
+    b->count = 0;
+}
+
 void state_batch_free(struct state_batch *b)
 {
     if (!b)
         return;
-    batch_clear_offsets(b);
-    size_t bytes = state_batch_bytes(b);
-    if (bytes > b->peak_bytes)
-        b->peak_bytes = bytes;
+    batch_reset(b);
     if (b->peak_bytes <= BATCH_POOL_BYTES) {
-        rocksdb_writebatch_clear(b->wb);
-        b->count = 0;
-        b->nwms = 0;
         pthread_mutex_lock(&batch_pool_mu);
         bool kept = batch_pool_n < BATCH_POOL_MAX;
         if (kept)
@@ -863,9 +869,6 @@ int state_batch_commit(struct state *st, struct state_batch *b, char *err,
         rocksdb_writebatch_put(b->wb, key, sizeof(key), (const char *)v,
                                sizeof(v));
     }
-    size_t bytes = state_batch_bytes(b);
-    if (bytes > b->peak_bytes)
-        b->peak_bytes = bytes;
     rocksdb_write(st->db, st->wopts, b->wb, &rerr);
     if (rerr) {
         set_err(err, errlen, "state commit in %s: %s", st->dir, rerr);
@@ -876,10 +879,7 @@ int state_batch_commit(struct state *st, struct state_batch *b, char *err,
             rocksdb_free(rerr);
         goto out;
     }
-    rocksdb_writebatch_clear(b->wb);
-    batch_clear_offsets(b);
-    b->nwms = 0;
-    b->count = 0;
+    batch_reset(b);
     rc = 0;
 out:
     return rc;
