@@ -49,15 +49,27 @@ int cmd_dev_kafka(int argc, char **argv)
         {"brokers", required_argument, 0, 'b'},
         {"partitions", required_argument, 0, 'p'},
         {"bootstrap-file", required_argument, 0, 'f'},
+        {"topic", required_argument, 0, 't'},
         {0, 0, 0, 0}};
-    const char *usage = "dealstream dev-kafka [-c FILE] [--brokers N] "
-                        "[--partitions N] --bootstrap-file PATH";
+    const char *usage = "dealstream dev-kafka [-c FILE] [--set K=V]... "
+                        "[--brokers N] [--partitions N] [--topic NAME]... "
+                        "--bootstrap-file PATH";
     struct cli_common c = {.sets = calloc((size_t)argc, sizeof(char *))};
+    /* Topics beside the config's, e.g. the changelogs of other groups: the
+     * mock has no admin API, and a topic it was not started with it
+     * creates on first mention with 4 partitions, which the inputs'
+     * co-partition check then refuses. */
+    const char **extra = calloc((size_t)argc, sizeof(char *));
+    size_t n_extra = 0;
     const char *bootstrap_file = NULL;
     long brokers = 1, partitions = 4;
     int ch, rc = EXIT_USAGE;
     struct config *cfg = NULL;
     struct kafka_mock *mock = NULL;
+    if (!c.sets || !extra) {
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
         switch (ch) {
@@ -72,6 +84,7 @@ int cmd_dev_kafka(int argc, char **argv)
                 goto out;
             break;
         case 'f': bootstrap_file = optarg; break;
+        case 't': extra[n_extra++] = optarg; break;
         default: goto usage;
         }
     }
@@ -88,10 +101,25 @@ int cmd_dev_kafka(int argc, char **argv)
             topics.name[topics.n] = records_table[topics.n].topic;
     }
     size_t n = topics.n;
+    const char **names = calloc(n + n_extra + 1, sizeof(char *));
+    if (!names) {
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    memcpy(names, topics.name, n * sizeof(char *));
+    for (size_t i = 0; i < n_extra; i++) {
+        size_t j = 0;
+        while (j < n && strcmp(names[j], extra[i]) != 0)
+            j++;
+        if (j == n)
+            names[n++] = extra[i];
+    }
     cli_install_signals();
     char err[512];
-    if (kafka_mock_start((int)brokers, topics.name, n, (int)partitions, &mock, err,
-                         sizeof(err)) != 0) {
+    int started = kafka_mock_start((int)brokers, names, n, (int)partitions,
+                                   &mock, err, sizeof(err));
+    free(names);
+    if (started != 0) {
         LOG_ERR("dev-kafka", "%s", err);
         rc = EXIT_RUNTIME;
         goto out;
@@ -115,6 +143,7 @@ out:
     kafka_mock_stop(mock);
     config_free(cfg);
     free(c.sets);
+    free(extra);
     return rc;
 }
 

@@ -54,10 +54,11 @@ topic_sets() {
   done
 }
 
-# start_broker [partitions]: sets BROKERS and, for the real broker, creates
+# start_broker [partitions [dev-kafka args...]]: sets BROKERS and, for the real broker, creates
 # the test's topics with that many partitions.
 start_broker() {
   local parts=${1:-4}
+  shift || true # the rest: extra dev-kafka arguments (e.g. --topic NAME)
   if [ "$DS_BROKER" = real ]; then
     if [ -n "${DS_KAFKA_BOOTSTRAP:-}" ]; then
       BROKERS=$DS_KAFKA_BOOTSTRAP
@@ -72,7 +73,7 @@ start_broker() {
       fail "create-topics: $(tail -3 "$WORK/create-topics.log")"
     return 0
   fi
-  "$DS_BIN" dev-kafka -c "$CFG" --partitions "$parts" \
+  "$DS_BIN" dev-kafka -c "$CFG" --partitions "$parts" "$@" \
     --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.log" 2>&1 &
   local pid=$!
   PIDS+=($pid)
@@ -88,9 +89,10 @@ start_broker() {
 }
 TOPIC_SETS=""
 # The mock creates a topic it was not started with (a group's changelog,
-# named after the group) with 4 partitions, whatever the inputs have: on
-# the mock the state changelog is off unless a test with 4 partitions asks
-# for it (MOCK_CHANGELOG=1 before sourcing). Apache Kafka runs every test
+# named after the group) with 4 partitions, whatever the inputs have
+# (dev-kafka --topic names one to make with the inputs; it_dev_kafka.sh):
+# on the mock the state changelog is off unless a test asks for it
+# (MOCK_CHANGELOG=1 before sourcing). Apache Kafka runs every test
 # with it on (the daemon creates it with the inputs' partition count).
 CHANGELOG_SETS=""
 if [ "$DS_BROKER" = mock ] && [ "${MOCK_CHANGELOG:-0}" != 1 ]; then
