@@ -294,13 +294,8 @@ static void summary(struct coaching *co, struct proc_ctx *ctx,
         .metrics = met,
         .n_metrics = n,
     };
-    if (from_timer) {
-        a.trigger_event_id = m->last_event_id;
-        a.src.topic = m->last_topic;
-        a.src.partition = m->last_partition;
-        a.src.offset = m->last_offset;
-        a.event_time = m->last_event_time;
-    }
+    if (from_timer)
+        coaching_alert_from_last(&a, m);
     ctx_emit(ctx, &a);
 }
 

@@ -315,6 +315,10 @@ bool coaching_issue_open(const struct coaching *co,
                          const struct co_context *c, const char *link,
                          int64_t now, int64_t not_after, const char **text);
 
+/* For an alert raised with no current event (the idle timer): the
+ * meeting's last segment is its provenance. */
+void coaching_alert_from_last(struct alert *a, const struct co_meeting *m);
+
 /* The rules (coaching_rules.c). The judge_* ones fire what is due for
  * meeting `m`; `from_timer`: no current event, the meeting's last segment
  * is the provenance. */

@@ -86,6 +86,15 @@ struct co_fire {
     size_t n_evidence;
 };
 
+void coaching_alert_from_last(struct alert *a, const struct co_meeting *m)
+{
+    a->trigger_event_id = m->last_event_id;
+    a->src.topic = m->last_topic;
+    a->src.partition = m->last_partition;
+    a->src.offset = m->last_offset;
+    a->event_time = m->last_event_time;
+}
+
 /* Emits one coaching alert for meeting `m`. `from_timer`: no current event,
  * so the provenance is the meeting's last segment. */
 static void fire(struct coaching *co, struct proc_ctx *ctx,
@@ -117,13 +126,8 @@ static void fire(struct coaching *co, struct proc_ctx *ctx,
         .evidence = f->evidence,
         .n_evidence = f->n_evidence,
     };
-    if (from_timer) {
-        a.trigger_event_id = m->last_event_id;
-        a.src.topic = m->last_topic;
-        a.src.partition = m->last_partition;
-        a.src.offset = m->last_offset;
-        a.event_time = m->last_event_time;
-    }
+    if (from_timer)
+        coaching_alert_from_last(&a, m);
     ctx_emit(ctx, &a);
     m->fired |= 1u << f->cat;
     buf_free(&msg);
