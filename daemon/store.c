@@ -7,17 +7,13 @@
  * later get decodes them instead of reading RocksDB and the same memory
  * covers several times the objects (docs/PERFORMANCE.md has the costs).
  *
- * Sealing may run on a thread of its own (store_seal_async). Each entry of
- * a seal carries an atomic state, pending -> claimed -> done; whichever
- * thread claims a pending entry encodes it, and the processing thread
- * claims an entry before handing it to a processor, so an object is never
- * changed while it is encoded and a seal holds each object as it was at
- * store_seal().
+ * The seal, which encodes each batch's dirty objects for the backend and
+ * may run on a thread of its own, is store_seal.c; a get or a change of an
+ * object in a seal under way goes through it first (store_seal_first).
  */
 #include "store.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,122 +25,7 @@
 #include "keyfilter.h"
 #include "log.h"
 #include "now.h"
-
-/* One per cached object, hot or warm, and most are warm: 58 bytes before
- * the key (a 96-byte allocation with a typical key, where 128 were), so
- * state.encoded_cache, which counts them, holds more objects. */
-struct entry {
-    void *obj;         /* hot: the object; NULL once deleted, or absent */
-    /* The object's encoded bytes, as in the backend. Warm: the object
-     * (NULL when absent or deleted). Hot and clean: the bytes it was last
-     * sealed (or read) as, for the move to the warm tier; NULL none. */
-    uint8_t *bytes;
-    struct entry *prev, *next; /* LRU of its tier: head = most recent */
-    uint64_t sealed_in; /* the seal that last wrote it (1..), 0 none */
-    uint32_t bytes_len;
-    uint32_t bklen;    /* strlen(bkey): the sealer's strlen of a cold key was
-                        * ~3 % of its thread */
-    atomic_int seal;   /* enum seal_state: where it is in the seal under way */
-    uint16_t proc;
-    bool dirty;        /* on the dirty list */
-    bool deleted;
-    bool warm;         /* on the warm list: obj NULL */
-    bool known;        /* bkey is in the key filter, or the backend had it
-                        * (then the filter's start-up scan adds it): its
-                        * puts need not probe the filter again */
-    char bkey[];       /* backend key "<proc>/<key>": the cache map's key */
-};
-
-/* Bytes an entry takes with its key. */
-#define ENTRY_SIZE(bklen) (offsetof(struct entry, bkey) + (bklen) + 1)
-
-enum seal_state {
-    SEAL_NONE = 0, /* not in the seal under way, or already encoded into it */
-    SEAL_PENDING,  /* in it, not yet encoded */
-    SEAL_CLAIMED,  /* being encoded by one of the two threads */
-};
-
-struct membytes {
-    size_t len;
-    uint8_t data[];
-};
-
-struct store {
-    const struct processor_ops *const *ops;
-    size_t n_ops;
-    struct state *db;   /* NULL: `mem` is the backend */
-    struct hmap *mem;   /* bkey -> struct membytes */
-    struct hmap *cache; /* bkey -> struct entry */
-    struct entry *head, *tail;   /* hot tier */
-    size_t n_hot;
-    struct entry *whead, *wtail; /* warm tier */
-    size_t warm_bytes, warm_max;
-    /* Sealed bytes kept on hot entries; the sealer adds to it too. With
-     * warm_bytes it is what state.encoded_cache bounds. */
-    atomic_size_t sealed_bytes;
-    struct entry **dirty;
-    size_t n_dirty, cap_dirty;
-    /* The seal in progress: entries dirty at store_seal(), encoded into
-     * seal_b from seal_pos on (or by the sealer), or earlier when touched
-     * again. */
-    struct entry **sealing;
-    size_t n_sealing, cap_sealing, seal_pos;
-    atomic_size_t seal_left;
-    struct state_batch *seal_b;
-    pthread_mutex_t batch_mu; /* seal_b's writes: both threads encode */
-    /* The sealer thread, when started: it walks each seal once (`walking`
-     * until it has let go of the sealing array). */
-    bool async;
-    pthread_t sealer;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool job, quit; /* under mu */
-    atomic_bool walking;
-    struct buf sealer_enc;
-    /* Decoded objects moved to the warm tier, freed by the sealer: freeing
-     * a graph walks its cold allocations, which is what the move costs
-     * once it needs no encode. `graves` fills on the processing thread;
-     * store_seal() hands it over as `sealer_graves` with the seal. */
-    struct grave { size_t proc; void *obj; } *graves, *sealer_graves;
-    size_t n_graves, cap_graves, n_sealer_graves, cap_sealer_graves;
-    /* Keys ever written (store_filter_absent): trusted once the scan of
-     * the backend that fills it is done. */
-    struct keyfilter *known;
-    atomic_bool known_ready, known_quit;
-    atomic_uint_fast64_t known_added; /* distinct keys, about */
-    bool known_full; /* saturated: said once */
-    pthread_t known_scan;
-    struct entry **sealer_order; /* the sealer's copy of `sealing`, by key */
-    size_t cap_sealer_order;
-    uint64_t seals;   /* store_seal() calls so far */
-    uint64_t written; /* of which the backend holds the batches */
-    size_t max_entries;
-    /* The entry store_get() found or made last: a processor marks dirty
-     * the object it just got, and store_dirty() then skips hashing the
-     * key and probing the map again. Cleared when evicted. */
-    struct entry *last;
-    struct buf enc; /* reused encode buffer */
-    struct buf kbuf; /* reused key buffer */
-    uint64_t *ns_hash; /* per processor: FNV-1a of "<name>/" */
-    size_t *ns_len;    /* per processor: strlen("<name>/") */
-    struct store_stats stats;
-};
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) {
-        fputs("dealstream: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-/* A copy of n bytes (an allocation even for 0). */
-static void *xmemdup(const void *p, size_t n)
-{
-    return memcpy(xmalloc(n ? n : 1), p, n);
-}
+#include "store_impl.h"
 
 static char *xstrdup(const char *s)
 {
@@ -225,31 +106,6 @@ static const char *entry_key(const struct store *s, const struct entry *e)
     return e->bkey + s->ns_len[e->proc];
 }
 
-/* Sealed bytes: the object as the backend has it (or will, once its
- * batch is written), kept while it stays clean so that moving it to the
- * warm tier needs no second encode (that encode was ~14 % of the
- * processing thread). Any change drops them. */
-static void keep_sealed(struct store *s, struct entry *e, uint8_t *bytes,
-                        size_t len)
-{
-    free(e->bytes);
-    atomic_fetch_sub_explicit(&s->sealed_bytes, e->bytes_len,
-                              memory_order_relaxed);
-    e->bytes = bytes;
-    e->bytes_len = (uint32_t)len;
-    atomic_fetch_add_explicit(&s->sealed_bytes, len, memory_order_relaxed);
-}
-
-/* Sealed bytes take at most half the budget, so that the warm tier keeps
- * the other half whatever the hot tier's size. Either thread may ask. */
-static bool may_keep_sealed(const struct store *s, size_t len)
-{
-    return len <= UINT32_MAX &&
-           atomic_load_explicit(&s->sealed_bytes, memory_order_relaxed) +
-                   len <=
-               s->warm_max / 2;
-}
-
 /* Hot entries only: a warm entry's bytes are the object. */
 static void drop_sealed(struct store *s, struct entry *e)
 {
@@ -277,36 +133,6 @@ static void entry_free(struct store *s, struct entry *e)
     free(e);
 }
 
-/* How far ahead the sealer asks for the objects it will encode or free:
- * the object SEAL_AHEAD ahead, its insides (state_prefetch depth 0) half as
- * far, their insides (depth 1) one ahead; see seal_walk(). */
-#define SEAL_AHEAD 4
-
-/* depth -1: the object itself; 0 and 1: processor_ops.state_prefetch. */
-static void prefetch_obj(const struct store *s, size_t proc, const void *obj,
-                         int depth)
-{
-    if (depth < 0)
-        __builtin_prefetch(obj);
-    else if (s->ops[proc]->state_prefetch)
-        s->ops[proc]->state_prefetch(obj, depth);
-}
-
-/* Frees cold objects, asking for each a few ahead (see seal_walk). */
-static void free_graves(struct store *s, const struct grave *g, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i + SEAL_AHEAD < n)
-            prefetch_obj(s, g[i + SEAL_AHEAD].proc, g[i + SEAL_AHEAD].obj, -1);
-        if (i + SEAL_AHEAD / 2 < n)
-            prefetch_obj(s, g[i + SEAL_AHEAD / 2].proc,
-                         g[i + SEAL_AHEAD / 2].obj, 0);
-        if (i + 1 < n)
-            prefetch_obj(s, g[i + 1].proc, g[i + 1].obj, 1);
-        s->ops[g[i].proc]->state_free(g[i].obj);
-    }
-}
-
 void store_free(struct store *s)
 {
     if (!s)
@@ -327,8 +153,9 @@ void store_free(struct store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     buf_free(&s->sealer_enc);
-    free_graves(s, s->graves, s->n_graves);
-    free_graves(s, s->sealer_graves, s->n_sealer_graves); /* a job not run */
+    store_free_graves(s, s->graves, s->n_graves);
+    /* A job not run: */
+    store_free_graves(s, s->sealer_graves, s->n_sealer_graves);
     free(s->graves);
     free(s->sealer_graves);
     free(s->sealer_order);
@@ -411,13 +238,6 @@ static int backend_load(struct store *s, const char *bkey, void **val,
     return rc;
 }
 
-static void know_key(struct store *s, const void *key, size_t len)
-{
-    /* Counted only when new: a key rewritten every batch is one key. */
-    if (s->known && keyfilter_add(s->known, key, len))
-        atomic_fetch_add_explicit(&s->known_added, 1, memory_order_relaxed);
-}
-
 void store_note_key(struct store *s, const void *bkey, size_t len)
 {
     know_key(s, bkey, len);
@@ -450,9 +270,9 @@ static bool known_absent(struct store *s, const char *bkey)
     return !keyfilter_may_contain(s->known, bkey, strlen(bkey));
 }
 
-static void backend_put(struct store *s, struct state_batch *b,
-                        const char *bkey, size_t bklen, const void *val,
-                        size_t len)
+void store_backend_put(struct store *s, struct state_batch *b,
+                       const char *bkey, size_t bklen, const void *val,
+                       size_t len)
 {
     if (s->db) {
         state_batch_put(b, bkey, bklen, val, len);
@@ -464,185 +284,13 @@ static void backend_put(struct store *s, struct state_batch *b,
     free(hmap_put(s->mem, bkey, mb));
 }
 
-static void backend_delete(struct store *s, struct state_batch *b,
-                           const char *bkey, size_t bklen)
+void store_backend_delete(struct store *s, struct state_batch *b,
+                          const char *bkey, size_t bklen)
 {
     if (s->db)
         state_batch_delete(b, bkey, bklen);
     else
         free(hmap_del(s->mem, bkey));
-}
-
-/* Writes e, as it is now, into the batch being sealed, and marks it done.
- * The caller has claimed it; `enc` is the calling thread's buffer. */
-static void seal_write(struct store *s, struct entry *e, struct buf *enc)
-{
-    if (e->deleted) {
-        /* The tombstone stays cached, clean, until evicted: the batch
-         * holding the delete may be written later (the runtime pipelines
-         * commits), and until then the backend still has the old value. */
-        pthread_mutex_lock(&s->batch_mu);
-        backend_delete(s, s->seal_b, e->bkey, e->bklen);
-        pthread_mutex_unlock(&s->batch_mu);
-    } else {
-        buf_reset(enc);
-        s->ops[e->proc]->state_encode(e->obj, enc);
-        /* Only a key's first put reaches the filter: each probe is a
-         * cache miss (1.4 % of the process's samples when every put made
-         * one, 0.4 % since). */
-        if (!e->known && s->known) {
-            know_key(s, e->bkey, e->bklen);
-            e->known = true;
-        }
-        pthread_mutex_lock(&s->batch_mu);
-        backend_put(s, s->seal_b, e->bkey, e->bklen, enc->data, enc->len);
-        pthread_mutex_unlock(&s->batch_mu);
-        if (may_keep_sealed(s, enc->len))
-            keep_sealed(s, e, xmemdup(enc->data, enc->len), enc->len);
-    }
-    atomic_store_explicit(&e->seal, SEAL_NONE, memory_order_release);
-    atomic_fetch_sub_explicit(&s->seal_left, 1, memory_order_release);
-}
-
-/* True when the caller now holds e (pending -> claimed) and must encode
- * it. Acquire: the claim orders the encode after store_seal()'s writes. */
-static bool seal_claim(struct entry *e)
-{
-    int want = SEAL_PENDING;
-    return atomic_compare_exchange_strong_explicit(
-        &e->seal, &want, SEAL_CLAIMED, memory_order_acquire,
-        memory_order_relaxed);
-}
-
-static bool in_seal(const struct entry *e)
-{
-    return atomic_load_explicit(&e->seal, memory_order_acquire) != SEAL_NONE;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-/* On the processing thread, before e is handed out or changed: makes sure
- * the seal under way has e as it is now. If the sealer is encoding it,
- * waits for that one object (a few microseconds): spinning first, since a
- * yield on a busy machine can give the core away for milliseconds, then
- * yielding, in case the sealer itself waits for this core. */
-static void seal_first(struct store *s, struct entry *e)
-{
-    if (!in_seal(e))
-        return;
-    if (seal_claim(e)) {
-        seal_write(s, e, &s->enc);
-        return;
-    }
-    s->stats.seal_waits++;
-    for (int spins = 0; in_seal(e); spins++) {
-        if (spins < 4096)
-            cpu_relax();
-        else
-            sched_yield();
-    }
-}
-
-static int by_bkey(const void *a, const void *b)
-{
-    const struct entry *x = *(struct entry *const *)a;
-    const struct entry *y = *(struct entry *const *)b;
-    return strcmp(x->bkey, y->bkey);
-}
-
-/* The sealer's walk order: by key. The database's memtable (a skip list)
- * starts each insert from where the last one with the same first byte
- * landed (state.c sets those hints), so a batch in key order goes in with
- * a few steps per key instead of a search from the top: the commit
- * thread's CPU fell by ~45 % (sorting costs the sealer ~15 %). Sorted in a
- * copy: the processing thread may walk `sealing` meanwhile. */
-static struct entry **sealer_sorted(struct store *s, struct entry **v,
-                                    size_t n)
-{
-    if (n > s->cap_sealer_order) {
-        free(s->sealer_order);
-        s->sealer_order = xmalloc(n * sizeof(*v));
-        s->cap_sealer_order = n;
-    }
-    memcpy(s->sealer_order, v, n * sizeof(*v));
-    qsort(s->sealer_order, n, sizeof(*v), by_bkey);
-    return s->sealer_order;
-}
-
-/* Claims e for the sealer and asks for its object, which was last touched
- * a batch ago; true when the sealer now holds it. */
-static bool claim_ahead(const struct store *s, struct entry *e)
-{
-    if (!seal_claim(e))
-        return false;
-    if (e->obj)
-        prefetch_obj(s, e->proc, e->obj, -1);
-    return true;
-}
-
-/* The sealer's walk over a seal (sorted), as a pipeline: the encode of a
- * cold object was mostly waiting for memory (the lead graph's nodes and
- * signals), so the entries 2 * SEAL_AHEAD ahead, and the objects and
- * their insides as in free_graves(), are asked for while the current one
- * is encoded (the sealing thread's CPU -28 %). An object is only read
- * once claimed - until then the processing thread may change or free it
- * - so the sealer claims SEAL_AHEAD entries ahead of the one it encodes;
- * a get of one of those waits as for the one being encoded. */
-static void seal_walk(struct store *s, struct entry **v, size_t n)
-{
-    bool held[2 * SEAL_AHEAD] = {false}; /* ring, by index */
-    const size_t ring = 2 * SEAL_AHEAD;
-    for (size_t k = 0; k < n && k < SEAL_AHEAD; k++)
-        held[k % ring] = claim_ahead(s, v[k]);
-    for (size_t i = 0; i < n; i++) {
-        size_t far = i + 2 * SEAL_AHEAD, ahead = i + SEAL_AHEAD,
-               near = i + SEAL_AHEAD / 2;
-        if (far < n)
-            __builtin_prefetch(v[far]);
-        if (ahead < n)
-            held[ahead % ring] = claim_ahead(s, v[ahead]);
-        if (near < n && held[near % ring] && v[near]->obj)
-            prefetch_obj(s, v[near]->proc, v[near]->obj, 0);
-        if (i + 1 < n && held[(i + 1) % ring] && v[i + 1]->obj)
-            prefetch_obj(s, v[i + 1]->proc, v[i + 1]->obj, 1);
-        if (held[i % ring])
-            seal_write(s, v[i], &s->sealer_enc);
-    }
-}
-
-static void *sealer_main(void *arg)
-{
-    struct store *s = arg;
-    /* Named for `top -H`, perf and gdb (15 bytes at most). */
-    pthread_setname_np(pthread_self(), "ds-seal");
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->job && !s->quit)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (s->quit)
-            break;
-        struct entry **v = s->sealing;
-        size_t n = s->n_sealing;
-        pthread_mutex_unlock(&s->mu);
-        v = sealer_sorted(s, v, n);
-        seal_walk(s, v, n);
-        free_graves(s, s->sealer_graves, s->n_sealer_graves);
-        s->n_sealer_graves = 0;
-        pthread_mutex_lock(&s->mu);
-        s->job = false;
-        /* Release: the processing thread may reuse the array and free
-         * entries once it sees this. */
-        atomic_store_explicit(&s->walking, false, memory_order_release);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
 }
 
 static int know_one(void *arg, const void *key, size_t klen,
@@ -699,16 +347,6 @@ bool store_filter_ready(const struct store *s)
            atomic_load_explicit(&s->known_ready, memory_order_acquire);
 }
 
-int store_seal_async(struct store *s)
-{
-    if (!s->db || s->async)
-        return -1; /* the in-memory backend is read as it is written */
-    if (pthread_create(&s->sealer, NULL, sealer_main, s) != 0)
-        return -1;
-    s->async = true;
-    return 0;
-}
-
 /* Decodes bytes read for e (backend or warm tier) into *obj. Bytes that do
  * not decode are parked under "quarantine/<bkey>" for an operator and the
  * object starts afresh: returns 0 then, else 1. */
@@ -734,7 +372,7 @@ static int decode_bytes(struct store *s, size_t proc, const char *key,
             LOG_ERR("store", "quarantining %s: %s", bkey, err);
         state_batch_free(qb);
     } else {
-        backend_put(s, NULL, qkey, strlen(qkey), val, len);
+        store_backend_put(s, NULL, qkey, strlen(qkey), val, len);
     }
     *obj = NULL;
     return 0;
@@ -771,7 +409,7 @@ static void *hit(struct store *s, struct entry *e, bool create,
         promote(s, e);
     } else {
         /* About to change: the sealed batch gets it as it was. */
-        seal_first(s, e);
+        store_seal_first(s, e);
         lru_unlink(s, e);
         lru_push_front(s, e);
     }
@@ -890,7 +528,7 @@ void store_dirty(struct store *s, size_t proc, const char *key)
     if (!e || e->proc != proc || strcmp(entry_key(s, e), key) != 0)
         e = hmap_get(s->cache, backend_key(s, proc, key));
     if (e && e->obj) { /* a warm entry has no object a caller could change */
-        seal_first(s, e);
+        store_seal_first(s, e);
         mark_dirty(s, e);
     }
 }
@@ -903,7 +541,7 @@ void store_delete(struct store *s, size_t proc, const char *key)
         e = entry_new(s, proc, bkey);
     else if (e->warm)
         promote(s, e);
-    seal_first(s, e);
+    store_seal_first(s, e);
     if (e->obj) {
         s->ops[proc]->state_free(e->obj);
         e->obj = NULL;
@@ -913,96 +551,6 @@ void store_delete(struct store *s, size_t proc, const char *key)
      * key: a later put must add it again. */
     e->known = false;
     mark_dirty(s, e);
-}
-
-void store_seal(struct store *s, struct state_batch *b)
-{
-    store_seal_step(s, SIZE_MAX); /* a caller that did not finish the last */
-    /* The dirty list becomes the sealing list; the old sealing array, now
-     * empty (and let go of by the sealer), is reused as the next dirty
-     * list. */
-    struct entry **v = s->sealing;
-    size_t cap = s->cap_sealing;
-    s->sealing = s->dirty;
-    s->cap_sealing = s->cap_dirty;
-    s->n_sealing = s->n_dirty;
-    atomic_store_explicit(&s->seal_left, s->n_dirty, memory_order_relaxed);
-    s->seal_pos = 0;
-    s->seal_b = b;
-    s->seals++;
-    if (!s->db) /* the in-memory backend is written as it is encoded */
-        s->written = s->seals;
-    for (size_t i = 0; i < s->n_sealing; i++) {
-        struct entry *e = s->sealing[i];
-        e->dirty = false;
-        e->sealed_in = s->seals;
-        atomic_store_explicit(&e->seal, SEAL_PENDING, memory_order_relaxed);
-    }
-    s->dirty = v;
-    s->cap_dirty = cap;
-    s->n_dirty = 0;
-    if (s->async && (s->n_sealing > 0 || s->n_graves > 0)) {
-        /* The sealer let go of its graves with the last seal. */
-        struct grave *g = s->sealer_graves;
-        size_t gcap = s->cap_sealer_graves;
-        s->sealer_graves = s->graves;
-        s->cap_sealer_graves = s->cap_graves;
-        s->n_sealer_graves = s->n_graves;
-        s->graves = g;
-        s->cap_graves = gcap;
-        s->n_graves = 0;
-        /* The mutex orders everything above before the sealer's walk. */
-        pthread_mutex_lock(&s->mu);
-        atomic_store_explicit(&s->walking, true, memory_order_relaxed);
-        s->job = true;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-    }
-}
-
-/* Left to do in the seal under way; the sealer still holding the array
- * counts as one. */
-static size_t seal_remaining(struct store *s)
-{
-    size_t left = atomic_load_explicit(&s->seal_left, memory_order_acquire);
-    if (s->async && atomic_load_explicit(&s->walking, memory_order_acquire))
-        left++;
-    return left;
-}
-
-size_t store_seal_step(struct store *s, size_t max)
-{
-    if (s->async) {
-        if (max == SIZE_MAX) {
-            /* Finish it now: encode what the sealer has not claimed yet,
-             * then wait for it to let go of the array. */
-            for (size_t i = 0; i < s->n_sealing && seal_remaining(s); i++)
-                if (seal_claim(s->sealing[i]))
-                    seal_write(s, s->sealing[i], &s->enc);
-            while (seal_remaining(s))
-                sched_yield();
-        }
-    } else {
-        for (; s->seal_pos < s->n_sealing && max > 0; s->seal_pos++) {
-            struct entry *e = s->sealing[s->seal_pos];
-            if (!seal_claim(e))
-                continue; /* touched since the seal: already written */
-            seal_write(s, e, &s->enc);
-            max--;
-        }
-    }
-    size_t left = seal_remaining(s);
-    if (left == 0)
-        s->seal_b = NULL;
-    return left;
-}
-
-size_t store_flush(struct store *s, struct state_batch *b)
-{
-    size_t n = s->n_dirty;
-    store_seal(s, b);
-    store_seal_step(s, SIZE_MAX);
-    return n;
 }
 
 static void evict(struct store *s, struct entry *e)

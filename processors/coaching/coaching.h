@@ -309,6 +309,45 @@ bool coaching_competitor_change(const struct registry_change *rc);
 
 int coaching_scan_text(struct coaching *co, const char *text, struct co_hits *h);
 
+/* An issue of `link` in the customer's context `c` (may be NULL) with
+ * event time in [now - lookback, not_after]; its text in *text. */
+bool coaching_issue_open(const struct coaching *co,
+                         const struct co_context *c, const char *link,
+                         int64_t now, int64_t not_after, const char **text);
+
+/* For an alert raised with no current event (the idle timer): the
+ * meeting's last segment is its provenance. */
+void coaching_alert_from_last(struct alert *a, const struct co_meeting *m);
+
+/* The rules (coaching_rules.c). The judge_* ones fire what is due for
+ * meeting `m`; `from_timer`: no current event, the meeting's last segment
+ * is the provenance. */
+const struct co_objection *
+coaching_find_objection(const struct co_config *cfg, const char *name,
+                        size_t *idx);
+void coaching_pending_remove(struct co_meeting *m, size_t i);
+void coaching_judge_objections(struct coaching *co, struct proc_ctx *ctx,
+                               struct co_meeting *m, int64_t now_ms, bool all,
+                               bool from_timer);
+void coaching_judge_context(struct coaching *co, struct proc_ctx *ctx,
+                            struct co_meeting *m, const struct co_context *c,
+                            int64_t now_ms, bool all, bool from_timer);
+void coaching_judge_discovery(struct coaching *co, struct proc_ctx *ctx,
+                              struct co_meeting *m, const char *evidence,
+                              bool at_end, bool from_timer);
+void coaching_judge_self_focus(struct coaching *co, struct proc_ctx *ctx,
+                               struct co_meeting *m, const char *evidence);
+void coaching_judge_monologue(struct coaching *co, struct proc_ctx *ctx,
+                              struct co_meeting *m,
+                              const struct meeting_delta *d,
+                              const char *evidence);
+void coaching_judge_talk_ratio(struct coaching *co, struct proc_ctx *ctx,
+                               struct co_meeting *m, bool from_timer);
+void coaching_fire_competitor(struct coaching *co, struct proc_ctx *ctx,
+                              struct co_meeting *m, const char *name,
+                              const struct co_competitor *c,
+                              const char *evidence);
+
 #define CO_ROOM(ctx, f, max)                                                  \
     ((ctx)->f = coaching_room((ctx)->f, (ctx)->n_##f, &(ctx)->cap_##f,        \
                               sizeof(*(ctx)->f), (max)))

@@ -219,3 +219,19 @@ int coaching_handle_registry(struct coaching *co, struct proc_ctx *ctx,
     coaching_ctx_save(co, ctx, key, c);
     return 0;
 }
+
+/* An issue of `link` with event time in [now - lookback, not_after]. */
+bool coaching_issue_open(const struct coaching *co,
+                         const struct co_context *c, const char *link,
+                         int64_t now, int64_t not_after, const char **text)
+{
+    int64_t lookback = co->cfg->rules.context.lookback_ms;
+    for (size_t i = 0; c && i < c->n_issues; i++)
+        if (strcmp(c->issues[i].link, link) == 0 &&
+            c->issues[i].at >= now - lookback &&
+            c->issues[i].at <= not_after) {
+            *text = c->issues[i].text;
+            return true;
+        }
+    return false;
+}

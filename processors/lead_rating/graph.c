@@ -46,6 +46,27 @@ static void *xrealloc(void *p, size_t n, size_t size)
     return q;
 }
 
+/* A buffer of n elements of `size` bytes, zeroed: on the stack when small,
+ * as it is for the usual few dozen specs (a double or a bool each) and for
+ * a signal type; on the heap otherwise. */
+struct scratch {
+    double small[64]; /* doubles: aligned for every use here */
+    void *v;
+};
+
+static void *scratch_init(struct scratch *b, size_t n, size_t size)
+{
+    b->v = n <= sizeof(b->small) / size ? b->small : xrealloc(NULL, n, size);
+    memset(b->v, 0, n * size);
+    return b->v;
+}
+
+static void scratch_done(struct scratch *b)
+{
+    if (b->v != b->small)
+        free(b->v);
+}
+
 const char *graph_node_type_name(enum graph_node_type t)
 {
     return (unsigned)t < GRAPH_NODE_TYPE_COUNT ? node_type_names[t] : "?";
@@ -127,16 +148,13 @@ static int spec_index(const struct graph_params *p, const char *type)
         return -1;
     size_t head = (size_t)(d1 - type) + 1; /* "iot." */
     size_t tail = strlen(d2);              /* ".CRITICAL" */
-    char buf[128];
-    char *wild = head + 1 + tail < sizeof(buf)
-                     ? buf
-                     : xcalloc(head + 1 + tail + 1, 1); /* a rare long type */
+    struct scratch wb;
+    char *wild = scratch_init(&wb, head + 1 + tail + 1, 1);
     memcpy(wild, type, head);
     wild[head] = '*';
     memcpy(wild + head + 1, d2, tail + 1);
     i = spec_named(p, wild);
-    if (wild != buf)
-        free(wild);
+    scratch_done(&wb);
     return i;
 }
 
@@ -358,26 +376,6 @@ static double clamp100(double v)
     return v < 0 ? 0 : v > 100 ? 100 : v;
 }
 
-/* A buffer of n doubles, zeroed: on the stack for the usual few dozen
- * specs. */
-struct sums {
-    double small[64];
-    double *v;
-};
-
-static double *sums_init(struct sums *b, size_t n)
-{
-    b->v = n <= 64 ? b->small : xrealloc(NULL, n, sizeof(double));
-    memset(b->v, 0, n * sizeof(double));
-    return b->v;
-}
-
-static void sums_done(struct sums *b)
-{
-    if (b->v != b->small)
-        free(b->v);
-}
-
 /* Keeps the factors of a rescore (share[k] for spec k, computed where
  * `fed`, exactly +0 elsewhere) in g: see struct graph. */
 static void keep_shares(struct graph *g, const struct graph_params *p,
@@ -433,11 +431,9 @@ static double share_factor(const struct graph *g, size_t k)
 static void score_sums(struct graph *g, const struct graph_params *p,
                        const double *sum)
 {
-    struct sums sb;
-    double *share = sums_init(&sb, p->n_specs);
-    bool fed_small[64], *fed = p->n_specs <= 64
-                                   ? fed_small
-                                   : xcalloc(p->n_specs, sizeof(bool));
+    struct scratch sb, fb;
+    double *share = scratch_init(&sb, p->n_specs, sizeof(double));
+    bool *fed = scratch_init(&fb, p->n_specs, sizeof(bool));
     double part_raw[GRAPH_PART_COUNT] = {0};
     for (size_t k = 0; k < p->n_specs; k++) {
         int part = p->specs[k].part;
@@ -463,9 +459,8 @@ static void score_sums(struct graph *g, const struct graph_params *p,
         if (share[k] != 0)
             share[k] *= scale[p->specs[k].part] / sum[k];
     keep_shares(g, p, share, fed);
-    if (fed != fed_small)
-        free(fed);
-    sums_done(&sb);
+    scratch_done(&fb);
+    scratch_done(&sb);
     g->share_hop = p->hop_decay;
     g->shares_pending = true;
     g->fit = clamp100(part_raw[GRAPH_PART_FIT]);
@@ -477,8 +472,8 @@ static void score_sums(struct graph *g, const struct graph_params *p,
 
 void graph_rescore(struct graph *g, const struct graph_params *p)
 {
-    struct sums b;
-    double *sum = sums_init(&b, p->n_specs);
+    struct scratch b;
+    double *sum = scratch_init(&b, p->n_specs, sizeof(double));
     for (size_t i = 0; i < g->n_nodes; i++) {
         struct graph_node *n = &g->nodes[i];
         double prop = propagation(p->hop_decay, i, n);
@@ -495,7 +490,7 @@ void graph_rescore(struct graph *g, const struct graph_params *p)
         }
     }
     score_sums(g, p, sum);
-    sums_done(&b);
+    scratch_done(&b);
 }
 
 static double share_of(const struct graph *g, size_t i,
@@ -642,10 +637,10 @@ static void enforce_caps(struct graph *g, const struct graph_params *p)
 
 void graph_maintain(struct graph *g, const struct graph_params *p)
 {
-    struct sums b;
-    prune(g, p, sums_init(&b, p->n_specs));
+    struct scratch b;
+    prune(g, p, scratch_init(&b, p->n_specs, sizeof(double)));
     score_sums(g, p, b.v);
-    sums_done(&b);
+    scratch_done(&b);
     if (over_caps(g, p)) {
         enforce_caps(g, p); /* removes signals, changes no value */
         graph_rescore(g, p);

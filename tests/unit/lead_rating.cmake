@@ -5,7 +5,7 @@ ds_unit_test(test_graph SOURCES processors/lead_rating/graph.c daemon/sstr.c dae
 ds_unit_test(test_lead_rating SOURCES processors/lead_rating/*.c
   processors/shared/statecodec.c processors/shared/repmarks.c
   processors/shared/entity_signal.c
-  daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c
+  daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c daemon/store_seal.c
   daemon/keyfilter.c daemon/hmap.c
   daemon/state.c daemon/config*.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
   daemon/alert.c daemon/log.c)
@@ -14,7 +14,7 @@ ds_unit_test(test_lead_rating SOURCES processors/lead_rating/*.c
 ds_unit_test(test_lead_rating_ext SOURCES processors/lead_rating/*.c
   processors/shared/statecodec.c processors/shared/repmarks.c
   processors/shared/entity_signal.c
-  daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c
+  daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c daemon/store_seal.c
   daemon/keyfilter.c daemon/hmap.c
   daemon/state.c daemon/config*.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
   daemon/alert.c daemon/log.c)
@@ -23,7 +23,7 @@ ds_unit_test(test_lead_rating_ext SOURCES processors/lead_rating/*.c
 ds_unit_test(test_lead_rating_service SOURCES processors/lead_rating/*.c
   processors/shared/statecodec.c processors/shared/repmarks.c
   processors/shared/entity_signal.c
-  daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c
+  daemon/sstr.c tests/unit/harness.c daemon/ctx.c daemon/store.c daemon/store_seal.c
   daemon/keyfilter.c daemon/hmap.c
   daemon/state.c daemon/config*.c daemon/jsonw.c daemon/buf.c daemon/event.c daemon/records.c
   daemon/alert.c daemon/log.c)

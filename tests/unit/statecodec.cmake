@@ -5,7 +5,7 @@ ds_unit_test(test_repmarks SOURCES processors/shared/repmarks.c
   processors/shared/statecodec.c daemon/buf.c)
 # The per-partition stream time kept in state (processors/shared/streamtime.c).
 ds_unit_test(test_streamtime SOURCES processors/shared/streamtime.c
-  processors/shared/statecodec.c daemon/ctx.c daemon/store.c daemon/keyfilter.c
+  processors/shared/statecodec.c daemon/ctx.c daemon/store.c daemon/store_seal.c daemon/keyfilter.c
   daemon/hmap.c daemon/state.c daemon/buf.c daemon/log.c daemon/alert.c
   daemon/event.c daemon/records.c daemon/repartition.c daemon/metrics.c
   daemon/arena.c)
