@@ -211,6 +211,53 @@ static void test_prepare(void **st)
     config_free(running);
 }
 
+/* A key that switches a feature with inputs of its own (lead_rating's
+ * service tickets read crm.opportunity-updates, processor_ops.inputs_of):
+ * refused when it would add or drop a subscribed topic, applied when
+ * another processor reads that topic anyway. */
+static void test_prepare_inputs(void **st)
+{
+    (void)st;
+    const char *alone[] = {"processors.coaching.enabled=false",
+                           "processors.action_units.enabled=false"};
+    struct config *running = load(alone, 2);
+    struct reload_gen *g = NULL;
+    char msg[512];
+    const char *on[] = {alone[0], alone[1],
+                        "processors.lead_rating.service_tickets.enabled=true"};
+    struct reload_source src = {.path = shipped, .sets = on, .n_sets = 3,
+                                .plugins = registry_plugins(),
+                                .n_plugins = registry_count};
+    assert_int_equal(reload_prepare(&src, running, registry_processors,
+                                    registry_count, &g, msg, sizeof(msg)),
+                     RELOAD_REFUSED);
+    assert_null(g);
+    assert_non_null(strstr(msg, "refused, 1 key cannot change without a "
+                                "restart: processors.lead_rating (its inputs: "
+                                "topics.opportunity_updates)"));
+    /* And back: the template on, then off. */
+    config_free(running);
+    running = load(on, 3);
+    src.sets = alone;
+    src.n_sets = 2;
+    assert_int_equal(reload_prepare(&src, running, registry_processors,
+                                    registry_count, &g, msg, sizeof(msg)),
+                     RELOAD_REFUSED);
+    assert_non_null(strstr(msg, "topics.opportunity_updates"));
+    /* action_units reads the opportunity updates (shipped config): the
+     * subscription stays, so the template switches live. */
+    config_free(running);
+    running = load(NULL, 0);
+    src.sets = on + 2;
+    src.n_sets = 1;
+    assert_int_equal(reload_prepare(&src, running, registry_processors,
+                                    registry_count, &g, msg, sizeof(msg)),
+                     RELOAD_OK);
+    assert_non_null(strstr(msg, "processors.lead_rating.service_tickets.enabled"));
+    reload_gen_free(g);
+    config_free(running);
+}
+
 /* The loop's side: answers every request until told to stop. */
 struct loop {
     struct reload_req *r;
@@ -276,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_prepare),
+        cmocka_unit_test(test_prepare_inputs),
         cmocka_unit_test(test_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
