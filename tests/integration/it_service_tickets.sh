@@ -4,7 +4,10 @@
 # OpportunityUpdate.device_line) covers line 1 only, and repair tickets
 # and a downtime pile up on line 2: one CoachingAlert to the account's rep
 # per line and window, and the LeadRerating names the template with its
-# text. One daemon run on the mock (no Kafka semantics involved).
+# text. OpportunityUpdates feed only the template (processor_ops.
+# inputs_of): lead_rating alone without it neither lists, subscribes to
+# nor commits crm.opportunity-updates; with it, it does. Daemon runs on
+# the mock (no Kafka semantics involved).
 # brokers: mock
 . "$(dirname "$0")/lib.sh"
 EN="--set processors.lead_rating.service_tickets.enabled=true"
@@ -21,6 +24,18 @@ rc=0
 [ $rc -eq 78 ] && grep -q "processor lead_rating writes topics.coaching_alerts" "$WORK/old.log" ||
   fail "template on without CoachingAlert's id: exit $rc, $(cat "$WORK/old.log")"
 pass "without CoachingAlert's writer id, only the template on is refused"
+
+role() { # role <topic key> [sets...]: its role in `dealstream topics`
+  local key=$1; shift
+  "$DS_BIN" topics -c "$CFG" "$@" | awk -F'\t' -v k="$key" '$1 == k { print $3 }'
+}
+r=$(role opportunity_updates $OFF)
+[ "$r" = unread ] || fail "lead_rating alone, template off: opportunity_updates is '$r', want unread"
+r=$(role opportunity_updates $OFF $EN)
+[ "$r" = input ] || fail "lead_rating alone, template on: opportunity_updates is '$r', want input"
+r=$(role iot_alerts $OFF)
+[ "$r" = input ] || fail "lead_rating alone: iot_alerts is '$r', want input"
+pass "topics: opportunity updates are read only with the template on"
 
 start_broker 4
 T=1793000000000
@@ -44,7 +59,28 @@ printf '{"event_id":"o1","customer_id":"plant-9","opportunity_id":"OPP-9","rep_i
 produce ref.registry-changes "$WORK/reg.jsonl" || fail "produce registry"
 produce crm.opportunity-updates "$WORK/opp.jsonl" || fail "produce opportunity (device_line)"
 produce ops.iot-alerts "$WORK/iot.jsonl" || fail "produce iot"
-run_until_idle state g-st run.log $EN
+# The next offset of every topic the state of any partition reflects.
+offsets() { # offsets <state-dir-name>
+  for p in 0 1 2 3; do
+    "$DS_BIN" inspect -c "$CFG" $(sets "$1") --partition $p 2>/dev/null || true
+  done
+}
+# lead_rating alone, template off: the opportunity update stays unread.
+run_until_idle off g-off off.log $OFF
+grep -q "consuming from" "$WORK/off.log" || fail "template-off run: $(cat "$WORK/off.log")"
+o=$(offsets off)
+grep -q '"ref.registry-changes":' <<<"$o" || fail "template off: registry not applied: $o"
+grep -q '"ops.iot-alerts":' <<<"$o" || fail "template off: IoT not applied: $o"
+! grep -q 'crm.opportunity-updates' <<<"$o" ||
+  fail "template off: crm.opportunity-updates was read: $o"
+pass "template off: lead_rating alone leaves crm.opportunity-updates unread"
+
+# lead_rating alone, template on: it reads them (action_units, which
+# reads them too, is off).
+run_until_idle state g-st run.log $OFF $EN
+o=$(offsets state)
+grep -q '"crm.opportunity-updates": 1' <<<"$o" ||
+  fail "template on: crm.opportunity-updates not committed: $o"
 consume sales.coaching-alerts 100 --idle-exit 1500 >"$WORK/coaching.jsonl"
 n=$(grep -c '"rule":"service_ticket"' "$WORK/coaching.jsonl" || true)
 [ "$n" -eq 1 ] || fail "$n service_ticket alerts, want 1: $(cat "$WORK/coaching.jsonl")"
