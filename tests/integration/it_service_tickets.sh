@@ -96,3 +96,45 @@ grep -q '"factor":"service.2.no_opportunity","node_type":"customer"' "$WORK/rati
 grep -q '"detail":"1 downtime and 2 repair tickets on line 2' "$WORK/ratings.jsonl" ||
   fail "the reason's detail: $(cat "$WORK/ratings.jsonl")"
 pass "the LeadRerating names service.2.no_opportunity with the alert's text"
+
+# Switched on live while action_units (shipped: on) keeps
+# crm.opportunity-updates subscribed: the reload applies, and from then on
+# lead_rating is handed the opportunity updates too (the account's rep
+# comes from one). The refusal where lead_rating alone would add the
+# topic is test_reload's.
+command -v curl >/dev/null || fail "curl missing (scripts/dev deps)"
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+cp "$CFG" "$WORK/old/live.yaml"
+"$DS_BIN" run -c "$WORK/old/live.yaml" $(sets live g-live) --set http.listen=127.0.0.1:$PORT \
+  --set http.reload=true --set state.batch_interval=100ms >"$WORK/live.log" 2>&1 &
+DAEMON=$!
+PIDS+=($DAEMON)
+wait_for 30 curl -fs -o /dev/null "$URL/readyz" || fail "live daemon never ready"
+consumed() { # consumed <topic> <n>
+  [ "$(curl -s "$URL/metrics" | awk -v s="dealstream_records_consumed_total{topic=\"$(topic "$1")\"}" '$1 == s { print $2 }')" = "$2" ]
+}
+wait_for 30 consumed ops.iot-alerts 10 || fail "live daemon did not read the first records"
+sed -i 's/^      enabled: false        # off: it adds alerts and moves ratings$/      enabled: true/' "$WORK/old/live.yaml"
+grep -q '^      enabled: true$' "$WORK/old/live.yaml" || fail "the test's edit did not apply"
+code=$(curl -s -o "$WORK/r.json" -w '%{http_code}' -X POST "$URL/-/reload")
+[ "$code" = 200 ] && grep -q 'processors.lead_rating.service_tickets.enabled' "$WORK/r.json" ||
+  fail "live switch: $code $(cat "$WORK/r.json")"
+printf '{"event_id":"r1","customer_id":"plant-r","change_type":"CAPACITY_EXPANSION","entity_id":"lathe-1","entity_type":"DEVICE","entity_name":null,"attributes":{"device_line":"2"},"amount":null,"event_time":%d}\n' \
+  $((T - 9 * DAY)) >"$WORK/reg-r.jsonl"
+printf '{"event_id":"o2","customer_id":"plant-r","opportunity_id":"OPP-R","rep_id":"rep-ro","industry":null,"stage_from":null,"stage_to":"proposal","amount":null,"device_line":"7","event_time":%d}\n' \
+  $((T - 8 * DAY)) >"$WORK/opp-r.jsonl"
+produce ref.registry-changes "$WORK/reg-r.jsonl" || fail "produce registry (live)"
+produce crm.opportunity-updates "$WORK/opp-r.jsonl" || fail "produce opportunity (live)"
+wait_for 30 consumed crm.opportunity-updates 2 || fail "live: opportunity not read"
+{ tick j1 lathe-1 repair_ticket 0; tick j2 lathe-1 repair_ticket 1; tick j3 lathe-1 repair_ticket 2; } |
+  sed 's/"plant-9"/"plant-r"/' >"$WORK/iot-r.jsonl"
+produce ops.iot-alerts "$WORK/iot-r.jsonl" || fail "produce iot (live)"
+wait_for 30 eval 'consume sales.coaching-alerts 100 --idle-exit 1000 | grep "\"customer_id\":\"plant-r\"" >"$WORK/live-alerts.jsonl"' ||
+  fail "live: no CoachingAlert for plant-r"
+n=$(grep -c '"rule":"service_ticket"' "$WORK/live-alerts.jsonl" || true)
+[ "$n" -eq 1 ] && grep -q '"rep_id":"rep-ro"' "$WORK/live-alerts.jsonl" ||
+  fail "live: want one service_ticket alert to rep-ro (from the opportunity update): $(cat "$WORK/live-alerts.jsonl")"
+pass "switched on live beside action_units: applied; lead_rating now reads the opportunity updates (alert to rep-ro)"
+kill -TERM "$DAEMON"
+wait "$DAEMON" || fail "live daemon: exit $?"
