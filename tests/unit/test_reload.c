@@ -211,6 +211,19 @@ static void test_prepare(void **st)
     config_free(running);
 }
 
+/* reload_prepare() of the shipped file with sets, against running. */
+static enum reload_result prepare(const char *const *sets, size_t n,
+                                  const struct config *running,
+                                  struct reload_gen **g, char *msg,
+                                  size_t msglen)
+{
+    struct reload_source src = {.path = shipped, .sets = sets, .n_sets = n,
+                                .plugins = registry_plugins(),
+                                .n_plugins = registry_count};
+    return reload_prepare(&src, running, registry_processors, registry_count,
+                          g, msg, msglen);
+}
+
 /* A key that switches a feature with inputs of its own (lead_rating's
  * service tickets read crm.opportunity-updates, processor_ops.inputs_of):
  * refused when it would add or drop a subscribed topic, applied when
@@ -218,44 +231,32 @@ static void test_prepare(void **st)
 static void test_prepare_inputs(void **st)
 {
     (void)st;
-    const char *alone[] = {"processors.coaching.enabled=false",
-                           "processors.action_units.enabled=false"};
-    struct config *running = load(alone, 2);
+    const char *on[] = {"processors.coaching.enabled=false",
+                        "processors.action_units.enabled=false",
+                        "processors.lead_rating.service_tickets.enabled=true"};
+    struct config *alone = load(on, 2), *alone_on = load(on, 3),
+                  *shipped_cfg = load(NULL, 0);
     struct reload_gen *g = NULL;
     char msg[512];
-    const char *on[] = {alone[0], alone[1],
-                        "processors.lead_rating.service_tickets.enabled=true"};
-    struct reload_source src = {.path = shipped, .sets = on, .n_sets = 3,
-                                .plugins = registry_plugins(),
-                                .n_plugins = registry_count};
-    assert_int_equal(reload_prepare(&src, running, registry_processors,
-                                    registry_count, &g, msg, sizeof(msg)),
+    assert_int_equal(prepare(on, 3, alone, &g, msg, sizeof(msg)),
                      RELOAD_REFUSED);
     assert_null(g);
     assert_non_null(strstr(msg, "refused, 1 key cannot change without a "
                                 "restart: processors.lead_rating (its inputs: "
                                 "topics.opportunity_updates)"));
     /* And back: the template on, then off. */
-    config_free(running);
-    running = load(on, 3);
-    src.sets = alone;
-    src.n_sets = 2;
-    assert_int_equal(reload_prepare(&src, running, registry_processors,
-                                    registry_count, &g, msg, sizeof(msg)),
+    assert_int_equal(prepare(on, 2, alone_on, &g, msg, sizeof(msg)),
                      RELOAD_REFUSED);
     assert_non_null(strstr(msg, "topics.opportunity_updates"));
     /* action_units reads the opportunity updates (shipped config): the
      * subscription stays, so the template switches live. */
-    config_free(running);
-    running = load(NULL, 0);
-    src.sets = on + 2;
-    src.n_sets = 1;
-    assert_int_equal(reload_prepare(&src, running, registry_processors,
-                                    registry_count, &g, msg, sizeof(msg)),
+    assert_int_equal(prepare(on + 2, 1, shipped_cfg, &g, msg, sizeof(msg)),
                      RELOAD_OK);
     assert_non_null(strstr(msg, "processors.lead_rating.service_tickets.enabled"));
     reload_gen_free(g);
-    config_free(running);
+    config_free(alone);
+    config_free(alone_on);
+    config_free(shipped_cfg);
 }
 
 /* The loop's side: answers every request until told to stop. */
