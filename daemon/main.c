@@ -127,7 +127,8 @@ void cli_config_topics(const struct config *cfg, struct cli_topics *out)
     for (size_t i = 0; i < registry_count && r < CLI_MAX_REPARTITION; i++) {
         const struct processor_ops *ops = registry_processors[i];
         if (!cfg->plugin_enabled[i] ||
-            !(ops->inputs & EVENT_MASK(EVENT_REPARTITION)) ||
+            !(processor_inputs(ops, cfg->plugin_cfg[i]) &
+              EVENT_MASK(EVENT_REPARTITION)) ||
             repartition_topic(cfg->kafka.group_id, ops->name, out->repartition[r],
                               sizeof(out->repartition[r])) != 0)
             continue;
@@ -262,7 +263,10 @@ int cmd_config_docs(int argc, char **argv)
 /* One line per topic the config names: its config key (`-` for a
  * repartition topic or the state changelog, which have none), the resolved name and its role.
  * For scripts (tests, bench, ACL and topic provisioning) that need the
- * names without parsing the Markdown reference. */
+ * names without parsing the Markdown reference. Every row of the records
+ * table is listed, so a script can rename them all; an input no enabled
+ * processor reads under this config (processor_inputs(), global tables
+ * included) has the role `unread`. */
 int cmd_topics(int argc, char **argv)
 {
     struct cli_common c = {0};
@@ -275,11 +279,19 @@ int cmd_topics(int argc, char **argv)
                                            [RECORD_PLAIN] = "output"};
         struct cli_topics t;
         cli_config_topics(cfg, &t);
+        uint32_t read = processor_read_mask(cfg, registry_processors,
+                                            registry_count);
+        for (size_t i = 0; i < registry_count; i++)
+            if (cfg->plugin_enabled[i])
+                read |= registry_processors[i]->global_inputs;
         for (size_t i = 0; i < t.n; i++) {
             /* cli_config_topics lists the table's rows first, in order. */
-            if (i < TOPIC_COUNT)
-                printf("%s\t%s\t%s\n", records_table[i].topic_key,
-                       t.name[i], role[records_table[i].dir]);
+            const struct record_def *r = i < TOPIC_COUNT ? &records_table[i]
+                                                         : NULL;
+            if (r)
+                printf("%s\t%s\t%s\n", r->topic_key, t.name[i],
+                       r->dir == RECORD_INPUT && !(read & EVENT_MASK(r->kind))
+                           ? "unread" : role[r->dir]);
             else if (i < TOPIC_COUNT + t.n_extra)
                 printf("-\t%s\toutput\n", t.name[i]);
             else

@@ -41,7 +41,19 @@ struct state_key {
 struct processor_ops {
     const char *name; /* config section processors.<name>, state namespace */
     const char *description;
-    uint32_t inputs; /* EVENT_MASK() bits of the kinds it handles */
+    /* EVENT_MASK() bits of the kinds it handles: every kind it can read
+     * under some config. The upper bound of inputs_of(). */
+    uint32_t inputs;
+    /* Optional: the part of inputs it reads under its bound config (a
+     * kind only an optional feature handles), so that a topic only that
+     * feature needs is not subscribed to, provisioned, ordered on or
+     * handed to it while the feature is off. NULL: inputs. Bits outside
+     * inputs are ignored. Read where inputs were (processor_inputs()):
+     * at start for the subscription, by `topics` and create-topics; on
+     * reload, a change that would add or drop a subscribed topic is
+     * refused (reload.c), one that only changes which processors see a
+     * topic applies. */
+    uint32_t (*inputs_of)(const void *cfg);
     const struct config_table *config; /* elem_size = sizeof its config */
     /* Optional: the name of another processor whose repartition records
      * this one handles too (as EVENT_REPARTITION, in registry order), so
@@ -140,6 +152,30 @@ struct processor_ops {
     const struct metrics_hist_def *metrics;
     size_t n_metrics;
 };
+
+/* The kinds ops reads under its bound config cfg (processor_ops.inputs_of
+ * within inputs); inputs when it has no inputs_of or cfg is NULL. */
+static inline uint32_t processor_inputs(const struct processor_ops *ops,
+                                        const void *cfg)
+{
+    return ops->inputs_of && cfg ? ops->inputs_of(cfg) & ops->inputs
+                                 : ops->inputs;
+}
+
+/* The union of processor_inputs() over the processors cfg enables (procs
+ * in the config's plugin order): the kinds some processor reads, with
+ * EVENT_MASK(EVENT_REPARTITION) when one reads its repartition topic. */
+static inline uint32_t processor_read_mask(const struct config *cfg,
+                                           const struct processor_ops *const *procs,
+                                           size_t n_procs)
+{
+    uint32_t read = 0;
+    for (size_t i = 0; i < n_procs; i++)
+        if (cfg->plugin_enabled[i])
+            read |= processor_inputs(procs[i], cfg->plugin_cfg ? cfg->plugin_cfg[i]
+                                                               : NULL);
+    return read;
+}
 
 /*
  * The processor's state object for `key`: loaded from the store or, when

@@ -29,18 +29,19 @@ enum topic_role { ROLE_OUTPUT, ROLE_INPUT, ROLE_REPARTITION, ROLE_CHANGELOG,
                   ROLE_GLOBAL };
 
 /* The topics this config uses, into out[] with their roles: the outputs
- * and the DLQ, the inputs an enabled processor reads (a deployment need
- * not have the others) and the repartition topics. */
+ * and the DLQ, the inputs an enabled processor reads under its config
+ * (processor_inputs(): a deployment need not have the others) and the
+ * repartition topics. */
 static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
                           const char **out, enum topic_role *role)
 {
-    uint32_t read = 0, global = 0;
+    uint32_t read = processor_read_mask(cfg, registry_processors,
+                                        registry_count),
+             global = 0;
     size_t n = 0;
     for (size_t i = 0; i < registry_count; i++)
-        if (cfg->plugin_enabled[i]) {
-            read |= registry_processors[i]->inputs;
+        if (cfg->plugin_enabled[i])
             global |= registry_processors[i]->global_inputs;
-        }
     for (size_t i = 0; i < t->n; i++) {
         const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
         if (r && r->dir == RECORD_INPUT && !((read | global) & EVENT_MASK(r->kind)))

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "records.h"
 #include "schema_check.h"
 
 static void warn_schema(void *arg, const char *msg)
@@ -36,7 +37,8 @@ bool reload_key_is_live(const char *path)
 {
     if (strncmp(path, "processors.", 11) == 0) {
         /* Everything of a processor but whether it runs: that changes
-         * the topics subscribed to. */
+         * the topics subscribed to (as may a key that switches a feature
+         * with inputs of its own: diff_inputs() checks those). */
         const char *dot = strchr(path + 11, '.');
         return dot && dot[1] && strcmp(dot + 1, "enabled") != 0;
     }
@@ -109,6 +111,45 @@ static void diff_output_topics(const struct config *a, const struct config *b,
     }
 }
 
+/* The topics subscribed to are fixed at start (runtime.c's setup()): a
+ * change of a processor's inputs under its config (processor_inputs())
+ * that would add or drop one is refused, named by the processor and the
+ * topics. One that only changes which processors read a topic some
+ * other processor keeps reading applies (the loop resets its masks). */
+static void diff_inputs(const struct config *a, const struct config *b,
+                        const struct processor_ops *const *procs,
+                        size_t n_procs, struct changes *ch)
+{
+    uint32_t ra = processor_read_mask(a, procs, n_procs);
+    uint32_t rb = processor_read_mask(b, procs, n_procs);
+    for (size_t i = 0; i < n_procs; i++) {
+        if (!a->plugin_enabled[i] || !b->plugin_enabled[i])
+            continue; /* `enabled` itself is refused */
+        uint32_t moved = (processor_inputs(procs[i], a->plugin_cfg[i]) ^
+                          processor_inputs(procs[i], b->plugin_cfg[i])) &
+                         ((ra ^ rb) | EVENT_MASK(EVENT_REPARTITION));
+        if (!moved)
+            continue;
+        char path[256];
+        size_t o = (size_t)snprintf(path, sizeof(path),
+                                    "processors.%s (its inputs:",
+                                    procs[i]->name);
+        for (int k = 0; k <= EVENT_REPARTITION && o < sizeof(path); k++)
+            if (moved & EVENT_MASK(k))
+                o += (size_t)snprintf(path + o, sizeof(path) - o, " %s%s",
+                                      k == EVENT_REPARTITION
+                                          ? "its repartition topic"
+                                          : "topics.",
+                                      k == EVENT_REPARTITION
+                                          ? ""
+                                          : records_of_event(k)->topic_key);
+        if (o < sizeof(path))
+            snprintf(path + o, sizeof(path) - o, ")");
+        ch->n_fixed++;
+        list_add(ch->fixed, sizeof(ch->fixed), path);
+    }
+}
+
 void reload_gen_free(struct reload_gen *g)
 {
     if (!g)
@@ -176,6 +217,7 @@ enum reload_result reload_prepare(const struct reload_source *src,
         goto oom;
     config_diff(running, next, on_change, ch);
     diff_output_topics(running, next, procs, n_procs, ch);
+    diff_inputs(running, next, procs, n_procs, ch);
     if (ch->n_fixed) {
         snprintf(msg, msglen, "%s: refused, %zu key%s cannot change without "
                  "a restart: %s; the running config is kept", src->path,

@@ -78,7 +78,7 @@ static bool reads(const struct rt *rt, size_t i, const struct ahead *a)
     if (a->kind == EVENT_REPARTITION && a->proc != i) /* repartition_from */
         return ops->repartition_from &&
                strcmp(ops->repartition_from, rt->o->procs[a->proc]->name) == 0;
-    return (ops->inputs & EVENT_MASK(a->kind)) != 0;
+    return (rt->inputs[i] & EVENT_MASK(a->kind)) != 0;
 }
 
 /* A record framed with a writer id the codec does not know: asks the
@@ -366,21 +366,31 @@ static int open_global(struct rt *rt)
     return 0;
 }
 
+/* rt->inputs under the running config (0 for a disabled processor). */
+static void rt_set_inputs(struct rt *rt)
+{
+    for (size_t i = 0; i < rt->o->n_procs; i++)
+        rt->inputs[i] = rt->cfg->plugin_enabled[i]
+                            ? processor_inputs(rt->o->procs[i],
+                                               rt->cfg->plugin_cfg[i])
+                            : 0;
+}
+
 static int setup(struct rt *rt)
 {
     const struct config *cfg = rt->cfg;
     char err[512];
     const struct config_topics *t = &cfg->topics;
-    /* The inputs some enabled processor reads: a topic no one reads is
-     * not subscribed to, so a deployment need not create it. */
-    uint32_t read = 0;
+    /* The inputs some enabled processor reads under its config: a topic
+     * no one reads is not subscribed to, so a deployment need not create
+     * it, and its records are neither decoded nor waited for. */
+    uint32_t read = processor_read_mask(cfg, rt->o->procs, rt->o->n_procs);
     rt->subscribed = calloc(EVENT_KIND_COUNT + rt->o->n_procs, sizeof(char *));
     rt->repart_topics = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(char *));
-    if (!rt->subscribed || !rt->repart_topics)
+    rt->inputs = calloc(rt->o->n_procs ? rt->o->n_procs : 1, sizeof(uint32_t));
+    if (!rt->subscribed || !rt->repart_topics || !rt->inputs)
         return -1;
-    for (size_t i = 0; i < rt->o->n_procs; i++)
-        if (cfg->plugin_enabled[i])
-            read |= rt->o->procs[i]->inputs;
+    rt_set_inputs(rt);
     for (int k = 0; k < EVENT_KIND_COUNT; k++)
         if (read & EVENT_MASK(k))
             rt->input_topics[k] = rt->subscribed[rt->n_subscribed++] =
@@ -547,7 +557,7 @@ static int setup(struct rt *rt)
     for (size_t i = 0; i < rt->o->n_procs; i++) {
         const struct processor_ops *ops = rt->o->procs[i];
         char topic[512];
-        if (!cfg->plugin_enabled[i] || !(ops->inputs & EVENT_MASK(EVENT_REPARTITION)))
+        if (!(rt->inputs[i] & EVENT_MASK(EVENT_REPARTITION)))
             continue;
         if (repartition_topic(cfg->kafka.group_id, ops->name, topic,
                               sizeof(topic)) != 0 ||
@@ -656,6 +666,7 @@ static void teardown(struct rt *rt)
     for (size_t i = 0; rt->repart_topics && i < rt->o->n_procs; i++)
         free(rt->repart_topics[i]);
     free(rt->repart_topics);
+    free(rt->inputs);
     free((void *)rt->subscribed);
     ctx_destroy(&rt->ctx);
     /* Before the batches it may be writing are freed. */
@@ -822,6 +833,9 @@ static void reload(struct rt *rt)
         g->codec = old_codec;
         g->inst = old_inst;
         reload_gen_free(g);
+        /* reload_prepare() refused a change of the topics subscribed to;
+         * which processors read them may have changed. */
+        rt_set_inputs(rt);
         rt->dlq_max = kafka_producer_max_message(rt->producer);
         if (rt->cfg->runtime.dlq_max_bytes > 0 &&
             rt->cfg->runtime.dlq_max_bytes < rt->dlq_max)

@@ -138,6 +138,9 @@ struct rt {
     struct ordering *order;
     struct ahead *spare;
     void **inst; /* per processor, NULL when disabled */
+    /* Per processor: processor_inputs() under the running config, the
+     * kinds handed to it; reset on reload. */
+    uint32_t *inputs;
     const char *input_topics[EVENT_KIND_COUNT]; /* NULL: no processor reads it */
     struct global_table *global; /* global_table.h; NULL: none */
     char **repart_topics; /* per processor: its repartition topic, or NULL */

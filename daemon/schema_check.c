@@ -14,12 +14,11 @@ int schema_check_processors(const struct codec *c, const struct config *cfg,
                             void (*warn)(void *arg, const char *msg),
                             void *warn_arg, char *err, size_t errlen)
 {
-    uint32_t read = 0;
+    uint32_t read = processor_read_mask(cfg, procs, n_procs);
     for (size_t i = 0; i < n_procs; i++) {
         if (!cfg->plugin_enabled[i])
             continue;
         const struct processor_ops *p = procs[i];
-        read |= p->inputs;
         uint32_t outputs = p->outputs_of && cfg->plugin_cfg
                                ? p->outputs_of(cfg->plugin_cfg[i])
                                : p->outputs;

@@ -11,9 +11,8 @@
       round it waits until group G has committed every record written so
       far, so each system sees each customer's events in the same order,
       whatever order it reads its topics in.
-  replay.py count   --bootstrap B [--prefix P] [--topic NAME]...
-      prints how many records the four input topics (P<name>) hold, or
-      the topics named.
+  replay.py count   --bootstrap B [--prefix P]
+      prints how many records the four input topics (P<name>) hold.
   replay.py wait-group --bootstrap B --group G [--timeout S]
       waits until group G is stable with partitions assigned (exit 1 if not).
   replay.py collect --bootstrap B --topic T --schemas DIR --out FILE
@@ -151,7 +150,7 @@ def cmd_rounds(a):
 def cmd_count(a):
     c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": "peers-count"})
     n = 0
-    for t in a.topic or INPUTS:
+    for t in INPUTS:
         md = c.list_topics(a.prefix + t, timeout=30)
         for p in md.topics[a.prefix + t].partitions:
             lo, hi = c.get_watermark_offsets(TopicPartition(a.prefix + t, p), timeout=30)
@@ -208,7 +207,6 @@ def main():
     n = sub.add_parser("count")
     n.add_argument("--bootstrap", required=True)
     n.add_argument("--prefix", default="")
-    n.add_argument("--topic", action="append")
     wg = sub.add_parser("wait-group")
     wg.add_argument("--bootstrap", required=True)
     wg.add_argument("--group", required=True)

@@ -35,7 +35,8 @@
  *                   open opportunity covers, "service.<line>.
  *                   no_opportunity" and a CoachingAlert
  *                   (lead_rating_service.c); OpportunityUpdates only feed
- *                   it and never touch the graph.
+ *                   it and never touch the graph, so they are read only
+ *                   while it is on (lr_inputs_of).
  * Signal types absent from the config are ignored.
  *
  * State: one graph per customer, keyed by the customer id, bounded by
@@ -508,13 +509,27 @@ static uint32_t lr_outputs_of(const void *vcfg)
     return out;
 }
 
+#define LR_INPUTS                                                          \
+    (EVENT_MASK(EVENT_REGISTRY) | EVENT_MASK(EVENT_IOT) |                  \
+     EVENT_MASK(EVENT_ANNOTATION) | EVENT_MASK(EVENT_TRANSCRIPT) |         \
+     EVENT_MASK(EVENT_PARTS_ORDER) | EVENT_MASK(EVENT_OPPORTUNITY))
+
+/* OpportunityUpdates only while the service-ticket template is on: they
+ * feed nothing else, so a deployment without it neither subscribes to
+ * them nor holds event-time ordering back for them. */
+static uint32_t lr_inputs_of(const void *vcfg)
+{
+    const struct lr_config *cfg = vcfg;
+    return cfg->service.enabled ? LR_INPUTS
+                                : LR_INPUTS & ~EVENT_MASK(EVENT_OPPORTUNITY);
+}
+
 const struct processor_ops processor_lead_rating = {
     .name = "lead_rating",
     .description = "Re-rates customers (tiers A-D) from a per-customer "
                    "behaviour graph and explains each tier change.",
-    .inputs = EVENT_MASK(EVENT_REGISTRY) | EVENT_MASK(EVENT_IOT) |
-              EVENT_MASK(EVENT_ANNOTATION) | EVENT_MASK(EVENT_TRANSCRIPT) |
-              EVENT_MASK(EVENT_PARTS_ORDER) | EVENT_MASK(EVENT_OPPORTUNITY),
+    .inputs = LR_INPUTS, /* OpportunityUpdate: the service tickets' */
+    .inputs_of = lr_inputs_of,
     /* Signals propagation sends to customers (lead_rating_entity.c); its
      * other records reach us too and are ignored. */
     .repartition_from = "propagation",

@@ -330,7 +330,10 @@ static const struct config_key service_keys[] = {
             "opportunity raise service.<line>.no_opportunity and a "
             "CoachingAlert (rule service_ticket) to the account's rep. Off "
             "by default: it adds alerts and changes ratings of customers "
-            "with tickets."),
+            "with tickets. OpportunityUpdates (topics.opportunity_updates) "
+            "are read only while it is on; a reload that switches it is "
+            "refused when that would add or drop the topic (no other "
+            "enabled processor reads it)."),
     CFG_KEY_RANGE(struct lr_service_config, window, "window", CFG_DURATION,
                   "30d", 3600000, 365.0 * 86400000,
                   "Event time over which a line's tickets are counted (the "

@@ -20,6 +20,25 @@ grep -q "input topics are not co-partitioned: .* has 2 partitions, $ODD has 3" "
   fail "no clear message: $(tail -3 "$WORK/odd.log")"
 pass "input topics with 2 and 3 partitions: refused at start, exit 78"
 
+# Only the topics read under the config are checked (processor_inputs()):
+# lead_rating alone reads the opportunity updates only with its
+# service-ticket template on, so a 3-partition one is no matter while the
+# template is off, and refused once it is on.
+ODDO=$(topic odd.opportunity-updates)
+ALONE="--set processors.coaching.enabled=false --set processors.action_units.enabled=false"
+set +e
+"$DS_BIN" create-topics -c "$CFG" $(sets) --set topics.opportunity_updates="$ODDO"   --set kafka.topic_partitions=3 >"$WORK/create-o.log" 2>&1; rc=$?
+set -e
+[ $rc -eq 78 ] || fail "create-topics of $ODDO: exit $rc, want 78: $(cat "$WORK/create-o.log")"
+"$DS_BIN" create-topics -c "$CFG" $(sets) $ALONE --set topics.opportunity_updates="$ODDO"   >"$WORK/create-off.log" 2>&1 ||
+  fail "template off: the unread $ODDO was checked: $(cat "$WORK/create-off.log")"
+set +e
+"$DS_BIN" create-topics -c "$CFG" $(sets) $ALONE --set topics.opportunity_updates="$ODDO"   --set processors.lead_rating.service_tickets.enabled=true >"$WORK/create-on.log" 2>&1; rc=$?
+set -e
+[ $rc -eq 78 ] && grep -q "$ODDO has 3" "$WORK/create-on.log" ||
+  fail "template on: exit $rc, want 78 naming $ODDO: $(cat "$WORK/create-on.log")"
+pass "lead_rating alone: the opportunity updates are co-partition-checked only with the template on"
+
 # One group, two instances that do not subscribe the same inputs: the range
 # assignor gives the topic only A reads wholly to A, so A would hold
 # partition 1 of it without partition 1 of the others. Both must refuse.

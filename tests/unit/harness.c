@@ -509,6 +509,12 @@ int harness_feed(struct harness *h, struct event *ev)
 {
     if (h->ops->global_inputs & EVENT_MASK(ev->kind))
         return feed_global(h, ev);
+    /* As the runtime: a kind it does not read under its config never
+     * reaches it (repartition_from's records do, outside its inputs). */
+    if (ev->kind != EVENT_REPARTITION &&
+        !(processor_inputs(h->ops, h->cfg->plugin_cfg[0]) &
+          EVENT_MASK(ev->kind)))
+        return 0;
     ev->src.topic = event_kind_name(ev->kind);
     ev->src.partition = h->partition;
     ev->src.offset = h->next_offset++;

@@ -273,6 +273,32 @@ static void test_off_by_default(void **unused)
     harness_free(h);
 }
 
+/* OpportunityUpdates feed only the template (processor_ops.inputs_of):
+ * without it lead_rating does not read them, so a deployment of it alone
+ * neither subscribes to crm.opportunity-updates nor waits for it. */
+static void test_opportunities_read_only_with_template(void **unused)
+{
+    (void)unused;
+    const uint32_t opp = EVENT_MASK(EVENT_OPPORTUNITY);
+    const uint32_t graph = EVENT_MASK(EVENT_REGISTRY) | EVENT_MASK(EVENT_IOT) |
+                           EVENT_MASK(EVENT_ANNOTATION) |
+                           EVENT_MASK(EVENT_TRANSCRIPT) |
+                           EVENT_MASK(EVENT_PARTS_ORDER);
+    struct harness *h = harness_new(&processor_lead_rating, "");
+    uint32_t in = processor_inputs(&processor_lead_rating, harness_config(h));
+    assert_int_equal(in & opp, 0);
+    assert_int_equal(in & graph, graph);
+    harness_free(h);
+    h = harness_new(&processor_lead_rating, svc_yaml);
+    in = processor_inputs(&processor_lead_rating, harness_config(h));
+    assert_int_equal(in & opp, opp);
+    assert_int_equal(in & graph, graph);
+    harness_free(h);
+    /* Without a config: the static mask, the upper bound. */
+    assert_int_equal(processor_inputs(&processor_lead_rating, NULL),
+                     processor_lead_rating.inputs);
+}
+
 static void test_corrupt_svc_refused(void **unused)
 {
     (void)unused;
@@ -333,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_open_opportunity_covers_the_line),
         cmocka_unit_test(test_unmapped_device_and_parts_orders),
         cmocka_unit_test(test_off_by_default),
+        cmocka_unit_test(test_opportunities_read_only_with_template),
         cmocka_unit_test(test_corrupt_svc_refused),
         cmocka_unit_test(test_config_refused),
     };

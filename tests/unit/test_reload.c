@@ -211,6 +211,54 @@ static void test_prepare(void **st)
     config_free(running);
 }
 
+/* reload_prepare() of the shipped file with sets, against running. */
+static enum reload_result prepare(const char *const *sets, size_t n,
+                                  const struct config *running,
+                                  struct reload_gen **g, char *msg,
+                                  size_t msglen)
+{
+    struct reload_source src = {.path = shipped, .sets = sets, .n_sets = n,
+                                .plugins = registry_plugins(),
+                                .n_plugins = registry_count};
+    return reload_prepare(&src, running, registry_processors, registry_count,
+                          g, msg, msglen);
+}
+
+/* A key that switches a feature with inputs of its own (lead_rating's
+ * service tickets read crm.opportunity-updates, processor_ops.inputs_of):
+ * refused when it would add or drop a subscribed topic, applied when
+ * another processor reads that topic anyway. */
+static void test_prepare_inputs(void **st)
+{
+    (void)st;
+    const char *on[] = {"processors.coaching.enabled=false",
+                        "processors.action_units.enabled=false",
+                        "processors.lead_rating.service_tickets.enabled=true"};
+    struct config *alone = load(on, 2), *alone_on = load(on, 3),
+                  *shipped_cfg = load(NULL, 0);
+    struct reload_gen *g = NULL;
+    char msg[512];
+    assert_int_equal(prepare(on, 3, alone, &g, msg, sizeof(msg)),
+                     RELOAD_REFUSED);
+    assert_null(g);
+    assert_non_null(strstr(msg, "refused, 1 key cannot change without a "
+                                "restart: processors.lead_rating (its inputs: "
+                                "topics.opportunity_updates)"));
+    /* And back: the template on, then off. */
+    assert_int_equal(prepare(on, 2, alone_on, &g, msg, sizeof(msg)),
+                     RELOAD_REFUSED);
+    assert_non_null(strstr(msg, "topics.opportunity_updates"));
+    /* action_units reads the opportunity updates (shipped config): the
+     * subscription stays, so the template switches live. */
+    assert_int_equal(prepare(on + 2, 1, shipped_cfg, &g, msg, sizeof(msg)),
+                     RELOAD_OK);
+    assert_non_null(strstr(msg, "processors.lead_rating.service_tickets.enabled"));
+    reload_gen_free(g);
+    config_free(alone);
+    config_free(alone_on);
+    config_free(shipped_cfg);
+}
+
 /* The loop's side: answers every request until told to stop. */
 struct loop {
     struct reload_req *r;
@@ -276,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_prepare),
+        cmocka_unit_test(test_prepare_inputs),
         cmocka_unit_test(test_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
