@@ -249,7 +249,9 @@ int kafka_admin_new(const char *brokers, const struct cfg_strmap *properties,
                     struct kafka_admin **out, char *err, size_t errlen);
 void kafka_admin_free(struct kafka_admin *a); /* accepts NULL */
 /* The partition count of `topic`, 0 when it does not exist, -1 with err on
- * any other failure. Never creates it. */
+ * any other failure. Never asks for it to be created; but librdkafka's
+ * mock (dev-kafka) makes any topic a request names, with 4 partitions,
+ * which is why dev-kafka takes --topic. */
 int kafka_admin_partitions(struct kafka_admin *a, const char *topic,
                            int timeout_ms, char *err, size_t errlen);
 /* Creates the topics in one request; one that exists already (created by a
