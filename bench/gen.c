@@ -47,6 +47,7 @@
 #include "config.h"
 #include "log.h"
 #include "now.h"
+#include "pct.h"
 #include "registry.h"
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -717,22 +718,6 @@ out:
 
 /* ---- latency -------------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)ceil(p * (double)n) - 1;
-    if (i >= n)
-        i = n - 1;
-    return (double)v[i];
-}
-
 static int cmd_latency(const struct opts *o, const struct config *cfg)
 {
     int rc = 1;
@@ -826,11 +811,11 @@ static int cmd_latency(const struct opts *o, const struct config *cfg)
         }
         rd_kafka_message_destroy(m);
     }
-    qsort(lat, n, sizeof(*lat), cmp_i64);
+    pct_sort(lat, n);
     printf("{\"alerts_read\":%llu,\"samples\":%zu,\"p50_ms\":%.0f,"
            "\"p99_ms\":%.0f,\"p999_ms\":%.0f,\"max_ms\":%.0f}\n",
-           (unsigned long long)seen, n, pct(lat, n, 0.5), pct(lat, n, 0.99),
-           pct(lat, n, 0.999), n ? (double)lat[n - 1] : 0.0);
+           (unsigned long long)seen, n, pct_of(lat, n, 0.5), pct_of(lat, n, 0.99),
+           pct_of(lat, n, 0.999), n ? (double)lat[n - 1] : 0.0);
     rc = 0;
 out:
     if (rk) {

@@ -29,13 +29,14 @@
  */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "pct.h"
 
 static double mono_s(void)
 {
@@ -49,21 +50,6 @@ static int64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The rank gen's `latency` uses, so floor and daemon compare like for like. */
-static int64_t pct(const int64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)ceil(p * (double)n);
-    return v[(i == 0 ? 1 : i > n ? n : i) - 1];
 }
 
 /* --latency: what a sample needs. */
@@ -206,13 +192,11 @@ int main(int argc, char **argv)
     }
     double secs = last - first;
     if (latency) {
-        qsort(fl.lat, fl.n, sizeof(*fl.lat), cmp_i64);
-        printf("{\"messages\":%llu,\"samples\":%zu,\"p50_ms\":%lld,"
-               "\"p99_ms\":%lld,\"p999_ms\":%lld,\"max_ms\":%lld}\n",
-               n, fl.n, (long long)pct(fl.lat, fl.n, 0.5),
-               (long long)pct(fl.lat, fl.n, 0.99),
-               (long long)pct(fl.lat, fl.n, 0.999),
-               (long long)(fl.n ? fl.lat[fl.n - 1] : 0));
+        pct_sort(fl.lat, fl.n);
+        printf("{\"messages\":%llu,\"samples\":%zu,\"p50_ms\":%.0f,"
+               "\"p99_ms\":%.0f,\"p999_ms\":%.0f,\"max_ms\":%.0f}\n",
+               n, fl.n, pct_of(fl.lat, fl.n, 0.5), pct_of(fl.lat, fl.n, 0.99),
+               pct_of(fl.lat, fl.n, 0.999), pct_of(fl.lat, fl.n, 1.0));
     } else
         printf("{\"messages\":%llu,\"bytes\":%llu,\"seconds\":%.3f,"
            "\"per_s\":%.0f}\n",
