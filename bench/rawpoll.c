@@ -122,7 +122,7 @@ int main(int argc, char **argv)
         {"queued.min.messages", latency ? "200000" : "1000000"},
         {"queued.max.messages.kbytes", latency ? "65536" : "1048576"},
         {"fetch.wait.max.ms", fetch_wait},
-        {"socket.nagle.disable", "true"},
+        {"socket.nagle.disable", latency ? "true" : "false"},
         {NULL, NULL}};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     for (size_t i = 0; kv[i][0]; i++)
