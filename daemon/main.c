@@ -279,11 +279,9 @@ int cmd_topics(int argc, char **argv)
                                            [RECORD_PLAIN] = "output"};
         struct cli_topics t;
         cli_config_topics(cfg, &t);
-        uint32_t read = processor_read_mask(cfg, registry_processors,
-                                            registry_count);
-        for (size_t i = 0; i < registry_count; i++)
-            if (cfg->plugin_enabled[i])
-                read |= registry_processors[i]->global_inputs;
+        uint32_t read =
+            processor_read_mask(cfg, registry_processors, registry_count) |
+            processor_global_mask(cfg, registry_processors, registry_count);
         for (size_t i = 0; i < t.n; i++) {
             /* cli_config_topics lists the table's rows first, in order. */
             const struct record_def *r = i < TOPIC_COUNT ? &records_table[i]

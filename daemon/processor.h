@@ -177,6 +177,19 @@ static inline uint32_t processor_read_mask(const struct config *cfg,
     return read;
 }
 
+/* The union of global_inputs over the processors cfg enables: the kinds
+ * every instance reads whole, as global tables. */
+static inline uint32_t processor_global_mask(const struct config *cfg,
+                                             const struct processor_ops *const *procs,
+                                             size_t n_procs)
+{
+    uint32_t kinds = 0;
+    for (size_t i = 0; i < n_procs; i++)
+        if (cfg->plugin_enabled[i])
+            kinds |= procs[i]->global_inputs;
+    return kinds;
+}
+
 /*
  * The processor's state object for `key`: loaded from the store or, when
  * there is none, created with state_new() (then *created is set to 1, if

@@ -36,12 +36,10 @@ static size_t used_topics(const struct config *cfg, const struct cli_topics *t,
                           const char **out, enum topic_role *role)
 {
     uint32_t read = processor_read_mask(cfg, registry_processors,
-                                        registry_count),
-             global = 0;
+                                        registry_count);
+    uint32_t global = processor_global_mask(cfg, registry_processors,
+                                            registry_count);
     size_t n = 0;
-    for (size_t i = 0; i < registry_count; i++)
-        if (cfg->plugin_enabled[i])
-            global |= registry_processors[i]->global_inputs;
     for (size_t i = 0; i < t->n; i++) {
         const struct record_def *r = i < TOPIC_COUNT ? &records_table[i] : NULL;
         if (r && r->dir == RECORD_INPUT && !((read | global) & EVENT_MASK(r->kind)))

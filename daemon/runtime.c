@@ -342,12 +342,10 @@ static uint64_t global_version(void *arg, enum event_kind kind)
 /* The global tables of the enabled processors, read to their end. */
 static int open_global(struct rt *rt)
 {
-    uint32_t kinds = 0;
+    uint32_t kinds =
+        processor_global_mask(rt->cfg, rt->o->procs, rt->o->n_procs);
     const char *topics[EVENT_KIND_COUNT] = {0};
     char err[512];
-    for (size_t i = 0; i < rt->o->n_procs; i++)
-        if (rt->cfg->plugin_enabled[i])
-            kinds |= rt->o->procs[i]->global_inputs;
     if (!kinds)
         return 0;
     for (int k = 0; k < EVENT_KIND_COUNT; k++)
