@@ -815,7 +815,7 @@ static int cmd_latency(const struct opts *o, const struct config *cfg)
     printf("{\"alerts_read\":%llu,\"samples\":%zu,\"p50_ms\":%.0f,"
            "\"p99_ms\":%.0f,\"p999_ms\":%.0f,\"max_ms\":%.0f}\n",
            (unsigned long long)seen, n, pct_of(lat, n, 0.5), pct_of(lat, n, 0.99),
-           pct_of(lat, n, 0.999), n ? (double)lat[n - 1] : 0.0);
+           pct_of(lat, n, 0.999), pct_of(lat, n, 1.0));
     rc = 0;
 out:
     if (rk) {

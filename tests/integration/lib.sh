@@ -54,8 +54,8 @@ topic_sets() {
   done
 }
 
-# start_broker [partitions [dev-kafka args...]]: sets BROKERS and, for the real broker, creates
-# the test's topics with that many partitions.
+# start_broker [partitions [dev-kafka args...]]: sets BROKERS and, for the
+# real broker, creates the test's topics with that many partitions.
 start_broker() {
   local parts=${1:-4}
   shift || true # the rest: extra dev-kafka arguments (e.g. --topic NAME)
