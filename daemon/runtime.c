@@ -1013,6 +1013,15 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
     rc = 0;
     rt_publish(&rt, now_mono_ms());
 out:
+    if (rc != 0) {
+        /* Whichever call met it first (a delivery report, the changelog,
+         * the commit), a fenced or failed transactional producer is named
+         * once here, so an operator sees why the daemon stopped. */
+        char why[512];
+        if (txn_fatal(rt.txn, why, sizeof(why)))
+            LOG_ERR("txn", "stopping on a %s; the restart resumes from the "
+                    "last committed transaction", why);
+    }
     if (stats)
         *stats = rt.stats;
     teardown(&rt);

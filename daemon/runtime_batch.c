@@ -253,9 +253,11 @@ static int txn_batch(struct rt *rt, struct pending *p)
                 (t1 - t0) * 1e3, (t2 - t1) * 1e3);
         return 0;
     }
-    LOG_ERR("txn", "batch %llu not committed: %s; stopping: the restart "
-            "resumes from the last committed transaction",
-            (unsigned long long)p->batch, err);
+    char why[512];
+    if (!txn_fatal(rt->txn, why, sizeof(why))) /* else named at the stop */
+        LOG_ERR("txn", "batch %llu not committed: %s; stopping: the restart "
+                "resumes from the last committed transaction",
+                (unsigned long long)p->batch, err);
     rt->delivery_failed = true; /* nothing else may commit now */
     return -1;
 }

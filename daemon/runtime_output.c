@@ -145,8 +145,8 @@ void rt_on_delivery(void *arg, uint64_t tag, enum kafka_fail failed,
     if (failed) {
         /* The batch must not be committed: its records will be applied and
          * its alerts produced again after the restart. */
-        LOG_ERR("runtime", "an alert or DLQ record was not delivered: %s",
-                errstr);
+        LOG_RL(LOG_ERROR, "runtime", "an alert or DLQ record was not "
+               "delivered: %s", errstr);
         rt->delivery_failed = true;
     }
 }

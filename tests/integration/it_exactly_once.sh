@@ -110,7 +110,7 @@ rc=0
 wait_for 60 bash -c "! kill -0 $A 2>/dev/null" || fail "A went on after being fenced"
 wait $A || rc=$?
 [ $rc -ne 0 ] || fail "A stopped with exit code 0"
-grep -q "not committed: fatal producer error: .*fenced" "$WORK/fenced.log" ||
+grep -q "stopping on a fatal producer error: .*fenced" "$WORK/fenced.log" ||
   fail "A did not say it was fenced: $(grep -m3 "txn\|error" "$WORK/fenced.log")"
 kill $B 2>/dev/null || true
 wait $B 2>/dev/null || true
