@@ -124,7 +124,6 @@ int rt_commit_ready(struct rt *rt)
                                         p->offsets[i].partition,
                                         p->offsets[i].next);
         if (p->events) {
-            rt->last_applied = now_mono_ms();
             rt->last_applied_wall = now_wall_ms();
         }
         LOG_DBG("runtime", "committed %llu events (batch %llu)",

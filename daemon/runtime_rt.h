@@ -165,10 +165,12 @@ struct rt {
     int32_t *owned;
     size_t n_owned, cap_owned;
     int64_t first_record; /* ms, monotonic; 0 until one arrives */
-    int64_t last_applied; /* ms, monotonic: end of the last commit of events */
-    /* The same two instants in ms since the epoch, so that the spans of
-     * several instances (bench/run's scale-out phase) can be combined. */
-    int64_t first_record_wall, last_applied_wall;
+    /* In ms since the epoch, so that the spans of several instances
+     * (bench/run's scale-out phase) can be combined: the first record's
+     * arrival, the last record applied (its alerts produced) and the end
+     * of the last commit of events, which write-back makes up to
+     * state.max_dirty_ms after the change. */
+    int64_t first_record_wall, last_event_wall, last_applied_wall;
     /* The processing thread's CPU clock at the first record: what it spent
      * from there is the cost per event that bounds one instance's rate. */
     int64_t first_record_cpu;
