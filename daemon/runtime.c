@@ -880,7 +880,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             rt.consumer,
             rt.n_ahead || rt.n_restoring || standby_busy
                 ? 0
-                : ordering_wait_ms(rt.order, now_mono_ms(), 100),
+                : ordering_wait_ms(rt.order, now_mono_ms(),
+                                   rt.n_pending ? RT_PENDING_TURN_MS : 100),
             &m, err, sizeof(err));
         if (got < 0) {
             LOG_ERR("kafka", "%s", err);
@@ -909,6 +910,8 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
         if (rt.global)
             global_table_poll(rt.global, rt.codec, 64);
         choose(&rt, false);
+        rt.idle = got == 0 && !rt.n_ahead &&
+                  now - last_record >= RT_LOG_SPREAD_MS;
         if (rt.n_ahead == RT_AHEAD || (got == 0 && rt.n_ahead)) {
             apply(&rt);
             rt_seal_step(&rt, RT_SEAL_STEP);

@@ -141,7 +141,7 @@ int rt_commit_ready(struct rt *rt)
         if (p->submitted)
             continue;
         if (p->sealed && !p->logged) {
-            size_t step = log_pace(p);
+            size_t step = rt->idle ? SIZE_MAX : log_pace(p);
             if (step && log_batch(rt, p, step) != 0)
                 return -1;
             if (!p->logged)

@@ -75,6 +75,10 @@ struct pending {
  * (log_pace in runtime_batch.c); half the time since the previous close
  * when that is shorter, so that they never fall behind the cuts. */
 #define RT_LOG_SPREAD_MS 500
+/* The poll's longest wait while closed batches wait for their
+ * acknowledgements and write: each step of a batch (changelog sent,
+ * acknowledged, written, retired) is taken at a turn of the loop. */
+#define RT_PENDING_TURN_MS 10
 
 /* Look-ahead: a polled record is decoded at once and applied RT_AHEAD - 1
  * polls later; each poll in between moves its state one step closer
@@ -174,6 +178,10 @@ struct rt {
     /* The processing thread's CPU clock at the first record: what it spent
      * from there is the cost per event that bounds one instance's rate. */
     int64_t first_record_cpu;
+    /* No record for RT_LOG_SPREAD_MS: the stream has stopped, so a closed
+     * batch's changelog records go out at once (log_pace() spreads them
+     * only while records flow, and a gap of a broker stall is not an end). */
+    bool idle;
     bool delivery_failed;
     int64_t dlq_max; /* bytes per DLQ record (dlq_fit) */
     /* An alert of the processor being called could not be encoded: the
