@@ -123,9 +123,8 @@ int rt_commit_ready(struct rt *rt)
             kafka_consumer_store_offset(rt->consumer, p->offsets[i].topic,
                                         p->offsets[i].partition,
                                         p->offsets[i].next);
-        if (p->events) {
+        if (p->events)
             rt->last_applied_wall = now_wall_ms();
-        }
         LOG_DBG("runtime", "committed %llu events (batch %llu)",
                 (unsigned long long)p->events, (unsigned long long)p->batch);
         state_batch_free(p->wb);
