@@ -7,13 +7,14 @@
  * key as RocksDB holds it, value = the encoded object or a tombstone, to
  * the changelog partition of the input partition the state belongs to.
  * Then, per partition the batch touched, a commit marker (key
- * CHANGELOG_MARKER_KEY). Every record carries two headers: the batch id
- * (CHANGELOG_HDR_BATCH, unique across instances and restarts) and the input
- * offsets the partition's state reflects once the batch is applied
- * (CHANGELOG_HDR_OFFSETS, "topic:next,topic:next", cumulative, so the one
- * marker compaction keeps says everything; the partition group's
- * watermark rides in the same text as the entry CHANGELOG_WATERMARK_ENTRY,
- * a name no Kafka topic can have). The marker's offset + 1 is
+ * CHANGELOG_MARKER_KEY) whose value names the input offsets the
+ * partition's state reflects once the batch is applied ("topic:next,
+ * topic:next", cumulative, so the one marker compaction keeps says
+ * everything; the partition group's watermark rides in the same text as
+ * the entry CHANGELOG_WATERMARK_ENTRY, a name no Kafka topic can have).
+ * Only markers carry headers: the batch id (CHANGELOG_HDR_BATCH, unique
+ * across instances and restarts) and the same offsets text
+ * (CHANGELOG_HDR_OFFSETS), for tools. The marker's offset + 1 is
  * the changelog position checkpointed with the batch in RocksDB (an
  * offset entry under the changelog topic's name).
  */

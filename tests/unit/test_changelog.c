@@ -635,6 +635,31 @@ static void test_round_trip(void **unused)
     assert_memory_equal(m.key, CHANGELOG_MARKER_KEY, m.klen);
     assert_int_equal(m.vlen, strlen(want));
     assert_memory_equal(m.value, want, m.vlen);
+    /* Only markers carry headers: the batch id, and the offsets text for
+     * tools (restore reads the value). */
+    const char *hname;
+    const void *hval;
+    size_t hlen;
+    assert_int_equal(kafka_msg_header(&m, 0, &hname, &hval, &hlen), 0);
+    assert_string_equal(hname, CHANGELOG_HDR_BATCH);
+    assert_int_equal(kafka_msg_header(&m, 1, &hname, &hval, &hlen), 0);
+    assert_string_equal(hname, CHANGELOG_HDR_OFFSETS);
+    assert_int_equal(hlen, strlen(want) - strlen("v1;"));
+    assert_memory_equal(hval, want + strlen("v1;"), hlen);
+    assert_int_not_equal(kafka_msg_header(&m, 2, &hname, &hval, &hlen), 0);
+    kafka_msg_release(&m);
+    kafka_consumer_close(last);
+    /* The partition's first record is a state record of batch 1: none. */
+    assert_int_equal(kafka_consumer_new_partition(brokers, NULL, topic, p1,
+                                                  low, &last, err,
+                                                  sizeof(err)), 0);
+    got = 0;
+    for (int i = 0; i < 100 && got == 0; i++)
+        got = kafka_consumer_poll(last, 100, &m, err, sizeof(err));
+    assert_int_equal(got, 1);
+    assert_true(m.klen > strlen("lead_rating/"));
+    assert_memory_equal(m.key, "lead_rating/", strlen("lead_rating/"));
+    assert_int_not_equal(kafka_msg_header(&m, 0, &hname, &hval, &hlen), 0);
     kafka_msg_release(&m);
     kafka_consumer_close(last);
 
