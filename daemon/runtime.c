@@ -899,8 +899,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             standby_busy = standby_step(rt.standby, RT_RESTORE_STEP);
         }
         if (got == 1) {
-            if (!rt.first_record) {
-                rt.first_record = now;
+            if (!rt.first_record_wall) {
                 rt.first_record_wall = now_wall_ms();
                 rt.first_record_cpu = now_thread_cpu_ms();
             }
@@ -1014,9 +1013,7 @@ int runtime_run(const struct runtime_opts *o, struct runtime_stats *stats)
             (unsigned long long)ss.absent,
             (unsigned long long)ss.filtered,
             (unsigned long long)ss.seal_waits,
-            (long long)(rt.first_record
-                            ? now_thread_cpu_ms() - rt.first_record_cpu
-                            : 0),
+            (long long)(t0 ? now_thread_cpu_ms() - rt.first_record_cpu : 0),
             (long long)ss.sealer_cpu_ms,
             (long long)(rt.committer ? committer_cpu_ms(rt.committer) : -1),
             (unsigned long long)rt.wb.checkpoints,

@@ -168,12 +168,11 @@ struct rt {
      * (processor_ops.on_partitions); tell_partitions() keeps it. */
     int32_t *owned;
     size_t n_owned, cap_owned;
-    int64_t first_record; /* ms, monotonic; 0 until one arrives */
-    /* In ms since the epoch, so that the spans of several instances
-     * (bench/run's scale-out phase) can be combined: the first record's
-     * arrival, the last record applied (its alerts produced) and the end
-     * of the last commit of events, which write-back makes up to
-     * state.max_dirty_ms after the change. */
+    /* In ms since the epoch (0 until it happens), so that the spans of
+     * several instances (bench/run's scale-out phase) can be combined: the
+     * first record's arrival, the last record applied (its alerts
+     * produced) and the end of the last commit of events, which write-back
+     * makes up to state.max_dirty_ms after the change. */
     int64_t first_record_wall, last_event_wall, last_applied_wall;
     /* The processing thread's CPU clock at the first record: what it spent
      * from there is the cost per event that bounds one instance's rate. */
